@@ -1,0 +1,16 @@
+import postgres from 'postgres'
+
+export type Sql = postgres.Sql
+/** A pool or a transaction: functions that may run inside one take this as first argument. */
+export type Db = postgres.Sql | postgres.TransactionSql
+
+export function createSql(url: string, options: { max?: number; applicationName?: string } = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? 'votestream' },
+    // bigint counts come back as JS numbers: tallies stay far below 2^53.
+    types: { bigint: postgres.BigInt },
+    transform: { undefined: null },
+  })
+}

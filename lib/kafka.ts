@@ -1,0 +1,41 @@
+import { Kafka, type LogEntry, type logCreator, logLevel } from 'kafkajs'
+import type { Logger } from './log.ts'
+
+/**
+ * kafkajs schedules timers with a negative delay while it is not throttled; Node clamps
+ * them to 1 ms silently, Bun prints a TimeoutNegativeWarning for each. Clamping the delay
+ * here does what Node does, without the noise.
+ */
+const nativeSetTimeout = globalThis.setTimeout
+globalThis.setTimeout = Object.assign(
+  (handler: (...args: unknown[]) => void, delay?: number, ...args: unknown[]) =>
+    nativeSetTimeout(handler, delay !== undefined && delay < 0 ? 1 : delay, ...args),
+  nativeSetTimeout,
+) as typeof setTimeout
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+}
+
+/** Routes kafkajs's own logs through the process's structured logger. */
+function pinoLogCreator(log: Logger): logCreator {
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = entry
+      log[LEVELS[level] ?? 'info']({ kafka: fields }, message)
+    }
+}
+
+export function createKafka(options: { brokers: string[]; clientId: string; log?: Logger; retries?: number }): Kafka {
+  return new Kafka({
+    brokers: options.brokers,
+    clientId: options.clientId,
+    logLevel: options.log ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: options.log ? pinoLogCreator(options.log.child({ component: 'kafkajs' })) : undefined,
+    retry: { initialRetryTime: 100, retries: options.retries ?? 8 },
+  })
+}

