@@ -12,6 +12,9 @@ create table elections (
   created_at     timestamptz not null default now(),
   opened_at      timestamptz,
   closed_at      timestamptz,           -- polls closed: ballots cast after this are rejected
+  -- Messages sent to `votes` for this election, when the producer knows (set at closing):
+  -- once counted + rejected reaches it, everything has been counted.
+  produced_ballots bigint,
   certified_at   timestamptz
 );
 
@@ -59,7 +62,7 @@ create table ballots (
   -- one vote per voter per election: a constraint, not a convention
   primary key (election_id, voter_id)
 );
-create index ballots_by_candidate on ballots (election_id, candidate_id);
+create unique index ballots_ballot_id on ballots (ballot_id);
 
 -- Running counts, one row per (election, candidate, region, channel, partition).
 create table tally_counts (
@@ -93,7 +96,11 @@ create table consumer_offsets (
   primary key (group_id, topic, partition)
 );
 
+-- Every ballot not counted, with why. A rejection is recorded once: keyed by its ballot
+-- id, or by a hash of its bytes when it has none, so a redelivered or re-sent message
+-- is not recorded twice.
 create table rejected_ballots (
+  dedupe_key       text primary key,
   topic            text not null,
   kafka_partition  integer not null,
   kafka_offset     bigint not null,
@@ -104,8 +111,7 @@ create table rejected_ballots (
   detail           text not null,
   raw              bytea not null,
   cast_at          timestamptz,
-  rejected_at      timestamptz not null default now(),
-  primary key (topic, kafka_partition, kafka_offset)
+  rejected_at      timestamptz not null default now()
 );
 create index rejected_by_election on rejected_ballots (election_id, reason);
 

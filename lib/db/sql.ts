@@ -11,6 +11,6 @@ export function createSql(url: string, options: { max?: number; applicationName?
     connection: { application_name: options.applicationName ?? 'votestream' },
     // bigint counts come back as JS numbers: tallies stay far below 2^53.
     types: { bigint: postgres.BigInt },
-    transform: { undefined: null },
+    transform: { undefined: null, column: { from: postgres.toCamel } },
   })
 }

@@ -1,0 +1,89 @@
+import type { Candidate, ElectionStatus, Region } from '../../domain/election.ts'
+import { AppError } from '../../domain/errors.ts'
+import type { Db } from './sql.ts'
+
+export interface NewElection {
+  id: string
+  name: string
+  candidates: Candidate[]
+  regions: Region[]
+  simulated?: boolean
+  settings?: Record<string, unknown>
+}
+
+export interface ElectionRow {
+  id: string
+  name: string
+  status: ElectionStatus
+  simulated: boolean
+  settings: Record<string, unknown>
+  createdAt: Date
+  openedAt: Date | null
+  closedAt: Date | null
+  certifiedAt: Date | null
+  producedBallots: string | number | null
+}
+
+export async function createElection(db: Db, e: NewElection): Promise<void> {
+  const [existing] = await db`select 1 from elections where id = ${e.id}`
+  if (existing) throw new AppError('conflict', `election ${e.id} already exists`)
+  await db`insert into elections (id, name, simulated, settings) values (${e.id}, ${e.name}, ${e.simulated ?? false}, ${db.json(toJson(e.settings ?? {}))})`
+  await db`
+    insert into candidates (election_id, id, name, party, position)
+    select ${e.id}, * from unnest(${e.candidates.map((c) => c.id)}::text[], ${e.candidates.map((c) => c.name)}::text[],
+                                  ${e.candidates.map((c) => c.party ?? null)}::text[], ${e.candidates.map((_, i) => i)}::int[])`
+  await db`
+    insert into regions (election_id, id, name, state, registered_voters, lat, lon)
+    select ${e.id}, * from unnest(${e.regions.map((r) => r.id)}::text[], ${e.regions.map((r) => r.name)}::text[],
+                                  ${e.regions.map((r) => r.state)}::text[], ${e.regions.map((r) => r.registeredVoters)}::int[],
+                                  ${e.regions.map((r) => r.lat ?? null)}::float8[], ${e.regions.map((r) => r.lon ?? null)}::float8[])`
+}
+
+/** Adds voters to the roll in chunks (one round trip each, no parameter limit). */
+export async function addVoters(
+  db: Db,
+  electionId: string,
+  voters: Array<{ id: string; regionId: string; tokenHash?: Buffer }>,
+): Promise<void> {
+  const CHUNK = 50_000
+  for (let i = 0; i < voters.length; i += CHUNK) {
+    const part = voters.slice(i, i + CHUNK)
+    await db`
+      insert into voters (election_id, id, region_id, token_hash)
+      select ${electionId}, * from unnest(${part.map((v) => v.id)}::text[], ${part.map((v) => v.regionId)}::text[],
+                                          ${part.map((v) => (v.tokenHash ? `\\x${v.tokenHash.toString('hex')}` : null))}::bytea[])
+      on conflict do nothing`
+  }
+}
+
+/**
+ * Moves an election along its lifecycle. Idempotent: asking for the status it already
+ * has is a no-op, so a retried activity is harmless.
+ */
+export async function setElectionStatus(db: Db, id: string, to: ElectionStatus): Promise<ElectionRow> {
+  const stamp = { open: 'opened_at', closing: 'closed_at', closed: null, certified: 'certified_at', draft: null }[to]
+  const from = { open: ['draft'], closing: ['open'], closed: ['closing'], certified: ['closed'], draft: [] }[to]
+  const [row] = await db<ElectionRow[]>`
+    update elections set status = ${to} ${stamp ? db`, ${db(stamp)} = coalesce(${db(stamp)}, now())` : db``}
+    where id = ${id} and status = any(${from}::text[])
+    returning *`
+  if (row) return row
+  const current = await getElection(db, id)
+  if (current.status === to) return current
+  throw new AppError('conflict', `election ${id} is ${current.status}; it cannot become ${to}`)
+}
+
+export async function getElection(db: Db, id: string): Promise<ElectionRow> {
+  const [row] = await db<ElectionRow[]>`select * from elections where id = ${id}`
+  if (!row) throw new AppError('not_found', `no election ${id}`)
+  return row
+}
+
+export async function listElections(db: Db): Promise<ElectionRow[]> {
+  return db<ElectionRow[]>`select * from elections order by created_at desc limit 200`
+}
+
+/** JSON columns take plain JSON values; this drops `undefined` and checks the type. */
+function toJson(v: Record<string, unknown>) {
+  return JSON.parse(JSON.stringify(v))
+}
