@@ -44,8 +44,8 @@ export const INJECTED_KINDS = [
 ] as const satisfies readonly RejectionReason[]
 
 export type GeneratedMessage =
-  | { kind: 'valid'; key: string; ballot: Ballot }
-  | { kind: 'duplicate_voter'; key: string; ballot: Ballot }
+  | { kind: 'valid'; key: string; ballot: Ballot; raw?: undefined }
+  | { kind: 'duplicate_voter'; key: string; ballot: Ballot; raw?: undefined }
   | { kind: (typeof INJECTED_KINDS)[number]; key: string; ballot?: Ballot; raw?: string }
 
 const DEFAULT_REGIONS: Array<Omit<Region, 'registeredVoters'> & { weight: number }> = [

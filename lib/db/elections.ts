@@ -1,5 +1,6 @@
 import type { Candidate, ElectionStatus, Region } from '../../domain/election.ts'
 import { AppError } from '../../domain/errors.ts'
+import { Simulation, type SimulationPlan, voterId } from '../../domain/simulation.ts'
 import type { Db } from './sql.ts'
 
 export interface NewElection {
@@ -86,4 +87,22 @@ export async function listElections(db: Db): Promise<ElectionRow[]> {
 /** JSON columns take plain JSON values; this drops `undefined` and checks the type. */
 function toJson(v: Record<string, unknown>) {
   return JSON.parse(JSON.stringify(v))
+}
+
+/** Creates a simulated election and its whole voter roll, as the generator defines it. */
+export async function createSimulatedElection(db: Db, plan: SimulationPlan, name: string): Promise<void> {
+  await createElection(db, {
+    id: plan.electionId,
+    name,
+    candidates: plan.candidates,
+    regions: plan.regions,
+    simulated: true,
+    settings: { simulation: plan.settings },
+  })
+  const sim = new Simulation(plan)
+  const voters = Array.from({ length: plan.settings.voters }, (_, i) => ({
+    id: voterId(i),
+    regionId: plan.regions[sim.regionIndexOf(i)]?.id ?? '',
+  }))
+  await addVoters(db, plan.electionId, voters)
 }

@@ -1,0 +1,21 @@
+import { z } from 'zod'
+import { databaseConfig, kafkaConfig, logConfig, parseConfig } from '../../lib/config.ts'
+import { LOCAL } from '../../lib/local-stack.ts'
+
+export const tallyConfig = z.object({
+  ...databaseConfig.shape,
+  ...kafkaConfig.shape,
+  ...logConfig.shape,
+  TALLY_GROUP_ID: z.string().min(1).default('tally'),
+  TALLY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(LOCAL.tallyMetrics.port),
+  /** Partitions counted side by side by one instance (each in its own transaction). */
+  TALLY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
+  /** How long a fetch may wait for more ballots: the floor of the counting latency. */
+  TALLY_MAX_WAIT_MS: z.coerce.number().int().min(1).max(5000).default(20),
+  /** Ballots per transaction at most. */
+  TALLY_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(5000),
+  TALLY_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(250),
+})
+export type TallyConfig = z.output<typeof tallyConfig>
+
+export const loadTallyConfig = (env = process.env) => parseConfig(tallyConfig, env)

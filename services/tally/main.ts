@@ -1,0 +1,57 @@
+import { Hono } from 'hono'
+import { ConfigError } from '../../lib/config.ts'
+import { migrate } from '../../lib/db/migrate.ts'
+import { createSql } from '../../lib/db/sql.ts'
+import { createKafka } from '../../lib/kafka.ts'
+import { createLogger } from '../../lib/log.ts'
+import { onShutdown, runMain } from '../../lib/process.ts'
+import { loadTallyConfig } from './config.ts'
+import { createTallyConsumer } from './consumer.ts'
+import { createTallyMetrics } from './metrics.ts'
+import { createResultsPublisher } from './results-publisher.ts'
+
+/** The tally service: consumes `votes`, counts into PostgreSQL, publishes `results`. */
+const bootLog = createLogger('tally')
+
+runMain(bootLog, async () => {
+  let config: ReturnType<typeof loadTallyConfig>
+  try {
+    config = loadTallyConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+  const log = createLogger('tally', config.LOG_LEVEL)
+  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, applicationName: 'votestream-tally' })
+  await migrate(sql)
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-tally`, log })
+  // Not idempotent on purpose: rejections carry a dedupe key and snapshots a version, so a
+  // duplicate is harmless, and kafkajs's idempotent mode wants unbounded retries.
+  const producer = kafka.producer()
+  await producer.connect()
+  const metrics = createTallyMetrics()
+  const results = createResultsPublisher({ sql, producer, log, intervalMs: config.TALLY_SNAPSHOT_INTERVAL_MS })
+  const consumer = createTallyConsumer({ kafka, producer, sql, log, metrics, config, onCounted: (ids) => results.changed(ids) })
+
+  const app = new Hono()
+  app.get('/healthz', (c) => (consumer.healthy() ? c.json({ status: 'ok' }) : c.json({ status: 'consumer not connected' }, 503)))
+  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }))
+  const server = Bun.serve({ port: config.TALLY_METRICS_PORT, hostname: '0.0.0.0', fetch: app.fetch })
+
+  onShutdown(log, async () => {
+    await consumer.stop()
+    log.debug('consumer left the group')
+    await results.close()
+    await producer.disconnect()
+    log.debug('producer disconnected')
+    await sql.end({ timeout: 5 })
+    server.stop(true)
+  })
+
+  await consumer.start()
+  log.info({ group: config.TALLY_GROUP_ID, metrics: `http://127.0.0.1:${server.port}/metrics` }, 'tally service counting')
+})

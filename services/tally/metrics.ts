@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/** The tally service's Prometheus metrics (served on /metrics). */
+export function createTallyMetrics() {
+  const registry = new Registry()
+  const registers = [registry]
+  return {
+    registry,
+    counted: new Counter({ name: 'votestream_ballots_counted_total', help: 'Ballots counted', registers }),
+    alreadyCounted: new Counter({
+      name: 'votestream_ballots_already_counted_total',
+      help: 'Ballots delivered again and recognised as already counted',
+      registers,
+    }),
+    rejected: new Counter({
+      name: 'votestream_ballots_rejected_total',
+      help: 'Ballots rejected, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'votestream_batch_size',
+      help: 'Messages per counted transaction',
+      buckets: [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000],
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: 'votestream_batch_duration_seconds',
+      help: 'Time to count one batch, commit included',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'votestream_count_latency_seconds',
+      help: "From a ballot's castAt to the commit that counted it",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'votestream_consumer_lag',
+      help: 'Messages not yet counted, by partition',
+      labelNames: ['partition'],
+      registers,
+    }),
+  }
+}
+export type TallyMetrics = ReturnType<typeof createTallyMetrics>
