@@ -62,3 +62,11 @@ describe('the election generator', () => {
     expect(leaders.size).toBeGreaterThan(1)
   })
 })
+
+describe('ballot ids', () => {
+  it('differ between two elections with the same seed', () => {
+    const a = new Simulation(defaultPlan('e1', settings)).validBallot(0).ballotId
+    const b = new Simulation(defaultPlan('e2', settings)).validBallot(0).ballotId
+    expect(a).not.toBe(b)
+  })
+})

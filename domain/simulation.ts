@@ -98,6 +98,13 @@ function uniform(seed: number, k: number, salt: number): number {
   return mix(mix(mix(seed ^ 0x9e3779b9) ^ k) ^ Math.imul(salt, 0x85ebca6b)) / 4294967296
 }
 
+/** FNV-1a: folds the election id into the ballot ids, so two elections never share one. */
+function hashString(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
 function uuidFor(seed: number, k: number, salt: number): string {
   const hex = [1, 2, 3, 4]
     .map((i) =>
@@ -121,6 +128,8 @@ export class Simulation {
   private readonly step: number
   private readonly offset: number
   private readonly preferences: number[][]
+  /** The seed of ballot ids: the generator's seed and the election's id. */
+  private readonly idSeed: number
 
   constructor(readonly plan: SimulationPlan) {
     const { voters, turnout, seed } = plan.settings
@@ -128,6 +137,7 @@ export class Simulation {
       throw new Error("the regions' registered voters must add up to settings.voters")
     }
     this.ballotCount = Math.floor(voters * turnout)
+    this.idSeed = mix(seed ^ hashString(plan.electionId))
     let end = 0
     this.regionEnds = plan.regions.map((r) => (end += r.registeredVoters))
     // perm(k) = (step * k + offset) mod voters is a permutation when gcd(step, voters) = 1.
@@ -170,7 +180,7 @@ export class Simulation {
     if (candidateIndex < 0) candidateIndex = prefs.length - 1
     const c = uniform(seed, k, 2)
     const channel: Channel = c < 0.2 ? 'mail' : c < 0.45 ? 'early' : 'election_day'
-    return { voterIndex, regionIndex, candidateIndex, channel, ballotId: uuidFor(seed, k, 0) }
+    return { voterIndex, regionIndex, candidateIndex, channel, ballotId: uuidFor(this.idSeed, k, 0) }
   }
 
   /** Every message that ballot k brings: the valid ballot, then any injected ones. */
@@ -192,11 +202,11 @@ export class Simulation {
     const out: GeneratedMessage[] = [{ kind: 'valid', key: voter, ballot }]
     if (uniform(seed, k, 3) < duplicateShare) {
       const other = candidates[(b.candidateIndex + 1) % candidates.length]?.id ?? ballot.candidateId
-      out.push({ kind: 'duplicate_voter', key: voter, ballot: { ...ballot, ballotId: uuidFor(seed, k, 1), candidateId: other } })
+      out.push({ kind: 'duplicate_voter', key: voter, ballot: { ...ballot, ballotId: uuidFor(this.idSeed, k, 1), candidateId: other } })
     }
     if (uniform(seed, k, 4) < invalidShare) {
       const kind = INJECTED_KINDS[Math.floor(uniform(seed, k, 5) * INJECTED_KINDS.length)] ?? 'malformed'
-      const bad = { ...ballot, ballotId: uuidFor(seed, k, 2) }
+      const bad = { ...ballot, ballotId: uuidFor(this.idSeed, k, 2) }
       switch (kind) {
         case 'malformed':
           out.push({ kind, key: voter, raw: `{"v":1,"ballotId":"${bad.ballotId}","electionId":"${electionId}",` })

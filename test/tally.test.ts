@@ -3,7 +3,7 @@ import type { Producer } from 'kafkajs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
 import { type OutgoingBallot, sendBallots } from '../lib/ballot-producer.ts'
-import { createSimulatedElection, setElectionStatus } from '../lib/db/elections.ts'
+import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
 import { testSql } from './helpers.ts'
@@ -41,6 +41,7 @@ async function tally(options: Parameters<typeof startTally>[0] = {}) {
 async function simulatedElection(voters: number, shares = { invalidShare: 0.1, duplicateShare: 0.05 }) {
   const plan = defaultPlan(`sim-${randomUUID().slice(0, 8)}`, { seed: voters, voters, turnout: 0.8, ...shares })
   await createSimulatedElection(sql, plan, 'Tally test')
+  await createSimulatedRoll(sql, plan)
   await setElectionStatus(sql, plan.electionId, 'open')
   const sim = new Simulation(plan)
   const castAt = new Date().toISOString()

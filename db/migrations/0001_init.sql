@@ -26,6 +26,7 @@ create table regions (
   registered_voters  integer not null check (registered_voters >= 0),
   lat                double precision,
   lon                double precision,
+  position           integer not null default 0,
   primary key (election_id, id)
 );
 

@@ -34,10 +34,11 @@ export async function createElection(db: Db, e: NewElection): Promise<void> {
     select ${e.id}, * from unnest(${e.candidates.map((c) => c.id)}::text[], ${e.candidates.map((c) => c.name)}::text[],
                                   ${e.candidates.map((c) => c.party ?? null)}::text[], ${e.candidates.map((_, i) => i)}::int[])`
   await db`
-    insert into regions (election_id, id, name, state, registered_voters, lat, lon)
+    insert into regions (election_id, id, name, state, registered_voters, lat, lon, position)
     select ${e.id}, * from unnest(${e.regions.map((r) => r.id)}::text[], ${e.regions.map((r) => r.name)}::text[],
                                   ${e.regions.map((r) => r.state)}::text[], ${e.regions.map((r) => r.registeredVoters)}::int[],
-                                  ${e.regions.map((r) => r.lat ?? null)}::float8[], ${e.regions.map((r) => r.lon ?? null)}::float8[])`
+                                  ${e.regions.map((r) => r.lat ?? null)}::float8[], ${e.regions.map((r) => r.lon ?? null)}::float8[],
+                                  ${e.regions.map((_, i) => i)}::int[])`
 }
 
 /** Adds voters to the roll in chunks (one round trip each, no parameter limit). */
@@ -89,7 +90,7 @@ function toJson(v: Record<string, unknown>) {
   return JSON.parse(JSON.stringify(v))
 }
 
-/** Creates a simulated election and its whole voter roll, as the generator defines it. */
+/** Creates a simulated election; its voter roll is written when it opens. */
 export async function createSimulatedElection(db: Db, plan: SimulationPlan, name: string): Promise<void> {
   await createElection(db, {
     id: plan.electionId,
@@ -99,6 +100,10 @@ export async function createSimulatedElection(db: Db, plan: SimulationPlan, name
     simulated: true,
     settings: { simulation: plan.settings },
   })
+}
+
+/** Writes the whole voter roll of a simulated election, as the generator defines it. */
+export async function createSimulatedRoll(db: Db, plan: SimulationPlan): Promise<void> {
   const sim = new Simulation(plan)
   const voters = Array.from({ length: plan.settings.voters }, (_, i) => ({
     id: voterId(i),

@@ -1,0 +1,46 @@
+import { Context } from '@temporalio/activity'
+import { setElectionStatus } from '../lib/db/elections.ts'
+import { TOPICS } from '../lib/local-stack.ts'
+import type { ActivityDeps } from './deps.ts'
+
+export function createCountingActivities({ sql, admin, tallyGroupId }: ActivityDeps) {
+  return {
+    /**
+     * Closes the polls: ballots cast from now on are rejected. Returns the high-water
+     * mark of every `votes` partition: everything produced so far lies below it.
+     */
+    async closePolls(electionId: string, produced: number | null): Promise<Record<string, string>> {
+      await sql.begin(async (tx) => {
+        await setElectionStatus(tx, electionId, 'closing')
+        if (produced !== null) await tx`update elections set produced_ballots = ${produced} where id = ${electionId}`
+      })
+      const offsets = await admin.fetchTopicOffsets(TOPICS.votes.name)
+      return Object.fromEntries(offsets.map((o) => [String(o.partition), o.high]))
+    },
+
+    /**
+     * Waits until the tally service's committed offsets have reached the high-water mark
+     * of every partition: then every ballot produced before closing is counted or rejected.
+     */
+    async waitUntilCounted(electionId: string, highWater: Record<string, string>): Promise<{ counted: number; rejected: number }> {
+      const ctx = Context.current()
+      for (;;) {
+        const rows = await sql<{ partition: number; nextOffset: string }[]>`
+          select partition, next_offset::text from consumer_offsets where group_id = ${tallyGroupId} and topic = ${TOPICS.votes.name}`
+        const reached = new Map(rows.map((r) => [String(r.partition), BigInt(r.nextOffset)]))
+        const behind = Object.entries(highWater).filter(([p, high]) => BigInt(high) > 0n && (reached.get(p) ?? 0n) < BigInt(high))
+        if (behind.length === 0) break
+        ctx.heartbeat({ behind: behind.map(([p, high]) => ({ partition: p, high, at: String(reached.get(p) ?? 0n) })) })
+        await ctx.sleep(250)
+      }
+      const [row] = await sql<{ counted: number; rejected: number }[]>`
+        select (select count(*) from ballots where election_id = ${electionId})::int as counted,
+               (select count(*) from rejected_ballots where election_id = ${electionId})::int as rejected`
+      return { counted: row?.counted ?? 0, rejected: row?.rejected ?? 0 }
+    },
+
+    async finishCounting(electionId: string): Promise<void> {
+      await setElectionStatus(sql, electionId, 'closed')
+    },
+  }
+}

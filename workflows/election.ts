@@ -1,0 +1,199 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow'
+import type { ElectionActivities } from '../activities/index.ts'
+import { electionStatusKey } from './search-attributes.ts'
+import { turnoutFactor } from './turnout-curve.ts'
+
+export type ElectionPhase = 'open' | 'closing' | 'closed' | 'certified'
+
+export interface ElectionWorkflowInput {
+  electionId: string
+  /** Present for a simulated election: the generator produces its ballots. */
+  simulation?: { ratePerSecond: number; chunkSeconds?: number }
+  reconcileEverySeconds?: number
+  /** Continue-as-new once the history has this many events (Temporal's own hint also counts). */
+  maxHistoryEvents?: number
+  /** State handed over by continue-as-new. */
+  carried?: ElectionState
+}
+
+export interface ElectionState {
+  phase: ElectionPhase
+  paused: boolean
+  stopRequested: boolean
+  rate: number
+  /** The generator's next ballot number. */
+  nextIndex: number
+  ballotCount: number
+  /** Messages sent to `votes` (valid, duplicate and invalid ballots). */
+  produced: number
+  /** The end of every `votes` partition when the polls closed: counting is done when reached. */
+  highWater: Record<string, string>
+  counted: number
+  rejected: number
+  runs: number
+}
+
+export interface ElectionProgress extends ElectionState {
+  electionId: string
+  producing: boolean
+}
+
+export interface ElectionOutcome {
+  electionId: string
+  produced: number
+  counted: number
+  rejected: number
+  reconciliation: 'match' | 'repaired'
+  runs: number
+}
+
+export const pauseSignal = defineSignal('pause')
+export const resumeSignal = defineSignal('resume')
+/** Closes the polls early (or, for a live election, at all). */
+export const stopSignal = defineSignal('stop')
+export const setRateUpdate = defineUpdate<number, [number]>('setRate')
+export const progressQuery = defineQuery<ElectionProgress>('progress')
+
+const acts = proxyActivities<ElectionActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['AppError'] },
+})
+
+/** Counting must finish however long the stream takes; it heartbeats while it waits. */
+const waiting = proxyActivities<ElectionActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+})
+
+/**
+ * One election, from open to certified (workflow id `election-<id>`). A simulated one
+ * produces ballots in chunks of about a second at the target rate, shaped by the
+ * turnout curve; pause, resume, stop and setRate steer it. On closing it waits until the
+ * stream has counted everything produced, reconciles, and certifies.
+ */
+export async function electionWorkflow(input: ElectionWorkflowInput): Promise<ElectionOutcome> {
+  const { electionId, simulation } = input
+  const state: ElectionState = input.carried ?? {
+    phase: 'open',
+    paused: false,
+    stopRequested: false,
+    rate: simulation?.ratePerSecond ?? 0,
+    nextIndex: 0,
+    ballotCount: 0,
+    produced: 0,
+    highWater: {},
+    counted: 0,
+    rejected: 0,
+    runs: 1,
+  }
+  let producing = false
+
+  setHandler(pauseSignal, () => {
+    state.paused = true
+  })
+  setHandler(resumeSignal, () => {
+    state.paused = false
+  })
+  setHandler(stopSignal, () => {
+    state.stopRequested = true
+  })
+  setHandler(progressQuery, () => ({ ...state, electionId, producing }))
+  setHandler(
+    setRateUpdate,
+    (rate) => {
+      const previous = state.rate
+      state.rate = rate
+      return previous
+    },
+    {
+      validator: (rate) => {
+        if (!Number.isFinite(rate) || rate <= 0 || rate > 1_000_000) {
+          throw ApplicationFailure.nonRetryable(`rate must be between 0 and 1,000,000 ballots/s, not ${rate}`, 'InvalidRate')
+        }
+        if (!simulation) throw ApplicationFailure.nonRetryable('only a simulated election has a rate', 'NotSimulated')
+      },
+    },
+  )
+
+  const setPhase = (phase: ElectionPhase) => {
+    state.phase = phase
+    upsertSearchAttributes([{ key: electionStatusKey, value: phase }])
+  }
+
+  if (!input.carried) {
+    const opened = await acts.openElection(electionId)
+    state.ballotCount = opened.ballotCount
+    await acts.scheduleReconciliation(electionId, input.reconcileEverySeconds ?? 30)
+    setPhase('open')
+  }
+
+  while (state.phase === 'open') {
+    if (state.stopRequested) break
+    if (!simulation) {
+      await condition(() => state.stopRequested)
+      break
+    }
+    if (state.nextIndex >= state.ballotCount) break
+    if (state.paused) {
+      await condition(() => !state.paused || state.stopRequested)
+      continue
+    }
+    const chunkSeconds = simulation.chunkSeconds ?? 1
+    const size = Math.max(1, Math.round(state.rate * chunkSeconds * turnoutFactor(state.nextIndex / state.ballotCount)))
+    const to = Math.min(state.ballotCount, state.nextIndex + size)
+    producing = true
+    const sent = await acts.produceBallots({ electionId, from: state.nextIndex, to, ratePerSecond: state.rate })
+    producing = false
+    state.nextIndex = to
+    state.produced += sent.messages
+    state.counted = sent.counted
+    state.rejected = sent.rejected
+
+    const info = workflowInfo()
+    if (info.continueAsNewSuggested || info.historyLength > (input.maxHistoryEvents ?? 5000)) {
+      await condition(allHandlersFinished)
+      log.info('continuing as new', { electionId, nextIndex: state.nextIndex, historyLength: info.historyLength })
+      return continueAsNew<typeof electionWorkflow>({ ...input, carried: { ...state, runs: state.runs + 1 } })
+    }
+  }
+
+  if (state.phase === 'open') {
+    setPhase('closing')
+    state.highWater = await acts.closePolls(electionId, simulation ? state.produced : null)
+  }
+  if (state.phase === 'closing') {
+    const counted = await waiting.waitUntilCounted(electionId, state.highWater)
+    state.counted = counted.counted
+    state.rejected = counted.rejected
+    await acts.finishCounting(electionId)
+    setPhase('closed')
+  }
+  const report = await acts.reconcileElection(electionId, { final: true })
+  const certified = await acts.certifyElection(electionId, { ballotsGenerated: simulation ? state.nextIndex : null })
+  await acts.unscheduleReconciliation(electionId)
+  setPhase('certified')
+  await condition(allHandlersFinished)
+  return {
+    electionId,
+    produced: state.produced,
+    counted: certified.counted,
+    rejected: certified.rejected,
+    reconciliation: report.verdict,
+    runs: state.runs,
+  }
+}

@@ -1,0 +1,2 @@
+export * from './election.ts'
+export * from './reconcile.ts'
