@@ -47,13 +47,14 @@ export function createTallyActivities({ sql }: ActivityDeps) {
         // ones back, so the recount and the rewrite see the same ballots.
         differences = await sql.begin(async (tx) => {
           await tx`lock table tally_counts in share row exclusive mode`
+          await tx`update elections set version = nextval('results_version') where id = ${electionId}`
           const found = await findDifferences(tx, electionId)
           for (const d of found) {
             await tx`delete from tally_counts where election_id = ${electionId} and candidate_id = ${d.candidateId}
                      and region_id = ${d.regionId} and channel = ${d.channel}`
             await tx`
-              insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes)
-              select election_id, candidate_id, region_id, channel, kafka_partition, count(*)
+              insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes, version)
+              select election_id, candidate_id, region_id, channel, kafka_partition, count(*), nextval('results_version')
               from ballots where election_id = ${electionId} and candidate_id = ${d.candidateId}
                 and region_id = ${d.regionId} and channel = ${d.channel}
               group by 1, 2, 3, 4, 5`

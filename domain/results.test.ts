@@ -36,3 +36,20 @@ describe('calling a race', () => {
     expect(decideCall({ votes: [], status: 'closed', registeredVoters: 0, counted: 0, rejected: 0, produced: 0 })).toBeNull()
   })
 })
+
+describe('calling a race once everything is counted', () => {
+  it('calls the leader of a closed count, however small the lead', () => {
+    const call = decideCall({
+      votes: [
+        { id: 'a', votes: 2 },
+        { id: 'b', votes: 1 },
+      ],
+      status: 'closed',
+      registeredVoters: 5,
+      counted: 3,
+      rejected: 0,
+      produced: null,
+    })
+    expect(call).toMatchObject({ candidateId: 'a', rule: 'polls closed and every ballot counted', figures: { outstanding: 0 } })
+  })
+})

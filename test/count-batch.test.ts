@@ -111,3 +111,13 @@ describe('counting one batch in PostgreSQL', () => {
     expect(row?.drift).toBe(0)
   })
 })
+
+describe('a rejection', () => {
+  it('keeps the original bytes exactly', async () => {
+    const raw = Buffer.from([0x7b, 0x00, 0xff, 0x5c, 0x78, 0x22, 0x0a, ...Buffer.from(String(Math.random()))])
+    const out = await countBatch(sql, { groupId: 'test', topic: 'votes', messages: asMessages([raw], 4) })
+    expect(out.rejected[0]?.reason).toBe('malformed')
+    const [row] = await sql<{ raw: Buffer }[]>`select raw from rejected_ballots where dedupe_key = ${out.rejected[0]!.dedupeKey}`
+    expect(Buffer.compare(row!.raw, raw)).toBe(0)
+  })
+})

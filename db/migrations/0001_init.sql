@@ -15,6 +15,9 @@ create table elections (
   -- Messages sent to `votes` for this election, when the producer knows (set at closing):
   -- once counted + rejected reaches it, everything has been counted.
   produced_ballots bigint,
+  -- Bumped (from results_version) by status changes and race calls; with the versions
+  -- of the counts and rejections it makes the results version.
+  version        bigint not null default 0,
   certified_at   timestamptz
 );
 
@@ -48,6 +51,7 @@ create table voters (
   primary key (election_id, id),
   foreign key (election_id, region_id) references regions (election_id, id) on delete cascade
 );
+create unique index voters_by_token on voters (election_id, token_hash) where token_hash is not null;
 
 create table ballots (
   election_id      text not null,
@@ -73,6 +77,7 @@ create table tally_counts (
   channel          text not null,
   kafka_partition  integer not null,
   votes            bigint not null,
+  version          bigint not null,     -- results_version of the batch that last changed it
   primary key (election_id, candidate_id, region_id, channel, kafka_partition)
 );
 
@@ -112,12 +117,25 @@ create table rejected_ballots (
   detail           text not null,
   raw              bytea not null,
   cast_at          timestamptz,
-  rejected_at      timestamptz not null default now()
+  rejected_at      timestamptz not null default now(),
+  version          bigint not null
 );
 create index rejected_by_election on rejected_ballots (election_id, reason);
+create index rejected_by_version on rejected_ballots (election_id, version);
 
--- Results snapshots carry a version from this sequence: later snapshots, higher versions.
+-- Results versions: every change to what results show takes the next value, so a
+-- larger version is a later result and an unchanged result keeps its version.
 create sequence results_version;
+
+-- Ballots cast through the API: the receipt is taken before the ballot is published,
+-- so a voter's second attempt is refused at once (the tally would reject it anyway).
+create table cast_receipts (
+  election_id  text not null,
+  voter_id     text not null,
+  ballot_id    uuid not null,
+  cast_at      timestamptz not null default now(),
+  primary key (election_id, voter_id)
+);
 
 create table reconciliation_reports (
   id              bigserial primary key,

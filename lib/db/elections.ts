@@ -23,6 +23,7 @@ export interface ElectionRow {
   closedAt: Date | null
   certifiedAt: Date | null
   producedBallots: string | number | null
+  version: string
 }
 
 export async function createElection(db: Db, e: NewElection): Promise<void> {
@@ -52,8 +53,9 @@ export async function addVoters(
     const part = voters.slice(i, i + CHUNK)
     await db`
       insert into voters (election_id, id, region_id, token_hash)
-      select ${electionId}, * from unnest(${part.map((v) => v.id)}::text[], ${part.map((v) => v.regionId)}::text[],
-                                          ${part.map((v) => (v.tokenHash ? `\\x${v.tokenHash.toString('hex')}` : null))}::bytea[])
+      select ${electionId}, id, region_id, decode(token_hex, 'hex')
+      from unnest(${part.map((v) => v.id)}::text[], ${part.map((v) => v.regionId)}::text[],
+                  ${part.map((v) => v.tokenHash?.toString('hex') ?? null)}::text[]) as t(id, region_id, token_hex)
       on conflict do nothing`
   }
 }
@@ -66,7 +68,7 @@ export async function setElectionStatus(db: Db, id: string, to: ElectionStatus):
   const stamp = { open: 'opened_at', closing: 'closed_at', closed: null, certified: 'certified_at', draft: null }[to]
   const from = { open: ['draft'], closing: ['open'], closed: ['closing'], certified: ['closed'], draft: [] }[to]
   const [row] = await db<ElectionRow[]>`
-    update elections set status = ${to} ${stamp ? db`, ${db(stamp)} = coalesce(${db(stamp)}, now())` : db``}
+    update elections set status = ${to}, version = nextval('results_version') ${stamp ? db`, ${db(stamp)} = coalesce(${db(stamp)}, now())` : db``}
     where id = ${id} and status = any(${from}::text[])
     returning *`
   if (row) return row

@@ -8,7 +8,7 @@ import type { Db } from './sql.ts'
  * Reads an election's results from the running counts (summed over partitions), with a
  * fresh version. Records the race call the first time the rule allows one.
  */
-export async function loadResults(db: Db, electionId: string): Promise<ResultsSnapshot> {
+export async function loadResults(db: Db, electionId: string, options: { since?: number } = {}): Promise<ResultsSnapshot> {
   const election = await getElection(db, electionId)
   const [candidates, regions, rejections, [version], [existingCall]] = await Promise.all([
     db<{ id: string; name: string; party: string | null; votes: number }[]>`
@@ -31,7 +31,10 @@ export async function loadResults(db: Db, electionId: string): Promise<ResultsSn
       from turnout where election_id = ${electionId} order by state, name`,
     db<{ reason: RejectionReason; n: number }[]>`
       select reason, count(*)::int as n from rejected_ballots where election_id = ${electionId} group by reason`,
-    db<{ v: number }[]>`select nextval('results_version')::int as v`,
+    db<{ v: number }[]>`
+      select greatest(${election.version}::bigint,
+                      (select max(version) from tally_counts where election_id = ${electionId}),
+                      (select max(version) from rejected_ballots where election_id = ${electionId}))::float8 as v`,
     db<{ candidateId: string; calledAt: Date; rule: string; figures: RaceCall['figures'] }[]>`
       select candidate_id, called_at, rule, figures from race_calls where election_id = ${electionId}`,
   ])
@@ -57,6 +60,7 @@ export async function loadResults(db: Db, electionId: string): Promise<ResultsSn
         values (${electionId}, ${decided.candidateId}, ${decided.rule}, ${db.json(decided.figures)})
         on conflict (election_id) do update set election_id = excluded.election_id
         returning called_at`
+      await db`update elections set version = nextval('results_version') where id = ${electionId}`
       call = { ...decided, calledAt: (row?.calledAt ?? new Date()).toISOString() }
     }
   }
@@ -73,5 +77,26 @@ export async function loadResults(db: Db, electionId: string): Promise<ResultsSn
     totals: { counted, rejected, registeredVoters, expected, shareCounted: expected > 0 ? Math.min(1, counted / expected) : 0 },
     rejections: Object.fromEntries(rejections.map((r) => [r.reason, r.n])),
     call,
+    ...(options.since !== undefined ? { changedSince: await changedSince(db, electionId, options.since) } : {}),
   }
+}
+
+/** Which candidates and regions have new counts since a version a client already has. */
+async function changedSince(db: Db, electionId: string, since: number) {
+  const rows = await db<{ candidateId: string; regionId: string }[]>`
+    select distinct candidate_id, region_id from tally_counts where election_id = ${electionId} and version > ${since}`
+  return {
+    since,
+    candidates: [...new Set(rows.map((r) => r.candidateId))].sort(),
+    regions: [...new Set(rows.map((r) => r.regionId))].sort(),
+  }
+}
+
+/**
+ * An entity tag for conditional requests: the version plus the totals, so a change
+ * committed with an older version (versions are taken just before commit, and two
+ * transactions may commit out of order) still changes the tag.
+ */
+export function resultsEtag(s: ResultsSnapshot): string {
+  return `"${s.version}-${s.totals.counted}-${s.totals.rejected}-${s.status}-${s.call ? 1 : 0}"`
 }

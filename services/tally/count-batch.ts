@@ -177,10 +177,13 @@ export async function countBatch(
           else throw new Error(`ballot ${b.ballotId} was neither inserted nor found: a concurrent writer? retrying the batch`)
         }
       }
-      await addCounts(tx, inserted)
     }
+    // One version for everything this batch changes, taken as late as possible so that
+    // versions commit nearly in order (see results_version in the schema).
+    const [{ version } = { version: '0' }] = await tx<{ version: string }[]>`select nextval('results_version')::text as version`
+    await addCounts(tx, inserted, version)
 
-    const recorded = await recordRejections(tx, input.topic, rejections)
+    const recorded = await recordRejections(tx, input.topic, rejections, version)
     await storeOffsets(tx, input)
     if (beforeCommit && recorded.length > 0) await beforeCommit(recorded)
     return { inserted, recorded }
@@ -200,7 +203,7 @@ export async function countBatch(
  * touch a row only once per statement). The rows are per Kafka partition, so tally
  * instances that own different partitions never wait for each other's locks.
  */
-async function addCounts(tx: Db, inserted: Candidate[]) {
+async function addCounts(tx: Db, inserted: Candidate[], version: string) {
   if (inserted.length === 0) return
   const counts = new Map<string, { e: string; c: string; r: string; ch: string; p: number; n: number }>()
   const trend = new Map<string, { e: string; c: string; m: string; p: number; n: number }>()
@@ -218,11 +221,11 @@ async function addCounts(tx: Db, inserted: Candidate[]) {
   const c = [...counts.values()]
   const t = [...trend.values()]
   await tx`
-    insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes)
-    select * from unnest(${c.map((r) => r.e)}::text[], ${c.map((r) => r.c)}::text[], ${c.map((r) => r.r)}::text[],
+    insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes, version)
+    select *, ${version}::bigint from unnest(${c.map((r) => r.e)}::text[], ${c.map((r) => r.c)}::text[], ${c.map((r) => r.r)}::text[],
                          ${c.map((r) => r.ch)}::text[], ${c.map((r) => r.p)}::int[], ${c.map((r) => r.n)}::bigint[])
     on conflict (election_id, candidate_id, region_id, channel, kafka_partition)
-    do update set votes = tally_counts.votes + excluded.votes`
+    do update set votes = tally_counts.votes + excluded.votes, version = excluded.version`
   await tx`
     insert into trend_buckets (election_id, candidate_id, minute, kafka_partition, votes)
     select * from unnest(${t.map((r) => r.e)}::text[], ${t.map((r) => r.c)}::text[], ${t.map((r) => r.m)}::timestamptz[],
@@ -231,17 +234,18 @@ async function addCounts(tx: Db, inserted: Candidate[]) {
     do update set votes = trend_buckets.votes + excluded.votes`
 }
 
-async function recordRejections(tx: Db, topic: string, rejections: Rejection[]): Promise<Rejection[]> {
+async function recordRejections(tx: Db, topic: string, rejections: Rejection[], version: string): Promise<Rejection[]> {
   if (rejections.length === 0) return []
   // One row per key even within a batch (the same bad bytes twice are one rejection).
   const unique = [...new Map(rejections.map((r) => [r.dedupeKey, r])).values()]
   const col = <K extends keyof Rejection>(k: K) => unique.map((r) => r[k])
   const rows = await tx<{ dedupeKey: string }[]>`
-    insert into rejected_ballots (dedupe_key, topic, kafka_partition, kafka_offset, election_id, voter_id, ballot_id, reason, detail, raw, cast_at)
-    select * from unnest(${col('dedupeKey')}::text[], ${unique.map(() => topic)}::text[], ${col('partition')}::int[],
-                         ${col('offset')}::bigint[], ${col('electionId')}::text[], ${col('voterId')}::text[], ${col('ballotId')}::text[],
-                         ${col('reason')}::text[], ${col('detail')}::text[], ${unique.map((r) => `\\x${r.raw.toString('hex')}`)}::bytea[],
-                         ${col('castAt')}::timestamptz[])
+    insert into rejected_ballots (dedupe_key, topic, kafka_partition, kafka_offset, election_id, voter_id, ballot_id, reason, detail, raw, cast_at, version)
+    select k, ${topic}, p, o, e, v, b, r, d, decode(raw_hex, 'hex'), c, ${version}::bigint
+    from unnest(${col('dedupeKey')}::text[], ${col('partition')}::int[], ${col('offset')}::bigint[], ${col('electionId')}::text[],
+                ${col('voterId')}::text[], ${col('ballotId')}::text[], ${col('reason')}::text[], ${col('detail')}::text[],
+                ${unique.map((r) => r.raw.toString('hex'))}::text[], ${col('castAt')}::timestamptz[])
+      as t(k, p, o, e, v, b, r, d, raw_hex, c)
     on conflict (dedupe_key) do nothing
     returning dedupe_key`
   const fresh = new Set(rows.map((r) => r.dedupeKey))

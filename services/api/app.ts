@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { bodyLimit } from 'hono/body-limit'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import { Counter, Histogram } from 'prom-client'
+import { AppError } from '../../domain/errors.ts'
+import type { ApiDeps } from './deps.ts'
+import { onError, problem } from './problems.ts'
+import type { ResultsFeed } from './results-feed.ts'
+import { ballotRoutes } from './routes/ballots.ts'
+import { electionRoutes } from './routes/elections.ts'
+import { resultsRoutes } from './routes/results.ts'
+
+const PUBLIC = join(import.meta.dirname, 'public')
+const page = (name: string) => readFileSync(join(PUBLIC, name), 'utf8')
+
+/** The whole HTTP surface, built from its dependencies. */
+export function createApp(deps: ApiDeps, feed: ResultsFeed) {
+  const app = new OpenAPIHono()
+  const registers = [deps.registry]
+  const requests = new Counter({
+    name: 'votestream_http_requests_total',
+    help: 'HTTP requests',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  })
+  const duration = new Histogram({
+    name: 'votestream_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  })
+
+  app.onError(onError(deps.log))
+  app.notFound((c) => problem(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`))
+  app.use(requestId())
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], styleSrc: ["'self'", "'unsafe-inline'"] },
+    }),
+  )
+  app.use(async (c, next) => {
+    const end = duration.startTimer()
+    await next()
+    const route = c.req.routePath
+    end({ method: c.req.method, route })
+    requests.inc({ method: c.req.method, route, status: String(c.res.status) })
+  })
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.API_BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new AppError('payload_too_large', `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`)
+      },
+    }),
+  )
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'the admin token (API_ADMIN_TOKEN)',
+  })
+  app.openAPIRegistry.registerComponent('securitySchemes', 'voter', { type: 'http', scheme: 'bearer', description: 'a voter credential' })
+  app.route('/elections', electionRoutes(deps))
+  app.route('/elections', resultsRoutes(deps, feed))
+  app.route('/elections', ballotRoutes(deps))
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'VoteStream API',
+      version: '1',
+      description:
+        'Start, steer and follow elections counted in real time. Control routes need the admin bearer token; results are public.',
+    },
+  })
+  const docs = page('docs.html')
+  const live = page('live.html')
+  const index = page('index.html')
+  app.get('/docs', (c) => c.html(docs))
+  app.get('/live/:id', (c) => c.html(live))
+  app.get('/', (c) => c.html(index))
+
+  app.get('/healthz', async (c) => {
+    const checks = await deps.health()
+    const ok = Object.values(checks).every(Boolean)
+    return c.json({ status: ok ? 'ok' : 'degraded', checks }, ok ? 200 : 503)
+  })
+  app.get('/metrics', async (c) => c.text(await deps.registry.metrics(), 200, { 'content-type': deps.registry.contentType }))
+  return app
+}

@@ -1,0 +1,21 @@
+import type { Producer } from 'kafkajs'
+import type { Registry } from 'prom-client'
+import type { Sql } from '../../lib/db/sql.ts'
+import type { Logger } from '../../lib/log.ts'
+import type { ElectionControl } from '../../lib/temporal.ts'
+import type { ApiConfig } from './config.ts'
+
+/** What the API needs; the routes take it, so tests pass real services. */
+export interface ApiDeps {
+  sql: Sql
+  elections: ElectionControl
+  producer: Producer
+  /** Each dependency's health: true when it answers. */
+  health: () => Promise<Record<string, boolean>>
+  config: Pick<
+    ApiConfig,
+    'API_ADMIN_TOKEN' | 'API_VOTER_SECRET' | 'API_BODY_LIMIT_BYTES' | 'API_PUBLIC_URL' | 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'
+  >
+  log: Logger
+  registry: Registry
+}

@@ -1,0 +1,64 @@
+import { Registry } from 'prom-client'
+import { ConfigError } from '../../lib/config.ts'
+import { migrate } from '../../lib/db/migrate.ts'
+import { createSql } from '../../lib/db/sql.ts'
+import { createKafka } from '../../lib/kafka.ts'
+import { createLogger } from '../../lib/log.ts'
+import { onShutdown, runMain } from '../../lib/process.ts'
+import { connectTemporal, electionControl } from '../../lib/temporal.ts'
+import { createApp } from './app.ts'
+import { LOCAL_ADMIN_TOKEN, loadApiConfig } from './config.ts'
+import { createResultsFeed } from './results-feed.ts'
+
+/** The control and results API (Bun + Hono). */
+const bootLog = createLogger('api')
+
+runMain(bootLog, async () => {
+  let config: ReturnType<typeof loadApiConfig>
+  try {
+    config = loadApiConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+  const log = createLogger('api', config.LOG_LEVEL)
+  if (config.API_ADMIN_TOKEN === LOCAL_ADMIN_TOKEN)
+    log.warn('using the local default admin token; set API_ADMIN_TOKEN anywhere but a laptop')
+  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, applicationName: 'votestream-api' })
+  await migrate(sql)
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api`, log })
+  const producer = kafka.producer()
+  const admin = kafka.admin()
+  await Promise.all([producer.connect(), admin.connect()])
+  const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
+  const registry = new Registry()
+  const feed = createResultsFeed(sql, log)
+
+  const timed = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000))])
+  const health = async () => {
+    const [postgres, kafkaOk, temporalOk] = await Promise.allSettled([
+      timed(sql`select 1`),
+      timed(admin.describeCluster()),
+      timed(temporal.client.workflowService.getSystemInfo({})),
+    ])
+    return { postgres: postgres.status === 'fulfilled', kafka: kafkaOk.status === 'fulfilled', temporal: temporalOk.status === 'fulfilled' }
+  }
+
+  const app = createApp(
+    { sql, producer, elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE), health, config, log, registry },
+    feed,
+  )
+  // idleTimeout 0: server-sent event streams stay open as long as their clients want.
+  const server = Bun.serve({ port: config.API_PORT, hostname: '0.0.0.0', fetch: app.fetch, idleTimeout: 0 })
+  log.info({ url: config.API_PUBLIC_URL, docs: `${config.API_PUBLIC_URL}/docs` }, 'api listening')
+
+  onShutdown(log, async () => {
+    await server.stop(true)
+    feed.close()
+    await Promise.allSettled([producer.disconnect(), admin.disconnect(), temporal.close()])
+    await sql.end({ timeout: 5 })
+  })
+})

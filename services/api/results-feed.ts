@@ -1,0 +1,61 @@
+import type { ResultsSnapshot } from '../../domain/results.ts'
+import { loadResults, resultsEtag } from '../../lib/db/results.ts'
+import type { Sql } from '../../lib/db/sql.ts'
+import type { Logger } from '../../lib/log.ts'
+
+type Listener = (snapshot: ResultsSnapshot) => void
+
+/**
+ * One poller per election in this process, however many clients follow it: a cheap
+ * query every interval, and a full snapshot only when something changed.
+ */
+export function createResultsFeed(sql: Sql, log: Logger, intervalMs = 200) {
+  const feeds = new Map<string, { listeners: Set<Listener>; marker: string; timer: ReturnType<typeof setInterval>; busy: boolean }>()
+
+  async function tick(electionId: string) {
+    const feed = feeds.get(electionId)
+    if (!feed || feed.busy) return
+    feed.busy = true
+    try {
+      const [row] = await sql<{ marker: string }[]>`
+        select concat_ws('-', e.version, e.status,
+          (select max(version) from tally_counts where election_id = e.id),
+          (select sum(votes) from tally_counts where election_id = e.id),
+          (select count(*) from rejected_ballots where election_id = e.id)) as marker
+        from elections e where e.id = ${electionId}`
+      if (row && row.marker !== feed.marker) {
+        feed.marker = row.marker
+        const snapshot = await loadResults(sql, electionId)
+        for (const l of feed.listeners) l(snapshot)
+      }
+    } catch (err) {
+      log.warn({ err, electionId }, 'results feed poll failed')
+    } finally {
+      feed.busy = false
+    }
+  }
+
+  return {
+    subscribe(electionId: string, listener: Listener): () => void {
+      let feed = feeds.get(electionId)
+      if (!feed) {
+        feed = { listeners: new Set(), marker: '', timer: setInterval(() => void tick(electionId), intervalMs), busy: false }
+        feeds.set(electionId, feed)
+      }
+      feed.listeners.add(listener)
+      return () => {
+        feed.listeners.delete(listener)
+        if (feed.listeners.size === 0) {
+          clearInterval(feed.timer)
+          feeds.delete(electionId)
+        }
+      }
+    },
+    close() {
+      for (const f of feeds.values()) clearInterval(f.timer)
+      feeds.clear()
+    },
+  }
+}
+export type ResultsFeed = ReturnType<typeof createResultsFeed>
+export { resultsEtag }

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto'
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
+import { AppError } from '../../../domain/errors.ts'
+import { defaultPlan } from '../../../domain/simulation.ts'
+import { createElection, createSimulatedElection, type ElectionRow, getElection, listElections } from '../../../lib/db/elections.ts'
+import { requireAdmin } from '../auth.ts'
+import type { ApiDeps } from '../deps.ts'
+import { CreateElection, Election, ElectionIdParam, problemResponses, SetRate } from '../schemas.ts'
+import { validationHook } from '../validation.ts'
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } })
+const admin = [{ bearer: [] }]
+
+/** Creating, listing and steering elections; steering goes through the election's workflow. */
+export function electionRoutes(deps: ApiDeps) {
+  const { sql, elections, config } = deps
+  const app = new OpenAPIHono({ defaultHook: validationHook })
+  // Per route, not per path: these sub-apps share the /elections prefix with public routes.
+  const adminOnly = requireAdmin(config.API_ADMIN_TOKEN)
+
+  const present = async (e: ElectionRow) => ({
+    id: e.id,
+    name: e.name,
+    status: e.status,
+    simulated: e.simulated,
+    createdAt: e.createdAt.toISOString(),
+    openedAt: e.openedAt?.toISOString() ?? null,
+    closedAt: e.closedAt?.toISOString() ?? null,
+    certifiedAt: e.certifiedAt?.toISOString() ?? null,
+    progress: e.status === 'certified' || e.status === 'draft' ? null : await elections.progress(e.id),
+    links: {
+      results: `${config.API_PUBLIC_URL}/elections/${e.id}/results`,
+      stream: `${config.API_PUBLIC_URL}/elections/${e.id}/results/stream`,
+      live: `${config.API_PUBLIC_URL}/live/${e.id}`,
+      workflow: `${config.TEMPORAL_UI_URL}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/election-${e.id}`,
+    },
+  })
+
+  /** Only an open election can be steered: closing, closed and certified ones are past it. */
+  const mustBeOpen = async (id: string) => {
+    const e = await getElection(sql, id)
+    if (e.status !== 'open') throw new AppError('conflict', `election ${id} is ${e.status}; only an open election can be steered`)
+    return e
+  }
+
+  const startWorkflow = async (e: ElectionRow, reconcileEverySeconds: number) => {
+    const sim = (e.settings as { simulation?: { ratePerSecond?: number } }).simulation
+    await elections.start({
+      electionId: e.id,
+      reconcileEverySeconds,
+      simulation: e.simulated ? { ratePerSecond: sim?.ratePerSecond ?? 2000 } : undefined,
+    })
+  }
+
+  return app
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/',
+        summary: 'Create an election (simulated or live) and, unless start is false, open it',
+        security: admin,
+        middleware: [adminOnly] as const,
+        request: { body: { content: { 'application/json': { schema: CreateElection } }, required: true } },
+        responses: { 201: json(Election, 'created'), ...problemResponses(400, 401, 409, 413) },
+      }),
+      async (c) => {
+        const body = c.req.valid('json')
+        const id = body.id ?? `e-${randomUUID().slice(0, 8)}`
+        if (body.simulation) {
+          const { candidates, regions, ratePerSecond, ...settings } = body.simulation
+          const plan = defaultPlan(id, settings, { candidates, regions })
+          await sql.begin(async (tx) => {
+            await createSimulatedElection(tx, plan, body.name)
+            await tx`update elections set settings = settings || ${tx.json({ simulation: { ...settings, ratePerSecond } })} where id = ${id}`
+          })
+        } else {
+          await sql.begin((tx) =>
+            createElection(tx, { id, name: body.name, candidates: body.candidates ?? [], regions: body.regions ?? [] }),
+          )
+        }
+        const created = await getElection(sql, id)
+        if (body.start) await startWorkflow(created, body.reconcileEverySeconds)
+        return c.json(await present(await getElection(sql, id)), 201)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/',
+        summary: 'List elections, newest first',
+        responses: { 200: json(z.object({ elections: z.array(Election) }), 'elections') },
+      }),
+      async (c) => c.json({ elections: await Promise.all((await listElections(sql)).map(present)) }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}',
+        summary: "An election's status and, while it runs, its workflow's progress",
+        request: { params: ElectionIdParam },
+        responses: { 200: json(Election, 'the election'), ...problemResponses(400, 404) },
+      }),
+      async (c) => c.json(await present(await getElection(sql, c.req.valid('param').id)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/{id}/start',
+        summary: 'Open a draft election (starts its workflow)',
+        security: admin,
+        middleware: [adminOnly] as const,
+        request: {
+          params: ElectionIdParam,
+          query: z.object({ reconcileEverySeconds: z.coerce.number().int().min(1).max(86_400).default(30) }),
+        },
+        responses: { 202: json(Election, 'started'), ...problemResponses(400, 401, 404, 409) },
+      }),
+      async (c) => {
+        const e = await getElection(sql, c.req.valid('param').id)
+        if (e.status !== 'draft') throw new AppError('conflict', `election ${e.id} is ${e.status}, not draft`)
+        await startWorkflow(e, c.req.valid('query').reconcileEverySeconds)
+        return c.json(await present(await getElection(sql, e.id)), 202)
+      },
+    )
+    .openapi(signalRoute(adminOnly, 'pause', 'Pause ballot production'), async (c) => {
+      const { id } = c.req.valid('param')
+      await mustBeOpen(id)
+      await elections.pause(id)
+      return c.json({ electionId: id, requested: 'pause' }, 202)
+    })
+    .openapi(signalRoute(adminOnly, 'resume', 'Resume ballot production'), async (c) => {
+      const { id } = c.req.valid('param')
+      await mustBeOpen(id)
+      await elections.resume(id)
+      return c.json({ electionId: id, requested: 'resume' }, 202)
+    })
+    .openapi(signalRoute(adminOnly, 'stop', 'Close the polls: count what was cast, reconcile, certify'), async (c) => {
+      const { id } = c.req.valid('param')
+      await mustBeOpen(id)
+      await elections.stop(id)
+      return c.json({ electionId: id, requested: 'stop' }, 202)
+    })
+    .openapi(
+      createRoute({
+        method: 'put',
+        path: '/{id}/rate',
+        summary: "Change a simulation's ballots per second",
+        security: admin,
+        middleware: [adminOnly] as const,
+        request: { params: ElectionIdParam, body: { content: { 'application/json': { schema: SetRate } }, required: true } },
+        responses: {
+          200: json(z.object({ electionId: z.string(), previous: z.number(), ratePerSecond: z.number() }), 'changed'),
+          ...problemResponses(400, 401, 404, 409),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        const { ratePerSecond } = c.req.valid('json')
+        await mustBeOpen(id)
+        const previous = await elections.setRate(id, ratePerSecond)
+        return c.json({ electionId: id, previous, ratePerSecond }, 200)
+      },
+    )
+}
+
+function signalRoute(adminOnly: MiddlewareHandler, name: string, summary: string) {
+  return createRoute({
+    method: 'post',
+    path: `/{id}/${name}`,
+    summary,
+    security: admin,
+    middleware: [adminOnly] as const,
+    request: { params: ElectionIdParam },
+    responses: {
+      202: json(z.object({ electionId: z.string(), requested: z.string() }), 'signalled'),
+      ...problemResponses(400, 401, 404, 409),
+    },
+  })
+}

@@ -1,0 +1,184 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { streamSSE } from 'hono/streaming'
+import { AppError } from '../../../domain/errors.ts'
+import { getElection } from '../../../lib/db/elections.ts'
+import { loadResults, resultsEtag } from '../../../lib/db/results.ts'
+import type { ApiDeps } from '../deps.ts'
+import type { ResultsFeed } from '../results-feed.ts'
+import { ElectionIdParam, problemResponses, Snapshot } from '../schemas.ts'
+import { validationHook } from '../validation.ts'
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } })
+
+/** Public results: snapshots (with versions and conditional requests), the live stream, trends, reconciliation. */
+export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed) {
+  const { sql } = deps
+  const app = new OpenAPIHono({ defaultHook: validationHook })
+
+  return app
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/results',
+        summary: 'Votes per candidate, turnout per region, share counted, rejections, race call and status',
+        description:
+          'Answers 304 to `If-None-Match` with the current ETag. With `since=N` the snapshot also says which candidates and regions changed after version N.',
+        request: { params: ElectionIdParam, query: z.object({ since: z.coerce.number().int().min(0).optional() }) },
+        responses: { 200: json(Snapshot, 'the current results'), 304: { description: 'unchanged' }, ...problemResponses(400, 404) },
+      }),
+      async (c) => {
+        const snapshot = await loadResults(sql, c.req.valid('param').id, { since: c.req.valid('query').since })
+        const etag = resultsEtag(snapshot)
+        c.header('ETag', etag)
+        c.header('Cache-Control', 'no-cache')
+        if (c.req.header('if-none-match') === etag) return c.body(null, 304)
+        return c.json(snapshot, 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/results/stream',
+        summary: 'Server-sent events: a `results` event with the full snapshot within a second of every change',
+        request: { params: ElectionIdParam },
+        responses: {
+          200: { description: 'text/event-stream of results snapshots', content: { 'text/event-stream': { schema: z.string() } } },
+          ...problemResponses(404),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        await getElection(sql, id)
+        return streamSSE(c, async (stream) => {
+          let lastVersion = -1
+          const send = async (snapshot: Awaited<ReturnType<typeof loadResults>>) => {
+            if (snapshot.version < lastVersion) return
+            lastVersion = snapshot.version
+            await stream.writeSSE({ event: 'results', id: String(snapshot.version), data: JSON.stringify(snapshot) })
+          }
+          await send(await loadResults(sql, id))
+          const unsubscribe = feed.subscribe(id, (s) => void send(s).catch(() => {}))
+          stream.onAbort(unsubscribe)
+          while (!stream.aborted && !stream.closed) {
+            await stream.sleep(15_000)
+            await stream.write(': keep-alive\n\n')
+          }
+          unsubscribe()
+        })
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/trend',
+        summary: 'Votes per candidate per minute of casting, and the reconciliation snapshots over time',
+        request: { params: ElectionIdParam },
+        responses: {
+          200: json(
+            z.object({
+              electionId: z.string(),
+              minutes: z.array(z.object({ minute: z.string(), candidateId: z.string(), votes: z.number() })),
+              snapshots: z.array(z.object({ takenAt: z.string(), candidateId: z.string(), votes: z.number() })),
+            }),
+            'trend',
+          ),
+          ...problemResponses(400, 404),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        await getElection(sql, id)
+        const minutes = await sql<{ minute: Date; candidateId: string; votes: number }[]>`
+          select minute, candidate_id, sum(votes)::int as votes from trend_buckets where election_id = ${id} group by 1, 2 order by 1, 2`
+        const snapshots = await sql<{ takenAt: Date; candidateId: string; votes: number }[]>`
+          select taken_at, candidate_id, votes::int from trend_snapshots where election_id = ${id} order by 1, 2`
+        return c.json(
+          {
+            electionId: id,
+            minutes: minutes.map((m) => ({ ...m, minute: m.minute.toISOString() })),
+            snapshots: snapshots.map((s) => ({ ...s, takenAt: s.takenAt.toISOString() })),
+          },
+          200,
+        )
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/reconciliation',
+        summary: 'The latest reconciliation report: recount from the raw ballots versus the streaming tallies',
+        request: { params: ElectionIdParam },
+        responses: {
+          200: json(
+            z.object({
+              electionId: z.string(),
+              ranAt: z.string(),
+              final: z.boolean(),
+              ballots: z.number(),
+              tallied: z.number(),
+              verdict: z.string(),
+              repaired: z.boolean(),
+              differences: z.array(z.unknown()),
+              reports: z.number(),
+              repairs: z.number(),
+            }),
+            'the latest report',
+          ),
+          ...problemResponses(400, 404),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        await getElection(sql, id)
+        const [latest] = await sql<
+          { ranAt: Date; final: boolean; ballots: number; tallied: number; verdict: string; repaired: boolean; differences: unknown[] }[]
+        >`
+          select ran_at, final, ballots::int, tallied::int, verdict, repaired, differences from reconciliation_reports
+          where election_id = ${id} order by id desc limit 1`
+        if (!latest) throw new AppError('not_found', `no reconciliation has run for ${id} yet`)
+        const [counts] = await sql<{ reports: number; repairs: number }[]>`
+          select count(*)::int as reports, count(*) filter (where repaired)::int as repairs from reconciliation_reports where election_id = ${id}`
+        return c.json(
+          { electionId: id, ...latest, ranAt: latest.ranAt.toISOString(), reports: counts?.reports ?? 0, repairs: counts?.repairs ?? 0 },
+          200,
+        )
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/simulation',
+        summary: "A simulated election's ground truth (stored at certification) next to what was counted",
+        request: { params: ElectionIdParam },
+        responses: {
+          200: json(
+            z.object({
+              electionId: z.string(),
+              matches: z.boolean(),
+              candidates: z.array(z.object({ candidateId: z.string(), generated: z.number(), counted: z.number() })),
+              rejections: z.array(z.object({ reason: z.string(), injected: z.number(), rejected: z.number() })),
+            }),
+            'truth and count',
+          ),
+          ...problemResponses(400, 404),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        const e = await getElection(sql, id)
+        if (!e.simulated) throw new AppError('not_found', `${id} is not a simulated election`)
+        const candidates = await sql<{ candidateId: string; generated: number; counted: number }[]>`
+          select c.id as candidate_id, coalesce((select sum(votes) from simulation_truth s where s.election_id = c.election_id and s.candidate_id = c.id), 0)::int as generated,
+                 coalesce((select votes from tallies t where t.election_id = c.election_id and t.candidate_id = c.id), 0)::int as counted
+          from candidates c where c.election_id = ${id} order by c.position`
+        const rejections = await sql<{ reason: string; injected: number; rejected: number }[]>`
+          select reason, coalesce(i.ballots, 0)::int as injected, coalesce(r.n, 0)::int as rejected
+          from simulation_injected i full join (select reason, count(*) as n from rejected_ballots where election_id = ${id} group by 1) r using (reason)
+          where i.election_id = ${id} or i.election_id is null order by reason`
+        const certified = e.status === 'certified'
+        const matches =
+          certified && candidates.every((x) => x.generated === x.counted) && rejections.every((r) => r.injected === r.rejected)
+        return c.json({ electionId: id, matches, candidates, rejections }, 200)
+      },
+    )
+}

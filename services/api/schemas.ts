@@ -1,0 +1,172 @@
+import { z } from '@hono/zod-openapi'
+import { CHANNELS, REJECTION_REASONS } from '../../domain/ballot.ts'
+import { ELECTION_STATUSES } from '../../domain/election.ts'
+
+/** Request and response shapes of the API; the OpenAPI document is generated from these. */
+
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
+
+export const ElectionIdParam = z.object({
+  id: id.openapi({ param: { name: 'id', in: 'path' }, example: 'demo-2026' }),
+})
+
+export const CandidateInput = z.object({ id, name: z.string().min(1).max(200), party: z.string().max(200).optional() })
+export const RegionInput = z.object({
+  id,
+  name: z.string().min(1).max(200),
+  state: z.string().min(1).max(200),
+  registeredVoters: z.number().int().min(0).max(100_000_000),
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
+})
+
+export const SimulationInput = z
+  .object({
+    voters: z.number().int().min(10).max(5_000_000).default(100_000),
+    turnout: z.number().gt(0).max(1).default(0.7),
+    invalidShare: z.number().min(0).max(0.5).default(0.01),
+    duplicateShare: z.number().min(0).max(0.5).default(0.005),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31)
+      .default(2026),
+    ratePerSecond: z.number().gt(0).max(1_000_000).default(2000),
+    candidates: z.number().int().min(2).max(4).default(4),
+    regions: z.number().int().min(1).max(8).default(8),
+  })
+  .openapi('SimulationSettings')
+
+export const CreateElection = z
+  .object({
+    id: id.optional(),
+    name: z.string().min(1).max(200),
+    /** A simulated election generates its own candidates, regions and roll from these settings. */
+    simulation: SimulationInput.optional(),
+    candidates: z.array(CandidateInput).min(2).max(50).optional(),
+    regions: z.array(RegionInput).min(1).max(5000).optional(),
+    reconcileEverySeconds: z.number().int().min(1).max(86_400).default(30),
+    start: z.boolean().default(true),
+  })
+  .refine((e) => e.simulation || (e.candidates && e.regions), {
+    message: 'give either simulation settings or candidates and regions',
+  })
+  .openapi('CreateElection')
+
+export const Progress = z
+  .object({
+    phase: z.string(),
+    paused: z.boolean(),
+    stopRequested: z.boolean(),
+    rate: z.number(),
+    produced: z.number(),
+    nextIndex: z.number(),
+    ballotCount: z.number(),
+    counted: z.number(),
+    rejected: z.number(),
+    producing: z.boolean(),
+    runs: z.number(),
+  })
+  .openapi('Progress')
+
+export const Election = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(ELECTION_STATUSES),
+    simulated: z.boolean(),
+    createdAt: z.string(),
+    openedAt: z.string().nullable(),
+    closedAt: z.string().nullable(),
+    certifiedAt: z.string().nullable(),
+    progress: Progress.nullable(),
+    links: z.record(z.string(), z.string()),
+  })
+  .openapi('Election')
+
+export const SetRate = z.object({ ratePerSecond: z.number().gt(0).max(1_000_000) }).openapi('SetRate')
+
+export const Snapshot = z
+  .object({
+    electionId: z.string(),
+    name: z.string(),
+    status: z.enum(ELECTION_STATUSES),
+    reportingStatus: z.enum(['not-started', 'unofficial-partial', 'unofficial-complete', 'certified']),
+    version: z.number(),
+    asOf: z.string(),
+    candidates: z.array(z.object({ id: z.string(), name: z.string(), party: z.string().nullable(), votes: z.number(), share: z.number() })),
+    regions: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        state: z.string(),
+        registeredVoters: z.number(),
+        ballots: z.number(),
+        turnoutPercent: z.number(),
+        lat: z.number().nullable(),
+        lon: z.number().nullable(),
+      }),
+    ),
+    totals: z.object({
+      counted: z.number(),
+      rejected: z.number(),
+      registeredVoters: z.number(),
+      expected: z.number(),
+      shareCounted: z.number(),
+    }),
+    rejections: z.record(z.enum(REJECTION_REASONS), z.number()),
+    call: z
+      .object({
+        candidateId: z.string(),
+        calledAt: z.string(),
+        rule: z.string(),
+        figures: z.object({ lead: z.number(), outstanding: z.number(), leaderVotes: z.number(), runnerUpVotes: z.number() }),
+      })
+      .nullable(),
+    changedSince: z.object({ since: z.number(), candidates: z.array(z.string()), regions: z.array(z.string()) }).optional(),
+  })
+  .openapi('ResultsSnapshot')
+
+export const RegisterVoters = z
+  .object({
+    voters: z
+      .array(z.object({ id, regionId: id }))
+      .min(1)
+      .max(10_000),
+  })
+  .openapi('RegisterVoters')
+
+export const CastBallot = z.object({ candidateId: id, channel: z.enum(CHANNELS).default('election_day') }).openapi('CastBallot')
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number(),
+    detail: z.string(),
+    instance: z.string(),
+    requestId: z.string().optional(),
+    errors: z.unknown().optional(),
+  })
+  .openapi('Problem')
+
+export const problemResponses = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((code) => [
+      code,
+      { description: PROBLEM_TEXT[code] ?? 'problem', content: { 'application/problem+json': { schema: Problem } } },
+    ]),
+  )
+
+const PROBLEM_TEXT: Record<number, string> = {
+  400: 'invalid input',
+  401: 'missing or wrong credentials',
+  404: 'no such election',
+  409: 'conflicts with the election state',
+  413: 'body too large',
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto'
+import { Registry } from 'prom-client'
+import { createSql } from '../lib/db/sql.ts'
+import { createKafka } from '../lib/kafka.ts'
+import { createLogger } from '../lib/log.ts'
+import { connectTemporal, electionControl } from '../lib/temporal.ts'
+import { createApp } from '../services/api/app.ts'
+import { LOCAL_ADMIN_TOKEN, loadApiConfig } from '../services/api/config.ts'
+import { createResultsFeed } from '../services/api/results-feed.ts'
+import { loadWorkerConfig } from '../services/worker/config.ts'
+import { createWorker } from '../services/worker/create-worker.ts'
+
+/**
+ * The API app in this process on real Postgres, Kafka and Temporal, with a real worker
+ * on its own task queue (the tally runs as its own process, started by the test).
+ */
+export async function startApiHarness() {
+  const taskQueue = `api-${randomUUID().slice(0, 8)}`
+  const env = { ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' }
+  const config = loadApiConfig(env)
+  const log = createLogger('api-test', 'warn')
+  const sql = createSql(config.DATABASE_URL, { max: 5 })
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'api-test' })
+  const producer = kafka.producer()
+  await producer.connect()
+  const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
+  const feed = createResultsFeed(sql, log)
+  const app = createApp(
+    {
+      sql,
+      producer,
+      elections: electionControl(temporal.client, taskQueue),
+      health: async () => ({ postgres: true, kafka: true, temporal: true }),
+      config,
+      log,
+      registry: new Registry(),
+    },
+    feed,
+  )
+  const workerSql = createSql(config.DATABASE_URL, { max: 5 })
+  const { worker, close } = await createWorker(loadWorkerConfig(env), workerSql)
+  const running = worker.run()
+  const admin = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }
+  return {
+    app,
+    sql,
+    admin,
+    request: (path: string, init: RequestInit = {}) => app.request(path, init),
+    async close() {
+      worker.shutdown()
+      await running
+      await close()
+      feed.close()
+      await producer.disconnect()
+      await temporal.close()
+      await Promise.all([sql.end({ timeout: 5 }), workerSql.end({ timeout: 5 })])
+    },
+  }
+}

@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startApiHarness as start, type startApiHarness } from './api-harness.ts'
+import { startTally, type TallyProcess } from './tally-process.ts'
+
+let h: Awaited<ReturnType<typeof startApiHarness>>
+let tally: TallyProcess
+
+beforeAll(async () => {
+  h = await start()
+  tally = await startTally({ name: 'tally-for-api' })
+  await tally.waitHealthy()
+})
+afterAll(async () => {
+  await tally?.stop()
+  await h?.close()
+})
+
+const elections = async () => Number((await h.sql<{ n: number }[]>`select count(*)::int as n from elections`)[0]?.n)
+const voters = async () => Number((await h.sql<{ n: number }[]>`select count(*)::int as n from voters`)[0]?.n)
+
+async function expectProblem(res: Response, status: number, detail?: RegExp) {
+  expect(res.status).toBe(status)
+  expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/)
+  const body = await res.json()
+  expect(body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String), requestId: expect.any(String) })
+  expect(JSON.stringify(body)).not.toMatch(/\bat \w+ \(|node_modules/) // no stack traces
+  if (detail) expect(body.detail).toMatch(detail)
+  return body
+}
+
+const liveElection = (id: string) => ({
+  id,
+  name: `API ${id}`,
+  start: false,
+  candidates: [
+    { id: 'ada', name: 'Ada Lovelace' },
+    { id: 'alan', name: 'Alan Turing' },
+  ],
+  regions: [
+    { id: 'north', name: 'North', state: 'N', registeredVoters: 3 },
+    { id: 'south', name: 'South', state: 'S', registeredVoters: 2 },
+  ],
+})
+const uid = () => `api-${Math.random().toString(36).slice(2, 10)}`
+
+describe('control routes refuse bad requests and write nothing', () => {
+  it('needs the admin token, and the right one', async () => {
+    const before = await elections()
+    const body = JSON.stringify(liveElection(uid()))
+    await expectProblem(
+      await h.request('/elections', { method: 'POST', body, headers: { 'content-type': 'application/json' } }),
+      401,
+      /Bearer/,
+    )
+    await expectProblem(
+      await h.request('/elections', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer nope-nope-nope-nope' },
+      }),
+      401,
+      /wrong admin token/,
+    )
+    await expectProblem(await h.request('/elections/x/pause', { method: 'POST' }), 401)
+    await expectProblem(await h.request('/elections/x/rate', { method: 'PUT', body: '{"ratePerSecond":5}' }), 401)
+    await expectProblem(await h.request('/elections/x/voters', { method: 'POST', body: '{}' }), 401)
+    expect(await elections()).toBe(before)
+  })
+
+  it('answers malformed JSON, wrong types and missing fields with 400 and the fields at fault', async () => {
+    const before = await elections()
+    await expectProblem(await h.request('/elections', { method: 'POST', headers: h.admin, body: '{"name": ' }), 400)
+    const wrong = await expectProblem(
+      await h.request('/elections', {
+        method: 'POST',
+        headers: h.admin,
+        body: JSON.stringify({ name: 42, simulation: { voters: 'many' } }),
+      }),
+      400,
+    )
+    expect(JSON.stringify(wrong.errors)).toMatch(/name/)
+    expect(JSON.stringify(wrong.errors)).toMatch(/simulation\.voters/)
+    await expectProblem(
+      await h.request('/elections', { method: 'POST', headers: h.admin, body: JSON.stringify({ name: 'no candidates' }) }),
+      400,
+      /either simulation/,
+    )
+    await expectProblem(
+      await h.request('/elections', {
+        method: 'POST',
+        headers: h.admin,
+        body: JSON.stringify({ ...liveElection('bad id!'), id: 'bad id!' }),
+      }),
+      400,
+    )
+    expect(await elections()).toBe(before)
+  })
+
+  it('refuses an oversize body with 413', async () => {
+    const before = await elections()
+    const huge = JSON.stringify({ ...liveElection(uid()), name: 'x'.repeat(200_000) })
+    await expectProblem(await h.request('/elections', { method: 'POST', headers: h.admin, body: huge }), 413)
+    expect(await elections()).toBe(before)
+  })
+
+  it('answers unknown elections with 404 and a bad id with 400', async () => {
+    await expectProblem(await h.request('/elections/no-such-election'), 404, /no election/)
+    await expectProblem(await h.request('/elections/no-such-election/results'), 404)
+    await expectProblem(await h.request('/elections/no-such-election/pause', { method: 'POST', headers: h.admin }), 404)
+    await expectProblem(await h.request('/elections/no-such-election/trend'), 404)
+    await expectProblem(await h.request(`/elections/${'x'.repeat(65)}`), 400)
+    await expectProblem(await h.request('/no/such/route'), 404)
+  })
+})
+
+describe('a live election through the API', () => {
+  it('is created, opened, takes ballots from registered voters once each, and is certified when stopped', async () => {
+    const id = uid()
+    const created = await h.request('/elections', { method: 'POST', headers: h.admin, body: JSON.stringify(liveElection(id)) })
+    expect(created.status).toBe(201)
+    expect(await created.json()).toMatchObject({ id, status: 'draft', links: { live: expect.stringContaining(`/live/${id}`) } })
+    await expectProblem(
+      await h.request('/elections', { method: 'POST', headers: h.admin, body: JSON.stringify(liveElection(id)) }),
+      409,
+      /already exists/,
+    )
+
+    const before = await voters()
+    await expectProblem(
+      await h.request(`/elections/${id}/voters`, {
+        method: 'POST',
+        headers: h.admin,
+        body: JSON.stringify({ voters: [{ id: 'v1', regionId: 'atlantis' }] }),
+      }),
+      400,
+      /unknown regions/,
+    )
+    expect(await voters()).toBe(before)
+    const reg = await h.request(`/elections/${id}/voters`, {
+      method: 'POST',
+      headers: h.admin,
+      body: JSON.stringify({
+        voters: [
+          { id: 'v1', regionId: 'north' },
+          { id: 'v2', regionId: 'north' },
+          { id: 'v3', regionId: 'south' },
+        ],
+      }),
+    })
+    expect(reg.status).toBe(201)
+    const { voters: issued } = (await reg.json()) as { voters: Array<{ id: string; token: string }> }
+    const [stored] = await h.sql<{ tokenHash: Buffer }[]>`select token_hash from voters where election_id = ${id} and id = 'v1'`
+    expect(stored?.tokenHash.toString()).not.toContain(issued[0]!.token) // stored hashed, never in plain
+    const cast = (token: string, candidateId: string) =>
+      h.request(`/elections/${id}/ballots`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ candidateId }),
+      })
+
+    await expectProblem(await cast(issued[0]!.token, 'ada'), 409, /not open/)
+    const started = await h.request(`/elections/${id}/start?reconcileEverySeconds=2`, { method: 'POST', headers: h.admin })
+    expect(started.status).toBe(202)
+    for (let i = 0; i < 100; i++) {
+      if ((await (await h.request(`/elections/${id}`)).json()).status === 'open') break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    await expectProblem(await h.request(`/elections/${id}/start`, { method: 'POST', headers: h.admin }), 409)
+
+    await expectProblem(await cast('vs_not-a-real-token', 'ada'), 401)
+    await expectProblem(await cast(issued[0]!.token, 'zorro'), 400, /no candidate zorro/)
+    expect((await cast(issued[0]!.token, 'ada')).status).toBe(202)
+    await expectProblem(await cast(issued[0]!.token, 'alan'), 409, /already cast/)
+    expect((await cast(issued[1]!.token, 'ada')).status).toBe(202)
+    expect((await cast(issued[2]!.token, 'alan')).status).toBe(202)
+
+    let results: Response | undefined
+    for (let i = 0; i < 100; i++) {
+      results = await h.request(`/elections/${id}/results`)
+      const body = await results.clone().json()
+      if (body.totals.counted === 3) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const snapshot = await results!.json()
+    expect(snapshot.candidates.map((c: { id: string; votes: number }) => [c.id, c.votes])).toEqual([
+      ['ada', 2],
+      ['alan', 1],
+    ])
+    expect(snapshot.regions.find((r: { id: string }) => r.id === 'north')).toMatchObject({ ballots: 2, registeredVoters: 3 })
+    expect(snapshot.reportingStatus).toBe('unofficial-partial')
+    const etag = results!.headers.get('etag')!
+    expect((await h.request(`/elections/${id}/results`, { headers: { 'if-none-match': etag } })).status).toBe(304)
+    const since = await (await h.request(`/elections/${id}/results?since=${snapshot.version}`)).json()
+    expect(since.changedSince).toEqual({ since: snapshot.version, candidates: [], regions: [] })
+    const earlier = await (await h.request(`/elections/${id}/results?since=0`)).json()
+    expect(earlier.changedSince.candidates).toEqual(['ada', 'alan'])
+
+    await expectProblem(
+      await h.request(`/elections/${id}/rate`, { method: 'PUT', headers: h.admin, body: JSON.stringify({ ratePerSecond: 10 }) }),
+      409,
+      /only a simulated election/,
+    )
+    expect((await h.request(`/elections/${id}/pause`, { method: 'POST', headers: h.admin })).status).toBe(202)
+    expect((await h.request(`/elections/${id}/resume`, { method: 'POST', headers: h.admin })).status).toBe(202)
+    expect((await h.request(`/elections/${id}/stop`, { method: 'POST', headers: h.admin })).status).toBe(202)
+    let final: { status: string; reportingStatus: string; call: unknown } | undefined
+    for (let i = 0; i < 300; i++) {
+      final = await (await h.request(`/elections/${id}/results`)).json()
+      if (final?.status === 'certified') break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(final).toMatchObject({ status: 'certified', reportingStatus: 'certified' })
+    // 2 of 3 counted, nothing outstanding once the polls closed: the race is called.
+    expect(final?.call).toMatchObject({ candidateId: 'ada' })
+    const reconciliation = await (await h.request(`/elections/${id}/reconciliation`)).json()
+    expect(reconciliation).toMatchObject({ final: true, verdict: 'match', ballots: 3, tallied: 3 })
+    const trend = await (await h.request(`/elections/${id}/trend`)).json()
+    expect(trend.minutes.reduce((s: number, m: { votes: number }) => s + m.votes, 0)).toBe(3)
+    await expectProblem(await h.request(`/elections/${id}/pause`, { method: 'POST', headers: h.admin }), 409)
+  }, 120_000)
+})
+
+describe('the public surface', () => {
+  it('serves health, metrics, the OpenAPI document, its docs page and the live page', async () => {
+    expect(await (await h.request('/healthz')).json()).toMatchObject({ status: 'ok' })
+    expect(await (await h.request('/metrics')).text()).toMatch(/votestream_http_requests_total/)
+    const doc = await (await h.request('/openapi.json')).json()
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/elections',
+        '/elections/{id}',
+        '/elections/{id}/results',
+        '/elections/{id}/results/stream',
+        '/elections/{id}/ballots',
+      ]),
+    )
+    expect(await (await h.request('/docs')).text()).toMatch(/openapi\.json/)
+    expect(await (await h.request('/live/anything')).text()).toMatch(/EventSource/)
+  })
+})
