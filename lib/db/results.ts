@@ -42,7 +42,15 @@ export async function loadResults(db: Db, electionId: string, options: { since?:
   const rejected = rejections.reduce((s, r) => s + r.n, 0)
   const registeredVoters = regions.reduce((s, r) => s + r.registeredVoters, 0)
   const produced = election.producedBallots === null ? null : Number(election.producedBallots)
-  const expected = produced !== null ? Math.max(0, produced - rejected) : registeredVoters
+  // The ballots to expect: once polls close, what was produced; for a simulation, the
+  // planned turnout; otherwise every registered voter.
+  const planned = (election.settings as { simulation?: { voters: number; turnout: number } }).simulation
+  const expected =
+    produced !== null
+      ? Math.max(0, produced - rejected)
+      : election.simulated && planned
+        ? Math.floor(planned.voters * planned.turnout)
+        : registeredVoters
 
   let call: RaceCall | null = existingCall
     ? {

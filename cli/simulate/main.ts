@@ -1,0 +1,174 @@
+#!/usr/bin/env bun
+/**
+ * `bun run simulate [--voters N] [--rate N] [--candidates N] [--regions N] [--seed N]
+ *                   [--invalid SHARE] [--duplicates SHARE] [--turnout SHARE] [--name TEXT]`
+ *
+ * Runs a simulated election from a terminal: uses VOTESTREAM_API_URL when set, else brings
+ * up the local stack and the api, tally and worker processes, and stops what it started.
+ * Ctrl-C closes the polls early; the election is still counted and certified.
+ */
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
+import type { ResultsSnapshot } from '../../domain/results.ts'
+import { LOCAL_ADMIN_TOKEN } from '../../services/api/config.ts'
+import { startEmbedded } from './services.ts'
+import { createRenderer, dim, printCertified } from './terminal.ts'
+
+const flags = z.object({
+  voters: z.coerce.number().int().min(10).max(5_000_000).default(100_000),
+  rate: z.coerce.number().gt(0).max(1_000_000).default(2000),
+  turnout: z.coerce.number().gt(0).max(1).default(0.7),
+  candidates: z.coerce.number().int().min(2).max(4).default(4),
+  regions: z.coerce.number().int().min(1).max(8).default(8),
+  seed: z.coerce.number().int().min(0).default(2026),
+  invalid: z.coerce.number().min(0).max(0.5).default(0.01),
+  duplicates: z.coerce.number().min(0).max(0.5).default(0.005),
+  name: z.string().default('Simulated general election'),
+})
+
+const say = (m: string) => process.stderr.write(`${dim(`simulate: ${m}`)}\n`)
+
+async function main() {
+  const { values } = parseArgs({
+    options: Object.fromEntries(Object.keys(flags.shape).map((k) => [k, { type: 'string' as const }])),
+    allowPositionals: false,
+  })
+  const parsed = flags.safeParse(values)
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) console.error(`--${i.path.join('.')}: ${i.message}`)
+    process.exit(2)
+  }
+  const opts = parsed.data
+  const started = Date.now()
+  const external = process.env.VOTESTREAM_API_URL
+  const embedded = external ? undefined : await startEmbedded(say)
+  const api = external ?? embedded?.apiUrl ?? ''
+  const admin = { authorization: `Bearer ${process.env.API_ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }
+  let exitCode = 1
+  try {
+    const create = await fetch(`${api}/elections`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({
+        name: opts.name,
+        simulation: {
+          voters: opts.voters,
+          turnout: opts.turnout,
+          invalidShare: opts.invalid,
+          duplicateShare: opts.duplicates,
+          seed: opts.seed,
+          ratePerSecond: opts.rate,
+          candidates: opts.candidates,
+          regions: opts.regions,
+        },
+        reconcileEverySeconds: 10,
+      }),
+    })
+    if (create.status !== 201) throw new Error(`the API refused the election: ${create.status} ${await create.text()}`)
+    const election = (await create.json()) as { id: string; links: Record<string, string> }
+    say(`election ${election.id} is open; live page ${election.links.live}`)
+
+    let stopping = false
+    process.on('SIGINT', () => {
+      if (stopping) {
+        say('second Ctrl-C: leaving without waiting')
+        void embedded?.stop().finally(() => process.exit(130))
+        return
+      }
+      stopping = true
+      say('closing the polls early: counting what was cast, then certifying (Ctrl-C again to leave now)')
+      void fetch(`${api}/elections/${election.id}/stop`, { method: 'POST', headers: admin })
+    })
+
+    const final = await follow(api, election.id, Math.floor(opts.voters * opts.turnout))
+    const reconciliation = (await (await fetch(`${api}/elections/${election.id}/reconciliation`)).json()) as {
+      verdict: string
+      repairs: number
+      reports: number
+    }
+    const truth = (await (await fetch(`${api}/elections/${election.id}/simulation`)).json()) as { matches: boolean }
+    printCertified(final, {
+      verdict: `${reconciliation.verdict} (${reconciliation.reports} reconciliation runs, ${reconciliation.repairs} repairs)`,
+      truth,
+      urls: {
+        'live page': election.links.live ?? '',
+        results: election.links.results ?? '',
+        'API docs': `${api}/docs`,
+        'Temporal Web UI': election.links.workflow ?? '',
+      },
+    })
+    if (stopping) say(`stopped early: ${final.totals.counted.toLocaleString('en-US')} ballots counted and certified`)
+    say(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+    exitCode = truth.matches ? 0 : 1
+  } finally {
+    if (embedded) {
+      say('stopping the processes this run started')
+      await embedded.stop()
+    }
+  }
+  process.exit(exitCode)
+}
+
+/** Follows the SSE stream (and the workflow's progress) until the election is certified. */
+async function follow(api: string, id: string, target: number): Promise<ResultsSnapshot> {
+  const render = createRenderer()
+  const view = { phase: 'open', produced: 0, target, rate: 0, paused: false, snapshot: undefined as ResultsSnapshot | undefined }
+  const progress = setInterval(async () => {
+    try {
+      const e = (await (await fetch(`${api}/elections/${id}`)).json()) as {
+        status: string
+        progress: { produced: number; nextIndex: number; ballotCount: number; rate: number; paused: boolean; phase: string } | null
+      }
+      if (e.progress)
+        Object.assign(view, {
+          produced: e.progress.nextIndex,
+          target: e.progress.ballotCount,
+          rate: e.progress.rate,
+          paused: e.progress.paused,
+        })
+      view.phase = e.progress?.phase ?? e.status
+      render.draw(view)
+    } catch {
+      // the next tick tries again
+    }
+  }, 500)
+  try {
+    for (;;) {
+      const res = await fetch(`${api}/elections/${id}/results/stream`)
+      if (!res.ok || !res.body) throw new Error(`the results stream answered ${res.status}`)
+      const decoder = new TextDecoder()
+      let buffer = ''
+      const reader = res.body.getReader()
+      for (;;) {
+        const { value: chunk, done } = await reader.read()
+        if (done) break
+        buffer += decoder.decode(chunk, { stream: true })
+        let end = buffer.indexOf('\n\n')
+        while (end >= 0) {
+          const event = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const data = event
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n')
+          if (data) {
+            const snapshot = JSON.parse(data) as ResultsSnapshot
+            if (!view.snapshot || snapshot.version >= view.snapshot.version) view.snapshot = snapshot
+            view.phase = snapshot.status
+            render.draw(view)
+            if (snapshot.status === 'certified') return snapshot
+          }
+          end = buffer.indexOf('\n\n')
+        }
+      }
+    }
+  } finally {
+    clearInterval(progress)
+  }
+}
+
+main().catch((err) => {
+  console.error(`simulate: ${err instanceof Error ? err.message : err}`)
+  process.exit(1)
+})

@@ -1,0 +1,89 @@
+import type { ResultsSnapshot } from '../../domain/results.ts'
+
+const tty = process.stdout.isTTY === true
+const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s)
+const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s)
+const fmt = (n: number) => n.toLocaleString('en-US')
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`
+
+function bar(fraction: number, width: number): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width)
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`
+}
+
+export interface LiveView {
+  snapshot?: ResultsSnapshot
+  phase: string
+  produced: number
+  target: number
+  rate: number
+  paused: boolean
+}
+
+/** Redraws the progress block in place on a terminal; prints a line now and then elsewhere. */
+export function createRenderer() {
+  let lines = 0
+  let lastPlain = 0
+  return {
+    draw(v: LiveView) {
+      const s = v.snapshot
+      const counted = s?.totals.counted ?? 0
+      const out: string[] = []
+      out.push(
+        `${bold(v.phase.padEnd(9))} produced ${bar(v.target ? v.produced / v.target : 0, 24)} ${fmt(v.produced)}/${fmt(v.target)} messages at ${fmt(v.rate)}/s${v.paused ? ' (paused)' : ''}`,
+      )
+      out.push(
+        `counted   ${bar(s?.totals.shareCounted ?? 0, 24)} ${fmt(counted)} ballots (${pct(s?.totals.shareCounted ?? 0)}), ${fmt(s?.totals.rejected ?? 0)} rejected`,
+      )
+      const max = Math.max(1, ...(s?.candidates ?? []).map((c) => c.votes))
+      for (const c of s?.candidates ?? []) {
+        const called = s?.call?.candidateId === c.id ? ' ✔ called' : ''
+        out.push(`  ${c.name.padEnd(18)} ${bar(c.votes / max, 30)} ${fmt(c.votes).padStart(9)} ${pct(c.share).padStart(6)}${called}`)
+      }
+      if (tty) {
+        if (lines > 0) process.stdout.write(`\x1b[${lines}F\x1b[J`)
+        process.stdout.write(`${out.join('\n')}\n`)
+        lines = out.length
+      } else if (Date.now() - lastPlain > 5000) {
+        lastPlain = Date.now()
+        process.stdout.write(`${out[0]}\n${out[1]}\n`)
+      }
+    },
+  }
+}
+
+export function printCertified(
+  s: ResultsSnapshot,
+  extra: { verdict: string; truth: { matches: boolean } | null; urls: Record<string, string> },
+) {
+  const lines = [
+    '',
+    bold(`${s.name}: ${s.reportingStatus.toUpperCase()} (version ${s.version})`),
+    '',
+    `  ${'candidate'.padEnd(20)} ${'votes'.padStart(10)} ${'share'.padStart(7)}`,
+    ...[...s.candidates]
+      .sort((a, b) => b.votes - a.votes)
+      .map(
+        (c) =>
+          `  ${c.name.padEnd(20)} ${fmt(c.votes).padStart(10)} ${pct(c.share).padStart(7)}${s.call?.candidateId === c.id ? '  winner' : ''}`,
+      ),
+    '',
+    `  counted ${fmt(s.totals.counted)} of ${fmt(s.totals.registeredVoters)} registered voters (turnout ${pct(s.totals.registeredVoters ? s.totals.counted / s.totals.registeredVoters : 0)})`,
+    `  rejected ${fmt(s.totals.rejected)}: ${
+      Object.entries(s.rejections)
+        .map(([k, n]) => `${k} ${fmt(n)}`)
+        .join(', ') || 'none'
+    }`,
+    `  reconciliation: ${extra.verdict}`,
+    extra.truth
+      ? `  ground truth: ${extra.truth.matches ? 'the count equals what the generator produced' : 'MISMATCH with the generator'}`
+      : '',
+    s.call ? `  race call: ${s.call.rule}` : '',
+    '',
+    ...Object.entries(extra.urls).map(([k, v]) => `  ${k.padEnd(16)} ${v}`),
+    '',
+  ]
+  process.stdout.write(`${lines.filter((l, i, a) => l !== '' || a[i - 1] !== '').join('\n')}\n`)
+}
+
+export { dim }
