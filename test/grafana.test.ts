@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import type { ActivityDeps } from '../activities/deps.ts'
+import { createTallyActivities } from '../activities/tallies.ts'
+import { encodeBallot } from '../domain/ballot.ts'
+import { defaultPlan, Simulation } from '../domain/simulation.ts'
+import { type ColumnKind, DATASOURCE, dashboards, fileName, toGrafanaJson } from '../grafana/dashboards.ts'
+import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
+import { LOCAL } from '../lib/local-stack.ts'
+import { countBatch } from '../services/tally/count-batch.ts'
+import { ROOT, testSql } from './helpers.ts'
+
+const sql = testSql()
+afterAll(() => sql.end({ timeout: 5 }))
+const GRAFANA = join(ROOT, 'grafana')
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
+
+/** Grafana's PostgreSQL macros and the dashboard variable, expanded the way Grafana does. */
+function expand(rawSql: string, vars: { election: string; from: Date; to: Date }): string {
+  const seconds = (interval: string) => {
+    const m = /^'?(\d+)([smhd])'?$/.exec(interval.trim())
+    if (!m) throw new Error(`unsupported interval ${interval}`)
+    return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd']
+  }
+  return rawSql
+    .replace(/\$__timeFilter\(([^)]+)\)/g, (_, col) => `${col} BETWEEN '${vars.from.toISOString()}' AND '${vars.to.toISOString()}'`)
+    .replace(
+      /\$__timeGroupAlias\(([^,]+),([^)]+)\)/g,
+      (_, col, iv) => `floor(extract(epoch from ${col})/${seconds(iv)})*${seconds(iv)} AS "time"`,
+    )
+    .replace(/\$__timeFrom\(\)/g, `'${vars.from.toISOString()}'`)
+    .replace(/\$__timeTo\(\)/g, `'${vars.to.toISOString()}'`)
+    .replace(/\$\{election\}|\$election\b/g, vars.election)
+}
+
+function kindOf(v: unknown): ColumnKind | 'null' | 'other' {
+  if (v === null) return 'null'
+  if (v instanceof Date) return 'time'
+  if (typeof v === 'number' || typeof v === 'bigint') return 'number'
+  if (typeof v === 'string') return /^-?\d+(\.\d+)?$/.test(v) ? 'number' : 'text'
+  return 'other'
+}
+
+describe('the dashboards as code', () => {
+  it('match the committed JSON that provisioning loads (run `bun run grafana:build` after a change)', () => {
+    for (const d of dashboards) {
+      const committed = JSON.parse(read(`grafana/dashboards/${fileName(d)}`))
+      expect(committed, fileName(d)).toEqual(toGrafanaJson(d))
+    }
+  })
+
+  it('refresh every 5 seconds and choose the election with a variable', () => {
+    for (const d of dashboards) {
+      const json = toGrafanaJson(d) as { refresh: string; templating: { list: Array<{ name: string }> } }
+      expect(json.refresh).toBe('5s')
+      expect(json.templating.list.map((v) => v.name)).toContain('election')
+    }
+  })
+})
+
+describe('every panel query against the real schema after an election', () => {
+  let election = ''
+  beforeAll(async () => {
+    const plan = defaultPlan(`grafana-${Date.now().toString(36)}`, {
+      seed: 7,
+      voters: 3000,
+      turnout: 0.8,
+      invalidShare: 0.05,
+      duplicateShare: 0.02,
+    })
+    election = plan.electionId
+    await createSimulatedElection(sql, plan, 'Grafana check')
+    await createSimulatedRoll(sql, plan)
+    await setElectionStatus(sql, election, 'open')
+    const sim = new Simulation(plan)
+    const messages = []
+    for (let k = 0; k < sim.ballotCount; k++) {
+      for (const m of sim.messagesFor(k, new Date().toISOString())) {
+        messages.push({
+          partition: k % 3,
+          offset: String(k),
+          value: m.ballot ? encodeBallot(m.ballot) : Buffer.from(m.raw ?? ''),
+          electionHeader: election,
+        })
+      }
+    }
+    await countBatch(sql, { groupId: `grafana-${election}`, topic: 'votes', messages })
+    await createTallyActivities({ sql } as ActivityDeps).reconcileElection(election, { final: false })
+  })
+
+  const panels = dashboards.flatMap((d) => d.panels.map((p) => ({ dashboard: d.title, ...p })))
+  it.each(panels)('$dashboard / $title returns the columns the panel needs', async (panel) => {
+    const query = expand(panel.sql, { election, from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 60_000) })
+    expect(query).not.toMatch(/\$__|\$\{|\$election/)
+    const rows = await sql.unsafe(query)
+    expect(rows.length, `${panel.title} returned no rows`).toBeGreaterThan(0)
+    for (const [column, kind] of Object.entries(panel.needs)) {
+      expect(
+        rows.columns.map((c) => c.name),
+        panel.title,
+      ).toContain(column)
+      const kinds = new Set(rows.map((r) => kindOf(r[column])))
+      expect([...kinds], `${panel.title}: ${column}`).toEqual([kind])
+    }
+  })
+})
+
+describe('provisioning and the compose file', () => {
+  const compose = parse(read('docker-compose.yml')) as {
+    services: Record<string, { ports?: string[]; volumes?: string[]; environment?: Record<string, string> }>
+  }
+  const datasources = parse(read('grafana/provisioning/datasources/votestream.yaml')) as {
+    datasources: Array<{
+      uid: string
+      type: string
+      url: string
+      user: string
+      jsonData: { database: string }
+      secureJsonData: { password: string }
+    }>
+  }
+  const providers = parse(read('grafana/provisioning/dashboards/votestream.yaml')) as {
+    providers: Array<{ folder: string; options: { path: string } }>
+  }
+
+  it('has a datasource every panel references, with credentials taken from the environment Grafana gets', () => {
+    const [ds] = datasources.datasources
+    expect(ds).toMatchObject({ uid: DATASOURCE.uid, type: DATASOURCE.type })
+    const env = compose.services.grafana?.environment ?? {}
+    for (const value of [ds!.url, ds!.user, ds!.jsonData.database, ds!.secureJsonData.password]) {
+      const name = /^\$\{(\w+)\}$/.exec(value)?.[1]
+      expect(name, value).toBeDefined()
+      expect(env, `grafana needs ${name}`).toHaveProperty(name!)
+    }
+    for (const d of dashboards)
+      for (const p of toGrafanaJson(d).panels as Array<{ datasource: { uid: string } }>) expect(p.datasource.uid).toBe(ds!.uid)
+  })
+
+  it('mounts the provisioning where Grafana reads it and the dashboards where the provider looks', () => {
+    const volumes = compose.services.grafana?.volumes ?? []
+    expect(volumes).toContain('./grafana/provisioning:/etc/grafana/provisioning:ro')
+    const [provider] = providers.providers
+    expect(provider?.folder).toBe('VoteStream')
+    expect(volumes).toContain(`./grafana/dashboards:${provider?.options.path}:ro`)
+    const home = compose.services.grafana?.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? ''
+    expect(readFileSync(join(GRAFANA, 'dashboards', home.split('/').pop() ?? '')).length).toBeGreaterThan(0)
+  })
+
+  it('names every service the README mentions, on the ports of the native stack', () => {
+    const readme = read('README.md')
+    for (const name of ['postgres', 'kafka', 'temporal', 'grafana', 'api', 'tally', 'worker']) {
+      expect(Object.keys(compose.services)).toContain(name)
+      expect(readme.toLowerCase()).toContain(name)
+    }
+    const ports = (s: string) => compose.services[s]?.ports ?? []
+    expect(ports('postgres')).toContain(`${LOCAL.postgres.port}:5432`)
+    expect(ports('kafka')).toContain(`${LOCAL.kafka.port}:9092`)
+    expect(ports('temporal')).toEqual(expect.arrayContaining([`${LOCAL.temporal.port}:7233`, `${LOCAL.temporal.uiPort}:8233`]))
+    expect(ports('api')).toContain(`${LOCAL.api.port}:3000`)
+  })
+})
