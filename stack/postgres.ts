@@ -107,6 +107,9 @@ const SETTINGS = [
   'shared_buffers=256MB',
   '-c',
   'synchronous_commit=off',
+  // Commit times of rows, so the benchmark measures latency to the very commit.
+  '-c',
+  'track_commit_timestamp=on',
   '-c',
   'unix_socket_directories=',
 ]

@@ -1,0 +1,124 @@
+import type { Admin, Producer } from 'kafkajs'
+import { encodeBallot } from '../domain/ballot.ts'
+import { defaultPlan, Simulation } from '../domain/simulation.ts'
+import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
+import type { Sql } from '../lib/db/sql.ts'
+import { TOPICS } from '../lib/local-stack.ts'
+import { type LatencySummary, measureLatency } from './latency.ts'
+
+export interface StepResult {
+  offered: number
+  seconds: number
+  sent: number
+  counted: number
+  achieved: number
+  exact: boolean
+  latency: LatencySummary
+  lag: Array<{ t: number; lag: number }>
+  maxLag: number
+  sendErrors: number
+}
+
+/** A fresh open election with a roll big enough for `ballots` valid ballots. */
+export async function benchElection(sql: Sql, ballots: number, label: string) {
+  const voters = Math.ceil(ballots / 0.9) + 10
+  const plan = defaultPlan(`bench-${label}-${Date.now().toString(36)}`, {
+    seed: 99,
+    voters,
+    turnout: 0.9,
+    invalidShare: 0,
+    duplicateShare: 0,
+  })
+  await createSimulatedElection(sql, plan, `Benchmark ${label}`)
+  await createSimulatedRoll(sql, plan)
+  await setElectionStatus(sql, plan.electionId, 'open')
+  return new Simulation(plan)
+}
+
+/** Messages not yet counted: the end of each `votes` partition minus the offset stored with the counts. */
+export async function consumerLag(sql: Sql, admin: Admin, groupId: string): Promise<number> {
+  const [ends, stored] = await Promise.all([
+    admin.fetchTopicOffsets(TOPICS.votes.name),
+    sql<
+      { partition: number; nextOffset: string }[]
+    >`select partition, next_offset::text from consumer_offsets where group_id = ${groupId} and topic = ${TOPICS.votes.name}`,
+  ])
+  const at = new Map(stored.map((s) => [s.partition, BigInt(s.nextOffset)]))
+  return ends.reduce((sum, e) => sum + Number(BigInt(e.high) - (at.get(e.partition) ?? 0n)), 0)
+}
+
+/**
+ * One step of the sweep: sends `rate` ballots per second for `seconds`, open loop —
+ * each ballot has an intended send time (its castAt) and is sent when it is due, whether
+ * or not earlier sends have been acknowledged, so a slow pipeline shows up as latency
+ * instead of quietly lowering the offered rate.
+ */
+export async function runStep(
+  deps: { sql: Sql; producer: Producer; admin: Admin; groupId: string },
+  rate: number,
+  seconds: number,
+): Promise<StepResult> {
+  const { sql, producer, admin, groupId } = deps
+  const total = Math.round(rate * seconds)
+  const sim = await benchElection(sql, total, `${rate}`)
+  const electionId = sim.plan.electionId
+  const lag: StepResult['lag'] = []
+  const inflight = new Set<Promise<unknown>>()
+  let sendErrors = 0
+  let sent = 0
+  const startEpoch = Date.now() + 50
+  const lagTimer = setInterval(() => {
+    void consumerLag(sql, admin, groupId).then(
+      (l) => lag.push({ t: (Date.now() - startEpoch) / 1000, lag: l }),
+      () => {},
+    )
+  }, 500)
+
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - startEpoch) / 1000) * rate))
+    if (due > sent) {
+      const messages = []
+      for (let k = sent; k < due; k++) {
+        const intended = new Date(startEpoch + (k / rate) * 1000).toISOString()
+        const [m] = sim.messagesFor(k, intended)
+        if (m?.ballot) messages.push({ key: m.key, value: encodeBallot(m.ballot) })
+      }
+      sent = due
+      const p = producer
+        .send({ topic: TOPICS.votes.name, acks: -1, messages })
+        .catch(() => {
+          sendErrors += messages.length
+        })
+        .finally(() => inflight.delete(p))
+      inflight.add(p)
+    }
+    await new Promise((r) => setTimeout(r, 2))
+  }
+  await Promise.all(inflight)
+
+  // Drain: wait until everything sent is counted (or give up after a minute).
+  const deadline = Date.now() + 60_000
+  let counted = 0
+  while (Date.now() < deadline) {
+    counted = Number((await sql<{ n: number }[]>`select count(*)::int as n from ballots where election_id = ${electionId}`)[0]?.n)
+    if (counted >= total - sendErrors) break
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  clearInterval(lagTimer)
+  const [span] = await sql<{ last: number }[]>`
+    select extract(epoch from max(pg_xact_commit_timestamp(xmin)))::float8 * 1000 as last from ballots where election_id = ${electionId}`
+  const [tallied] = await sql<{ n: number }[]>`select coalesce(sum(votes), 0)::int as n from tally_counts where election_id = ${electionId}`
+  const elapsed = ((span?.last ?? Date.now()) - startEpoch) / 1000
+  return {
+    offered: rate,
+    seconds,
+    sent: total,
+    counted,
+    achieved: Math.round(counted / Math.max(elapsed, seconds)),
+    exact: counted === total && tallied?.n === total && sendErrors === 0,
+    latency: await measureLatency(sql, electionId),
+    lag,
+    maxLag: Math.max(0, ...lag.map((l) => l.lag)),
+    sendErrors,
+  }
+}

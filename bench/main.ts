@@ -1,0 +1,146 @@
+#!/usr/bin/env bun
+/**
+ * `bun run bench [--quick]`: the end-to-end benchmark against the real stack.
+ *
+ * For each offered rate: an open-loop generator sends ballots to `votes`, a real tally
+ * process counts them, and the latency of every ballot is measured from its intended send
+ * time to the commit that counted it (HDR histogram). CPU per process and consumer lag are
+ * sampled. The parts alone — Kafka without PostgreSQL, PostgreSQL without Kafka — run in
+ * the same session, and the pipeline's rate is reported as a ratio of the slower one.
+ * Results: .bench/<time>.json, .bench/<time>.svg and a table on the terminal.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createSql } from '../lib/db/sql.ts'
+import { createKafka } from '../lib/kafka.ts'
+import { LOCAL_DATABASE_URL, LOCAL_KAFKA_BROKERS, TOPICS } from '../lib/local-stack.ts'
+import { readPid } from '../stack/proc.ts'
+import { cpuMeter } from './cpu.ts'
+import { runStep } from './load.ts'
+import { kafkaAlone, postgresAlone } from './parts.ts'
+import { type BenchReport, chart, table } from './report.ts'
+
+const ROOT = join(import.meta.dirname, '..')
+const OUT = join(ROOT, '.bench')
+const say = (m: string) => process.stderr.write(`bench: ${m}\n`)
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, rates: { type: 'string' }, seconds: { type: 'string' } },
+})
+const quick = values.quick ?? false
+const rates = values.rates
+  ? values.rates.split(',').map(Number)
+  : quick
+    ? [2000, 10_000]
+    : [2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000]
+const seconds = Number(values.seconds ?? (quick ? 10 : 20))
+const partsN = quick ? 50_000 : 200_000
+
+async function main() {
+  if (spawnSync(process.execPath, ['stack/cli.ts', 'status'], { cwd: ROOT }).status !== 0) {
+    say('bringing the local stack up')
+    if (spawnSync(process.execPath, ['stack/cli.ts', 'up'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0)
+      process.exit(1)
+  }
+  const sql = createSql(process.env.DATABASE_URL ?? LOCAL_DATABASE_URL, { max: 10 })
+  const [{ track } = { track: 'off' }] = await sql<{ track: string }[]>`select current_setting('track_commit_timestamp') as track`
+  if (track !== 'on') {
+    say(
+      'PostgreSQL runs without track_commit_timestamp: restart the stack (`bun run stack down && bun run stack up`) so latency is measured to the commit',
+    )
+    process.exit(1)
+  }
+  const kafka = createKafka({ brokers: (process.env.KAFKA_BROKERS ?? LOCAL_KAFKA_BROKERS).split(','), clientId: 'bench' })
+  const admin = kafka.admin()
+  const producer = kafka.producer()
+  await Promise.all([admin.connect(), producer.connect()])
+
+  // A consumer group of its own that starts at the current end of `votes`, so the
+  // benchmark counts only its own ballots and leaves the regular group alone.
+  const groupId = `bench-${Date.now().toString(36)}`
+  const ends = await admin.fetchTopicOffsets(TOPICS.votes.name)
+  await sql`insert into consumer_offsets (group_id, topic, partition, next_offset)
+    select ${groupId}, ${TOPICS.votes.name}, * from unnest(${ends.map((e) => e.partition)}::int[], ${ends.map((e) => e.high)}::bigint[])`
+  mkdirSync(OUT, { recursive: true })
+  const tally = spawn(process.execPath, ['services/tally/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, TALLY_GROUP_ID: groupId, TALLY_METRICS_PORT: '19999', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  for (let i = 0; i < 240; i++) {
+    if (
+      await fetch('http://127.0.0.1:19999/healthz').then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break
+    await new Promise((r) => setTimeout(r, 250))
+  }
+
+  const processes = {
+    tally: { pid: tally.pid ?? 0 },
+    bench: { pid: process.pid },
+    kafka: { pid: readPid('kafka') ?? 0 },
+    postgres: { pid: readPid('postgres') ?? 0, tree: true },
+  }
+  const steps: BenchReport['steps'] = []
+  try {
+    // Warm-up, not reported: the first batches pay for JIT compilation and cold caches.
+    say('warming up for 3 s')
+    await runStep({ sql, producer, admin, groupId }, 1000, 3)
+    for (const rate of rates) {
+      say(`offering ${rate.toLocaleString('en-US')} ballots/s for ${seconds} s`)
+      const meter = cpuMeter(processes)
+      const step = await runStep({ sql, producer, admin, groupId }, rate, seconds)
+      steps.push({ ...step, cpu: meter() })
+      say(`  achieved ${step.achieved.toLocaleString('en-US')}/s, p99 ${step.latency.p99} ms, exact: ${step.exact}`)
+    }
+  } finally {
+    tally.kill('SIGTERM')
+    await new Promise((r) => tally.on('exit', r))
+  }
+
+  say(`parts alone: Kafka produce+consume of ${partsN.toLocaleString('en-US')} ballots`)
+  const kafkaOnly = await kafkaAlone(kafka, partsN)
+  say(`parts alone: PostgreSQL ingest of ${partsN.toLocaleString('en-US')} ballots`)
+  const pgOnly = await postgresAlone(sql, partsN)
+
+  const sustained = steps.filter((s) => s.exact && s.achieved >= 0.95 * s.offered && s.latency.p99 < 5000)
+  const maxSustained = Math.max(0, ...sustained.map((s) => s.achieved))
+  const p99Under250At = Math.max(0, ...steps.filter((s) => s.exact && s.latency.p99 <= 250).map((s) => s.offered))
+  const slower =
+    kafkaOnly.rate < pgOnly.rate ? { name: 'Kafka alone', rate: kafkaOnly.rate } : { name: 'PostgreSQL alone', rate: pgOnly.rate }
+  const top = steps[steps.length - 1]?.cpu ?? {}
+  const saturatesFirst = Object.entries(top).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'unknown'
+  const report: BenchReport = {
+    when: new Date().toISOString(),
+    machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    quick,
+    steps,
+    parts: { kafkaAlone: kafkaOnly, postgresAlone: pgOnly },
+    summary: {
+      maxSustained,
+      p99Under250At,
+      slowerPart: slower.name,
+      ratioToSlowerPart: slower.rate > 0 ? maxSustained / slower.rate : 0,
+      saturatesFirst: `${saturatesFirst} (${top[saturatesFirst] ?? 0}% of one core at the highest rate)`,
+    },
+  }
+  const stamp = report.when.replace(/[:.]/g, '-')
+  writeFileSync(join(OUT, `${stamp}.json`), JSON.stringify(report, null, 2))
+  writeFileSync(join(OUT, `${stamp}.svg`), chart(report))
+  console.log(table(report))
+  say(`wrote .bench/${stamp}.json and .bench/${stamp}.svg`)
+  await Promise.all([admin.disconnect(), producer.disconnect()])
+  await sql.end({ timeout: 5 })
+  process.exit(steps.every((s) => s.exact) ? 0 : 1)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,94 @@
+import type { Kafka } from 'kafkajs'
+import { encodeBallot } from '../domain/ballot.ts'
+import type { Sql } from '../lib/db/sql.ts'
+import { countBatch } from '../services/tally/count-batch.ts'
+import { benchElection } from './load.ts'
+
+const PARTS_TOPIC = 'bench.kafka-only'
+
+/** Kafka alone: produce N ballots as fast as acks allow while a consumer reads them; no database. */
+export async function kafkaAlone(kafka: Kafka, n: number): Promise<{ rate: number; seconds: number }> {
+  const admin = kafka.admin()
+  await admin.connect()
+  const topics = await admin.listTopics()
+  if (!topics.includes(PARTS_TOPIC)) {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: PARTS_TOPIC, numPartitions: 6, replicationFactor: 1 }] })
+  }
+  await admin.disconnect()
+  const sim = await benchElectionless(n)
+  const consumer = kafka.consumer({ groupId: `bench-kafka-${Date.now()}`, maxWaitTimeInMs: 20, maxBytesPerPartition: 2 * 1024 * 1024 })
+  await consumer.connect()
+  await consumer.subscribe({ topic: PARTS_TOPIC, fromBeginning: false })
+  let received = 0
+  let done: () => void = () => {}
+  const all = new Promise<void>((r) => {
+    done = r
+  })
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) if (m.value && m.value.length > 0) received++
+      if (received >= n) done()
+    },
+  })
+  await new Promise((r) => setTimeout(r, 3000)) // let the group settle before timing
+  const producer = kafka.producer()
+  await producer.connect()
+  const t0 = performance.now()
+  const chunk = 5000
+  const sends: Promise<unknown>[] = []
+  for (let i = 0; i < n; i += chunk) {
+    sends.push(producer.send({ topic: PARTS_TOPIC, acks: -1, messages: sim.slice(i, i + chunk) }))
+    if (sends.length >= 4) await sends.shift()
+  }
+  await Promise.all(sends)
+  await all
+  const seconds = (performance.now() - t0) / 1000
+  await Promise.all([producer.disconnect(), consumer.disconnect()])
+  return { rate: Math.round(n / seconds), seconds }
+}
+
+async function benchElectionless(n: number) {
+  const castAt = new Date().toISOString()
+  return Array.from({ length: n }, (_, k) => ({
+    key: `v${k}`,
+    value: encodeBallot({
+      v: 1,
+      ballotId: '00000000-0000-4000-8000-000000000000',
+      electionId: 'kafka-only',
+      voterId: `v${k}`,
+      candidateId: 'ada',
+      regionId: 'north',
+      channel: 'election_day',
+      castAt,
+    }),
+  }))
+}
+
+/** PostgreSQL alone: the tally's transaction over the same batches, three partitions at a time, no Kafka. */
+export async function postgresAlone(sql: Sql, n: number, batchSize = 5000, concurrency = 3): Promise<{ rate: number; seconds: number }> {
+  const sim = await benchElection(sql, n, 'pg-only')
+  const castAt = new Date().toISOString()
+  const partitions = 6
+  const byPartition: Array<Array<{ partition: number; offset: string; value: Buffer }>> = Array.from({ length: partitions }, () => [])
+  for (let k = 0; k < n; k++) {
+    const [m] = sim.messagesFor(k, castAt)
+    const p = k % partitions
+    if (m?.ballot) byPartition[p]?.push({ partition: p, offset: String(byPartition[p]?.length ?? 0), value: encodeBallot(m.ballot) })
+  }
+  const batches = byPartition.flatMap((msgs) =>
+    Array.from({ length: Math.ceil(msgs.length / batchSize) }, (_, i) => msgs.slice(i * batchSize, (i + 1) * batchSize)),
+  )
+  const group = `bench-pg-${Date.now()}`
+  const t0 = performance.now()
+  let next = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]
+        if (batch) await countBatch(sql, { groupId: group, topic: 'bench.pg-only', messages: batch })
+      }
+    }),
+  )
+  const seconds = (performance.now() - t0) / 1000
+  return { rate: Math.round(n / seconds), seconds }
+}
