@@ -26,13 +26,39 @@ const flags = z.object({
   name: z.string().default('Simulated general election'),
 })
 
+const USAGE = `usage: bun run simulate [flags]
+
+  --voters N         registered voters on the roll            (default 100000)
+  --turnout SHARE    share of them that vote, 0..1            (default 0.7)
+  --rate N           ballots per second at the mean           (default 2000)
+  --candidates N     2 to 4                                   (default 4)
+  --regions N        1 to 8                                   (default 8)
+  --seed N           the same seed gives the same ballots     (default 2026)
+  --invalid SHARE    invalid ballots injected per valid one   (default 0.01)
+  --duplicates SHARE second attempts by the same voter        (default 0.005)
+  --name TEXT        the election's name
+
+Uses VOTESTREAM_API_URL (and API_ADMIN_TOKEN) when set; otherwise brings up the local
+stack and the api, tally and worker processes, and stops what it started at the end.
+Ctrl-C closes the polls early: what was cast is counted and certified.`
+
 const say = (m: string) => process.stderr.write(`${dim(`simulate: ${m}`)}\n`)
 
 async function main() {
-  const { values } = parseArgs({
-    options: Object.fromEntries(Object.keys(flags.shape).map((k) => [k, { type: 'string' as const }])),
-    allowPositionals: false,
-  })
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      options: { ...Object.fromEntries(Object.keys(flags.shape).map((k) => [k, { type: 'string' as const }])), help: { type: 'boolean' } },
+      allowPositionals: false,
+    }).values
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
   const parsed = flags.safeParse(values)
   if (!parsed.success) {
     for (const i of parsed.error.issues) console.error(`--${i.path.join('.')}: ${i.message}`)
