@@ -34,6 +34,7 @@ export function table(r: BenchReport): string {
     n(s.latency.p999),
     n(s.latency.max),
     n(s.maxLag),
+    n(s.sendErrors),
     s.exact ? 'yes' : 'NO',
     ...cpuNames.map((c) => String(s.cpu[c] ?? '')),
   ])
