@@ -16,10 +16,10 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
-import { LOCAL_DATABASE_URL, LOCAL_KAFKA_BROKERS, TOPICS } from '../lib/local-stack.ts'
+import { LOCAL_DATABASE_URL, LOCAL_KAFKA_BROKERS } from '../lib/local-stack.ts'
 import { readPid } from '../stack/proc.ts'
 import { cpuMeter } from './cpu.ts'
-import { runStep } from './load.ts'
+import { BENCH_TOPIC, ensureBenchTopic, runStep } from './load.ts'
 import { kafkaAlone, postgresAlone } from './parts.ts'
 import { type BenchReport, chart, table } from './report.ts'
 
@@ -58,16 +58,17 @@ async function main() {
   const producer = kafka.producer()
   await Promise.all([admin.connect(), producer.connect()])
 
-  // A consumer group of its own that starts at the current end of `votes`, so the
-  // benchmark counts only its own ballots and leaves the regular group alone.
+  // A topic and a consumer group of its own, starting at the topic's current end, so the
+  // benchmark counts only this run's ballots and leaves the regular pipeline alone.
+  await ensureBenchTopic(admin)
   const groupId = `bench-${Date.now().toString(36)}`
-  const ends = await admin.fetchTopicOffsets(TOPICS.votes.name)
+  const ends = await admin.fetchTopicOffsets(BENCH_TOPIC)
   await sql`insert into consumer_offsets (group_id, topic, partition, next_offset)
-    select ${groupId}, ${TOPICS.votes.name}, * from unnest(${ends.map((e) => e.partition)}::int[], ${ends.map((e) => e.high)}::bigint[])`
+    select ${groupId}, ${BENCH_TOPIC}, * from unnest(${ends.map((e) => e.partition)}::int[], ${ends.map((e) => e.high)}::bigint[])`
   mkdirSync(OUT, { recursive: true })
   const tally = spawn(process.execPath, ['services/tally/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, TALLY_GROUP_ID: groupId, TALLY_METRICS_PORT: '19999', LOG_LEVEL: 'warn' },
+    env: { ...process.env, TALLY_GROUP_ID: groupId, TALLY_TOPIC: BENCH_TOPIC, TALLY_METRICS_PORT: '19999', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   for (let i = 0; i < 240; i++) {

@@ -66,7 +66,7 @@ async function main() {
   }
   const opts = parsed.data
   const started = Date.now()
-  const external = process.env.VOTESTREAM_API_URL
+  const external = process.env.VOTESTREAM_API_URL || undefined
   const embedded = external ? undefined : await startEmbedded(say)
   const api = external ?? embedded?.apiUrl ?? ''
   const admin = { authorization: `Bearer ${process.env.API_ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }

@@ -1,12 +1,14 @@
 import { z } from 'zod'
 import { databaseConfig, kafkaConfig, logConfig, parseConfig } from '../../lib/config.ts'
-import { LOCAL } from '../../lib/local-stack.ts'
+import { LOCAL, TOPICS } from '../../lib/local-stack.ts'
 
 export const tallyConfig = z.object({
   ...databaseConfig.shape,
   ...kafkaConfig.shape,
   ...logConfig.shape,
   TALLY_GROUP_ID: z.string().min(1).default('tally'),
+  /** The topic of ballots to count (the benchmark points a tally at a topic of its own). */
+  TALLY_TOPIC: z.string().min(1).default(TOPICS.votes.name),
   TALLY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(LOCAL.tallyMetrics.port),
   /** Partitions counted side by side by one instance (each in its own transaction). */
   TALLY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),

@@ -25,11 +25,11 @@ export function createTallyConsumer(deps: {
   sql: Sql
   log: Logger
   metrics: TallyMetrics
-  config: Pick<TallyConfig, 'TALLY_GROUP_ID' | 'TALLY_CONCURRENCY' | 'TALLY_MAX_WAIT_MS' | 'TALLY_MAX_BATCH'>
+  config: Pick<TallyConfig, 'TALLY_GROUP_ID' | 'TALLY_TOPIC' | 'TALLY_CONCURRENCY' | 'TALLY_MAX_WAIT_MS' | 'TALLY_MAX_BATCH'>
   onCounted: (electionIds: Set<string>) => void
 }): TallyConsumer {
   const { sql, log, metrics, config } = deps
-  const topic = TOPICS.votes.name
+  const topic = config.TALLY_TOPIC
   const groupId = config.TALLY_GROUP_ID
   const consumer: Consumer = deps.kafka.consumer({
     groupId,
