@@ -22,6 +22,7 @@ export function table(r: BenchReport): string {
     'p99.9 ms',
     'max ms',
     'max lag',
+    'send errors',
     'exact',
     ...cpuNames.map((c) => `${c} cpu%`),
   ]
@@ -55,7 +56,7 @@ export function table(r: BenchReport): string {
 export function chart(r: BenchReport): string {
   const W = 760
   const H = 420
-  const m = { l: 70, r: 80, t: 40, b: 50 }
+  const m = { l: 70, r: 90, t: 40, b: 50 }
   const xs = r.steps.map((s) => s.offered)
   const xMax = Math.max(...xs, 1)
   const x = (v: number) => m.l + (v / xMax) * (W - m.l - m.r)
@@ -65,7 +66,7 @@ export function chart(r: BenchReport): string {
   const series = (values: number[], y: (v: number) => number, color: string, label: string, dash = '') =>
     `<polyline fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${values.map((v, i) => `${x(xs[i] ?? 0)},${y(v)}`).join(' ')}"/>` +
     values.map((v, i) => `<circle cx="${x(xs[i] ?? 0)}" cy="${y(v)}" r="3" fill="${color}"/>`).join('') +
-    `<text x="${x(xs[xs.length - 1] ?? 0) + 6}" y="${y(values[values.length - 1] ?? 0)}" font-size="11" fill="${color}">${label}</text>`
+    `<text x="${x(xs[xs.length - 1] ?? 0) - 6}" y="${y(values[values.length - 1] ?? 0) - 6}" font-size="11" text-anchor="end" fill="${color}">${label}</text>`
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${m.l}" y="22" font-size="15" font-weight="bold">VoteStream end to end: latency (log) and achieved rate by offered rate</text>
@@ -75,7 +76,9 @@ export function chart(r: BenchReport): string {
 <text x="${m.l + 4}" y="${yLat(250) - 4}" font-size="11" fill="#d1242f">250 ms</text>
 ${[1, 10, 100, 1000, 10000].map((v) => `<text x="${m.l - 8}" y="${yLat(v) + 4}" font-size="11" text-anchor="end">${n(v)} ms</text>`).join('\n')}
 ${xs.map((v) => `<text x="${x(v)}" y="${H - m.b + 16}" font-size="11" text-anchor="middle">${n(v)}</text>`).join('\n')}
-<text x="${(W - m.r + m.l) / 2}" y="${H - 12}" font-size="12" text-anchor="middle">offered ballots/s (achieved: dashed, same scale)</text>
+<line x1="${W - m.r}" y1="${m.t}" x2="${W - m.r}" y2="${H - m.b}" stroke="#0969da"/>
+${[0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${W - m.r + 6}" y="${yRate(f * xMax) + 4}" font-size="11" fill="#0969da">${n(Math.round(f * xMax))}/s</text>`).join('\n')}
+<text x="${(W - m.r + m.l) / 2}" y="${H - 12}" font-size="12" text-anchor="middle">offered ballots/s — left axis: latency percentiles (log); right axis, dashed: achieved ballots/s</text>
 ${series(
   r.steps.map((s) => s.latency.p50),
   yLat,
