@@ -23,7 +23,7 @@ export function kafkaComponent(env = process.env): Component {
   const brokers = (external ?? LOCAL_KAFKA_BROKERS).split(',')
 
   async function ready(): Promise<boolean> {
-    const admin = createKafka({ brokers, clientId: 'votestream-stack' }).admin()
+    const admin = createKafka({ brokers, clientId: 'votestream-stack', retries: 0 }).admin()
     try {
       await admin.connect()
       const cluster = await admin.describeCluster()

@@ -30,7 +30,7 @@ export function createRenderer() {
       const counted = s?.totals.counted ?? 0
       const out: string[] = []
       out.push(
-        `${bold(v.phase.padEnd(9))} produced ${bar(v.target ? v.produced / v.target : 0, 24)} ${fmt(v.produced)}/${fmt(v.target)} messages at ${fmt(v.rate)}/s${v.paused ? ' (paused)' : ''}`,
+        `${bold(v.phase.padEnd(9))} generated ${bar(v.target ? v.produced / v.target : 0, 24)} ${fmt(v.produced)}/${fmt(v.target)} ballots at ${fmt(v.rate)}/s${v.paused ? ' (paused)' : ''}`,
       )
       out.push(
         `counted   ${bar(s?.totals.shareCounted ?? 0, 24)} ${fmt(counted)} ballots (${pct(s?.totals.shareCounted ?? 0)}), ${fmt(s?.totals.rejected ?? 0)} rejected`,
