@@ -116,6 +116,19 @@ select (select name from ranked where rank = 1) as leader,
         h: 7,
         options: { reduceOptions: { values: false, calcs: ['lastNotNull'], fields: '/.*/' } },
       },
+      {
+        title: 'Race call',
+        type: 'stat',
+        format: 'table',
+        sql: `select coalesce(c.name, 'not called yet') as "called for", coalesce(r.rule, 'a lead larger than every ballot still to come') as rule
+from elections e left join race_calls r on r.election_id = e.id
+left join candidates c on c.election_id = r.election_id and c.id = r.candidate_id
+where e.id = '\${election}'`,
+        needs: { 'called for': 'text', rule: 'text' },
+        w: 12,
+        h: 7,
+        options: { reduceOptions: { values: false, calcs: ['lastNotNull'], fields: '/.*/' }, colorMode: 'none' },
+      },
     ],
   },
   {

@@ -55,3 +55,16 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, 
   if (result.success) return result.data
   throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`))
 }
+
+/** Loads configuration at start; on a bad value prints every bad field and exits 1. */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+}

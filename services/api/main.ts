@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client'
-import { ConfigError } from '../../lib/config.ts'
+import { configOrExit } from '../../lib/config.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 import { createSql } from '../../lib/db/sql.ts'
 import { createKafka } from '../../lib/kafka.ts'
@@ -14,16 +14,7 @@ import { createResultsFeed } from './results-feed.ts'
 const bootLog = createLogger('api')
 
 runMain(bootLog, async () => {
-  let config: ReturnType<typeof loadApiConfig>
-  try {
-    config = loadApiConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message)
-      process.exit(1)
-    }
-    throw err
-  }
+  const config = configOrExit(loadApiConfig)
   const log = createLogger('api', config.LOG_LEVEL)
   if (config.API_ADMIN_TOKEN === LOCAL_ADMIN_TOKEN)
     log.warn('using the local default admin token; set API_ADMIN_TOKEN anywhere but a laptop')

@@ -4,6 +4,9 @@ import { ELECTION_STATUSES } from '../../domain/election.ts'
 
 /** Request and response shapes of the API; the OpenAPI document is generated from these. */
 
+/** A JSON response of `schema` for a route definition. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } })
+
 const id = z
   .string()
   .min(1)

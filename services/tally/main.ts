@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import { ConfigError } from '../../lib/config.ts'
+import { configOrExit } from '../../lib/config.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 import { createSql } from '../../lib/db/sql.ts'
 import { createKafka } from '../../lib/kafka.ts'
@@ -14,16 +14,7 @@ import { createResultsPublisher } from './results-publisher.ts'
 const bootLog = createLogger('tally')
 
 runMain(bootLog, async () => {
-  let config: ReturnType<typeof loadTallyConfig>
-  try {
-    config = loadTallyConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message)
-      process.exit(1)
-    }
-    throw err
-  }
+  const config = configOrExit(loadTallyConfig)
   const log = createLogger('tally', config.LOG_LEVEL)
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, applicationName: 'votestream-tally' })
   await migrate(sql)

@@ -1,5 +1,5 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker'
-import { ConfigError } from '../../lib/config.ts'
+import { configOrExit } from '../../lib/config.ts'
 import { createSql } from '../../lib/db/sql.ts'
 import { createLogger } from '../../lib/log.ts'
 import { runMain } from '../../lib/process.ts'
@@ -14,16 +14,7 @@ import { createWorker } from './create-worker.ts'
 const bootLog = createLogger('worker')
 
 runMain(bootLog, async () => {
-  let config: ReturnType<typeof loadWorkerConfig>
-  try {
-    config = loadWorkerConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message)
-      process.exit(1)
-    }
-    throw err
-  }
+  const config = configOrExit(loadWorkerConfig)
   const log = createLogger('worker', config.LOG_LEVEL)
   Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') })
   const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, applicationName: 'votestream-worker' })

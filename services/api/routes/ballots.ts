@@ -6,10 +6,8 @@ import { sendBallots } from '../../../lib/ballot-producer.ts'
 import { addVoters, getElection } from '../../../lib/db/elections.ts'
 import { bearer, hashVoterToken, issueVoterToken, requireAdmin } from '../auth.ts'
 import type { ApiDeps } from '../deps.ts'
-import { CastBallot, ElectionIdParam, problemResponses, RegisterVoters } from '../schemas.ts'
+import { CastBallot, ElectionIdParam, json, problemResponses, RegisterVoters } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } })
 
 /** The voter roll and casting: registered voters cast with a credential issued to them. */
 export function ballotRoutes(deps: ApiDeps) {

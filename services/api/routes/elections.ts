@@ -6,10 +6,9 @@ import { defaultPlan } from '../../../domain/simulation.ts'
 import { createElection, createSimulatedElection, type ElectionRow, getElection, listElections } from '../../../lib/db/elections.ts'
 import { requireAdmin } from '../auth.ts'
 import type { ApiDeps } from '../deps.ts'
-import { CreateElection, Election, ElectionIdParam, problemResponses, SetRate } from '../schemas.ts'
+import { CreateElection, Election, ElectionIdParam, json, problemResponses, SetRate } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } })
 const admin = [{ bearer: [] }]
 
 /** Creating, listing and steering elections; steering goes through the election's workflow. */

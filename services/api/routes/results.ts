@@ -5,10 +5,8 @@ import { getElection } from '../../../lib/db/elections.ts'
 import { loadResults, resultsEtag } from '../../../lib/db/results.ts'
 import type { ApiDeps } from '../deps.ts'
 import type { ResultsFeed } from '../results-feed.ts'
-import { ElectionIdParam, problemResponses, Snapshot } from '../schemas.ts'
+import { ElectionIdParam, json, problemResponses, Snapshot } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } })
 
 /** Public results: snapshots (with versions and conditional requests), the live stream, trends, reconciliation. */
 export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed) {
