@@ -8,7 +8,9 @@ export function createSql(url: string, options: { max?: number; applicationName?
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? 'votestream' },
+    // jit off for every session, whatever the server's default: the planner overrates
+    // the unnest-based batch statements and JIT-compiles them each time (see bench).
+    connection: { application_name: options.applicationName ?? 'votestream', jit: 'off' },
     // bigint counts come back as JS numbers: tallies stay far below 2^53.
     types: { bigint: postgres.BigInt },
     transform: { undefined: null, column: { from: postgres.toCamel } },
