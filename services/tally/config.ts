@@ -14,6 +14,17 @@ export const tallyConfig = z.object({
   TALLY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
   /** How long a fetch may wait for more ballots: the floor of the counting latency. */
   TALLY_MAX_WAIT_MS: z.coerce.number().int().min(1).max(5000).default(20),
+  /**
+   * A fetch returns once this many bytes are ready (or TALLY_MAX_WAIT_MS passed). 1 keeps
+   * latency lowest; measured with 256 KiB / 40 ms, PostgreSQL CPU at 2,000/s fell from 69%
+   * to 20% of a core, but p99 rose (30 → 84 ms at 2,000/s) and the maximum did not move.
+   */
+  TALLY_MIN_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024)
+    .default(1),
   /** Ballots per transaction at most. */
   TALLY_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(5000),
   TALLY_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(250),

@@ -25,7 +25,10 @@ export function createTallyConsumer(deps: {
   sql: Sql
   log: Logger
   metrics: TallyMetrics
-  config: Pick<TallyConfig, 'TALLY_GROUP_ID' | 'TALLY_TOPIC' | 'TALLY_CONCURRENCY' | 'TALLY_MAX_WAIT_MS' | 'TALLY_MAX_BATCH'>
+  config: Pick<
+    TallyConfig,
+    'TALLY_GROUP_ID' | 'TALLY_TOPIC' | 'TALLY_CONCURRENCY' | 'TALLY_MAX_WAIT_MS' | 'TALLY_MIN_BYTES' | 'TALLY_MAX_BATCH'
+  >
   onCounted: (electionIds: Set<string>) => void
 }): TallyConsumer {
   const { sql, log, metrics, config } = deps
@@ -34,7 +37,7 @@ export function createTallyConsumer(deps: {
   const consumer: Consumer = deps.kafka.consumer({
     groupId,
     maxWaitTimeInMs: config.TALLY_MAX_WAIT_MS,
-    minBytes: 1,
+    minBytes: config.TALLY_MIN_BYTES,
     maxBytesPerPartition: 2 * 1024 * 1024,
     // A killed instance's partitions move to the others after this long.
     sessionTimeout: 10_000,
