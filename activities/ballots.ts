@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity'
 import { Simulation } from '../domain/simulation.ts'
 import { sendBallots } from '../lib/ballot-producer.ts'
 import { createSimulatedRoll, getElection, setElectionStatus } from '../lib/db/elections.ts'
+import { recordedCounts } from '../lib/db/results.ts'
 import type { ActivityDeps } from './deps.ts'
 import { loadPlan } from './plan.ts'
 
@@ -64,10 +65,7 @@ export function createBallotActivities({ sql, producer }: ActivityDeps) {
         const wait = started + ((next - first) / input.ratePerSecond) * 1000 - performance.now()
         if (wait > 0 && next < input.to) await ctx.sleep(wait)
       }
-      const [row] = await sql<{ counted: number; rejected: number }[]>`
-        select (select count(*) from ballots where election_id = ${input.electionId})::int as counted,
-               (select count(*) from rejected_ballots where election_id = ${input.electionId})::int as rejected`
-      return { messages, counted: row?.counted ?? 0, rejected: row?.rejected ?? 0 }
+      return { messages, ...(await recordedCounts(sql, input.electionId)) }
     },
   }
 }

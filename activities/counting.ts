@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity'
 import { setElectionStatus } from '../lib/db/elections.ts'
+import { recordedCounts } from '../lib/db/results.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 
@@ -33,10 +34,7 @@ export function createCountingActivities({ sql, admin, tallyGroupId }: ActivityD
         ctx.heartbeat({ behind: behind.map(([p, high]) => ({ partition: p, high, at: String(reached.get(p) ?? 0n) })) })
         await ctx.sleep(250)
       }
-      const [row] = await sql<{ counted: number; rejected: number }[]>`
-        select (select count(*) from ballots where election_id = ${electionId})::int as counted,
-               (select count(*) from rejected_ballots where election_id = ${electionId})::int as rejected`
-      return { counted: row?.counted ?? 0, rejected: row?.rejected ?? 0 }
+      return recordedCounts(sql, electionId)
     },
 
     async finishCounting(electionId: string): Promise<void> {

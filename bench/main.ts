@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util'
 import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { LOCAL_DATABASE_URL, LOCAL_KAFKA_BROKERS } from '../lib/local-stack.ts'
-import { readPid } from '../stack/proc.ts'
+import { readPid, waitUntil } from '../stack/proc.ts'
 import { cpuMeter } from './cpu.ts'
 import { BENCH_TOPIC, ensureBenchTopic, runStep } from './load.ts'
 import { kafkaAlone, postgresAlone } from './parts.ts'
@@ -71,15 +71,9 @@ async function main() {
     env: { ...process.env, TALLY_GROUP_ID: groupId, TALLY_TOPIC: BENCH_TOPIC, TALLY_METRICS_PORT: '19999', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
-  for (let i = 0; i < 240; i++) {
-    if (
-      await fetch('http://127.0.0.1:19999/healthz').then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break
-    await new Promise((r) => setTimeout(r, 250))
+  if (!(await waitUntil(async () => (await fetch('http://127.0.0.1:19999/healthz')).ok, 60_000))) {
+    say('the benchmark tally did not become healthy')
+    process.exit(1)
   }
 
   const processes = {

@@ -9,11 +9,11 @@ import { z } from 'zod'
 export const CHANNELS = ['election_day', 'early', 'mail'] as const
 export type Channel = (typeof CHANNELS)[number]
 
-const id = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
+/** What an id of an election, voter, candidate or region may look like, everywhere. */
+export const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/
+export const ID_RULE = 'letters, digits and _ . : - only'
+
+const id = z.string().min(1).max(64).regex(ID_PATTERN, ID_RULE)
 
 export const ballotV1 = z.strictObject({
   v: z.literal(1),

@@ -9,7 +9,6 @@ export const LOCAL = {
   temporal: { host: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' },
   api: { port: 3000 },
   tallyMetrics: { port: 9464 },
-  workerMetrics: { port: 9465 },
 } as const
 
 export const LOCAL_DATABASE_URL = `postgres://${LOCAL.postgres.user}:${LOCAL.postgres.password}@${LOCAL.postgres.host}:${LOCAL.postgres.port}/${LOCAL.postgres.database}`

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApiHarness as start, type startApiHarness } from './api-harness.ts'
-import { startTally, type TallyProcess } from './tally-process.ts'
+import { startTally, type TallyProcess } from './processes.ts'
 
 let h: Awaited<ReturnType<typeof startApiHarness>>
 let tally: TallyProcess

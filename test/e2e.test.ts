@@ -4,9 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ResultsSnapshot } from '../domain/results.ts'
 import { LOCAL_ADMIN_TOKEN } from '../services/api/config.ts'
 import { ROOT, testSql } from './helpers.ts'
-import { followSse, startApi } from './services.ts'
-import { startTally, type TallyProcess } from './tally-process.ts'
-import { buildWorker, startWorker, type WorkerProcess } from './worker-process.ts'
+import { buildWorker, startApi, startTally, startWorker, type TallyProcess, type WorkerProcess } from './processes.ts'
+import { followSse } from './sse.ts'
 
 const sql = testSql()
 const taskQueue = `e2e-${randomUUID().slice(0, 8)}`

@@ -11,8 +11,7 @@ import { type electionWorkflow, pauseSignal, progressQuery, resumeSignal, setRat
 import { electionIdKey, electionStatusKey } from '../workflows/search-attributes.ts'
 import { ballot } from './fixtures/elections.ts'
 import { ROOT, testSql } from './helpers.ts'
-import { startTally, type TallyProcess } from './tally-process.ts'
-import { buildWorker, startWorker, type WorkerProcess } from './worker-process.ts'
+import { buildWorker, startTally, startWorker, type TallyProcess, type WorkerProcess } from './processes.ts'
 
 const sql = testSql()
 const taskQueue = `elections-${randomUUID().slice(0, 8)}`

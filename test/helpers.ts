@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createSql, type Sql } from '../lib/db/sql.ts'
@@ -17,5 +17,3 @@ export async function runBunJson<T>(script: string, args: string[] = [], timeout
 export function testSql(): Sql {
   return createSql(process.env.DATABASE_URL ?? LOCAL_DATABASE_URL, { max: 4, applicationName: 'votestream-test' })
 }
-
-export { spawn }

@@ -7,7 +7,7 @@ import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from 
 import { createKafka } from '../lib/kafka.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
 import { testSql } from './helpers.ts'
-import { startTally, type TallyProcess } from './tally-process.ts'
+import { startTally, type TallyProcess } from './processes.ts'
 
 const sql = testSql()
 let producer: Producer

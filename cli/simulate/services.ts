@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { LOCAL } from '../../lib/local-stack.ts'
+import { waitUntil } from '../../stack/proc.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const BUN = process.execPath
@@ -63,15 +64,5 @@ export async function startEmbedded(say: (m: string) => void) {
   }
 }
 
-async function healthy(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  do {
-    try {
-      if ((await fetch(url)).ok) return true
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 250))
-  } while (Date.now() < deadline)
-  return false
-}
+/** Whether `url` answers 200 within `timeoutMs`. */
+const healthy = (url: string, timeoutMs: number) => waitUntil(async () => (await fetch(url)).ok, timeoutMs)

@@ -108,3 +108,11 @@ async function changedSince(db: Db, electionId: string, since: number) {
 export function resultsEtag(s: ResultsSnapshot): string {
   return `"${s.version}-${s.totals.counted}-${s.totals.rejected}-${s.status}-${s.call ? 1 : 0}"`
 }
+
+/** Ballots counted (from the raw ballots) and rejected so far for an election. */
+export async function recordedCounts(db: Db, electionId: string): Promise<{ counted: number; rejected: number }> {
+  const [row] = await db<{ counted: number; rejected: number }[]>`
+    select (select count(*) from ballots where election_id = ${electionId})::int as counted,
+           (select count(*) from rejected_ballots where election_id = ${electionId})::int as rejected`
+  return { counted: row?.counted ?? 0, rejected: row?.rejected ?? 0 }
+}

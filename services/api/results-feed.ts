@@ -1,5 +1,5 @@
 import type { ResultsSnapshot } from '../../domain/results.ts'
-import { loadResults, resultsEtag } from '../../lib/db/results.ts'
+import { loadResults } from '../../lib/db/results.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import type { Logger } from '../../lib/log.ts'
 
@@ -58,4 +58,3 @@ export function createResultsFeed(sql: Sql, log: Logger, intervalMs = 200) {
   }
 }
 export type ResultsFeed = ReturnType<typeof createResultsFeed>
-export { resultsEtag }

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { CHANNELS, REJECTION_REASONS } from '../../domain/ballot.ts'
+import { CHANNELS, ID_PATTERN, ID_RULE, REJECTION_REASONS } from '../../domain/ballot.ts'
 import { ELECTION_STATUSES } from '../../domain/election.ts'
 
 /** Request and response shapes of the API; the OpenAPI document is generated from these. */
@@ -7,11 +7,7 @@ import { ELECTION_STATUSES } from '../../domain/election.ts'
 /** A JSON response of `schema` for a route definition. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } })
 
-const id = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
+const id = z.string().min(1).max(64).regex(ID_PATTERN, ID_RULE)
 
 export const ElectionIdParam = z.object({
   id: id.openapi({ param: { name: 'id', in: 'path' }, example: 'demo-2026' }),
