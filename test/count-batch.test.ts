@@ -113,6 +113,16 @@ describe('counting one batch in PostgreSQL', () => {
 })
 
 describe('a rejection', () => {
+  it('of a well-formed ballot keeps the bytes as they were sent, spacing and key order included', async () => {
+    const b = ballot('no-such-election', 'v1', 'ada', 'north')
+    const raw = Buffer.from(`{ "castAt": "${b.castAt}",  "v": 1, "ballotId": "${b.ballotId}", "electionId": "no-such-election",
+      "voterId": "v1", "candidateId": "ada", "regionId": "north", "channel": "election_day" }`)
+    const out = await countBatch(sql, { groupId: 'test', topic: 'votes', messages: asMessages([raw], 4) })
+    expect(out.rejected[0]?.reason).toBe('unknown_election')
+    const [row] = await sql<{ raw: Buffer }[]>`select raw from rejected_ballots where dedupe_key = ${out.rejected[0]!.dedupeKey}`
+    expect(Buffer.compare(row!.raw, raw)).toBe(0)
+  })
+
   it('keeps the original bytes exactly', async () => {
     const raw = Buffer.from([0x7b, 0x00, 0xff, 0x5c, 0x78, 0x22, 0x0a, ...Buffer.from(String(Math.random()))])
     const out = await countBatch(sql, { groupId: 'test', topic: 'votes', messages: asMessages([raw], 4) })

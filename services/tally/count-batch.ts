@@ -46,6 +46,8 @@ interface Candidate extends Ballot {
   idx: number
   partition: number
   offset: string
+  /** The message's own bytes: a rejection keeps exactly what was sent. */
+  raw: Buffer
 }
 
 /**
@@ -92,7 +94,7 @@ export async function countBatch(
       continue
     }
     seen.add(identity)
-    ballots.push({ ...decoded.ballot, idx, partition: m.partition, offset: m.offset })
+    ballots.push({ ...decoded.ballot, idx, partition: m.partition, offset: m.offset, raw: m.value ?? Buffer.alloc(0) })
   }
 
   const byIdx = new Map(ballots.map((b) => [b.idx, b]))
@@ -106,7 +108,7 @@ export async function countBatch(
       ballotId: b.ballotId,
       reason,
       detail,
-      raw: Buffer.from(JSON.stringify(stripIdx(b))),
+      raw: b.raw,
       castAt: b.castAt,
     })
 
@@ -296,8 +298,4 @@ function reasonDetail(reason: RejectionReason, b: Ballot): string {
 /** A ballot is the same ballot only if its id, election and voter all match. */
 function identityOf(b: Partial<Ballot>): string {
   return `${b.ballotId}|${b.electionId ?? ''}|${b.voterId ?? ''}`
-}
-
-function stripIdx({ idx: _i, partition: _p, offset: _o, ...ballot }: Candidate): Ballot {
-  return ballot
 }
