@@ -6,6 +6,7 @@ import { createLogger } from '../lib/log.ts'
 import { connectTemporal, electionControl } from '../lib/temporal.ts'
 import { createApp } from '../services/api/app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from '../services/api/config.ts'
+import { createHealthCheck } from '../services/api/health.ts'
 import { createResultsFeed } from '../services/api/results-feed.ts'
 import { loadWorkerConfig } from '../services/worker/config.ts'
 import { createWorker } from '../services/worker/create-worker.ts'
@@ -22,7 +23,8 @@ export async function startApiHarness() {
   const sql = createSql(config.DATABASE_URL, { max: 5 })
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'api-test' })
   const producer = kafka.producer()
-  await producer.connect()
+  const admin = kafka.admin()
+  await Promise.all([producer.connect(), admin.connect()])
   const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
   const feed = createResultsFeed(sql, log)
   const app = createApp(
@@ -30,7 +32,7 @@ export async function startApiHarness() {
       sql,
       producer,
       elections: electionControl(temporal.client, taskQueue),
-      health: async () => ({ postgres: true, kafka: true, temporal: true }),
+      health: createHealthCheck({ sql, admin, temporal: temporal.client }),
       config,
       log,
       registry: new Registry(),
@@ -40,18 +42,18 @@ export async function startApiHarness() {
   const workerSql = createSql(config.DATABASE_URL, { max: 5 })
   const { worker, close } = await createWorker(loadWorkerConfig(env), workerSql)
   const running = worker.run()
-  const admin = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }
+  const adminHeaders = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }
   return {
     app,
     sql,
-    admin,
+    admin: adminHeaders,
     request: (path: string, init: RequestInit = {}) => app.request(path, init),
     async close() {
       worker.shutdown()
       await running
       await close()
       feed.close()
-      await producer.disconnect()
+      await Promise.all([producer.disconnect(), admin.disconnect()])
       await temporal.close()
       await Promise.all([sql.end({ timeout: 5 }), workerSql.end({ timeout: 5 })])
     },

@@ -8,6 +8,7 @@ import { onShutdown, runMain } from '../../lib/process.ts'
 import { connectTemporal, electionControl } from '../../lib/temporal.ts'
 import { createApp } from './app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from './config.ts'
+import { createHealthCheck } from './health.ts'
 import { createResultsFeed } from './results-feed.ts'
 
 /** The control and results API (Bun + Hono). */
@@ -28,15 +29,7 @@ runMain(bootLog, async () => {
   const registry = new Registry()
   const feed = createResultsFeed(sql, log)
 
-  const timed = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000))])
-  const health = async () => {
-    const [postgres, kafkaOk, temporalOk] = await Promise.allSettled([
-      timed(sql`select 1`),
-      timed(admin.describeCluster()),
-      timed(temporal.client.workflowService.getSystemInfo({})),
-    ])
-    return { postgres: postgres.status === 'fulfilled', kafka: kafkaOk.status === 'fulfilled', temporal: temporalOk.status === 'fulfilled' }
-  }
+  const health = createHealthCheck({ sql, admin, temporal: temporal.client })
 
   const app = createApp(
     { sql, producer, elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE), health, config, log, registry },
