@@ -87,8 +87,9 @@ export function kafkaComponent(env = process.env): Component {
             throw new StackError(`something else already answers on ${LOCAL_KAFKA_BROKERS}; stop it or set KAFKA_BROKERS to use it`)
           progress('starting Kafka')
           writeFileSync(join(KAFKA_DIR, 'server.properties'), serverProperties())
-          spawnDetached(NAME, 'java', [...JVM_OPTIONS, '-cp', `${LIBS_DIR}/*`, 'kafka.Kafka', join(KAFKA_DIR, 'server.properties')], {
+          await spawnDetached(NAME, 'java', [...JVM_OPTIONS, '-cp', `${LIBS_DIR}/*`, 'kafka.Kafka', join(KAFKA_DIR, 'server.properties')], {
             cwd: KAFKA_DIR,
+            marker: KAFKA_DIR,
           })
         }
         const up = await waitUntil(async () => (await ready()) || !runningPid(NAME, KAFKA_DIR), 120_000)

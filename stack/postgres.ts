@@ -64,7 +64,7 @@ export function postgresComponent(env = process.env): Component {
         // A postmaster killed with -9 leaves backends that exit by themselves within a
         // moment; until they do a new server refuses the data directory, so retry.
         for (let attempt = 1; ; attempt++) {
-          spawnDetached(NAME, postgres, ['-D', dataDir, '-p', String(LOCAL.postgres.port), ...SETTINGS], { uid, gid })
+          await spawnDetached(NAME, postgres, ['-D', dataDir, '-p', String(LOCAL.postgres.port), ...SETTINGS], { uid, gid, marker })
           if (await waitUntil(async () => (await ready('postgres')) || !runningPid(NAME, marker), 30_000)) {
             if (runningPid(NAME, marker)) break
           }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { accessSync, constants, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { LOG_DIR, logFile, pidFile, RUN_DIR, STACK_DIR } from './paths.ts'
 
 /**
@@ -42,7 +42,17 @@ export interface SpawnOptions {
   gid?: number
 }
 
-export function spawnDetached(name: string, command: string, args: string[], options: SpawnOptions = {}): number {
+/**
+ * Starts `name` detached and returns once its command line shows `marker`: right after
+ * spawning, /proc may still show the parent's command line, and a check made then would
+ * take the new process for a dead one (seen as a spurious "did not start").
+ */
+export async function spawnDetached(
+  name: string,
+  command: string,
+  args: string[],
+  options: SpawnOptions & { marker?: string } = {},
+): Promise<number> {
   mkdirSync(LOG_DIR, { recursive: true })
   mkdirSync(RUN_DIR, { recursive: true })
   const out = openSync(logFile(name), 'a')
@@ -57,7 +67,9 @@ export function spawnDetached(name: string, command: string, args: string[], opt
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${command}`)
   child.unref()
   writeFileSync(pidFile(name), `${child.pid}\n`)
-  return child.pid
+  const pid = child.pid
+  await waitUntil(() => isOurs(pid, options.marker) || !existsSync(`/proc/${pid}`), 10_000, 20)
+  return pid
 }
 
 /** Asks the process to stop, waits, and kills it if it will not. */

@@ -79,24 +79,29 @@ export function temporalComponent(env = process.env): Component {
         mkdirSync(TEMPORAL_DIR, { recursive: true })
         const cli = temporalBinary(env)
         if (!cli) throw new StackError('no temporal binary; run `bun run stack up` to install it')
-        spawnDetached(NAME, cli, [
-          'server',
-          'start-dev',
-          '--ip',
-          LOCAL.temporal.host,
-          '--port',
-          String(LOCAL.temporal.port),
-          '--ui-port',
-          String(LOCAL.temporal.uiPort),
-          '--db-filename',
-          join(TEMPORAL_DIR, 'temporal.db'),
-          '--namespace',
-          LOCAL.temporal.namespace,
-          '--log-level',
-          'warn',
-          '--ui-disable-news-fetch',
-          ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
-        ])
+        await spawnDetached(
+          NAME,
+          cli,
+          [
+            'server',
+            'start-dev',
+            '--ip',
+            LOCAL.temporal.host,
+            '--port',
+            String(LOCAL.temporal.port),
+            '--ui-port',
+            String(LOCAL.temporal.uiPort),
+            '--db-filename',
+            join(TEMPORAL_DIR, 'temporal.db'),
+            '--namespace',
+            LOCAL.temporal.namespace,
+            '--log-level',
+            'warn',
+            '--ui-disable-news-fetch',
+            ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+          ],
+          { marker: TEMPORAL_DIR },
+        )
       }
       const up = await waitUntil(async () => (await ready()) || !runningPid(NAME, TEMPORAL_DIR), 60_000, 500)
       if (!up || !runningPid(NAME, TEMPORAL_DIR)) throw new StackError('Temporal did not start; see `bun run stack logs temporal`')
