@@ -1,37 +1,47 @@
 import { Context } from '@temporalio/activity'
+import { storedOffsets } from '../lib/db/counting.ts'
 import { setElectionStatus } from '../lib/db/elections.ts'
+import { closeMarks, lockElection, storeCloseMarks } from '../lib/db/polls.ts'
 import { recordedCounts } from '../lib/db/results.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 
 export function createCountingActivities({ sql, admin, tallyGroupId }: ActivityDeps) {
+  const topic = TOPICS.votes.name
   return {
     /**
-     * Closes the polls: ballots cast from now on are rejected. Returns the high-water
-     * mark of every `votes` partition: everything produced so far lies below it.
+     * Closes the polls. What is "before the close" is decided by the log, not by the
+     * producer's `castAt`: the end of every `votes` partition is taken while the
+     * election's row is locked (no batch of it is being counted), and stored with the
+     * status change. A ballot below its partition's mark counts; one above is rejected as
+     * `election_not_open`. Returns the marks; a retry returns the ones already stored.
      */
     async closePolls(electionId: string, produced: number | null): Promise<Record<string, string>> {
-      await sql.begin(async (tx) => {
+      return sql.begin(async (tx) => {
+        await lockElection(tx, electionId)
+        const stored = await closeMarks(tx, electionId, topic)
+        if (stored) return stored
+        const offsets = await admin.fetchTopicOffsets(topic)
+        const marks = Object.fromEntries(offsets.map((o) => [String(o.partition), o.high]))
         await setElectionStatus(tx, electionId, 'closing')
-        if (produced !== null) await tx`update elections set produced_ballots = ${produced} where id = ${electionId}`
+        await storeCloseMarks(tx, electionId, topic, marks, produced)
+        return marks
       })
-      const offsets = await admin.fetchTopicOffsets(TOPICS.votes.name)
-      return Object.fromEntries(offsets.map((o) => [String(o.partition), o.high]))
     },
 
     /**
      * Waits until the tally service's committed offsets have reached the high-water mark
-     * of every partition: then every ballot produced before closing is counted or rejected.
+     * of every partition: then every message that reached the log before the close is
+     * accounted for (counted, rejected or a recorded duplicate).
      */
     async waitUntilCounted(electionId: string, highWater: Record<string, string>): Promise<{ counted: number; rejected: number }> {
       const ctx = Context.current()
       for (;;) {
-        const rows = await sql<{ partition: number; nextOffset: string }[]>`
-          select partition, next_offset::text from consumer_offsets where group_id = ${tallyGroupId} and topic = ${TOPICS.votes.name}`
-        const reached = new Map(rows.map((r) => [String(r.partition), BigInt(r.nextOffset)]))
-        const behind = Object.entries(highWater).filter(([p, high]) => BigInt(high) > 0n && (reached.get(p) ?? 0n) < BigInt(high))
+        const reached = await storedOffsets(sql, tallyGroupId, topic)
+        const at = (p: string) => BigInt(reached.get(Number(p)) ?? '0')
+        const behind = Object.entries(highWater).filter(([p, high]) => BigInt(high) > 0n && at(p) < BigInt(high))
         if (behind.length === 0) break
-        ctx.heartbeat({ behind: behind.map(([p, high]) => ({ partition: p, high, at: String(reached.get(p) ?? 0n) })) })
+        ctx.heartbeat({ behind: behind.map(([p, high]) => ({ partition: p, high, at: String(at(p)) })) })
         await ctx.sleep(250)
       }
       return recordedCounts(sql, electionId)

@@ -4,6 +4,11 @@ import { z } from 'zod'
  * The ballot contract on the `votes` topic: key = voter id, value = this JSON.
  * Versioned by `v`; a consumer rejects a version it does not know. Only the voter's
  * opaque id travels: no name, no address, no credential.
+ *
+ * Whatever this contract accepts, PostgreSQL must accept too: a message the contract lets
+ * through and the database then refuses would stop a partition. So ids are plain ASCII of
+ * bounded length, the ballot id is a UUID in one canonical (lower-case) form, and `castAt`
+ * is an instant that PostgreSQL, JavaScript and a per-minute trend bucket can all hold.
  */
 
 export const CHANNELS = ['election_day', 'early', 'mail'] as const
@@ -12,39 +17,71 @@ export type Channel = (typeof CHANNELS)[number]
 /** What an id of an election, voter, candidate or region may look like, everywhere. */
 export const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/
 export const ID_RULE = 'letters, digits and _ . : - only'
+export const ID_MAX_LENGTH = 64
 
-const id = z.string().min(1).max(64).regex(ID_PATTERN, ID_RULE)
+export const idSchema = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, ID_RULE)
+
+/** Ballot ids compare in one form: a UUID in lower case. */
+export const ballotIdSchema = z.uuid().transform((s) => s.toLowerCase())
+
+/**
+ * The instants a ballot may claim. Earlier or later bytes may well be valid ISO 8601 (the
+ * year 0000, or 0001 with a positive offset, which is year 0 in UTC) but PostgreSQL refuses
+ * them; the election's own window (opened, now plus skew) is checked when counting.
+ */
+export const CAST_AT_MIN = Date.parse('2000-01-01T00:00:00Z')
+export const CAST_AT_MAX = Date.parse('9999-12-31T00:00:00Z')
+
+export const castAtSchema = z.iso.datetime({ offset: true }).transform((s, ctx) => {
+  const ms = Date.parse(s)
+  if (!Number.isFinite(ms) || ms < CAST_AT_MIN || ms > CAST_AT_MAX) {
+    ctx.addIssue({ code: 'custom', message: 'must be an instant between 2000-01-01 and 9999-12-31' })
+    return z.NEVER
+  }
+  // One canonical form (UTC, milliseconds): what is stored is what was checked.
+  return new Date(ms).toISOString()
+})
 
 export const ballotV1 = z.strictObject({
   v: z.literal(1),
-  ballotId: z.uuid(),
-  electionId: id,
-  voterId: id,
-  candidateId: id,
-  regionId: id,
+  ballotId: ballotIdSchema,
+  electionId: idSchema,
+  voterId: idSchema,
+  candidateId: idSchema,
+  regionId: idSchema,
   channel: z.enum(CHANNELS),
-  castAt: z.iso.datetime({ offset: true }),
+  castAt: castAtSchema,
 })
-export type Ballot = z.infer<typeof ballotV1>
+export type Ballot = z.output<typeof ballotV1>
 
-/** Why a ballot was not counted. Every rejection records one of these. */
+/** Why a message was not counted. Every rejection records one of these. */
 export const REJECTION_REASONS = [
   'malformed', // not JSON
   'invalid_schema', // JSON, but not a ballot of a known version
   'unknown_election',
-  'election_not_open',
+  'election_not_open', // the election was not open when the message reached the log
+  'cast_in_future', // castAt later than the counter's clock plus the allowed skew
+  'cast_before_open', // castAt before the election opened
   'unknown_candidate',
   'unknown_region',
   'voter_not_registered',
   'wrong_region', // the voter is on the roll of another region
   'duplicate_voter', // the voter has already cast a (different) ballot
   'duplicate_ballot_id', // the ballot id is already used by another voter's ballot
+  'unprocessable', // passed every check but the database refused it: the error is kept
 ] as const
 export type RejectionReason = (typeof REJECTION_REASONS)[number]
 
+/** What can be attributed from a message that is not a valid ballot. */
+export interface Attribution {
+  electionId?: string
+  voterId?: string
+  ballotId?: string
+}
+
 export type Decoded =
   | { ok: true; ballot: Ballot }
-  | { ok: false; reason: 'malformed' | 'invalid_schema'; detail: string; partial?: Partial<Ballot> }
+  | { ok: false; reason: 'malformed' | 'invalid_schema'; detail: string; partial?: Attribution }
 
 export function encodeBallot(ballot: Ballot): Buffer {
   return Buffer.from(JSON.stringify(ballot))
@@ -56,21 +93,38 @@ export function decodeBallot(bytes: Buffer | null): Decoded {
   try {
     json = JSON.parse(bytes.toString('utf8'))
   } catch (err) {
-    return { ok: false, reason: 'malformed', detail: `not JSON: ${(err as Error).message}`.slice(0, 300) }
+    return { ok: false, reason: 'malformed', detail: safeText(`not JSON: ${(err as Error).message}`, 300) }
   }
   const parsed = ballotV1.safeParse(json)
   if (parsed.success) return { ok: true, ballot: parsed.data }
   const detail = parsed.error.issues
     .slice(0, 5)
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
     .join('; ')
-  return { ok: false, reason: 'invalid_schema', detail: detail.slice(0, 500), partial: pickIds(json) }
+  return { ok: false, reason: 'invalid_schema', detail: safeText(detail, 500), partial: attribute(json) }
 }
 
-/** Keeps what can be attributed (election, voter, ballot id) from an invalid ballot. */
-function pickIds(json: unknown): Partial<Ballot> | undefined {
+/** Keeps what can be attributed (election, voter, ballot id) from an invalid ballot, if it is well-formed. */
+function attribute(json: unknown): Attribution | undefined {
   if (typeof json !== 'object' || json === null) return undefined
   const o = json as Record<string, unknown>
-  const str = (v: unknown) => (typeof v === 'string' && v.length <= 64 ? v : undefined)
-  return { electionId: str(o.electionId), voterId: str(o.voterId), ballotId: str(o.ballotId) }
+  return { electionId: safeId(o.electionId), voterId: safeId(o.voterId), ballotId: ballotIdSchema.safeParse(o.ballotId).data }
+}
+
+/** An id from an untrusted place (a header, a broken ballot), or undefined if it breaks the id rule. */
+export function safeId(value: unknown): string | undefined {
+  return idSchema.safeParse(value).data
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f]/g
+const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/**
+ * Text from an untrusted place made fit for a text column and a log line: no NUL (which
+ * PostgreSQL refuses) nor other control characters, no lone surrogates, bounded length.
+ */
+export function safeText(text: string, max = 500): string {
+  const clean = text.replace(CONTROL_CHARACTERS, '\uFFFD').replace(LONE_SURROGATES, '\uFFFD')
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean
 }

@@ -1,7 +1,8 @@
-import type { Candidate, ElectionStatus, Region } from '../../domain/election.ts'
+import { type Candidate, canTransition, type ElectionStatus, type Region } from '../../domain/election.ts'
 import { AppError } from '../../domain/errors.ts'
 import { Simulation, type SimulationPlan, voterId } from '../../domain/simulation.ts'
-import type { Db } from './sql.ts'
+import { type Db, inTransaction } from './sql.ts'
+import { takeResultsVersion } from './versions.ts'
 
 export interface NewElection {
   id: string
@@ -62,19 +63,23 @@ export async function addVoters(
 
 /**
  * Moves an election along its lifecycle. Idempotent: asking for the status it already
- * has is a no-op, so a retried activity is harmless.
+ * has is a no-op, so a retried activity is harmless. The status change takes a results
+ * version (in commit order, see versions.ts), so clients following `?since=N` see it.
  */
 export async function setElectionStatus(db: Db, id: string, to: ElectionStatus): Promise<ElectionRow> {
   const stamp = { open: 'opened_at', closing: 'closed_at', closed: null, certified: 'certified_at', draft: null }[to]
-  const from = { open: ['draft'], closing: ['open'], closed: ['closing'], certified: ['closed'], draft: [] }[to]
-  const [row] = await db<ElectionRow[]>`
-    update elections set status = ${to}, version = nextval('results_version') ${stamp ? db`, ${db(stamp)} = coalesce(${db(stamp)}, now())` : db``}
-    where id = ${id} and status = any(${from}::text[])
-    returning *`
-  if (row) return row
-  const current = await getElection(db, id)
-  if (current.status === to) return current
-  throw new AppError('conflict', `election ${id} is ${current.status}; it cannot become ${to}`)
+  return inTransaction(db, async (tx) => {
+    const [current] = await tx<ElectionRow[]>`select * from elections where id = ${id} for update`
+    if (!current) throw new AppError('not_found', `no election ${id}`)
+    if (current.status === to) return current
+    if (!canTransition(current.status, to)) throw new AppError('conflict', `election ${id} is ${current.status}; it cannot become ${to}`)
+    const version = await takeResultsVersion(tx, [id])
+    const [row] = await tx<ElectionRow[]>`
+      update elections set status = ${to}, version = ${version}::bigint ${stamp ? tx`, ${tx(stamp)} = coalesce(${tx(stamp)}, now())` : tx``}
+      where id = ${id}
+      returning *`
+    return row as ElectionRow
+  })
 }
 
 export async function getElection(db: Db, id: string): Promise<ElectionRow> {

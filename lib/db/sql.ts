@@ -16,3 +16,9 @@ export function createSql(url: string, options: { max?: number; applicationName?
     transform: { undefined: null, column: { from: postgres.toCamel } },
   })
 }
+
+/** Runs `fn` in the transaction `db` already is, or in a new one. */
+export async function inTransaction<T>(db: Db, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  if ('savepoint' in db) return fn(db as postgres.TransactionSql)
+  return (await (db as postgres.Sql).begin(fn)) as T
+}

@@ -27,6 +27,12 @@ export const tallyConfig = z.object({
     .default(1),
   /** Ballots per transaction at most. */
   TALLY_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(5000),
+  /** How far ahead of the database's clock a ballot's castAt may be before it is rejected. */
+  TALLY_MAX_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(86_400_000).default(120_000),
+  /** A partition with lag and no progress for this long makes /healthz answer 503. */
+  TALLY_STALL_AFTER_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  /** Where /healthz and /metrics listen: the loopback unless a deployment opens it. */
+  TALLY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   TALLY_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(250),
 })
 export type TallyConfig = z.output<typeof tallyConfig>

@@ -1,16 +1,24 @@
+import { createHash } from 'node:crypto'
 import type { Consumer, Kafka, Producer } from 'kafkajs'
+import { storedOffsets } from '../../lib/db/counting.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
 import type { Logger } from '../../lib/log.ts'
+import { accountBatch } from './account-batch.ts'
 import type { TallyConfig } from './config.ts'
-import { type ConsumedMessage, countBatch, type Rejection, storedOffsets } from './count-batch.ts'
+import type { ConsumedMessage, Rejection } from './count-batch.ts'
 import type { TallyMetrics } from './metrics.ts'
+import { createProgressWatch } from './progress-watch.ts'
+
+/** Raw bytes republished to `votes.rejected` at most; the full bytes stay in PostgreSQL. */
+export const REJECTED_RAW_MAX_BYTES = 16 * 1024
 
 export interface TallyConsumer {
   start(): Promise<void>
   /** Finishes the batch in flight (it commits), leaves the group, disconnects. */
   stop(): Promise<void>
-  healthy(): boolean
+  /** Why the consumer is not healthy, or null when it is. */
+  problem(): string | null
 }
 
 /**
@@ -27,9 +35,18 @@ export function createTallyConsumer(deps: {
   metrics: TallyMetrics
   config: Pick<
     TallyConfig,
-    'TALLY_GROUP_ID' | 'TALLY_TOPIC' | 'TALLY_CONCURRENCY' | 'TALLY_MAX_WAIT_MS' | 'TALLY_MIN_BYTES' | 'TALLY_MAX_BATCH'
+    | 'TALLY_GROUP_ID'
+    | 'TALLY_TOPIC'
+    | 'TALLY_CONCURRENCY'
+    | 'TALLY_MAX_WAIT_MS'
+    | 'TALLY_MIN_BYTES'
+    | 'TALLY_MAX_BATCH'
+    | 'TALLY_MAX_CLOCK_SKEW_MS'
+    | 'TALLY_STALL_AFTER_MS'
   >
   onCounted: (electionIds: Set<string>) => void
+  /** The consumer stopped for good (kafkajs gave up): the process should exit non-zero. */
+  onFatal: (err: unknown) => void
 }): TallyConsumer {
   const { sql, log, metrics, config } = deps
   const topic = config.TALLY_TOPIC
@@ -44,8 +61,8 @@ export function createTallyConsumer(deps: {
     heartbeatInterval: 1_000,
     retry: { retries: 10 },
   })
+  const progress = createProgressWatch(config.TALLY_STALL_AFTER_MS)
   let joined = false
-  let crashed = false
   let stopping = false
   let known = new Map<number, string>()
 
@@ -53,6 +70,7 @@ export function createTallyConsumer(deps: {
   consumer.on(GROUP_JOIN, ({ payload }) => {
     joined = true
     const partitions = payload.memberAssignment[topic] ?? []
+    progress.assigned(partitions)
     // Seek at once with what is known (so no fetch starts from elsewhere), then again
     // with the offsets just read: another instance may have counted further meanwhile.
     seekTo(partitions, known)
@@ -72,7 +90,9 @@ export function createTallyConsumer(deps: {
   })
   consumer.on(CRASH, ({ payload }) => {
     log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed')
-    if (!payload.restart && !stopping) crashed = true
+    // kafkajs restarts the consumer itself when it can; when it cannot, only a new
+    // process will: exit so that whatever supervises this one starts it again.
+    if (!payload.restart && !stopping) deps.onFatal(payload.error)
   })
 
   function seekTo(partitions: number[], offsets: Map<number, string>) {
@@ -86,22 +106,43 @@ export function createTallyConsumer(deps: {
     await deps.producer.send({
       topic: TOPICS.rejected.name,
       acks: -1,
-      messages: rejections.map((r) => ({
-        key: r.dedupeKey,
-        value: r.raw,
-        headers: {
-          reason: r.reason,
-          detail: r.detail,
-          'election-id': r.electionId ?? '',
-          'source-partition': String(r.partition),
-          'source-offset': r.offset,
-        },
-      })),
+      messages: rejections.map((r) => {
+        const truncated = r.raw.length > REJECTED_RAW_MAX_BYTES
+        return {
+          key: `${r.topic}/${r.partition}/${r.offset}`,
+          value: truncated ? r.raw.subarray(0, REJECTED_RAW_MAX_BYTES) : r.raw,
+          headers: {
+            reason: r.reason,
+            detail: r.detail,
+            'election-id': r.electionId ?? '',
+            'source-topic': r.topic,
+            'source-partition': String(r.partition),
+            'source-offset': r.offset,
+            'raw-bytes': String(r.raw.length),
+            ...(truncated ? { truncated: 'true', 'raw-sha256': createHash('sha256').update(r.raw).digest('hex') } : {}),
+          },
+        }
+      }),
     })
   }
 
+  /** Waits before retrying a transient failure, longer each time; gives up when stopping. */
+  async function beforeRetry(err: unknown, attempt: number, partition: number, isRunning: () => boolean) {
+    metrics.retries.inc()
+    const waitMs = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))
+    log.warn({ err, partition, attempt, waitMs }, 'batch failed for a transient reason; retrying')
+    await new Promise((r) => setTimeout(r, waitMs))
+    if (!isRunning() || stopping) throw new Error('stopping: the batch is left for redelivery')
+  }
+
   return {
-    healthy: () => joined && !crashed,
+    problem() {
+      if (!joined) return 'consumer not in its group'
+      const stalled = progress.stalled()
+      for (const p of progress.partitions()) metrics.stalled.set({ partition: p }, stalled.includes(p) ? 1 : 0)
+      if (stalled.length > 0) return `partitions with lag and no progress for ${config.TALLY_STALL_AFTER_MS} ms: ${stalled.join(', ')}`
+      return null
+    },
 
     async start() {
       known = await storedOffsets(sql, groupId, topic)
@@ -113,6 +154,7 @@ export function createTallyConsumer(deps: {
         partitionsConsumedConcurrently: config.TALLY_CONCURRENCY,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const { partition } = batch
+          progress.fetched(partition, BigInt(batch.highWatermark))
           for (let i = 0; i < batch.messages.length; i += config.TALLY_MAX_BATCH) {
             if (!isRunning() || isStale()) return
             const chunk = batch.messages.slice(i, i + config.TALLY_MAX_BATCH)
@@ -123,21 +165,39 @@ export function createTallyConsumer(deps: {
               electionHeader: m.headers?.['election-id']?.toString(),
             }))
             const timer = metrics.batchDuration.startTimer()
-            const outcome = await countBatch(sql, { groupId, topic, messages }, publishRejections)
+            const outcomes = await accountBatch(
+              sql,
+              { groupId, topic, messages, maxClockSkewMs: config.TALLY_MAX_CLOCK_SKEW_MS },
+              {
+                beforeCommit: publishRejections,
+                beforeRetry: (err, attempt) => beforeRetry(err, attempt, partition, isRunning),
+                onUnprocessable: (m, err) => {
+                  metrics.unprocessable.inc()
+                  log.error({ err, partition: m.partition, offset: m.offset }, 'message set aside as unprocessable')
+                },
+              },
+            )
             timer()
             const last = chunk[chunk.length - 1]
             if (last) {
               resolveOffset(last.offset)
-              known.set(partition, String(BigInt(last.offset) + 1n))
-              metrics.lag.set({ partition }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)))
+              const next = BigInt(last.offset) + 1n
+              known.set(partition, String(next))
+              progress.accounted(partition, next)
+              metrics.lag.set({ partition }, Math.max(0, Number(BigInt(batch.highWatermark) - next)))
             }
             metrics.batchSize.observe(messages.length)
-            metrics.counted.inc(outcome.counted)
-            metrics.alreadyCounted.inc(outcome.alreadyCounted)
-            for (const r of outcome.rejected) metrics.rejected.inc({ reason: r.reason })
-            for (const ms of outcome.latenciesMs) metrics.latency.observe(ms / 1000)
-            if (outcome.changed.size > 0) deps.onCounted(outcome.changed)
-            log.debug({ partition, offset: last?.offset, counted: outcome.counted, rejected: outcome.rejected.length }, 'batch counted')
+            const changed = new Set<string>()
+            for (const outcome of outcomes) {
+              metrics.counted.inc(outcome.counted)
+              metrics.duplicates.inc(outcome.duplicates)
+              metrics.redelivered.inc(outcome.redelivered)
+              for (const r of outcome.rejected) metrics.rejected.inc({ reason: r.reason })
+              for (const ms of outcome.latenciesMs) metrics.latency.observe(ms / 1000)
+              for (const id of outcome.changed) changed.add(id)
+            }
+            if (changed.size > 0) deps.onCounted(changed)
+            log.debug({ partition, offset: last?.offset, transactions: outcomes.length }, 'batch accounted for')
             await heartbeat()
           }
         },

@@ -20,18 +20,34 @@ runMain(bootLog, async () => {
   await migrate(sql)
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-tally`, log })
-  // Not idempotent on purpose: rejections carry a dedupe key and snapshots a version, so a
-  // duplicate is harmless, and kafkajs's idempotent mode wants unbounded retries.
+  // Not idempotent on purpose: rejections are keyed by the position of the message they
+  // answer and snapshots carry a version, so a duplicate is harmless, and kafkajs's
+  // idempotent mode wants unbounded retries.
   const producer = kafka.producer()
   await producer.connect()
   const metrics = createTallyMetrics()
   const results = createResultsPublisher({ sql, producer, log, intervalMs: config.TALLY_SNAPSHOT_INTERVAL_MS })
-  const consumer = createTallyConsumer({ kafka, producer, sql, log, metrics, config, onCounted: (ids) => results.changed(ids) })
+  const consumer = createTallyConsumer({
+    kafka,
+    producer,
+    sql,
+    log,
+    metrics,
+    config,
+    onCounted: (ids) => results.changed(ids),
+    onFatal: (err) => {
+      log.fatal({ err }, 'the Kafka consumer stopped for good; exiting so a supervisor restarts this process')
+      process.exit(1)
+    },
+  })
 
   const app = new Hono()
-  app.get('/healthz', (c) => (consumer.healthy() ? c.json({ status: 'ok' }) : c.json({ status: 'consumer not connected' }, 503)))
+  app.get('/healthz', (c) => {
+    const problem = consumer.problem()
+    return problem === null ? c.json({ status: 'ok' }) : c.json({ status: problem }, 503)
+  })
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }))
-  const server = Bun.serve({ port: config.TALLY_METRICS_PORT, hostname: '0.0.0.0', fetch: app.fetch })
+  const server = Bun.serve({ port: config.TALLY_METRICS_PORT, hostname: config.TALLY_METRICS_HOST, fetch: app.fetch })
 
   onShutdown(log, async () => {
     await consumer.stop()

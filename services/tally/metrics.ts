@@ -7,9 +7,24 @@ export function createTallyMetrics() {
   return {
     registry,
     counted: new Counter({ name: 'votestream_ballots_counted_total', help: 'Ballots counted', registers }),
-    alreadyCounted: new Counter({
-      name: 'votestream_ballots_already_counted_total',
-      help: 'Ballots delivered again and recognised as already counted',
+    duplicates: new Counter({
+      name: 'votestream_ballots_duplicate_total',
+      help: 'Messages repeating a ballot already counted (a producer retried), recorded as duplicates',
+      registers,
+    }),
+    redelivered: new Counter({
+      name: 'votestream_messages_redelivered_total',
+      help: 'Messages below the stored offset: accounted for before, so they changed nothing',
+      registers,
+    }),
+    unprocessable: new Counter({
+      name: 'votestream_messages_unprocessable_total',
+      help: 'Messages the database refused, set aside as unprocessable so the partition moves on',
+      registers,
+    }),
+    retries: new Counter({
+      name: 'votestream_batch_retries_total',
+      help: 'Batches retried after a transient failure (database or broker unavailable)',
       registers,
     }),
     rejected: new Counter({
@@ -34,6 +49,12 @@ export function createTallyMetrics() {
       name: 'votestream_count_latency_seconds',
       help: "From a ballot's castAt to the commit that counted it",
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    stalled: new Gauge({
+      name: 'votestream_partition_stalled',
+      help: '1 while a partition has lag but has made no progress for TALLY_STALL_AFTER_MS',
+      labelNames: ['partition'],
       registers,
     }),
     lag: new Gauge({

@@ -1,0 +1,250 @@
+import type { Channel, RejectionReason } from '../../domain/ballot.ts'
+import type { Db } from './sql.ts'
+
+/**
+ * The statements of the counting transaction (services/tally/count-batch.ts). Each takes
+ * the transaction as its first argument; all of them together account for every message
+ * of a batch by its position: counted, rejected or a recorded duplicate.
+ */
+
+export interface Position {
+  topic: string
+  partition: number
+  offset: string
+}
+
+/** A decoded ballot about to be classified, with where it sits in the log. */
+export interface BallotRow {
+  idx: number
+  ballotId: string
+  electionId: string
+  voterId: string
+  candidateId: string
+  regionId: string
+  channel: Channel
+  castAt: string
+  partition: number
+  offset: string
+}
+
+export interface RejectionRow {
+  partition: number
+  offset: string
+  electionId: string | null
+  voterId: string | null
+  ballotId: string | null
+  reason: RejectionReason
+  detail: string
+  raw: Buffer
+  castAt: string | null
+}
+
+export interface DuplicateRow {
+  partition: number
+  offset: string
+  electionId: string
+  voterId: string
+  ballotId: string
+  original: Position
+}
+
+/**
+ * The fence: locks the stored offset of each partition for the rest of the transaction and
+ * returns the next offset to account for. Messages below it were accounted by a committed
+ * transaction (a redelivery, or another instance that held the partition before a
+ * rebalance) and must change nothing. Partitions are locked in order, so two transactions
+ * never wait for each other in a cycle.
+ */
+export async function lockPartitions(tx: Db, groupId: string, topic: string, partitions: number[]): Promise<Map<number, bigint>> {
+  const sorted = [...new Set(partitions)].sort((a, b) => a - b)
+  const rows = await tx<{ partition: number; nextOffset: string }[]>`
+    insert into consumer_offsets (group_id, topic, partition, next_offset, messages)
+    select ${groupId}, ${topic}, p, 0, 0 from unnest(${sorted}::int[]) as p
+    on conflict (group_id, topic, partition) do update set group_id = excluded.group_id
+    returning partition, next_offset::text`
+  return new Map(rows.map((r) => [r.partition, BigInt(r.nextOffset)]))
+}
+
+/** Moves the fence past the messages this transaction accounted for. */
+export async function advanceOffsets(tx: Db, groupId: string, topic: string, accounted: Map<number, { next: bigint; messages: number }>) {
+  if (accounted.size === 0) return
+  const parts = [...accounted.keys()]
+  await tx`
+    update consumer_offsets o set next_offset = greatest(o.next_offset, t.next_offset), messages = o.messages + t.messages, updated_at = now()
+    from unnest(${parts}::int[], ${parts.map((p) => String(accounted.get(p)?.next))}::bigint[], ${parts.map((p) => accounted.get(p)?.messages ?? 0)}::bigint[])
+      as t(partition, next_offset, messages)
+    where o.group_id = ${groupId} and o.topic = ${topic} and o.partition = t.partition`
+}
+
+/** The next offset to read per partition, as committed with the counts. */
+export async function storedOffsets(db: Db, groupId: string, topic: string): Promise<Map<number, string>> {
+  const rows = await db<{ partition: number; nextOffset: string }[]>`
+    select partition, next_offset::text from consumer_offsets where group_id = ${groupId} and topic = ${topic}`
+  return new Map(rows.map((r) => [r.partition, r.nextOffset]))
+}
+
+export interface Classified {
+  idx: number
+  reason: RejectionReason | null
+  inserted: boolean
+}
+
+/**
+ * Classifies ballots against their election's state, candidates, regions and roll, and
+ * inserts the valid ones, in one statement: what is checked is what is inserted.
+ *
+ * The elections are read `for share`: a status change waits for this transaction, and a
+ * transaction that starts after it sees the new status, so nothing is counted for an
+ * election once its counting has finished. A ballot for a closing election counts only if
+ * its position lies below the partition's mark taken when the polls closed; its `castAt`
+ * must lie between the election's opening and the database's clock plus `skewMs`.
+ */
+export async function classifyAndInsert(tx: Db, topic: string, ballots: BallotRow[], skewMs: number): Promise<Classified[]> {
+  if (ballots.length === 0) return []
+  const col = <K extends keyof BallotRow>(k: K) => ballots.map((b) => b[k])
+  const elections = [...new Set(col('electionId'))].sort()
+  return tx<Classified[]>`
+    with input as (
+      select * from unnest(
+        ${col('idx')}::int[], ${col('ballotId')}::uuid[], ${col('electionId')}::text[], ${col('voterId')}::text[],
+        ${col('candidateId')}::text[], ${col('regionId')}::text[], ${col('channel')}::text[],
+        ${col('castAt')}::timestamptz[], ${col('partition')}::int[], ${col('offset')}::bigint[]
+      ) as t(idx, ballot_id, election_id, voter_id, candidate_id, region_id, channel, cast_at, kafka_partition, kafka_offset)
+    ),
+    locked as (
+      select id, status, opened_at from elections where id = any(${elections}::text[]) order by id for share
+    ),
+    classified as (
+      select i.*, case
+        when e.id is null then 'unknown_election'
+        when not (e.status = 'open' or (e.status = 'closing' and coalesce(i.kafka_offset < m.high_offset, false))) then 'election_not_open'
+        when i.cast_at > now() + make_interval(secs => ${skewMs / 1000}) then 'cast_in_future'
+        when i.cast_at < e.opened_at - make_interval(secs => ${skewMs / 1000}) then 'cast_before_open'
+        when c.id is null then 'unknown_candidate'
+        when r.id is null then 'unknown_region'
+        when v.id is null then 'voter_not_registered'
+        when v.region_id <> i.region_id then 'wrong_region'
+      end as reason
+      from input i
+      left join locked e on e.id = i.election_id
+      left join poll_close_marks m on m.election_id = i.election_id and m.topic = ${topic} and m.kafka_partition = i.kafka_partition
+      left join candidates c on c.election_id = i.election_id and c.id = i.candidate_id
+      left join regions r on r.election_id = i.election_id and r.id = i.region_id
+      left join voters v on v.election_id = i.election_id and v.id = i.voter_id
+    ),
+    inserted as (
+      insert into ballots (ballot_id, election_id, voter_id, candidate_id, region_id, channel, cast_at, kafka_topic, kafka_partition, kafka_offset)
+      select ballot_id, election_id, voter_id, candidate_id, region_id, channel, cast_at, ${topic}, kafka_partition, kafka_offset
+      from classified where reason is null order by idx
+      on conflict do nothing
+      returning ballot_id, election_id, voter_id
+    )
+    select c.idx, c.reason, (ins.ballot_id is not null) as inserted
+    from classified c left join inserted ins
+      on ins.ballot_id = c.ballot_id and ins.election_id = c.election_id and ins.voter_id = c.voter_id`
+}
+
+export interface CountedBallot extends Position {
+  ballotId: string
+  electionId: string
+  voterId: string
+}
+
+/** The counted ballots that hold these voters' places or these ballot ids. */
+export async function findCountedBallots(tx: Db, conflicts: Array<{ electionId: string; voterId: string; ballotId: string }>) {
+  return tx<CountedBallot[]>`
+    select b.ballot_id::text, b.election_id, b.voter_id, b.kafka_topic as topic, b.kafka_partition as partition, b.kafka_offset::text as offset
+    from ballots b
+    join unnest(${conflicts.map((b) => b.electionId)}::text[], ${conflicts.map((b) => b.voterId)}::text[]) as u(e, v)
+      on b.election_id = u.e and b.voter_id = u.v
+    union
+    select b.ballot_id::text, b.election_id, b.voter_id, b.kafka_topic, b.kafka_partition, b.kafka_offset::text
+    from ballots b where b.ballot_id = any(${conflicts.map((b) => b.ballotId)}::uuid[])`
+}
+
+/**
+ * Adds counted ballots to the running counts and the per-minute trend, pre-aggregated per
+ * row (an upsert may touch a row only once per statement). The rows are per Kafka
+ * partition, so tally instances that own different partitions never wait for each other.
+ */
+export async function addCounts(tx: Db, ballots: BallotRow[], version: string) {
+  if (ballots.length === 0) return
+  const counts = new Map<string, { e: string; c: string; r: string; ch: string; p: number; n: number }>()
+  const trend = new Map<string, { e: string; c: string; m: string; p: number; n: number }>()
+  for (const b of ballots) {
+    const k = `${b.electionId}|${b.candidateId}|${b.regionId}|${b.channel}|${b.partition}`
+    const row = counts.get(k) ?? { e: b.electionId, c: b.candidateId, r: b.regionId, ch: b.channel, p: b.partition, n: 0 }
+    row.n++
+    counts.set(k, row)
+    const minute = new Date(Math.floor(Date.parse(b.castAt) / 60_000) * 60_000).toISOString()
+    const tk = `${b.electionId}|${b.candidateId}|${minute}|${b.partition}`
+    const t = trend.get(tk) ?? { e: b.electionId, c: b.candidateId, m: minute, p: b.partition, n: 0 }
+    t.n++
+    trend.set(tk, t)
+  }
+  const c = [...counts.values()]
+  const t = [...trend.values()]
+  await tx`
+    with counts as (
+      insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes, version)
+      select *, ${version}::bigint from unnest(${c.map((r) => r.e)}::text[], ${c.map((r) => r.c)}::text[], ${c.map((r) => r.r)}::text[],
+                           ${c.map((r) => r.ch)}::text[], ${c.map((r) => r.p)}::int[], ${c.map((r) => r.n)}::bigint[])
+      on conflict (election_id, candidate_id, region_id, channel, kafka_partition)
+      do update set votes = tally_counts.votes + excluded.votes, version = excluded.version
+      returning 1
+    )
+    insert into trend_buckets (election_id, candidate_id, minute, kafka_partition, votes)
+    select * from unnest(${t.map((r) => r.e)}::text[], ${t.map((r) => r.c)}::text[], ${t.map((r) => r.m)}::timestamptz[],
+                         ${t.map((r) => r.p)}::int[], ${t.map((r) => r.n)}::bigint[])
+    on conflict (election_id, candidate_id, minute, kafka_partition)
+    do update set votes = trend_buckets.votes + excluded.votes`
+}
+
+/** Records rejections, one per position; a position already recorded is left as it is. */
+export async function recordRejections(tx: Db, topic: string, rejections: RejectionRow[], version: string | null) {
+  if (rejections.length === 0) return
+  const col = <K extends keyof RejectionRow>(k: K) => rejections.map((r) => r[k])
+  await tx`
+    insert into rejected_ballots (topic, kafka_partition, kafka_offset, election_id, voter_id, ballot_id, reason, detail, raw, cast_at, version)
+    select ${topic}, p, o, e, v, b, r, d, decode(raw_hex, 'hex'), c, coalesce(${version}::bigint, 0)
+    from unnest(${col('partition')}::int[], ${col('offset')}::bigint[], ${col('electionId')}::text[],
+                ${col('voterId')}::text[], ${col('ballotId')}::text[], ${col('reason')}::text[], ${col('detail')}::text[],
+                ${rejections.map((r) => r.raw.toString('hex'))}::text[], ${col('castAt')}::timestamptz[])
+      as t(p, o, e, v, b, r, d, raw_hex, c)
+    on conflict (topic, kafka_partition, kafka_offset) do nothing`
+}
+
+/** Records messages that repeat a counted ballot, with the position of the one they repeat. */
+export async function recordDuplicates(tx: Db, topic: string, duplicates: DuplicateRow[]) {
+  if (duplicates.length === 0) return
+  const col = <K extends keyof DuplicateRow>(k: K) => duplicates.map((d) => d[k])
+  await tx`
+    insert into duplicate_ballots (topic, kafka_partition, kafka_offset, election_id, voter_id, ballot_id,
+                                   original_topic, original_partition, original_offset)
+    select ${topic}, * from unnest(${col('partition')}::int[], ${col('offset')}::bigint[], ${col('electionId')}::text[],
+                ${col('voterId')}::text[], ${col('ballotId')}::uuid[], ${duplicates.map((d) => d.original.topic)}::text[],
+                ${duplicates.map((d) => d.original.partition)}::int[], ${duplicates.map((d) => d.original.offset)}::bigint[])
+    on conflict (topic, kafka_partition, kafka_offset) do nothing`
+}
+
+export interface LedgerRow {
+  groupId: string
+  topic: string
+  partition: number
+  nextOffset: string
+  messages: string
+  counted: string
+  rejected: string
+  duplicates: string
+  balanced: boolean
+}
+
+/** Per partition: messages accounted for against what they became (counted + rejected + duplicates). */
+export async function messageLedger(db: Db, filter: { groupId?: string; topic?: string } = {}): Promise<LedgerRow[]> {
+  return db<LedgerRow[]>`
+    select group_id, topic, partition, next_offset::text, messages::text, counted::text, rejected::text, duplicates::text, balanced
+    from message_ledger
+    where (${filter.groupId ?? null}::text is null or group_id = ${filter.groupId ?? null})
+      and (${filter.topic ?? null}::text is null or topic = ${filter.topic ?? null})
+    order by group_id, topic, partition`
+}

@@ -1,0 +1,97 @@
+import { safeText } from '../../domain/ballot.ts'
+import type { Sql } from '../../lib/db/sql.ts'
+import {
+  type BatchInput,
+  type BatchOutcome,
+  type ConsumedMessage,
+  countBatch,
+  type Rejection,
+  rejectUnprocessable,
+  TransientCountingError,
+} from './count-batch.ts'
+
+/**
+ * PostgreSQL error classes that a retry can outlast: the connection (08), a transaction
+ * that lost a race (40), resources (53), an operator or a restart (57), the system (58),
+ * a lock not available (55P03). Anything else a batch fails with is about its contents.
+ */
+const TRANSIENT_SQLSTATE = /^(08|40|53|57|58|55P03)/
+const TRANSIENT_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+])
+
+/** True when retrying the same batch later may succeed: the fault is not in the messages. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof TransientCountingError) return true
+  if (typeof err !== 'object' || err === null) return false
+  const e = err as { name?: string; code?: unknown; cause?: unknown }
+  if (e.name === 'PostgresError') return typeof e.code === 'string' && TRANSIENT_SQLSTATE.test(e.code)
+  if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true
+  // Publishing rejections goes through kafkajs: a broker away is a bad day, not a bad message.
+  if (typeof e.name === 'string' && e.name.startsWith('KafkaJS')) return true
+  return e.cause !== undefined && isTransient(e.cause)
+}
+
+export interface AccountingOptions {
+  /** Called before each retry of a transient failure; throw to give up (e.g. when stopping). */
+  beforeRetry: (err: unknown, attempt: number) => Promise<void>
+  /** Called when a message is set aside as unprocessable. */
+  onUnprocessable?: (message: ConsumedMessage, err: unknown) => void
+  beforeCommit?: (rejections: Rejection[]) => Promise<void>
+}
+
+/**
+ * Accounts for a batch whatever it holds. Transient failures are retried; a failure that
+ * is about the messages splits the batch in halves until the message that causes it is
+ * alone, and that one is recorded as `unprocessable` with the database's reason, so the
+ * rest are counted and the partition moves on. A batch of n messages with one poison
+ * message costs about 2·log2(n) extra transactions.
+ */
+export async function accountBatch(sql: Sql, input: BatchInput, options: AccountingOptions): Promise<BatchOutcome[]> {
+  if (input.messages.length === 0) return []
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return [await countBatch(sql, input, options.beforeCommit)]
+    } catch (err) {
+      if (isTransient(err)) {
+        await options.beforeRetry(err, attempt)
+        continue
+      }
+      if (input.messages.length === 1) return [await setAside(sql, input, err, options)]
+      const half = Math.ceil(input.messages.length / 2)
+      const left = await accountBatch(sql, { ...input, messages: input.messages.slice(0, half) }, options)
+      const right = await accountBatch(sql, { ...input, messages: input.messages.slice(half) }, options)
+      return [...left, ...right]
+    }
+  }
+}
+
+async function setAside(sql: Sql, input: BatchInput, cause: unknown, options: AccountingOptions): Promise<BatchOutcome> {
+  const message = input.messages[0] as ConsumedMessage
+  options.onUnprocessable?.(message, cause)
+  const detail = safeText(`the database refused it: ${describe(cause)}`, 500)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await rejectUnprocessable(sql, { ...input, messages: [message] }, detail, options.beforeCommit)
+    } catch (err) {
+      // Recording a rejection writes nothing taken from the message but checked ids, its
+      // bytes (bytea takes any) and a cleaned reason: what fails here is the database.
+      await options.beforeRetry(err, attempt)
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return String(err)
+  const e = err as { message?: string; code?: string; name?: string }
+  return [e.code, e.message ?? e.name].filter(Boolean).join(' ')
+}
