@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity'
 import { Simulation } from '../domain/simulation.ts'
 import { sendBallots } from '../lib/ballot-producer.ts'
 import { createSimulatedRoll, getElection, setElectionStatus } from '../lib/db/elections.ts'
+import { storePlannedBallots } from '../lib/db/race-calls.ts'
 import { recordedCounts } from '../lib/db/results.ts'
 import type { ActivityDeps } from './deps.ts'
 import { loadPlan } from './plan.ts'
@@ -28,6 +29,7 @@ export function createBallotActivities({ sql, producer }: ActivityDeps) {
       if (election.simulated) {
         const sim = await simulationOf(electionId)
         await createSimulatedRoll(sql, sim.plan)
+        await storePlannedBallots(sql, electionId, sim.plannedPerRegion())
         ballotCount = sim.ballotCount
       }
       await setElectionStatus(sql, electionId, 'open')

@@ -2,6 +2,7 @@ import { createBallotActivities } from './ballots.ts'
 import { createCertifyActivities } from './certify.ts'
 import { createCountingActivities } from './counting.ts'
 import type { ActivityDeps } from './deps.ts'
+import { createRaceCallActivities } from './race-calls.ts'
 import { createScheduleActivities } from './schedules.ts'
 import { createTallyActivities } from './tallies.ts'
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTallyActivities(deps),
     ...createCertifyActivities(deps),
     ...createScheduleActivities(deps),
+    ...createRaceCallActivities(deps),
   }
 }
 export type ElectionActivities = ReturnType<typeof createActivities>

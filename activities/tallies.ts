@@ -1,4 +1,5 @@
 import type { Db } from '../lib/db/sql.ts'
+import { takeResultsVersion } from '../lib/db/versions.ts'
 import type { ActivityDeps } from './deps.ts'
 
 export interface Difference {
@@ -46,15 +47,16 @@ export function createTallyActivities({ sql }: ActivityDeps) {
         // Under a lock that waits for the tally's in-flight transactions and holds new
         // ones back, so the recount and the rewrite see the same ballots.
         differences = await sql.begin(async (tx) => {
+          // The election's results lock first, as counting takes it (see versions.ts).
+          const version = await takeResultsVersion(tx, [electionId])
           await tx`lock table tally_counts in share row exclusive mode`
-          await tx`update elections set version = nextval('results_version') where id = ${electionId}`
           const found = await findDifferences(tx, electionId)
           for (const d of found) {
             await tx`delete from tally_counts where election_id = ${electionId} and candidate_id = ${d.candidateId}
                      and region_id = ${d.regionId} and channel = ${d.channel}`
             await tx`
               insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes, version)
-              select election_id, candidate_id, region_id, channel, kafka_partition, count(*), nextval('results_version')
+              select election_id, candidate_id, region_id, channel, kafka_partition, count(*), ${version}::bigint
               from ballots where election_id = ${electionId} and candidate_id = ${d.candidateId}
                 and region_id = ${d.regionId} and channel = ${d.channel}
               group by 1, 2, 3, 4, 5`

@@ -15,7 +15,8 @@ export function canTransition(from: ElectionStatus, to: ElectionStatus): boolean
 }
 
 /** The status in the words results reporters use. */
-export type ReportingStatus = 'not-started' | 'unofficial-partial' | 'unofficial-complete' | 'certified'
+export const REPORTING_STATUSES = ['not-started', 'unofficial-partial', 'unofficial-complete', 'certified'] as const
+export type ReportingStatus = (typeof REPORTING_STATUSES)[number]
 
 export function reportingStatus(status: ElectionStatus): ReportingStatus {
   switch (status) {

@@ -1,55 +1,48 @@
 import { describe, expect, it } from 'vitest'
-import { decideCall } from './results.ts'
+import { contradiction, decideCall, outstandingBallots } from './results.ts'
 
 const votes = [
   { id: 'ada', votes: 600 },
   { id: 'alan', votes: 300 },
 ]
+const facts = { status: 'open' as const, simulated: true, planned: 1300, counted: 900, backlog: null }
 
-describe('calling a race', () => {
-  it('waits while the voters yet to vote could still overturn the lead', () => {
-    expect(decideCall({ votes, status: 'open', registeredVoters: 1300, counted: 900, rejected: 0, produced: null })).toBeNull()
+describe('what can still come', () => {
+  it('is unbounded for a live election while voters can still register', () => {
+    expect(outstandingBallots({ ...facts, simulated: false })).toBeNull()
   })
-  it('calls it when the lead exceeds every registered voter who has not voted', () => {
-    const call = decideCall({ votes, status: 'open', registeredVoters: 1100, counted: 900, rejected: 0, produced: null })
-    expect(call).toMatchObject({ candidateId: 'ada', figures: { lead: 300, outstanding: 200 } })
+  it("is the generator's plan not yet counted for a simulated one", () => {
+    expect(outstandingBallots(facts)).toMatchObject({ outstanding: 400 })
   })
-  it('once polls close, weighs the lead against ballots produced but not counted', () => {
-    const closed = { votes, status: 'closing' as const, registeredVoters: 10_000, counted: 900, rejected: 50 }
-    expect(decideCall({ ...closed, produced: 1300 })).toBeNull()
-    expect(decideCall({ ...closed, produced: 1200 })?.rule).toMatch(/produced but not yet counted/)
-  })
-  it('never calls a tie or an empty race', () => {
-    expect(
-      decideCall({
-        votes: [
-          { id: 'a', votes: 5 },
-          { id: 'b', votes: 5 },
-        ],
-        status: 'closed',
-        registeredVoters: 10,
-        counted: 10,
-        rejected: 0,
-        produced: 10,
-      }),
-    ).toBeNull()
-    expect(decideCall({ votes: [], status: 'closed', registeredVoters: 0, counted: 0, rejected: 0, produced: 0 })).toBeNull()
+  it('is the uncounted log once the polls close, and nothing once counting is done', () => {
+    expect(outstandingBallots({ ...facts, status: 'closing', backlog: 17 })).toMatchObject({ outstanding: 17 })
+    expect(outstandingBallots({ ...facts, status: 'closing', backlog: null })).toBeNull()
+    expect(outstandingBallots({ ...facts, status: 'closed' })).toMatchObject({ outstanding: 0 })
   })
 })
 
-describe('calling a race once everything is counted', () => {
-  it('calls the leader of a closed count, however small the lead', () => {
-    const call = decideCall({
-      votes: [
-        { id: 'a', votes: 2 },
-        { id: 'b', votes: 1 },
-      ],
-      status: 'closed',
-      registeredVoters: 5,
-      counted: 3,
-      rejected: 0,
-      produced: null,
+describe('calling a race', () => {
+  it('waits while what can still come could overturn the lead', () => {
+    expect(decideCall(votes, { outstanding: 300, rule: 'r' })).toBeNull()
+    expect(decideCall(votes, null)).toBeNull()
+  })
+  it('calls it when the lead exceeds everything still to come', () => {
+    expect(decideCall(votes, { outstanding: 299, rule: 'r' })).toMatchObject({
+      candidateId: 'ada',
+      rule: 'r',
+      figures: { lead: 300, outstanding: 299, leaderVotes: 600, runnerUpVotes: 300 },
     })
-    expect(call).toMatchObject({ candidateId: 'a', rule: 'polls closed and every ballot counted', figures: { outstanding: 0 } })
+  })
+  it('never calls a tie or an empty race', () => {
+    const tie = [
+      { id: 'a', votes: 5 },
+      { id: 'b', votes: 5 },
+    ]
+    expect(decideCall(tie, { outstanding: 0, rule: 'r' })).toBeNull()
+    expect(decideCall([], { outstanding: 0, rule: 'r' })).toBeNull()
+  })
+  it('sees a call contradicted once a rival catches up', () => {
+    expect(contradiction({ candidateId: 'ada' }, votes)).toBeNull()
+    expect(contradiction({ candidateId: 'alan' }, votes)).toMatch(/ada has 600 votes against 300/)
   })
 })

@@ -1,81 +1,123 @@
-import type { RejectionReason } from './ballot.ts'
-import type { ElectionStatus, ReportingStatus } from './election.ts'
+import { z } from 'zod'
+import { REJECTION_REASONS } from './ballot.ts'
+import { ELECTION_STATUSES, type ElectionStatus, REPORTING_STATUSES } from './election.ts'
+
+/**
+ * A race call: a candidate called the winner of the election or of one region, because no
+ * ballot still to come can overturn the lead. Recorded with its rule and figures; if later
+ * counts ever contradict it, it is retracted visibly, never left standing.
+ */
+export const raceCallSchema = z.object({
+  /** null: the whole election; otherwise the region called. */
+  regionId: z.string().nullable(),
+  candidateId: z.string(),
+  calledAt: z.string(),
+  rule: z.string(),
+  figures: z.object({ lead: z.number(), outstanding: z.number(), leaderVotes: z.number(), runnerUpVotes: z.number() }),
+  status: z.enum(['standing', 'retracted']),
+  retraction: z.object({ at: z.string(), reason: z.string() }).nullable(),
+})
+export type RaceCall = z.infer<typeof raceCallSchema>
 
 /** What every results surface shows: the results topic, the API, the SSE stream, the page. */
-export interface ResultsSnapshot {
-  electionId: string
-  name: string
-  status: ElectionStatus
-  reportingStatus: ReportingStatus
-  /** Increases with every snapshot; a consumer drops any older than what it has. */
-  version: number
-  asOf: string
-  candidates: Array<{ id: string; name: string; party: string | null; votes: number; share: number }>
-  regions: Array<{
-    id: string
-    name: string
-    state: string
-    registeredVoters: number
-    ballots: number
-    turnoutPercent: number
-    lat: number | null
-    lon: number | null
-  }>
-  totals: {
-    counted: number
-    rejected: number
-    registeredVoters: number
-    /** Ballots expected in all: produced ones once polls close, else the registered voters. */
-    expected: number
+export const resultsSnapshotSchema = z.object({
+  electionId: z.string(),
+  name: z.string(),
+  status: z.enum(ELECTION_STATUSES),
+  reportingStatus: z.enum(REPORTING_STATUSES),
+  /** Increases with every change; versions become visible in order, so a consumer drops older ones. */
+  version: z.number(),
+  asOf: z.string(),
+  candidates: z.array(z.object({ id: z.string(), name: z.string(), party: z.string().nullable(), votes: z.number(), share: z.number() })),
+  regions: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      state: z.string(),
+      registeredVoters: z.number(),
+      ballots: z.number(),
+      turnoutPercent: z.number(),
+      lat: z.number().nullable(),
+      lon: z.number().nullable(),
+      /** The region's race call, standing or retracted. */
+      call: raceCallSchema.nullable(),
+    }),
+  ),
+  totals: z.object({
+    counted: z.number(),
+    rejected: z.number(),
+    registeredVoters: z.number(),
+    /** Ballots expected in all: produced ones once polls close, else the plan or the roll. */
+    expected: z.number(),
     /** counted / expected, 0..1 */
-    shareCounted: number
-  }
-  rejections: Partial<Record<RejectionReason, number>>
-  call: RaceCall | null
+    shareCounted: z.number(),
+  }),
+  rejections: z.partialRecord(z.enum(REJECTION_REASONS), z.number()),
+  /** The election's race call, standing or retracted. */
+  call: raceCallSchema.nullable(),
   /** Present when a client asked what changed since a version it has. */
-  changedSince?: { since: number; candidates: string[]; regions: string[] }
+  changedSince: z.object({ since: z.number(), candidates: z.array(z.string()), regions: z.array(z.string()) }).optional(),
+})
+export type ResultsSnapshot = z.infer<typeof resultsSnapshotSchema>
+
+export type CallDecision = Pick<RaceCall, 'candidateId' | 'rule' | 'figures'>
+
+/**
+ * What can still come, from facts the system holds, or null when nothing bounds it (then
+ * no race is called).
+ * - closed or certified: nothing; every message that reached the log before the close is accounted for.
+ * - closing: the messages in the log below the close marks not yet accounted for, of any
+ *   election (a bound, not a guess), plus ballots accepted but not yet on the topic.
+ * - open and simulated: the generator's planned ballots not yet counted.
+ * - open and live: unbounded, since voters can still register until the polls close.
+ */
+export function outstandingBallots(facts: {
+  status: ElectionStatus
+  simulated: boolean
+  planned: number | null
+  counted: number
+  backlog: number | null
+}): { outstanding: number; rule: string } | null {
+  switch (facts.status) {
+    case 'closed':
+    case 'certified':
+      return { outstanding: 0, rule: 'polls closed and every ballot counted' }
+    case 'closing':
+      if (facts.backlog === null) return null
+      return { outstanding: facts.backlog, rule: 'lead exceeds the ballots in the log not yet counted' }
+    case 'open':
+      if (!facts.simulated || facts.planned === null) return null
+      return { outstanding: Math.max(0, facts.planned - facts.counted), rule: "lead exceeds the generator's ballots still to come" }
+    case 'draft':
+      return null
+  }
 }
 
-export interface RaceCall {
-  candidateId: string
-  calledAt: string
-  rule: string
-  figures: { lead: number; outstanding: number; leaderVotes: number; runnerUpVotes: number }
+/** Calls the leader when the lead over the runner-up exceeds every ballot still to come. */
+export function decideCall(
+  votes: Array<{ id: string; votes: number }>,
+  bound: { outstanding: number; rule: string } | null,
+): CallDecision | null {
+  if (!bound) return null
+  const sorted = [...votes].sort((a, b) => b.votes - a.votes)
+  const [leader, runnerUp] = sorted
+  if (!leader || leader.votes === 0) return null
+  const lead = leader.votes - (runnerUp?.votes ?? 0)
+  if (lead <= bound.outstanding) return null
+  return {
+    candidateId: leader.id,
+    rule: bound.rule,
+    figures: { lead, outstanding: bound.outstanding, leaderVotes: leader.votes, runnerUpVotes: runnerUp?.votes ?? 0 },
+  }
 }
 
 /**
- * A race is called only when no ballot still to come can overturn the lead: the lead
- * must exceed the ballots outstanding — registered voters who have not voted while the
- * polls are open, or ballots produced but not yet counted once they have closed.
+ * Why counts contradict a standing call, or null when they do not: another candidate has
+ * caught up with the one called (the rule promised that could not happen).
  */
-export function decideCall(input: {
-  votes: Array<{ id: string; votes: number }>
-  status: ElectionStatus
-  registeredVoters: number
-  counted: number
-  rejected: number
-  produced: number | null
-}): Omit<RaceCall, 'calledAt'> | null {
-  const sorted = [...input.votes].sort((a, b) => b.votes - a.votes)
-  const [leader, runnerUp] = sorted
-  if (!leader || leader.votes === 0) return null
-  const pollsClosed = input.status !== 'open' && input.status !== 'draft'
-  // Closed means every ballot produced before the polls closed has been counted.
-  const allCounted = input.status === 'closed' || input.status === 'certified'
-  let outstanding = Math.max(0, input.registeredVoters - input.counted)
-  let rule = 'lead exceeds registered voters who have not voted'
-  if (allCounted) {
-    outstanding = 0
-    rule = 'polls closed and every ballot counted'
-  } else if (pollsClosed && input.produced !== null) {
-    outstanding = Math.max(0, input.produced - input.counted - input.rejected)
-    rule = 'lead exceeds ballots produced but not yet counted'
-  }
-  const lead = leader.votes - (runnerUp?.votes ?? 0)
-  if (lead <= outstanding) return null
-  return {
-    candidateId: leader.id,
-    rule,
-    figures: { lead, outstanding, leaderVotes: leader.votes, runnerUpVotes: runnerUp?.votes ?? 0 },
-  }
+export function contradiction(call: Pick<RaceCall, 'candidateId'>, votes: Array<{ id: string; votes: number }>): string | null {
+  const called = votes.find((v) => v.id === call.candidateId)?.votes ?? 0
+  const rival = votes.filter((v) => v.id !== call.candidateId).sort((a, b) => b.votes - a.votes)[0]
+  if (rival && rival.votes >= called) return `${rival.id} has ${rival.votes} votes against ${called} for ${call.candidateId}`
+  return null
 }

@@ -237,6 +237,16 @@ export class Simulation {
     return out
   }
 
+  /** The valid ballots the generator will send, per region id: what a simulated election can still bring. */
+  plannedPerRegion(): Map<string, number> {
+    const counts = this.plan.regions.map(() => 0)
+    for (let k = 0; k < this.ballotCount; k++) {
+      const r = this.regionIndexOf(this.voterIndex(k))
+      counts[r] = (counts[r] ?? 0) + 1
+    }
+    return new Map(this.plan.regions.map((r, i) => [r.id, counts[i] ?? 0]))
+  }
+
   /** What ballots [0, produced) must count to: votes per candidate and region, and rejections by reason. */
   groundTruth(produced: number): { votes: Map<string, number>; rejections: Map<RejectionReason, number> } {
     const votes = new Map<string, number>()

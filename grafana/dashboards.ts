@@ -121,7 +121,7 @@ select (select name from ranked where rank = 1) as leader,
         type: 'stat',
         format: 'table',
         sql: `select coalesce(c.name, 'not called yet') as "called for", coalesce(r.rule, 'a lead larger than every ballot still to come') as rule
-from elections e left join race_calls r on r.election_id = e.id
+from elections e left join race_calls r on r.election_id = e.id and r.region_id is null and r.retracted_at is null
 left join candidates c on c.election_id = r.election_id and c.id = r.candidate_id
 where e.id = '\${election}'`,
         needs: { 'called for': 'text', rule: 'text' },

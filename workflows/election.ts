@@ -7,6 +7,7 @@ import {
   defineSignal,
   defineUpdate,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -66,6 +67,9 @@ export const resumeSignal = defineSignal('resume')
 export const stopSignal = defineSignal('stop')
 export const setRateUpdate = defineUpdate<number, [number]>('setRate')
 export const progressQuery = defineQuery<ElectionProgress>('progress')
+
+/** Histories recorded before race calls moved into the workflow replay without them. */
+const RACE_CALLS_PATCH = 'race-calls-decided-by-the-workflow'
 
 const acts = proxyActivities<ElectionActivities>({
   startToCloseTimeout: '2 minutes',
@@ -163,6 +167,7 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     state.produced += sent.messages
     state.counted = sent.counted
     state.rejected = sent.rejected
+    if (patched(RACE_CALLS_PATCH)) await acts.decideRaceCalls(electionId)
 
     const info = workflowInfo()
     if (info.continueAsNewSuggested || info.historyLength > (input.maxHistoryEvents ?? 5000)) {
@@ -175,6 +180,7 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
   if (state.phase === 'open') {
     setPhase('closing')
     state.highWater = await acts.closePolls(electionId, simulation ? state.produced : null)
+    if (patched(RACE_CALLS_PATCH)) await acts.decideRaceCalls(electionId)
   }
   if (state.phase === 'closing') {
     const counted = await waiting.waitUntilCounted(electionId, state.highWater)
@@ -184,6 +190,9 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     setPhase('closed')
   }
   const report = await acts.reconcileElection(electionId, { final: true })
+  // Every call made so far must agree with the final count (or it is retracted), and the
+  // races not called yet are called now that nothing is outstanding.
+  if (patched(RACE_CALLS_PATCH)) await acts.checkRaceCallsAgainstFinalCount(electionId)
   const certified = await acts.certifyElection(electionId, { ballotsGenerated: simulation ? state.nextIndex : null })
   await acts.unscheduleReconciliation(electionId)
   setPhase('certified')

@@ -37,7 +37,7 @@ export function createRenderer() {
       )
       const max = Math.max(1, ...(s?.candidates ?? []).map((c) => c.votes))
       for (const c of s?.candidates ?? []) {
-        const called = s?.call?.candidateId === c.id ? ' ✔ called' : ''
+        const called = s?.call?.status === 'standing' && s.call.candidateId === c.id ? ' ✔ called' : ''
         out.push(`  ${c.name.padEnd(18)} ${bar(c.votes / max, 30)} ${fmt(c.votes).padStart(9)} ${pct(c.share).padStart(6)}${called}`)
       }
       if (tty) {
@@ -65,7 +65,7 @@ export function printCertified(
       .sort((a, b) => b.votes - a.votes)
       .map(
         (c) =>
-          `  ${c.name.padEnd(20)} ${fmt(c.votes).padStart(10)} ${pct(c.share).padStart(7)}${s.call?.candidateId === c.id ? '  winner' : ''}`,
+          `  ${c.name.padEnd(20)} ${fmt(c.votes).padStart(10)} ${pct(c.share).padStart(7)}${s.call?.status === 'standing' && s.call.candidateId === c.id ? '  winner' : ''}`,
       ),
     '',
     `  counted ${fmt(s.totals.counted)} of ${fmt(s.totals.registeredVoters)} registered voters (turnout ${pct(s.totals.registeredVoters ? s.totals.counted / s.totals.registeredVoters : 0)})`,
@@ -78,7 +78,9 @@ export function printCertified(
     extra.truth
       ? `  ground truth: ${extra.truth.matches ? 'the count equals what the generator produced' : 'MISMATCH with the generator'}`
       : '',
-    s.call ? `  race call: ${s.call.rule}` : '',
+    s.call
+      ? `  race call: ${s.call.status === 'standing' ? s.call.rule : `RETRACTED (${s.call.retraction?.reason})`}, ${fmt(s.regions.filter((r) => r.call?.status === 'standing').length)} of ${fmt(s.regions.length)} regions called`
+      : '',
     '',
     ...Object.entries(extra.urls).map(([k, v]) => `  ${k.padEnd(16)} ${v}`),
     '',

@@ -1,5 +1,5 @@
 import type { ResultsSnapshot } from '../../domain/results.ts'
-import { loadResults } from '../../lib/db/results.ts'
+import { loadResults, resultsVersion } from '../../lib/db/results.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import type { Logger } from '../../lib/log.ts'
 
@@ -17,14 +17,9 @@ export function createResultsFeed(sql: Sql, log: Logger, intervalMs = 200) {
     if (!feed || feed.busy) return
     feed.busy = true
     try {
-      const [row] = await sql<{ marker: string }[]>`
-        select concat_ws('-', e.version, e.status,
-          (select max(version) from tally_counts where election_id = e.id),
-          (select sum(votes) from tally_counts where election_id = e.id),
-          (select count(*) from rejected_ballots where election_id = e.id)) as marker
-        from elections e where e.id = ${electionId}`
-      if (row && row.marker !== feed.marker) {
-        feed.marker = row.marker
+      const marker = await resultsVersion(sql, electionId)
+      if (marker !== null && marker !== feed.marker) {
+        feed.marker = marker
         const snapshot = await loadResults(sql, electionId)
         for (const l of feed.listeners) l(snapshot)
       }

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
-import { CHANNELS, ID_PATTERN, ID_RULE, REJECTION_REASONS } from '../../domain/ballot.ts'
+import { CHANNELS, ID_PATTERN, ID_RULE } from '../../domain/ballot.ts'
 import { ELECTION_STATUSES } from '../../domain/election.ts'
+import { resultsSnapshotSchema } from '../../domain/results.ts'
 
 /** Request and response shapes of the API; the OpenAPI document is generated from these. */
 
@@ -90,46 +91,8 @@ export const Election = z
 
 export const SetRate = z.object({ ratePerSecond: z.number().gt(0).max(1_000_000) }).openapi('SetRate')
 
-export const Snapshot = z
-  .object({
-    electionId: z.string(),
-    name: z.string(),
-    status: z.enum(ELECTION_STATUSES),
-    reportingStatus: z.enum(['not-started', 'unofficial-partial', 'unofficial-complete', 'certified']),
-    version: z.number(),
-    asOf: z.string(),
-    candidates: z.array(z.object({ id: z.string(), name: z.string(), party: z.string().nullable(), votes: z.number(), share: z.number() })),
-    regions: z.array(
-      z.object({
-        id: z.string(),
-        name: z.string(),
-        state: z.string(),
-        registeredVoters: z.number(),
-        ballots: z.number(),
-        turnoutPercent: z.number(),
-        lat: z.number().nullable(),
-        lon: z.number().nullable(),
-      }),
-    ),
-    totals: z.object({
-      counted: z.number(),
-      rejected: z.number(),
-      registeredVoters: z.number(),
-      expected: z.number(),
-      shareCounted: z.number(),
-    }),
-    rejections: z.record(z.enum(REJECTION_REASONS), z.number()),
-    call: z
-      .object({
-        candidateId: z.string(),
-        calledAt: z.string(),
-        rule: z.string(),
-        figures: z.object({ lead: z.number(), outstanding: z.number(), leaderVotes: z.number(), runnerUpVotes: z.number() }),
-      })
-      .nullable(),
-    changedSince: z.object({ since: z.number(), candidates: z.array(z.string()), regions: z.array(z.string()) }).optional(),
-  })
-  .openapi('ResultsSnapshot')
+/** The results snapshot: its one definition lives in the domain. */
+export const Snapshot = resultsSnapshotSchema.openapi('ResultsSnapshot')
 
 export const RegisterVoters = z
   .object({
