@@ -63,9 +63,10 @@ export function createBallotActivities({ sql, producer }: ActivityDeps) {
         messages += batch.length
         next = end
         ctx.heartbeat({ next })
-        // Open-loop pacing: each tick has its slot; a slow send is not made up by bursts.
+        // Open-loop pacing: each tick has its slot, the last one too (or a chunk of one
+        // ballot at a low rate would end at once); a slow send is not made up by bursts.
         const wait = started + ((next - first) / input.ratePerSecond) * 1000 - performance.now()
-        if (wait > 0 && next < input.to) await ctx.sleep(wait)
+        if (wait > 0) await ctx.sleep(wait)
       }
       return { messages, ...(await recordedCounts(sql, input.electionId)) }
     },

@@ -1,12 +1,13 @@
 import { Context } from '@temporalio/activity'
 import { storedOffsets } from '../lib/db/counting.ts'
 import { setElectionStatus } from '../lib/db/elections.ts'
+import { publishOutbox } from '../lib/db/outbox.ts'
 import { closeMarks, lockElection, storeCloseMarks } from '../lib/db/polls.ts'
 import { recordedCounts } from '../lib/db/results.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 
-export function createCountingActivities({ sql, admin, tallyGroupId }: ActivityDeps) {
+export function createCountingActivities({ sql, admin, producer, tallyGroupId }: ActivityDeps) {
   const topic = TOPICS.votes.name
   return {
     /**
@@ -14,13 +15,18 @@ export function createCountingActivities({ sql, admin, tallyGroupId }: ActivityD
      * producer's `castAt`: the end of every `votes` partition is taken while the
      * election's row is locked (no batch of it is being counted), and stored with the
      * status change. A ballot below its partition's mark counts; one above is rejected as
-     * `election_not_open`. Returns the marks; a retry returns the ones already stored.
+     * `election_not_open`. Ballots the API accepted (202) are published from the outbox
+     * first, under the same lock, so every one of them lies below the marks. Returns the
+     * marks; a retry returns the ones already stored.
      */
     async closePolls(electionId: string, produced: number | null): Promise<Record<string, string>> {
       return sql.begin(async (tx) => {
         await lockElection(tx, electionId)
         const stored = await closeMarks(tx, electionId, topic)
         if (stored) return stored
+        let published: number
+        do published = await publishOutbox(tx, producer, { electionId, skipLocked: false })
+        while (published > 0)
         const offsets = await admin.fetchTopicOffsets(topic)
         const marks = Object.fromEntries(offsets.map((o) => [String(o.partition), o.high]))
         await setElectionStatus(tx, electionId, 'closing')

@@ -15,8 +15,8 @@ export const CHANNELS = ['election_day', 'early', 'mail'] as const
 export type Channel = (typeof CHANNELS)[number]
 
 /** What an id of an election, voter, candidate or region may look like, everywhere. */
-export const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/
-export const ID_RULE = 'letters, digits and _ . : - only'
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/
+export const ID_RULE = 'a letter or digit first, then letters, digits and _ . : - only'
 export const ID_MAX_LENGTH = 64
 
 export const idSchema = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, ID_RULE)

@@ -7,6 +7,7 @@ import { connectTemporal, electionControl } from '../lib/temporal.ts'
 import { createApp } from '../services/api/app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from '../services/api/config.ts'
 import { createHealthCheck } from '../services/api/health.ts'
+import { createOutboxRelay } from '../services/api/outbox-relay.ts'
 import { createResultsFeed } from '../services/api/results-feed.ts'
 import { loadWorkerConfig } from '../services/worker/config.ts'
 import { createWorker } from '../services/worker/create-worker.ts'
@@ -27,10 +28,11 @@ export async function startApiHarness() {
   await Promise.all([producer.connect(), admin.connect()])
   const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
   const feed = createResultsFeed(sql, log)
+  const outbox = createOutboxRelay({ sql, producer, log })
   const app = createApp(
     {
       sql,
-      producer,
+      outbox,
       elections: electionControl(temporal.client, taskQueue),
       health: createHealthCheck({ sql, admin, temporal: temporal.client }),
       config,
@@ -53,6 +55,7 @@ export async function startApiHarness() {
       await running
       await close()
       feed.close()
+      await outbox.close()
       await Promise.all([producer.disconnect(), admin.disconnect()])
       await temporal.close()
       await Promise.all([sql.end({ timeout: 5 }), workerSql.end({ timeout: 5 })])

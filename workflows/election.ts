@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow'
 import type { ElectionActivities } from '../activities/index.ts'
+import { rateProblem } from '../domain/rates.ts'
 import { electionStatusKey } from './search-attributes.ts'
 import { turnoutFactor } from './turnout-curve.ts'
 
@@ -126,9 +127,8 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     },
     {
       validator: (rate) => {
-        if (!Number.isFinite(rate) || rate <= 0 || rate > 1_000_000) {
-          throw ApplicationFailure.nonRetryable(`rate must be between 0 and 1,000,000 ballots/s, not ${rate}`, 'InvalidRate')
-        }
+        const problem = rateProblem(rate)
+        if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidRate')
         if (!simulation) throw ApplicationFailure.nonRetryable('only a simulated election has a rate', 'NotSimulated')
       },
     },

@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { RATE_LIMITS } from '../../domain/rates.ts'
 import type { ResultsSnapshot } from '../../domain/results.ts'
 import { LOCAL_ADMIN_TOKEN } from '../../services/api/config.ts'
 import { startEmbedded } from './services.ts'
@@ -16,7 +17,7 @@ import { createRenderer, dim, printCertified } from './terminal.ts'
 
 const flags = z.object({
   voters: z.coerce.number().int().min(10).max(5_000_000).default(100_000),
-  rate: z.coerce.number().gt(0).max(1_000_000).default(2000),
+  rate: z.coerce.number().min(RATE_LIMITS.min).max(RATE_LIMITS.max).default(2000),
   turnout: z.coerce.number().gt(0).max(1).default(0.7),
   candidates: z.coerce.number().int().min(2).max(4).default(4),
   regions: z.coerce.number().int().min(1).max(8).default(8),

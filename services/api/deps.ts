@@ -1,15 +1,16 @@
-import type { Producer } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import type { Sql } from '../../lib/db/sql.ts'
 import type { Logger } from '../../lib/log.ts'
 import type { ElectionControl } from '../../lib/temporal.ts'
 import type { ApiConfig } from './config.ts'
+import type { OutboxRelay } from './outbox-relay.ts'
 
 /** What the API needs; the routes take it, so tests pass real services. */
 export interface ApiDeps {
   sql: Sql
   elections: ElectionControl
-  producer: Producer
+  /** Publishes accepted ballots from the outbox; kicked after each cast. */
+  outbox: Pick<OutboxRelay, 'kick'>
   /** Each dependency's health: true when it answers. */
   health: () => Promise<Record<string, boolean>>
   config: Pick<

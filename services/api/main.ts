@@ -9,6 +9,7 @@ import { connectTemporal, electionControl } from '../../lib/temporal.ts'
 import { createApp } from './app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from './config.ts'
 import { createHealthCheck } from './health.ts'
+import { createOutboxRelay } from './outbox-relay.ts'
 import { createResultsFeed } from './results-feed.ts'
 
 /** The control and results API (Bun + Hono). */
@@ -30,9 +31,10 @@ runMain(bootLog, async () => {
   const feed = createResultsFeed(sql, log)
 
   const health = createHealthCheck({ sql, admin, temporal: temporal.client })
+  const outbox = createOutboxRelay({ sql, producer, log })
 
   const app = createApp(
-    { sql, producer, elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE), health, config, log, registry },
+    { sql, outbox, elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE), health, config, log, registry },
     feed,
   )
   // idleTimeout 0: server-sent event streams stay open as long as their clients want.
@@ -42,6 +44,7 @@ runMain(bootLog, async () => {
   onShutdown(log, async () => {
     await server.stop(true)
     feed.close()
+    await outbox.close()
     await Promise.allSettled([producer.disconnect(), admin.disconnect(), temporal.close()])
     await sql.end({ timeout: 5 })
   })

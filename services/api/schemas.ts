@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
-import { CHANNELS, ID_PATTERN, ID_RULE } from '../../domain/ballot.ts'
+import { CHANNELS, ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../domain/ballot.ts'
 import { ELECTION_STATUSES } from '../../domain/election.ts'
+import { RATE_LIMITS } from '../../domain/rates.ts'
 import { resultsSnapshotSchema } from '../../domain/results.ts'
 
 /** Request and response shapes of the API; the OpenAPI document is generated from these. */
@@ -8,17 +9,36 @@ import { resultsSnapshotSchema } from '../../domain/results.ts'
 /** A JSON response of `schema` for a route definition. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } })
 
-const id = z.string().min(1).max(64).regex(ID_PATTERN, ID_RULE)
+// Built here with the OpenAPI-aware zod (zod 4 gives each schema its methods when it is
+// made, so one made in the domain before this module loaded has no .openapi); the rule
+// itself is the domain's.
+const id = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, ID_RULE)
+const rate = z.number().min(RATE_LIMITS.min).max(RATE_LIMITS.max)
+/** Names people read: no control characters (NUL included), which a text column or a page would choke on. */
+const text = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+
+/** A 400 naming the repeated id, for lists whose ids must be unique. */
+const uniqueIds = (field: string) => (items: Array<{ id: string }> | undefined, ctx: z.RefinementCtx) => {
+  const seen = new Set<string>()
+  for (const [i, item] of (items ?? []).entries()) {
+    if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: [field, i, 'id'], message: `${item.id} appears twice` })
+    seen.add(item.id)
+  }
+}
 
 export const ElectionIdParam = z.object({
   id: id.openapi({ param: { name: 'id', in: 'path' }, example: 'demo-2026' }),
 })
 
-export const CandidateInput = z.object({ id, name: z.string().min(1).max(200), party: z.string().max(200).optional() })
+export const CandidateInput = z.object({ id, name: text, party: text.optional() })
 export const RegionInput = z.object({
   id,
-  name: z.string().min(1).max(200),
-  state: z.string().min(1).max(200),
+  name: text,
+  state: text,
   registeredVoters: z.number().int().min(0).max(100_000_000),
   lat: z.number().min(-90).max(90).optional(),
   lon: z.number().min(-180).max(180).optional(),
@@ -36,7 +56,7 @@ export const SimulationInput = z
       .min(0)
       .max(2 ** 31)
       .default(2026),
-    ratePerSecond: z.number().gt(0).max(1_000_000).default(2000),
+    ratePerSecond: rate.default(2000),
     candidates: z.number().int().min(2).max(4).default(4),
     regions: z.number().int().min(1).max(8).default(8),
   })
@@ -45,7 +65,7 @@ export const SimulationInput = z
 export const CreateElection = z
   .object({
     id: id.optional(),
-    name: z.string().min(1).max(200),
+    name: text,
     /** A simulated election generates its own candidates, regions and roll from these settings. */
     simulation: SimulationInput.optional(),
     candidates: z.array(CandidateInput).min(2).max(50).optional(),
@@ -55,6 +75,10 @@ export const CreateElection = z
   })
   .refine((e) => e.simulation || (e.candidates && e.regions), {
     message: 'give either simulation settings or candidates and regions',
+  })
+  .superRefine((e, ctx) => {
+    uniqueIds('candidates')(e.candidates, ctx)
+    uniqueIds('regions')(e.regions, ctx)
   })
   .openapi('CreateElection')
 
@@ -89,10 +113,10 @@ export const Election = z
   })
   .openapi('Election')
 
-export const SetRate = z.object({ ratePerSecond: z.number().gt(0).max(1_000_000) }).openapi('SetRate')
+export const SetRate = z.object({ ratePerSecond: rate }).openapi('SetRate')
 
 /** The results snapshot: its one definition lives in the domain. */
-export const Snapshot = resultsSnapshotSchema.openapi('ResultsSnapshot')
+export const Snapshot = z.object(resultsSnapshotSchema.shape).openapi('ResultsSnapshot')
 
 export const RegisterVoters = z
   .object({
@@ -101,6 +125,7 @@ export const RegisterVoters = z
       .min(1)
       .max(10_000),
   })
+  .superRefine((r, ctx) => uniqueIds('voters')(r.voters, ctx))
   .openapi('RegisterVoters')
 
 export const CastBallot = z.object({ candidateId: id, channel: z.enum(CHANNELS).default('election_day') }).openapi('CastBallot')

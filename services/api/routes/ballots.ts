@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Ballot } from '../../../domain/ballot.ts'
 import { AppError } from '../../../domain/errors.ts'
-import { sendBallots } from '../../../lib/ballot-producer.ts'
-import { addVoters, getElection } from '../../../lib/db/elections.ts'
+import { getElection } from '../../../lib/db/elections.ts'
+import { castBallot } from '../../../lib/db/outbox.ts'
+import { hasCandidate, registerVoters, voterByTokenHash } from '../../../lib/db/roll.ts'
 import { bearer, hashVoterToken, issueVoterToken, requireAdmin } from '../auth.ts'
 import type { ApiDeps } from '../deps.ts'
 import { CastBallot, ElectionIdParam, json, problemResponses, RegisterVoters } from '../schemas.ts'
@@ -11,7 +12,7 @@ import { validationHook } from '../validation.ts'
 
 /** The voter roll and casting: registered voters cast with a credential issued to them. */
 export function ballotRoutes(deps: ApiDeps) {
-  const { sql, producer, config } = deps
+  const { sql, config } = deps
   const app = new OpenAPIHono({ defaultHook: validationHook })
   const adminOnly = requireAdmin(config.API_ADMIN_TOKEN)
 
@@ -32,25 +33,8 @@ export function ballotRoutes(deps: ApiDeps) {
       async (c) => {
         const { id } = c.req.valid('param')
         const { voters } = c.req.valid('json')
-        const election = await getElection(sql, id)
-        if (election.simulated) throw new AppError('conflict', `${id} is simulated: its roll is generated`)
-        const regions = new Set((await sql<{ id: string }[]>`select id from regions where election_id = ${id}`).map((r) => r.id))
-        const unknown = voters.filter((v) => !regions.has(v.regionId))
-        if (unknown.length > 0)
-          throw new AppError('invalid_input', `unknown regions: ${[...new Set(unknown.map((v) => v.regionId))].join(', ')}`)
-        const existing = await sql<
-          { id: string }[]
-        >`select id from voters where election_id = ${id} and id = any(${voters.map((v) => v.id)}::text[])`
-        if (existing.length > 0)
-          throw new AppError(
-            'conflict',
-            `already registered: ${existing
-              .map((v) => v.id)
-              .slice(0, 10)
-              .join(', ')}`,
-          )
         const issued = voters.map((v) => ({ ...v, token: issueVoterToken() }))
-        await addVoters(
+        await registerVoters(
           sql,
           id,
           issued.map((v) => ({ id: v.id, regionId: v.regionId, tokenHash: hashVoterToken(v.token, config.API_VOTER_SECRET) })),
@@ -68,7 +52,7 @@ export function ballotRoutes(deps: ApiDeps) {
         responses: {
           202: json(
             z.object({ electionId: z.string(), ballotId: z.string(), status: z.literal('accepted for counting') }),
-            'published to the count',
+            'accepted: it will be counted',
           ),
           ...problemResponses(400, 401, 404, 409),
         },
@@ -79,12 +63,11 @@ export function ballotRoutes(deps: ApiDeps) {
         const token = bearer(c.req.header('authorization'))
         if (!token) throw new AppError('unauthorized', 'casting needs `Authorization: Bearer <voter token>`')
         const election = await getElection(sql, id)
-        const [voter] = await sql<{ id: string; regionId: string }[]>`
-          select id, region_id from voters where election_id = ${id} and token_hash = ${hashVoterToken(token, config.API_VOTER_SECRET)}`
+        const voter = await voterByTokenHash(sql, id, hashVoterToken(token, config.API_VOTER_SECRET))
         if (!voter) throw new AppError('unauthorized', 'this credential belongs to no voter of this election')
         if (election.status !== 'open') throw new AppError('conflict', `election ${id} is ${election.status}: the polls are not open`)
-        const [candidate] = await sql`select 1 from candidates where election_id = ${id} and id = ${body.candidateId}`
-        if (!candidate) throw new AppError('invalid_input', `no candidate ${body.candidateId} in ${id}`)
+        if (!(await hasCandidate(sql, id, body.candidateId)))
+          throw new AppError('invalid_input', `no candidate ${body.candidateId} in ${id}`)
         const ballot: Ballot = {
           v: 1,
           ballotId: randomUUID(),
@@ -95,17 +78,9 @@ export function ballotRoutes(deps: ApiDeps) {
           channel: body.channel,
           castAt: new Date().toISOString(),
         }
-        const [receipt] = await sql`
-          insert into cast_receipts (election_id, voter_id, ballot_id) values (${id}, ${voter.id}, ${ballot.ballotId})
-          on conflict do nothing returning ballot_id`
-        if (!receipt) throw new AppError('conflict', 'this voter has already cast a ballot in this election')
-        try {
-          await sendBallots(producer, [{ key: voter.id, electionId: id, ballot }])
-        } catch (err) {
-          // Not published: take the receipt back so the voter can try again.
-          await sql`delete from cast_receipts where election_id = ${id} and voter_id = ${voter.id} and ballot_id = ${ballot.ballotId}`
-          throw new AppError('unavailable', 'the ballot could not be sent for counting; try again', undefined, { cause: err })
-        }
+        // The receipt and the ballot in one transaction: a 202 means it will be counted.
+        await castBallot(sql, ballot)
+        deps.outbox.kick()
         return c.json({ electionId: id, ballotId: ballot.ballotId, status: 'accepted for counting' as const }, 202)
       },
     )
