@@ -56,13 +56,14 @@ export function startTally(options: { group?: string; name?: string; env?: Recor
 export type TallyProcess = ReturnType<typeof startTally>
 
 /** The API under Bun, healthy when returned. */
-export async function startApi(options: { port: number; taskQueue: string; name?: string }) {
+export async function startApi(options: { port: number; taskQueue: string; name?: string; env?: Record<string, string> }) {
   const url = `http://127.0.0.1:${options.port}`
   const p = startProcess(options.name ?? `api-${options.port}`, BUN, ['services/api/main.ts'], {
     API_PORT: String(options.port),
     API_PUBLIC_URL: url,
     TEMPORAL_TASK_QUEUE: options.taskQueue,
     LOG_LEVEL: 'info',
+    ...options.env,
   })
   await p.waitHealthy(`${url}/healthz`)
   return { ...p, url }

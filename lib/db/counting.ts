@@ -54,14 +54,31 @@ export interface DuplicateRow {
  * transaction (a redelivery, or another instance that held the partition before a
  * rebalance) and must change nothing. Partitions are locked in order, so two transactions
  * never wait for each other in a cycle.
+ *
+ * The same statement reads the batch's elections `for share`: a status change (closing
+ * the polls, finishing the count) waits for this transaction, and this one waits for a
+ * status change in flight. It must come before the statements that classify: under READ
+ * COMMITTED a statement that waited for a lock still reads other tables as they were when
+ * it began, so the classifying statement has to begin after the lock is held to see the
+ * close marks stored with the status.
  */
-export async function lockPartitions(tx: Db, groupId: string, topic: string, partitions: number[]): Promise<Map<number, bigint>> {
+export async function lockPartitions(
+  tx: Db,
+  groupId: string,
+  topic: string,
+  partitions: number[],
+  electionIds: string[] = [],
+): Promise<Map<number, bigint>> {
   const sorted = [...new Set(partitions)].sort((a, b) => a - b)
+  const elections = [...new Set(electionIds)].sort()
   const rows = await tx<{ partition: number; nextOffset: string }[]>`
+    with elections_locked as (
+      select id from elections where id = any(${elections}::text[]) order by id for share
+    )
     insert into consumer_offsets (group_id, topic, partition, next_offset, messages)
     select ${groupId}, ${topic}, p, 0, 0 from unnest(${sorted}::int[]) as p
     on conflict (group_id, topic, partition) do update set group_id = excluded.group_id
-    returning partition, next_offset::text`
+    returning partition, next_offset::text, (select count(*) from elections_locked) as elections`
   return new Map(rows.map((r) => [r.partition, BigInt(r.nextOffset)]))
 }
 
@@ -93,16 +110,15 @@ export interface Classified {
  * Classifies ballots against their election's state, candidates, regions and roll, and
  * inserts the valid ones, in one statement: what is checked is what is inserted.
  *
- * The elections are read `for share`: a status change waits for this transaction, and a
- * transaction that starts after it sees the new status, so nothing is counted for an
- * election once its counting has finished. A ballot for a closing election counts only if
+ * The elections were locked `for share` by lockPartitions, so their status and close marks
+ * hold until commit: nothing is counted for an election once its counting has finished. A
+ * ballot for a closing election counts only if
  * its position lies below the partition's mark taken when the polls closed; its `castAt`
  * must lie between the election's opening and the database's clock plus `skewMs`.
  */
 export async function classifyAndInsert(tx: Db, topic: string, ballots: BallotRow[], skewMs: number): Promise<Classified[]> {
   if (ballots.length === 0) return []
   const col = <K extends keyof BallotRow>(k: K) => ballots.map((b) => b[k])
-  const elections = [...new Set(col('electionId'))].sort()
   return tx<Classified[]>`
     with input as (
       select * from unnest(
@@ -110,9 +126,6 @@ export async function classifyAndInsert(tx: Db, topic: string, ballots: BallotRo
         ${col('candidateId')}::text[], ${col('regionId')}::text[], ${col('channel')}::text[],
         ${col('castAt')}::timestamptz[], ${col('partition')}::int[], ${col('offset')}::bigint[]
       ) as t(idx, ballot_id, election_id, voter_id, candidate_id, region_id, channel, cast_at, kafka_partition, kafka_offset)
-    ),
-    locked as (
-      select id, status, opened_at from elections where id = any(${elections}::text[]) order by id for share
     ),
     classified as (
       select i.*, case
@@ -126,7 +139,7 @@ export async function classifyAndInsert(tx: Db, topic: string, ballots: BallotRo
         when v.region_id <> i.region_id then 'wrong_region'
       end as reason
       from input i
-      left join locked e on e.id = i.election_id
+      left join elections e on e.id = i.election_id
       left join poll_close_marks m on m.election_id = i.election_id and m.topic = ${topic} and m.kafka_partition = i.kafka_partition
       left join candidates c on c.election_id = i.election_id and c.id = i.candidate_id
       left join regions r on r.election_id = i.election_id and r.id = i.region_id

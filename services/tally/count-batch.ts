@@ -80,6 +80,7 @@ export async function countBatch(
       input.groupId,
       topic,
       input.messages.map((m) => m.partition),
+      decoded.flatMap(({ d }) => (d.ok ? [d.ballot.electionId] : [])),
     )
     const fresh = decoded.filter(({ m }) => BigInt(m.offset) >= (fence.get(m.partition) ?? 0n))
     const redelivered = decoded.length - fresh.length
