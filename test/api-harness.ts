@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Registry } from 'prom-client'
+import { parseConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
@@ -7,6 +8,7 @@ import { connectTemporal, electionControl } from '../lib/temporal.ts'
 import { createApp } from '../services/api/app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from '../services/api/config.ts'
 import { createHealthCheck } from '../services/api/health.ts'
+import { limitsConfig } from '../services/api/limits/config.ts'
 import { createOutboxRelay } from '../services/api/outbox-relay.ts'
 import { createResultsFeed } from '../services/api/results-feed.ts'
 import { loadWorkerConfig } from '../services/worker/config.ts'
@@ -33,6 +35,13 @@ export async function startApiHarness() {
     {
       sql,
       outbox,
+      // Tests run many requests from one address; the limits have tests of their own.
+      limits: parseConfig(limitsConfig, {
+        API_READS_PER_SECOND: '100000',
+        API_READS_BURST: '100000',
+        API_CASTS_PER_SECOND: '100000',
+        API_CASTS_BURST: '100000',
+      }),
       elections: electionControl(temporal.client, taskQueue),
       health: createHealthCheck({ sql, admin, temporal: temporal.client }),
       config,

@@ -115,3 +115,12 @@ export async function resultsVersion(db: Db, electionId: string): Promise<string
     from elections e where e.id = ${electionId}`
   return row?.version ?? null
 }
+
+/** Votes per candidate per minute of casting, and the reconciliation snapshots over time. */
+export async function loadTrend(db: Db, electionId: string) {
+  const minutes = await db<{ minute: Date; candidateId: string; votes: number }[]>`
+    select minute, candidate_id, sum(votes)::float8 as votes from trend_buckets where election_id = ${electionId} group by 1, 2 order by 1, 2`
+  const snapshots = await db<{ takenAt: Date; candidateId: string; votes: number }[]>`
+    select taken_at, candidate_id, votes::float8 from trend_snapshots where election_id = ${electionId} order by 1, 2`
+  return { minutes, snapshots }
+}

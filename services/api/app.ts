@@ -7,6 +7,9 @@ import { secureHeaders } from 'hono/secure-headers'
 import { Counter, Histogram } from 'prom-client'
 import { AppError } from '../../domain/errors.ts'
 import type { ApiDeps } from './deps.ts'
+import { createConnectionLimiter } from './limits/connection-limiter.ts'
+import { rateLimit } from './limits/middleware.ts'
+import { createRateLimiter } from './limits/rate-limiter.ts'
 import { onError, problem } from './problems.ts'
 import type { ResultsFeed } from './results-feed.ts'
 import { ballotRoutes } from './routes/ballots.ts'
@@ -64,8 +67,30 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
     description: 'the admin token (API_ADMIN_TOKEN)',
   })
   app.openAPIRegistry.registerComponent('securitySchemes', 'voter', { type: 'http', scheme: 'bearer', description: 'a voter credential' })
+  // Per client address: public reads and casting each have their budget.
+  const { limits } = deps
+  const reads = rateLimit(
+    createRateLimiter({ perSecond: limits.API_READS_PER_SECOND, burst: limits.API_READS_BURST }),
+    'reads',
+    limits.API_TRUST_PROXY,
+  )
+  const casts = rateLimit(
+    createRateLimiter({ perSecond: limits.API_CASTS_PER_SECOND, burst: limits.API_CASTS_BURST }),
+    'ballots',
+    limits.API_TRUST_PROXY,
+  )
+  app.use('/elections/*', (c, next) => (c.req.method === 'GET' ? reads(c, next) : next()))
+  app.use('/live/*', reads)
+  app.post('/elections/:id/ballots', casts)
+  const streams = {
+    connections: createConnectionLimiter({ total: limits.API_SSE_MAX_CONNECTIONS, perClient: limits.API_SSE_MAX_PER_CLIENT }),
+    stalledClientMs: limits.API_SSE_STALLED_CLIENT_MS,
+    // Well inside the idle timeout, so a stream that is being read is never cut.
+    keepAliveMs: Math.floor((limits.API_IDLE_TIMEOUT_SECONDS * 1000) / 3),
+  }
+
   app.route('/elections', electionRoutes(deps))
-  app.route('/elections', resultsRoutes(deps, feed))
+  app.route('/elections', resultsRoutes(deps, feed, streams))
   app.route('/elections', ballotRoutes(deps))
 
   app.doc31('/openapi.json', {

@@ -3,6 +3,7 @@ import type { Sql } from '../../lib/db/sql.ts'
 import type { Logger } from '../../lib/log.ts'
 import type { ElectionControl } from '../../lib/temporal.ts'
 import type { ApiConfig } from './config.ts'
+import type { LimitsConfig } from './limits/config.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
 
 /** What the API needs; the routes take it, so tests pass real services. */
@@ -17,6 +18,8 @@ export interface ApiDeps {
     ApiConfig,
     'API_ADMIN_TOKEN' | 'API_VOTER_SECRET' | 'API_BODY_LIMIT_BYTES' | 'API_PUBLIC_URL' | 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'
   >
+  /** Per-client limits, parsed with the rest of the configuration at start. */
+  limits: LimitsConfig
   log: Logger
   registry: Registry
 }

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client'
-import { configOrExit } from '../../lib/config.ts'
+import { configOrExit, parseConfig } from '../../lib/config.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 import { createSql } from '../../lib/db/sql.ts'
 import { createKafka } from '../../lib/kafka.ts'
@@ -9,6 +9,7 @@ import { connectTemporal, electionControl } from '../../lib/temporal.ts'
 import { createApp } from './app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from './config.ts'
 import { createHealthCheck } from './health.ts'
+import { limitsConfig } from './limits/config.ts'
 import { createOutboxRelay } from './outbox-relay.ts'
 import { createResultsFeed } from './results-feed.ts'
 
@@ -17,6 +18,7 @@ const bootLog = createLogger('api')
 
 runMain(bootLog, async () => {
   const config = configOrExit(loadApiConfig)
+  const limits = configOrExit(() => parseConfig(limitsConfig))
   const log = createLogger('api', config.LOG_LEVEL)
   if (config.API_ADMIN_TOKEN === LOCAL_ADMIN_TOKEN)
     log.warn('using the local default admin token; set API_ADMIN_TOKEN anywhere but a laptop')
@@ -34,11 +36,11 @@ runMain(bootLog, async () => {
   const outbox = createOutboxRelay({ sql, producer, log })
 
   const app = createApp(
-    { sql, outbox, elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE), health, config, log, registry },
+    { sql, outbox, limits, elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE), health, config, log, registry },
     feed,
   )
-  // idleTimeout 0: server-sent event streams stay open as long as their clients want.
-  const server = Bun.serve({ port: config.API_PORT, hostname: '0.0.0.0', fetch: app.fetch, idleTimeout: 0 })
+  // Silent connections are closed; result streams send keep-alives well within the timeout.
+  const server = Bun.serve({ port: config.API_PORT, hostname: '0.0.0.0', fetch: app.fetch, idleTimeout: limits.API_IDLE_TIMEOUT_SECONDS })
   log.info({ url: config.API_PUBLIC_URL, docs: `${config.API_PUBLIC_URL}/docs` }, 'api listening')
 
   onShutdown(log, async () => {

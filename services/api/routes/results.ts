@@ -1,15 +1,17 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import { streamSSE } from 'hono/streaming'
 import { AppError } from '../../../domain/errors.ts'
 import { getElection } from '../../../lib/db/elections.ts'
-import { loadResults, resultsEtag } from '../../../lib/db/results.ts'
+import { latestReconciliation, simulationComparison } from '../../../lib/db/reconciliation.ts'
+import { loadResults, loadTrend, resultsEtag } from '../../../lib/db/results.ts'
 import type { ApiDeps } from '../deps.ts'
+import { clientAddress } from '../limits/client-address.ts'
 import type { ResultsFeed } from '../results-feed.ts'
+import { type StreamLimits, streamResults } from '../results-stream.ts'
 import { ElectionIdParam, json, problemResponses, Snapshot } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
 
 /** Public results: snapshots (with versions and conditional requests), the live stream, trends, reconciliation. */
-export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed) {
+export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLimits) {
   const { sql } = deps
   const app = new OpenAPIHono({ defaultHook: validationHook })
 
@@ -46,22 +48,14 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed) {
       }),
       async (c) => {
         const { id } = c.req.valid('param')
-        await getElection(sql, id)
-        return streamSSE(c, async (stream) => {
-          let lastVersion = -1
-          const send = async (snapshot: Awaited<ReturnType<typeof loadResults>>) => {
-            if (snapshot.version < lastVersion) return
-            lastVersion = snapshot.version
-            await stream.writeSSE({ event: 'results', id: String(snapshot.version), data: JSON.stringify(snapshot) })
-          }
-          await send(await loadResults(sql, id))
-          const unsubscribe = feed.subscribe(id, (s) => void send(s).catch(() => {}))
-          stream.onAbort(unsubscribe)
-          while (!stream.aborted && !stream.closed) {
-            await stream.sleep(15_000)
-            await stream.write(': keep-alive\n\n')
-          }
-          unsubscribe()
+        const first = await loadResults(sql, id)
+        return streamResults(c, {
+          electionId: id,
+          client: clientAddress(c, deps.limits.API_TRUST_PROXY),
+          first,
+          feed,
+          limits,
+          log: deps.log,
         })
       },
     )
@@ -86,10 +80,7 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed) {
       async (c) => {
         const { id } = c.req.valid('param')
         await getElection(sql, id)
-        const minutes = await sql<{ minute: Date; candidateId: string; votes: number }[]>`
-          select minute, candidate_id, sum(votes)::int as votes from trend_buckets where election_id = ${id} group by 1, 2 order by 1, 2`
-        const snapshots = await sql<{ takenAt: Date; candidateId: string; votes: number }[]>`
-          select taken_at, candidate_id, votes::int from trend_snapshots where election_id = ${id} order by 1, 2`
+        const { minutes, snapshots } = await loadTrend(sql, id)
         return c.json(
           {
             electionId: id,
@@ -128,14 +119,8 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed) {
       async (c) => {
         const { id } = c.req.valid('param')
         await getElection(sql, id)
-        const [latest] = await sql<
-          { ranAt: Date; final: boolean; ballots: number; tallied: number; verdict: string; repaired: boolean; differences: unknown[] }[]
-        >`
-          select ran_at, final, ballots::int, tallied::int, verdict, repaired, differences from reconciliation_reports
-          where election_id = ${id} order by id desc limit 1`
+        const { latest, counts } = await latestReconciliation(sql, id)
         if (!latest) throw new AppError('not_found', `no reconciliation has run for ${id} yet`)
-        const [counts] = await sql<{ reports: number; repairs: number }[]>`
-          select count(*)::int as reports, count(*) filter (where repaired)::int as repairs from reconciliation_reports where election_id = ${id}`
         return c.json(
           { electionId: id, ...latest, ranAt: latest.ranAt.toISOString(), reports: counts?.reports ?? 0, repairs: counts?.repairs ?? 0 },
           200,
@@ -165,14 +150,7 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed) {
         const { id } = c.req.valid('param')
         const e = await getElection(sql, id)
         if (!e.simulated) throw new AppError('not_found', `${id} is not a simulated election`)
-        const candidates = await sql<{ candidateId: string; generated: number; counted: number }[]>`
-          select c.id as candidate_id, coalesce((select sum(votes) from simulation_truth s where s.election_id = c.election_id and s.candidate_id = c.id), 0)::int as generated,
-                 coalesce((select votes from tallies t where t.election_id = c.election_id and t.candidate_id = c.id), 0)::int as counted
-          from candidates c where c.election_id = ${id} order by c.position`
-        const rejections = await sql<{ reason: string; injected: number; rejected: number }[]>`
-          select reason, coalesce(i.ballots, 0)::int as injected, coalesce(r.n, 0)::int as rejected
-          from simulation_injected i full join (select reason, count(*) as n from rejected_ballots where election_id = ${id} group by 1) r using (reason)
-          where i.election_id = ${id} or i.election_id is null order by reason`
+        const { candidates, rejections } = await simulationComparison(sql, id)
         const certified = e.status === 'certified'
         const matches =
           certified && candidates.every((x) => x.generated === x.counted) && rejections.every((r) => r.injected === r.rejected)

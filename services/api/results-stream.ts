@@ -1,0 +1,92 @@
+import type { Context } from 'hono'
+import { streamSSE } from 'hono/streaming'
+import type { ResultsSnapshot } from '../../domain/results.ts'
+import type { Logger } from '../../lib/log.ts'
+import type { ConnectionLimiter } from './limits/connection-limiter.ts'
+import { problem } from './problems.ts'
+import type { ResultsFeed } from './results-feed.ts'
+
+export interface StreamLimits {
+  connections: ConnectionLimiter
+  /** A client that has not taken a snapshot for this long has stopped reading: it is dropped. */
+  stalledClientMs: number
+  /** How often a comment line keeps the connection (and any proxy) from timing out. */
+  keepAliveMs: number
+}
+
+/**
+ * Streams an election's results as server-sent events, within the limits: a slot of the
+ * connection limiter for as long as it lasts, at most one write in flight (a newer
+ * snapshot replaces one not yet sent, since snapshots are state, not events), and a client
+ * that stops reading is dropped instead of making the server buffer for it.
+ */
+export function streamResults(
+  c: Context,
+  deps: { electionId: string; client: string; first: ResultsSnapshot; feed: ResultsFeed; limits: StreamLimits; log: Logger },
+) {
+  const slot = deps.limits.connections.acquire(deps.client)
+  if ('refused' in slot) {
+    c.header('Retry-After', '5')
+    return slot.refused === 'total'
+      ? problem(c, 503, 'unavailable', 'the server follows as many result streams as it can; retry shortly')
+      : problem(c, 429, 'too_many_requests', 'this address already follows as many result streams as it may')
+  }
+  return streamSSE(c, async (stream) => {
+    let latest = deps.first
+    let sentVersion = -1
+    let keepAlive = false
+    let writingSince = 0
+
+    const flush = async () => {
+      if (writingSince) return
+      try {
+        for (;;) {
+          if (latest.version > sentVersion) {
+            const s = latest
+            writingSince = Date.now()
+            await stream.writeSSE({ event: 'results', id: String(s.version), data: JSON.stringify(s) })
+            sentVersion = s.version
+          } else if (keepAlive) {
+            keepAlive = false
+            writingSince = Date.now()
+            await stream.write(': keep-alive\n\n')
+          } else return
+        }
+      } finally {
+        writingSince = 0
+      }
+    }
+    const offer = (s: ResultsSnapshot) => {
+      if (s.version > latest.version) latest = s
+      void flush()
+    }
+
+    const unsubscribe = deps.feed.subscribe(deps.electionId, offer)
+    stream.onAbort(() => {
+      unsubscribe()
+      slot.release()
+    })
+    try {
+      void flush()
+      let sinceKeepAlive = 0
+      const tick = Math.min(1000, deps.limits.keepAliveMs)
+      while (!stream.aborted && !stream.closed) {
+        await stream.sleep(tick)
+        if (writingSince && Date.now() - writingSince > deps.limits.stalledClientMs) {
+          deps.log.info({ electionId: deps.electionId, client: deps.client }, 'results stream dropped: the client stopped reading')
+          stream.abort()
+          break
+        }
+        sinceKeepAlive += tick
+        if (sinceKeepAlive >= deps.limits.keepAliveMs) {
+          sinceKeepAlive = 0
+          keepAlive = true
+          void flush()
+        }
+      }
+    } finally {
+      unsubscribe()
+      slot.release()
+    }
+  })
+}
