@@ -1,0 +1,206 @@
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LOCAL_ADMIN_TOKEN } from '../services/api/config.ts'
+import { openTestElection } from './fixtures/elections.ts'
+import { testSql } from './helpers.ts'
+import { startApi } from './processes.ts'
+
+/** The real API process with small limits, so each can be reached from a test. */
+const sql = testSql()
+let api: Awaited<ReturnType<typeof startApi>>
+const admin = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }
+
+beforeAll(async () => {
+  api = await startApi({
+    port: 19_720,
+    taskQueue: 'unused',
+    name: 'api-limits',
+    env: {
+      API_TRUST_PROXY: 'true',
+      API_SSE_MAX_CONNECTIONS: '3',
+      API_SSE_MAX_PER_CLIENT: '2',
+      API_IDLE_TIMEOUT_SECONDS: '5',
+      API_READS_PER_SECOND: '1',
+      API_READS_BURST: '5',
+      API_CASTS_PER_SECOND: '0.5',
+      API_CASTS_BURST: '2',
+    },
+  })
+})
+afterAll(async () => {
+  await api?.stop()
+  await sql.end({ timeout: 5 })
+})
+
+/** Each test speaks from addresses of its own (the API trusts X-Forwarded-For here). */
+let nextAddress = 1
+const from = () => ({ 'x-forwarded-for': `198.51.100.${nextAddress++}` })
+
+async function expectProblem(res: Response, status: number, detail?: RegExp) {
+  expect(res.status).toBe(status)
+  expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/)
+  const body = await res.json()
+  if (detail) expect(JSON.stringify(body)).toMatch(detail)
+  return body
+}
+
+describe('abuse limits of the real API process', () => {
+  it('caps result streams per client and in total, with Retry-After, and frees a slot when a stream ends', async () => {
+    const e = await openTestElection(sql)
+    const url = `${api.url}/elections/${e.id}/results/stream`
+    const a = from()
+    const b = from()
+    const open = async (headers: Record<string, string>) => {
+      const controller = new AbortController()
+      const res = await fetch(url, { headers, signal: controller.signal })
+      return { res, close: () => controller.abort() }
+    }
+    const a1 = await open(a)
+    const a2 = await open(a)
+    expect([a1.res.status, a2.res.status]).toEqual([200, 200])
+    const a3 = await open(a)
+    expect(a3.res.status).toBe(429)
+    expect(a3.res.headers.get('retry-after')).toBeTruthy()
+    const b1 = await open(b)
+    expect(b1.res.status).toBe(200)
+    const c1 = await open(from())
+    expect(c1.res.status).toBe(503)
+    expect(c1.res.headers.get('retry-after')).toBeTruthy()
+    a1.close()
+    await new Promise((r) => setTimeout(r, 300))
+    const again = await open(a)
+    expect(again.res.status).toBe(200)
+    for (const s of [a2, b1, again]) s.close()
+  })
+
+  it('closes a connection that stays silent past the idle timeout', async () => {
+    const started = Date.now()
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const socket = connect(new URL(api.url).port as unknown as number, '127.0.0.1')
+      socket.on('close', () => resolve(Date.now() - started))
+      socket.on('error', reject)
+      setTimeout(() => {
+        socket.destroy()
+        reject(new Error('the idle connection was never closed'))
+      }, 20_000)
+    })
+    expect(closedAfter).toBeGreaterThan(4_000)
+    expect(closedAfter).toBeLessThan(15_000)
+  }, 30_000)
+
+  it('rate-limits public reads per address with 429 and Retry-After', async () => {
+    const headers = from()
+    const statuses: number[] = []
+    for (let i = 0; i < 8; i++) statuses.push((await fetch(`${api.url}/elections/no-such-election/results`, { headers })).status)
+    expect(statuses.slice(0, 5)).toEqual(Array(5).fill(404))
+    expect(statuses.slice(5)).toEqual(Array(3).fill(429))
+    const limited = await fetch(`${api.url}/elections/x/results`, { headers })
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    // Another address is not affected.
+    expect((await fetch(`${api.url}/elections/no-such-election/results`, { headers: from() })).status).toBe(404)
+  })
+
+  it('rate-limits casting per address', async () => {
+    const headers = { ...from(), authorization: 'Bearer vs_nobody', 'content-type': 'application/json' }
+    const cast = () => fetch(`${api.url}/elections/no-such/ballots`, { method: 'POST', headers, body: '{"candidateId":"ada"}' })
+    const statuses = [(await cast()).status, (await cast()).status, (await cast()).status]
+    expect(statuses).toEqual([404, 404, 429])
+  })
+
+  it('answers a chunked body over the limit with 413', async () => {
+    const body = JSON.stringify({ name: 'x'.repeat(200_000) })
+    const res = await fetch(`${api.url}/elections`, {
+      method: 'POST',
+      headers: { ...admin, ...from() },
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(body))
+          c.close()
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit)
+    await expectProblem(res, 413)
+  })
+})
+
+describe('rules the API enforces, against the real process', () => {
+  const create = (body: unknown) =>
+    fetch(`${api.url}/elections`, { method: 'POST', headers: { ...admin, ...from() }, body: JSON.stringify(body) })
+  const election = (over: Record<string, unknown> = {}) => ({
+    name: 'Rules',
+    start: false,
+    candidates: [
+      { id: 'ada', name: 'Ada' },
+      { id: 'bob', name: 'Bob' },
+    ],
+    regions: [{ id: 'north', name: 'North', state: 'N', registeredVoters: 10 }],
+    ...over,
+  })
+
+  it('refuses control characters in names, repeated ids and ids like "..", naming the field, and writes nothing', async () => {
+    const [before] = await sql<{ n: number }[]>`select count(*)::int as n from elections`
+    await expectProblem(await create(election({ name: 'bad\u0000name' })), 400, /"name"/)
+    await expectProblem(
+      await create(
+        election({
+          candidates: [
+            { id: 'ada', name: 'A\u0007' },
+            { id: 'bob', name: 'B' },
+          ],
+        }),
+      ),
+      400,
+      /candidates\.0\.name|candidates","?0/,
+    )
+    await expectProblem(
+      await create(
+        election({
+          candidates: [
+            { id: 'ada', name: 'A' },
+            { id: 'ada', name: 'B' },
+          ],
+        }),
+      ),
+      400,
+      /ada appears twice/,
+    )
+    await expectProblem(
+      await create(election({ regions: [1, 2].map(() => ({ id: 'r', name: 'R', state: 'S', registeredVoters: 1 })) })),
+      400,
+      /r appears twice/,
+    )
+    await expectProblem(await create(election({ id: '..' })), 400, /id/)
+    const [after] = await sql<{ n: number }[]>`select count(*)::int as n from elections`
+    expect(after?.n).toBe(before?.n)
+  })
+
+  it('registers voters only before the polls close, and refuses repeated ids in one request', async () => {
+    const e = await openTestElection(sql, { regions: { north: 0 } })
+    const register = (voters: Array<{ id: string; regionId: string }>) =>
+      fetch(`${api.url}/elections/${e.id}/voters`, { method: 'POST', headers: { ...admin, ...from() }, body: JSON.stringify({ voters }) })
+    await expectProblem(
+      await register([
+        { id: 'v1', regionId: 'north' },
+        { id: 'v1', regionId: 'north' },
+      ]),
+      400,
+      /v1 appears twice/,
+    )
+    expect((await register([{ id: 'v1', regionId: 'north' }])).status).toBe(201)
+    await expectProblem(await register([{ id: 'v1', regionId: 'north' }]), 409, /already registered/)
+    await sql`update elections set status = 'closing' where id = ${e.id}`
+    await expectProblem(await register([{ id: 'v2', regionId: 'north' }]), 409, /registration closed/)
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from voters where election_id = ${e.id}`
+    expect(row?.n).toBe(1)
+  })
+
+  it('bounds simulation rates to what the pipeline can do', async () => {
+    await expectProblem(await create({ name: 'slow', start: false, simulation: { voters: 100, ratePerSecond: 0.5 } }), 400, /ratePerSecond/)
+    await expectProblem(
+      await create({ name: 'fast', start: false, simulation: { voters: 100, ratePerSecond: 5_000_000 } }),
+      400,
+      /ratePerSecond/,
+    )
+  })
+})
