@@ -4,8 +4,8 @@ import { sendBallots } from '../lib/ballot-producer.ts'
 import { createSimulatedRoll, getElection, setElectionStatus } from '../lib/db/elections.ts'
 import { storePlannedBallots } from '../lib/db/race-calls.ts'
 import { recordedCounts } from '../lib/db/results.ts'
+import { loadPlan } from '../lib/db/simulation.ts'
 import type { ActivityDeps } from './deps.ts'
-import { loadPlan } from './plan.ts'
 
 /** Sub-batches per second: how smoothly a chunk is paced. */
 const TICKS_PER_SECOND = 10

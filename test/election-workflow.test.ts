@@ -112,6 +112,11 @@ describe('election workflows on a real Temporal server, Kafka and PostgreSQL', (
     const seconds = (Date.now() - started) / 1000
     expect(outcome.reconciliation).toBe('match')
     expect(outcome.runs).toBeGreaterThan(1) // it continued as new on the way
+    // The final report carries the ledger: every message on votes counted, rejected or a duplicate.
+    const [final] = await sql<{ ledgerBalanced: boolean; ledger: unknown[] }[]>`
+      select ledger_balanced, ledger from reconciliation_reports where election_id = ${id} and final order by id desc limit 1`
+    expect(final?.ledger.length).toBeGreaterThan(0)
+    expect(final?.ledgerBalanced).toBe(true)
     const counted = await expectCountsEqualGroundTruth(id)
     expect(counted).toBe(200_000)
     expect(outcome.counted).toBe(200_000)

@@ -97,15 +97,23 @@ function toJson(v: Record<string, unknown>) {
   return JSON.parse(JSON.stringify(v))
 }
 
-/** Creates a simulated election; its voter roll is written when it opens. */
-export async function createSimulatedElection(db: Db, plan: SimulationPlan, name: string): Promise<void> {
+/**
+ * Creates a simulated election; its voter roll is written when it opens. `extra` joins the
+ * stored simulation settings (the API keeps the rate there).
+ */
+export async function createSimulatedElection(
+  db: Db,
+  plan: SimulationPlan,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   await createElection(db, {
     id: plan.electionId,
     name,
     candidates: plan.candidates,
     regions: plan.regions,
     simulated: true,
-    settings: { simulation: plan.settings },
+    settings: { simulation: { ...plan.settings, ...extra } },
   })
 }
 

@@ -1,11 +1,100 @@
-import type { Db } from './sql.ts'
+import type { LedgerRow } from './counting.ts'
+import type { Db, Sql } from './sql.ts'
+import { takeResultsVersion } from './versions.ts'
+
+export interface Difference {
+  candidateId: string
+  regionId: string
+  channel: string
+  ballots: number
+  tallied: number
+}
+
+/** Ballots and running counts compared per candidate, region and channel: one statement, one snapshot. */
+export async function findDifferences(db: Db, electionId: string) {
+  return db<Difference[]>`
+    with counted as (
+      select candidate_id, region_id, channel, count(*) as n from ballots where election_id = ${electionId} group by 1, 2, 3
+    ), running as (
+      select candidate_id, region_id, channel, sum(votes) as n from tally_counts where election_id = ${electionId} group by 1, 2, 3
+    )
+    select candidate_id, region_id, channel, coalesce(c.n, 0)::float8 as ballots, coalesce(r.n, 0)::float8 as tallied
+    from counted c full join running r using (candidate_id, region_id, channel)
+    where c.n is distinct from r.n`
+}
+
+/**
+ * Rewrites the running counts that differ from a recount of the ballots, under a lock that
+ * waits for the tally's transactions in flight and holds new ones back, so the recount
+ * and the rewrite see the same ballots. The election's results lock comes first, as
+ * counting takes it (see versions.ts). Returns the differences it repaired.
+ */
+export async function repairDifferences(sql: Sql, electionId: string): Promise<Difference[]> {
+  return sql.begin(async (tx) => {
+    const version = await takeResultsVersion(tx, [electionId])
+    await tx`lock table tally_counts in share row exclusive mode`
+    const found = await findDifferences(tx, electionId)
+    for (const d of found) {
+      await tx`delete from tally_counts where election_id = ${electionId} and candidate_id = ${d.candidateId}
+               and region_id = ${d.regionId} and channel = ${d.channel}`
+      await tx`
+        insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes, version)
+        select election_id, candidate_id, region_id, channel, kafka_partition, count(*), ${version}::bigint
+        from ballots where election_id = ${electionId} and candidate_id = ${d.candidateId}
+          and region_id = ${d.regionId} and channel = ${d.channel}
+        group by 1, 2, 3, 4, 5`
+    }
+    return found
+  })
+}
+
+/** Records a reconciliation report and a trend snapshot taken at the same moment. */
+export async function recordReconciliation(
+  sql: Sql,
+  report: { electionId: string; final: boolean; differences: Difference[]; repaired: boolean; ledger: LedgerRow[] },
+) {
+  const ledgerBalanced = report.ledger.every((r) => r.balanced)
+  return sql.begin(async (tx) => {
+    const [totals] = await tx<{ ballots: number; tallied: number }[]>`
+      select (select count(*) from ballots where election_id = ${report.electionId})::float8 as ballots,
+             (select coalesce(sum(votes), 0) from tally_counts where election_id = ${report.electionId})::float8 as tallied`
+    const [row] = await tx<{ id: string; ranAt: Date }[]>`
+      insert into reconciliation_reports (election_id, final, ballots, tallied, differences, repaired, verdict, ledger, ledger_balanced)
+      values (${report.electionId}, ${report.final}, ${totals?.ballots ?? 0}, ${totals?.tallied ?? 0},
+              ${tx.json(report.differences.map((d) => ({ ...d })))}, ${report.repaired}, ${report.repaired ? 'repaired' : 'match'},
+              ${tx.json(report.ledger.map((l) => ({ ...l })))}, ${ledgerBalanced})
+      returning id::text, ran_at`
+    await tx`
+      insert into trend_snapshots (election_id, taken_at, candidate_id, votes)
+      select election_id, ${row?.ranAt ?? new Date()}, candidate_id, votes from tallies where election_id = ${report.electionId}
+      on conflict do nothing`
+    return {
+      id: Number(row?.id),
+      ranAt: row?.ranAt ?? new Date(),
+      ballots: totals?.ballots ?? 0,
+      tallied: totals?.tallied ?? 0,
+      ledgerBalanced,
+    }
+  })
+}
 
 /** The latest reconciliation report of an election, and how many ran and repaired. */
 export async function latestReconciliation(db: Db, electionId: string) {
   const [latest] = await db<
-    { ranAt: Date; final: boolean; ballots: number; tallied: number; verdict: string; repaired: boolean; differences: unknown[] }[]
+    {
+      ranAt: Date
+      final: boolean
+      ballots: number
+      tallied: number
+      verdict: string
+      repaired: boolean
+      differences: unknown[]
+      ledger: unknown[]
+      ledgerBalanced: boolean
+    }[]
   >`
-    select ran_at, final, ballots::float8, tallied::float8, verdict, repaired, differences from reconciliation_reports
+    select ran_at, final, ballots::float8, tallied::float8, verdict, repaired, differences, ledger, ledger_balanced
+    from reconciliation_reports
     where election_id = ${electionId} order by id desc limit 1`
   const [counts] = await db<{ reports: number; repairs: number }[]>`
     select count(*)::float8 as reports, count(*) filter (where repaired)::float8 as repairs

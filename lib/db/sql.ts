@@ -22,3 +22,8 @@ export async function inTransaction<T>(db: Db, fn: (tx: postgres.TransactionSql)
   if ('savepoint' in db) return fn(db as postgres.TransactionSql)
   return (await (db as postgres.Sql).begin(fn)) as T
 }
+
+/** A round trip to the server: for health checks. */
+export async function ping(db: Db): Promise<void> {
+  await db`select 1`
+}

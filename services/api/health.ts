@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client'
 import type { Admin } from 'kafkajs'
-import type { Sql } from '../../lib/db/sql.ts'
+import { ping, type Sql } from '../../lib/db/sql.ts'
 
 const within = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))])
@@ -9,7 +9,7 @@ const within = <T>(p: Promise<T>, ms: number) =>
 export function createHealthCheck(deps: { sql: Sql; admin: Admin; temporal: Client }) {
   return async () => {
     const [postgres, kafka, temporal] = await Promise.allSettled([
-      within(deps.sql`select 1`, 2000),
+      within(ping(deps.sql), 2000),
       within(deps.admin.describeCluster(), 2000),
       within(deps.temporal.workflowService.getSystemInfo({}), 2000),
     ])

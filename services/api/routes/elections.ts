@@ -69,10 +69,7 @@ export function electionRoutes(deps: ApiDeps) {
         if (body.simulation) {
           const { candidates, regions, ratePerSecond, ...settings } = body.simulation
           const plan = defaultPlan(id, settings, { candidates, regions })
-          await sql.begin(async (tx) => {
-            await createSimulatedElection(tx, plan, body.name)
-            await tx`update elections set settings = settings || ${tx.json({ simulation: { ...settings, ratePerSecond } })} where id = ${id}`
-          })
+          await sql.begin((tx) => createSimulatedElection(tx, plan, body.name, { ratePerSecond }))
         } else {
           await sql.begin((tx) =>
             createElection(tx, { id, name: body.name, candidates: body.candidates ?? [], regions: body.regions ?? [] }),

@@ -108,6 +108,9 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
               verdict: z.string(),
               repaired: z.boolean(),
               differences: z.array(z.unknown()),
+              /** Per partition of `votes`: messages consumed against counted + rejected + duplicates. */
+              ledger: z.array(z.unknown()),
+              ledgerBalanced: z.boolean(),
               reports: z.number(),
               repairs: z.number(),
             }),
