@@ -7,7 +7,7 @@ export const LOCAL = {
   postgres: { host: '127.0.0.1', port: 5432, user: 'votestream', password: 'votestream', database: 'votestream' },
   kafka: { host: '127.0.0.1', port: 9092, controllerPort: 9093 },
   temporal: { host: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' },
-  api: { port: 3000 },
+  api: { port: 3000, metricsPort: 9465 },
   tallyMetrics: { port: 9464 },
 } as const
 

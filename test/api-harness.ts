@@ -5,7 +5,7 @@ import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { connectTemporal, electionControl } from '../lib/temporal.ts'
-import { createApp } from '../services/api/app.ts'
+import { createApp, createMetricsApp } from '../services/api/app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from '../services/api/config.ts'
 import { createHealthCheck } from '../services/api/health.ts'
 import { limitsConfig } from '../services/api/limits/config.ts'
@@ -31,6 +31,7 @@ export async function startApiHarness() {
   const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
   const feed = createResultsFeed(sql, log)
   const outbox = createOutboxRelay({ sql, producer, log })
+  const registry = new Registry()
   const app = createApp(
     {
       sql,
@@ -46,7 +47,7 @@ export async function startApiHarness() {
       health: createHealthCheck({ sql, admin, temporal: temporal.client }),
       config,
       log,
-      registry: new Registry(),
+      registry,
     },
     feed,
   )
@@ -56,6 +57,7 @@ export async function startApiHarness() {
   const adminHeaders = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }
   return {
     app,
+    metrics: createMetricsApp(registry),
     sql,
     admin: adminHeaders,
     request: (path: string, init: RequestInit = {}) => app.request(path, init),

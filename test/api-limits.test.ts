@@ -124,6 +124,14 @@ describe('abuse limits of the real API process', () => {
   })
 })
 
+describe('what the real API process exposes', () => {
+  it('serves /metrics on its own loopback port, not on the public one', async () => {
+    expect((await fetch(`${api.url}/metrics`, { headers: from() })).status).toBe(404)
+    const metrics = await fetch(`http://127.0.0.1:${Number(new URL(api.url).port) + 1000}/metrics`)
+    expect(await metrics.text()).toMatch(/votestream_http_requests_total/)
+  })
+})
+
 describe('rules the API enforces, against the real process', () => {
   const create = (body: unknown) =>
     fetch(`${api.url}/elections`, { method: 'POST', headers: { ...admin, ...from() }, body: JSON.stringify(body) })

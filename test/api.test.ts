@@ -223,7 +223,9 @@ describe('a live election through the API', () => {
 describe('the public surface', () => {
   it('serves health, metrics, the OpenAPI document, its docs page and the live page', async () => {
     expect(await (await h.request('/healthz')).json()).toMatchObject({ status: 'ok' })
-    expect(await (await h.request('/metrics')).text()).toMatch(/votestream_http_requests_total/)
+    // Metrics are not on the public port; the metrics app (on the loopback) serves them.
+    expect((await h.request('/metrics')).status).toBe(404)
+    expect(await (await h.metrics.request('/metrics')).text()).toMatch(/votestream_http_requests_total/)
     const doc = await (await h.request('/openapi.json')).json()
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([

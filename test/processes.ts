@@ -62,6 +62,7 @@ export async function startApi(options: { port: number; taskQueue: string; name?
     API_PORT: String(options.port),
     API_PUBLIC_URL: url,
     TEMPORAL_TASK_QUEUE: options.taskQueue,
+    API_METRICS_PORT: String(options.port + 1000),
     LOG_LEVEL: 'info',
     ...options.env,
   })

@@ -114,6 +114,15 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
     const ok = Object.values(checks).every(Boolean)
     return c.json({ status: ok ? 'ok' : 'degraded', checks }, ok ? 200 : 503)
   })
-  app.get('/metrics', async (c) => c.text(await deps.registry.metrics(), 200, { 'content-type': deps.registry.contentType }))
+  return app
+}
+
+/**
+ * /metrics, served apart from the public API (main.ts binds it to API_METRICS_HOST, the
+ * loopback by default): request counts by route are nobody else's business.
+ */
+export function createMetricsApp(registry: ApiDeps['registry']) {
+  const app = new OpenAPIHono()
+  app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }))
   return app
 }

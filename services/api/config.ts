@@ -13,6 +13,11 @@ export const apiConfig = z
     ...logConfig.shape,
     NODE_ENV: z.string().default('development'),
     API_PORT: z.coerce.number().int().min(0).max(65535).default(LOCAL.api.port),
+    /** Where the API listens: the loopback unless a deployment opens it (the compose file sets 0.0.0.0). */
+    API_HOST: z.string().min(1).default('127.0.0.1'),
+    /** /metrics is served apart from the public API, on this port of API_METRICS_HOST (0 turns it off). */
+    API_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(LOCAL.api.metricsPort),
+    API_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     API_PUBLIC_URL: z.url().default(`http://127.0.0.1:${LOCAL.api.port}`),
     /** Bearer token of the control routes. */
     API_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').default(LOCAL_ADMIN_TOKEN),

@@ -6,7 +6,7 @@ import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/log.ts'
 import { onShutdown, runMain } from '../../lib/process.ts'
 import { connectTemporal, electionControl } from '../../lib/temporal.ts'
-import { createApp } from './app.ts'
+import { createApp, createMetricsApp } from './app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from './config.ts'
 import { createHealthCheck } from './health.ts'
 import { limitsConfig } from './limits/config.ts'
@@ -40,11 +40,21 @@ runMain(bootLog, async () => {
     feed,
   )
   // Silent connections are closed; result streams send keep-alives well within the timeout.
-  const server = Bun.serve({ port: config.API_PORT, hostname: '0.0.0.0', fetch: app.fetch, idleTimeout: limits.API_IDLE_TIMEOUT_SECONDS })
+  const server = Bun.serve({
+    port: config.API_PORT,
+    hostname: config.API_HOST,
+    fetch: app.fetch,
+    idleTimeout: limits.API_IDLE_TIMEOUT_SECONDS,
+  })
+  const metrics =
+    config.API_METRICS_PORT > 0
+      ? Bun.serve({ port: config.API_METRICS_PORT, hostname: config.API_METRICS_HOST, fetch: createMetricsApp(registry).fetch })
+      : undefined
   log.info({ url: config.API_PUBLIC_URL, docs: `${config.API_PUBLIC_URL}/docs` }, 'api listening')
 
   onShutdown(log, async () => {
     await server.stop(true)
+    await metrics?.stop(true)
     feed.close()
     await outbox.close()
     await Promise.allSettled([producer.disconnect(), admin.disconnect(), temporal.close()])
