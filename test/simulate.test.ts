@@ -27,6 +27,39 @@ describe('bun run simulate', () => {
     expect(await leftovers()).toEqual([])
   }, 300_000)
 
+  it('closes the polls on one Ctrl-C in a real terminal, certifies what was cast, exits 0 and leaves nothing behind', async () => {
+    expect(await leftovers()).toEqual([])
+    // `bun run simulate` in a pseudo-terminal: the terminal signals the whole foreground
+    // group (bun run and simulate), and bun run forwards its own SIGINT too.
+    const { stdout } = await run(
+      'python3',
+      [
+        'test/pty/press-ctrl-c.py',
+        'generated',
+        '240',
+        '6',
+        '--',
+        BUN,
+        'run',
+        'simulate',
+        '--voters',
+        '200000',
+        '--rate',
+        '3000',
+        '--seed',
+        '11',
+      ],
+      { cwd: ROOT, timeout: 300_000, env: { ...process.env, VOTESTREAM_API_URL: '' }, maxBuffer: 64 * 1024 * 1024 },
+    )
+    expect(stdout).toMatch(/closing the polls early/)
+    expect(stdout).not.toMatch(/second Ctrl-C/)
+    expect(stdout).toMatch(/CERTIFIED/)
+    expect(stdout).toMatch(/ground truth: the count equals what the generator produced/)
+    expect(stdout).toMatch(/stopped early: [1-9][\d,]* ballots counted and certified/)
+    expect(stdout.trim().split('\n').pop()).toBe('EXIT 0')
+    expect(await leftovers()).toEqual([])
+  }, 320_000)
+
   it('explains its flags and refuses unknown ones', async () => {
     const help = await run(BUN, ['cli/simulate/main.ts', '--help'], { cwd: ROOT })
     expect(help.stdout).toMatch(/--voters N/)

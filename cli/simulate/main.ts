@@ -13,7 +13,7 @@ import { RATE_LIMITS } from '../../domain/rates.ts'
 import type { ResultsSnapshot } from '../../domain/results.ts'
 import { LOCAL_ADMIN_TOKEN } from '../../services/api/config.ts'
 import { startEmbedded } from './services.ts'
-import { createRenderer, dim, printCertified } from './terminal.ts'
+import { createRenderer, dim, printAboveLiveBlock, printCertified } from './terminal.ts'
 
 const flags = z.object({
   voters: z.coerce.number().int().min(10).max(5_000_000).default(100_000),
@@ -43,7 +43,7 @@ Uses VOTESTREAM_API_URL (and API_ADMIN_TOKEN) when set; otherwise brings up the 
 stack and the api, tally and worker processes, and stops what it started at the end.
 Ctrl-C closes the polls early: what was cast is counted and certified.`
 
-const say = (m: string) => process.stderr.write(`${dim(`simulate: ${m}`)}\n`)
+const say = (m: string) => printAboveLiveBlock(dim(`simulate: ${m}`))
 
 async function main() {
   let values: Record<string, string | boolean | undefined>
@@ -95,16 +95,24 @@ async function main() {
     const election = (await create.json()) as { id: string; links: Record<string, string> }
     say(`election ${election.id} is open; live page ${election.links.live}`)
 
-    let stopping = false
+    // One Ctrl-C reaches this process more than once: the terminal signals the whole
+    // foreground group, and `npx` and `bun run` forward what they get to their child. So
+    // interrupts within INTERRUPT_ECHO_MS of the first are that same Ctrl-C; a second one
+    // is a deliberate press after it.
+    let stoppingSince = 0
     process.on('SIGINT', () => {
-      if (stopping) {
+      const now = Date.now()
+      if (stoppingSince && now - stoppingSince < INTERRUPT_ECHO_MS) return
+      if (stoppingSince) {
         say('second Ctrl-C: leaving without waiting')
         void embedded?.stop().finally(() => process.exit(130))
         return
       }
-      stopping = true
+      stoppingSince = now
       say('closing the polls early: counting what was cast, then certifying (Ctrl-C again to leave now)')
-      void fetch(`${api}/elections/${election.id}/stop`, { method: 'POST', headers: admin })
+      void stopElection(api, election.id, admin).catch((err) =>
+        say(`could not close the polls: ${err instanceof Error ? err.message : err}`),
+      )
     })
 
     const final = await follow(api, election.id, Math.floor(opts.voters * opts.turnout))
@@ -124,7 +132,7 @@ async function main() {
         'Temporal Web UI': election.links.workflow ?? '',
       },
     })
-    if (stopping) say(`stopped early: ${final.totals.counted.toLocaleString('en-US')} ballots counted and certified`)
+    if (stoppingSince) say(`stopped early: ${final.totals.counted.toLocaleString('en-US')} ballots counted and certified`)
     say(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s`)
     exitCode = truth.matches ? 0 : 1
   } finally {
@@ -134,6 +142,23 @@ async function main() {
     }
   }
   process.exit(exitCode)
+}
+
+/** How long after a Ctrl-C further interrupts count as echoes of it. */
+const INTERRUPT_ECHO_MS = 1500
+
+/** Asks the API to close the polls, retrying a few times: the request must not be lost to a blip. */
+async function stopElection(api: string, id: string, headers: Record<string, string>) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${api}/elections/${id}/stop`, { method: 'POST', headers })
+      if (res.ok || res.status === 409) return
+      throw new Error(`the API answered ${res.status}`)
+    } catch (err) {
+      if (attempt >= 5) throw err
+      await new Promise((r) => setTimeout(r, 500 * attempt))
+    }
+  }
 }
 
 /** Follows the SSE stream (and the workflow's progress) until the election is certified. */

@@ -20,9 +20,21 @@ export interface LiveView {
   paused: boolean
 }
 
+/**
+ * Lines printed while the live block is on screen go above it: the block is redrawn in
+ * place by moving the cursor up over it, which would erase them.
+ */
+let drawnLines = 0
+export function printAboveLiveBlock(text: string) {
+  if (tty && drawnLines > 0) {
+    process.stdout.write(`\x1b[${drawnLines}F\x1b[J`)
+    drawnLines = 0
+  }
+  process.stderr.write(`${text}\n`)
+}
+
 /** Redraws the progress block in place on a terminal; prints a line now and then elsewhere. */
 export function createRenderer() {
-  let lines = 0
   let lastPlain = 0
   return {
     draw(v: LiveView) {
@@ -41,9 +53,9 @@ export function createRenderer() {
         out.push(`  ${c.name.padEnd(18)} ${bar(c.votes / max, 30)} ${fmt(c.votes).padStart(9)} ${pct(c.share).padStart(6)}${called}`)
       }
       if (tty) {
-        if (lines > 0) process.stdout.write(`\x1b[${lines}F\x1b[J`)
+        if (drawnLines > 0) process.stdout.write(`\x1b[${drawnLines}F\x1b[J`)
         process.stdout.write(`${out.join('\n')}\n`)
-        lines = out.length
+        drawnLines = out.length
       } else if (Date.now() - lastPlain > 5000) {
         lastPlain = Date.now()
         process.stdout.write(`${out[0]}\n${out[1]}\n`)

@@ -133,7 +133,12 @@ export function electionRoutes(deps: ApiDeps) {
     })
     .openapi(signalRoute(adminOnly, 'stop', 'Close the polls: count what was cast, reconcile, certify'), async (c) => {
       const { id } = c.req.valid('param')
-      await mustBeOpen(id)
+      // A stop may come while the workflow is still opening the election (writing a large
+      // roll): the workflow keeps it and closes the polls as soon as they are open.
+      const e = await getElection(sql, id)
+      if (e.status !== 'open' && e.status !== 'draft') {
+        throw new AppError('conflict', `election ${id} is ${e.status}; its polls are already closed`)
+      }
       await elections.stop(id)
       return c.json({ electionId: id, requested: 'stop' }, 202)
     })
