@@ -14,11 +14,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow'
 import type { ElectionActivities } from '../activities/index.ts'
+import type { ElectionPhase, ElectionProgress, ElectionState } from '../domain/progress.ts'
 import { rateProblem } from '../domain/rates.ts'
 import { electionStatusKey } from './search-attributes.ts'
 import { turnoutFactor } from './turnout-curve.ts'
-
-export type ElectionPhase = 'open' | 'closing' | 'closed' | 'certified'
 
 export interface ElectionWorkflowInput {
   electionId: string
@@ -31,27 +30,7 @@ export interface ElectionWorkflowInput {
   carried?: ElectionState
 }
 
-export interface ElectionState {
-  phase: ElectionPhase
-  paused: boolean
-  stopRequested: boolean
-  rate: number
-  /** The generator's next ballot number. */
-  nextIndex: number
-  ballotCount: number
-  /** Messages sent to `votes` (valid, duplicate and invalid ballots). */
-  produced: number
-  /** The end of every `votes` partition when the polls closed: counting is done when reached. */
-  highWater: Record<string, string>
-  counted: number
-  rejected: number
-  runs: number
-}
-
-export interface ElectionProgress extends ElectionState {
-  electionId: string
-  producing: boolean
-}
+export type { ElectionPhase, ElectionProgress, ElectionState }
 
 export interface ElectionOutcome {
   electionId: string

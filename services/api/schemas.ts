@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { CHANNELS, ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../domain/ballot.ts'
 import { ELECTION_STATUSES } from '../../domain/election.ts'
+import { electionProgressSchema } from '../../domain/progress.ts'
 import { RATE_LIMITS } from '../../domain/rates.ts'
 import { resultsSnapshotSchema } from '../../domain/results.ts'
 
@@ -82,21 +83,8 @@ export const CreateElection = z
   })
   .openapi('CreateElection')
 
-export const Progress = z
-  .object({
-    phase: z.string(),
-    paused: z.boolean(),
-    stopRequested: z.boolean(),
-    rate: z.number(),
-    produced: z.number(),
-    nextIndex: z.number(),
-    ballotCount: z.number(),
-    counted: z.number(),
-    rejected: z.number(),
-    producing: z.boolean(),
-    runs: z.number(),
-  })
-  .openapi('Progress')
+/** The workflow's progress: its one definition lives in the domain. */
+export const Progress = z.object(electionProgressSchema.shape).openapi('Progress')
 
 export const Election = z
   .object({
