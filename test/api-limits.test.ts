@@ -1,7 +1,10 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeBallot } from '../domain/ballot.ts'
+import { addVoters, createElection, setElectionStatus } from '../lib/db/elections.ts'
 import { LOCAL_ADMIN_TOKEN } from '../services/api/config.ts'
-import { openTestElection } from './fixtures/elections.ts'
+import { countBatch } from '../services/tally/count-batch.ts'
+import { ballot, openTestElection } from './fixtures/elections.ts'
 import { testSql } from './helpers.ts'
 import { startApi } from './processes.ts'
 
@@ -19,6 +22,7 @@ beforeAll(async () => {
       API_TRUST_PROXY: 'true',
       API_SSE_MAX_CONNECTIONS: '3',
       API_SSE_MAX_PER_CLIENT: '2',
+      API_SSE_STALLED_CLIENT_MS: '1500',
       API_IDLE_TIMEOUT_SECONDS: '5',
       API_READS_PER_SECOND: '1',
       API_READS_BURST: '5',
@@ -72,6 +76,64 @@ describe('abuse limits of the real API process', () => {
     expect(again.res.status).toBe(200)
     for (const s of [a2, b1, again]) s.close()
   })
+
+  it('drops a stream whose client stops reading, instead of buffering for it without bound', async () => {
+    // Big snapshots (2,000 regions) that change often fill the socket's buffers quickly.
+    const id = `stall-${Date.now().toString(36)}`
+    const regions = Array.from({ length: 2000 }, (_, i) => ({ id: `r${i}`, name: `Region ${i}`, state: 'S', registeredVoters: 10 }))
+    await createElection(sql, {
+      id,
+      name: 'Stalled reader',
+      candidates: [
+        { id: 'ada', name: 'Ada' },
+        { id: 'bob', name: 'Bob' },
+      ],
+      regions,
+    })
+    await addVoters(
+      sql,
+      id,
+      Array.from({ length: 60 }, (_, i) => ({ id: `v${i}`, regionId: 'r0' })),
+    )
+    await setElectionStatus(sql, id, 'open')
+    const address = from()['x-forwarded-for']
+    // A client that asks for the stream and never reads a byte of it.
+    const stalled = connect(Number(new URL(api.url).port), '127.0.0.1')
+    stalled.pause()
+    stalled.write(`GET /elections/${id}/results/stream HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${address}\r\n\r\n`)
+    const open = async () => {
+      const controller = new AbortController()
+      const res = await fetch(`${api.url}/elections/${id}/results/stream`, {
+        headers: { 'x-forwarded-for': address! },
+        signal: controller.signal,
+      })
+      controller.abort()
+      return res.status
+    }
+    await new Promise((r) => setTimeout(r, 300))
+    const held = new AbortController()
+    const second = await fetch(`${api.url}/elections/${id}/results/stream`, {
+      headers: { 'x-forwarded-for': address! },
+      signal: held.signal,
+    })
+    expect(second.status).toBe(200) // the second of two slots
+    expect(await open()).toBe(429) // both taken: the stalled one holds its slot so far
+    // Changes arrive; each is a snapshot of a few hundred kilobytes for the stalled client.
+    for (let i = 0; i < 40; i++) {
+      await countBatch(sql, {
+        groupId: 'test',
+        topic: `stall-${id}`,
+        messages: [{ partition: 0, offset: String(i), value: encodeBallot(ballot(id, `v${i}`, i % 2 ? 'ada' : 'bob', 'r0')) }],
+      })
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    // Its slot was given back: a stream from the same address is accepted again.
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++) statuses.push(await open())
+    expect(statuses).toContain(200)
+    held.abort()
+    stalled.destroy()
+  }, 60_000)
 
   it('closes a connection that stays silent past the idle timeout', async () => {
     const started = Date.now()
