@@ -176,12 +176,70 @@ export async function findCountedBallots(tx: Db, conflicts: Array<{ electionId: 
 }
 
 /**
- * Adds counted ballots to the running counts and the per-minute trend, pre-aggregated per
- * row (an upsert may touch a row only once per statement). The rows are per Kafka
- * partition, so tally instances that own different partitions never wait for each other.
+ * The end of the counting transaction, in one statement (one round trip, and the results
+ * lock held for as short a time as possible): take the results version under the
+ * elections' locks (see versions.ts), add the counted ballots to the running counts and
+ * the per-minute trend, record the rejections, and move the fence past every message
+ * accounted for. Returns the version, or null when no election's results changed.
  */
-export async function addCounts(tx: Db, ballots: BallotRow[], version: string) {
-  if (ballots.length === 0) return
+export async function finishBatch(
+  tx: Db,
+  batch: {
+    groupId: string
+    topic: string
+    electionIds: Iterable<string>
+    counted: BallotRow[]
+    rejections: RejectionRow[]
+    accounted: Map<number, { next: bigint; messages: number }>
+  },
+): Promise<string | null> {
+  const ids = [...new Set(batch.electionIds)].sort()
+  const { counts, trend } = aggregate(batch.counted)
+  const rj = batch.rejections
+  const rc = <K extends keyof RejectionRow>(k: K) => rj.map((r) => r[k])
+  const parts = [...batch.accounted.keys()]
+  const [row] = await tx<{ version: string | null }[]>`
+    with v as (
+      select nextval('results_version') as version
+      from (select count(pg_advisory_xact_lock(hashtextextended('results:' || id, 0))) from unnest(${ids}::text[]) as id) locked
+      where cardinality(${ids}::text[]) > 0
+    ), counts as (
+      insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes, version)
+      select e, c, r, ch, p, n, (select version from v)
+      from unnest(${counts.map((r) => r.e)}::text[], ${counts.map((r) => r.c)}::text[], ${counts.map((r) => r.r)}::text[],
+                  ${counts.map((r) => r.ch)}::text[], ${counts.map((r) => r.p)}::int[], ${counts.map((r) => r.n)}::bigint[]) as t(e, c, r, ch, p, n)
+      on conflict (election_id, candidate_id, region_id, channel, kafka_partition)
+      do update set votes = tally_counts.votes + excluded.votes, version = excluded.version
+      returning 1
+    ), trend as (
+      insert into trend_buckets (election_id, candidate_id, minute, kafka_partition, votes)
+      select * from unnest(${trend.map((r) => r.e)}::text[], ${trend.map((r) => r.c)}::text[], ${trend.map((r) => r.m)}::timestamptz[],
+                           ${trend.map((r) => r.p)}::int[], ${trend.map((r) => r.n)}::bigint[])
+      on conflict (election_id, candidate_id, minute, kafka_partition)
+      do update set votes = trend_buckets.votes + excluded.votes
+      returning 1
+    ), rejected as (
+      insert into rejected_ballots (topic, kafka_partition, kafka_offset, election_id, voter_id, ballot_id, reason, detail, raw, cast_at, version)
+      select ${batch.topic}, p, o, e, vo, b, r, d, decode(raw_hex, 'hex'), c, coalesce((select version from v), 0)
+      from unnest(${rc('partition')}::int[], ${rc('offset')}::bigint[], ${rc('electionId')}::text[], ${rc('voterId')}::text[],
+                  ${rc('ballotId')}::text[], ${rc('reason')}::text[], ${rc('detail')}::text[],
+                  ${rj.map((r) => r.raw.toString('hex'))}::text[], ${rc('castAt')}::timestamptz[])
+        as t(p, o, e, vo, b, r, d, raw_hex, c)
+      on conflict (topic, kafka_partition, kafka_offset) do nothing
+      returning 1
+    ), offsets as (
+      update consumer_offsets o set next_offset = greatest(o.next_offset, t.next_offset), messages = o.messages + t.messages, updated_at = now()
+      from unnest(${parts}::int[], ${parts.map((p) => String(batch.accounted.get(p)?.next))}::bigint[],
+                  ${parts.map((p) => batch.accounted.get(p)?.messages ?? 0)}::bigint[]) as t(partition, next_offset, messages)
+      where o.group_id = ${batch.groupId} and o.topic = ${batch.topic} and o.partition = t.partition
+      returning 1
+    )
+    select (select version::text from v) as version`
+  return row?.version ?? null
+}
+
+/** Pre-aggregates counted ballots per row: an upsert may touch a row only once per statement. */
+function aggregate(ballots: BallotRow[]) {
   const counts = new Map<string, { e: string; c: string; r: string; ch: string; p: number; n: number }>()
   const trend = new Map<string, { e: string; c: string; m: string; p: number; n: number }>()
   for (const b of ballots) {
@@ -195,22 +253,7 @@ export async function addCounts(tx: Db, ballots: BallotRow[], version: string) {
     t.n++
     trend.set(tk, t)
   }
-  const c = [...counts.values()]
-  const t = [...trend.values()]
-  await tx`
-    with counts as (
-      insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes, version)
-      select *, ${version}::bigint from unnest(${c.map((r) => r.e)}::text[], ${c.map((r) => r.c)}::text[], ${c.map((r) => r.r)}::text[],
-                           ${c.map((r) => r.ch)}::text[], ${c.map((r) => r.p)}::int[], ${c.map((r) => r.n)}::bigint[])
-      on conflict (election_id, candidate_id, region_id, channel, kafka_partition)
-      do update set votes = tally_counts.votes + excluded.votes, version = excluded.version
-      returning 1
-    )
-    insert into trend_buckets (election_id, candidate_id, minute, kafka_partition, votes)
-    select * from unnest(${t.map((r) => r.e)}::text[], ${t.map((r) => r.c)}::text[], ${t.map((r) => r.m)}::timestamptz[],
-                         ${t.map((r) => r.p)}::int[], ${t.map((r) => r.n)}::bigint[])
-    on conflict (election_id, candidate_id, minute, kafka_partition)
-    do update set votes = trend_buckets.votes + excluded.votes`
+  return { counts: [...counts.values()], trend: [...trend.values()] }
 }
 
 /** Records rejections, one per position; a position already recorded is left as it is. */

@@ -1,11 +1,11 @@
 import { type Ballot, decodeBallot, type RejectionReason, safeId } from '../../domain/ballot.ts'
 import {
-  addCounts,
   advanceOffsets,
   type BallotRow,
   classifyAndInsert,
   type DuplicateRow,
   findCountedBallots,
+  finishBatch,
   lockPartitions,
   type RejectionRow,
   recordDuplicates,
@@ -150,11 +150,15 @@ export async function countBatch(
     }
 
     const changed = new Set([...inserted.map((b) => b.electionId), ...rejections.flatMap((r) => (r.electionId ? [r.electionId] : []))])
-    const version = changed.size > 0 ? await takeResultsVersion(tx, changed) : null
-    if (version !== null) await addCounts(tx, inserted, version)
-    await recordRejections(tx, topic, rejections, version)
     await recordDuplicates(tx, topic, duplicates)
-    await advanceOffsets(tx, input.groupId, topic, accountedPerPartition(fresh.map(({ m }) => m)))
+    await finishBatch(tx, {
+      groupId: input.groupId,
+      topic,
+      electionIds: changed,
+      counted: inserted,
+      rejections,
+      accounted: accountedPerPartition(fresh.map(({ m }) => m)),
+    })
     if (beforeCommit && rejections.length > 0) await beforeCommit(rejections)
     return { inserted, rejections, duplicates: duplicates.length, redelivered, changed }
   })
