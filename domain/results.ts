@@ -39,10 +39,40 @@ export const resultsSnapshotSchema = z.object({
       turnoutPercent: z.number(),
       lat: z.number().nullable(),
       lon: z.number().nullable(),
+      /** The candidate ahead here (null while no vote is counted or on a tie) and by how many votes. */
+      leader: z.string().nullable(),
+      margin: z.number(),
+      /** Ballots expected here: the generator's plan for a simulation, else the registered voters. */
+      expected: z.number(),
+      /** ballots / expected, 0..1 */
+      shareCounted: z.number(),
       /** The region's race call, standing or retracted. */
       call: raceCallSchema.nullable(),
     }),
   ),
+  /**
+   * Every region is listed when there are at most REGIONS_INLINE of them; past that the
+   * snapshot keeps its size (it is pushed every second) and the regions are paged at
+   * /elections/{id}/regions.
+   */
+  regionsListed: z.boolean(),
+  regionCount: z.number(),
+  /** The regions rolled up by state. */
+  states: z.array(
+    z.object({
+      state: z.string(),
+      regions: z.number(),
+      registeredVoters: z.number(),
+      ballots: z.number(),
+      expected: z.number(),
+      shareCounted: z.number(),
+      leader: z.string().nullable(),
+      margin: z.number(),
+      candidates: z.array(z.object({ id: z.string(), votes: z.number() })),
+    }),
+  ),
+  /** Counted ballots per channel (election day, early, mail). */
+  channels: z.array(z.object({ channel: z.string(), ballots: z.number() })),
   totals: z.object({
     counted: z.number(),
     rejected: z.number(),
@@ -59,6 +89,18 @@ export const resultsSnapshotSchema = z.object({
   changedSince: z.object({ since: z.number(), candidates: z.array(z.string()), regions: z.array(z.string()) }).optional(),
 })
 export type ResultsSnapshot = z.infer<typeof resultsSnapshotSchema>
+
+/** Regions listed in a snapshot at most; beyond, they are paged (see regionsListed). */
+export const REGIONS_INLINE = 500
+
+/** The candidate ahead and the margin over the runner-up; no leader on a tie or with nothing counted. */
+export function leaderOf(votes: Array<{ id: string; votes: number }>): { leader: string | null; margin: number } {
+  const sorted = [...votes].sort((a, b) => b.votes - a.votes)
+  const [first, second] = sorted
+  if (!first || first.votes === 0) return { leader: null, margin: 0 }
+  const margin = first.votes - (second?.votes ?? 0)
+  return { leader: margin > 0 ? first.id : null, margin }
+}
 
 export type CallDecision = Pick<RaceCall, 'candidateId' | 'rule' | 'figures'>
 

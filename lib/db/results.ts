@@ -1,6 +1,7 @@
 import type { RejectionReason } from '../../domain/ballot.ts'
 import { reportingStatus } from '../../domain/election.ts'
-import type { ResultsSnapshot } from '../../domain/results.ts'
+import { AppError } from '../../domain/errors.ts'
+import { leaderOf, REGIONS_INLINE, type ResultsSnapshot } from '../../domain/results.ts'
 import { getElection } from './elections.ts'
 import { latestCalls } from './race-calls.ts'
 import type { Db, Sql } from './sql.ts'
@@ -15,26 +16,26 @@ export async function loadResults(sql: Sql, electionId: string, options: { since
   return sql.begin('isolation level repeatable read read only', (tx) => readResults(tx, electionId, options))
 }
 
-async function readResults(db: Db, electionId: string, options: { since?: number }): Promise<ResultsSnapshot> {
+async function readResults(
+  db: Db,
+  electionId: string,
+  options: { since?: number },
+  shape: { allRegions?: boolean } = {},
+): Promise<ResultsSnapshot> {
   const election = await getElection(db, electionId)
   const candidates = await db<{ id: string; name: string; party: string | null; votes: number }[]>`
     select c.id, c.name, c.party, coalesce(t.votes, 0)::float8 as votes
     from candidates c left join tallies t on t.election_id = c.election_id and t.candidate_id = c.id
     where c.election_id = ${electionId} order by c.position`
-  const regions = await db<
-    {
-      id: string
-      name: string
-      state: string
-      registeredVoters: number
-      ballots: number
-      percent: number
-      lat: number | null
-      lon: number | null
-    }[]
+  const regionRows = await db<
+    { id: string; name: string; state: string; registeredVoters: number; lat: number | null; lon: number | null; planned: number | null }[]
   >`
-    select region_id as id, name, state, registered_voters, ballots::float8, percent::float8, lat, lon
-    from turnout where election_id = ${electionId} order by state, name`
+    select r.id, r.name, r.state, r.registered_voters, r.lat, r.lon, p.ballots::float8 as planned
+    from regions r left join planned_ballots p on p.election_id = r.election_id and p.region_id = r.id
+    where r.election_id = ${electionId} order by r.state, r.name`
+  const cells = await db<{ regionId: string; candidateId: string; channel: string; votes: number }[]>`
+    select region_id, candidate_id, channel, sum(votes)::float8 as votes
+    from tally_counts where election_id = ${electionId} group by 1, 2, 3`
   const rejections = await db<{ reason: RejectionReason; n: number }[]>`
     select reason, count(*)::float8 as n from rejected_ballots where election_id = ${electionId} group by reason`
   const [extra] = await db<{ version: number; duplicates: number }[]>`
@@ -46,7 +47,7 @@ async function readResults(db: Db, electionId: string, options: { since?: number
   const calls = await latestCalls(db, electionId)
   const counted = candidates.reduce((s, c) => s + c.votes, 0)
   const rejected = rejections.reduce((s, r) => s + r.n, 0)
-  const registeredVoters = regions.reduce((s, r) => s + r.registeredVoters, 0)
+  const registeredVoters = regionRows.reduce((s, r) => s + r.registeredVoters, 0)
   const produced = election.producedBallots === null ? null : Number(election.producedBallots)
   // The ballots to expect: once polls close, what was produced; for a simulation, the
   // planned turnout; otherwise every registered voter.
@@ -62,6 +63,12 @@ async function readResults(db: Db, electionId: string, options: { since?: number
     return 'candidateId' in call ? call : null
   }
 
+  const geo = rollUp(
+    regionRows,
+    cells,
+    candidates.map((c) => c.id),
+  )
+
   return {
     electionId,
     name: election.name,
@@ -70,11 +77,123 @@ async function readResults(db: Db, electionId: string, options: { since?: number
     version: extra?.version ?? 0,
     asOf: new Date().toISOString(),
     candidates: candidates.map((c) => ({ ...c, share: counted > 0 ? c.votes / counted : 0 })),
-    regions: regions.map(({ percent, ...r }) => ({ ...r, turnoutPercent: percent, call: callOf(r.id) })),
+    regions: geo.regions.length <= REGIONS_INLINE || shape.allRegions ? geo.regions.map((r) => ({ ...r, call: callOf(r.id) })) : [],
+    regionsListed: geo.regions.length <= REGIONS_INLINE || shape.allRegions === true,
+    regionCount: geo.regions.length,
+    states: geo.states,
+    channels: geo.channels,
     totals: { counted, rejected, registeredVoters, expected, shareCounted: expected > 0 ? Math.min(1, counted / expected) : 0 },
     rejections: Object.fromEntries(rejections.map((r) => [r.reason, r.n])),
     call: callOf(null),
     ...(options.since !== undefined ? { changedSince: await changedSince(db, electionId, options.since) } : {}),
+  }
+}
+
+/**
+ * The regions of an election with their leaders, a page at a time, optionally of one
+ * state; read in one snapshot like the results.
+ */
+export async function loadRegions(sql: Sql, electionId: string, options: { state?: string; offset: number; limit: number }) {
+  return sql.begin('isolation level repeatable read read only', async (db) => {
+    const snapshot = await readResults(db, electionId, {}, { allRegions: true })
+    const matching = snapshot.regions.filter((r) => options.state === undefined || r.state === options.state)
+    return {
+      electionId,
+      version: snapshot.version,
+      total: matching.length,
+      offset: options.offset,
+      regions: matching.slice(options.offset, options.offset + options.limit),
+    }
+  })
+}
+
+/** One region: votes per candidate and per channel, its leader, turnout and call. */
+export async function loadRegion(sql: Sql, electionId: string, regionId: string) {
+  return sql.begin('isolation level repeatable read read only', async (db) => {
+    const snapshot = await readResults(db, electionId, {}, { allRegions: true })
+    const region = snapshot.regions.find((r) => r.id === regionId)
+    if (!region) throw new AppError('not_found', `no region ${regionId} in ${electionId}`)
+    const cells = await db<{ candidateId: string; channel: string; votes: number }[]>`
+      select candidate_id, channel, sum(votes)::float8 as votes from tally_counts
+      where election_id = ${electionId} and region_id = ${regionId} group by 1, 2`
+    const sum = (f: (c: (typeof cells)[number]) => boolean) => cells.filter(f).reduce((s, c) => s + c.votes, 0)
+    return {
+      electionId,
+      version: snapshot.version,
+      region,
+      candidates: snapshot.candidates.map((c) => ({ id: c.id, name: c.name, votes: sum((x) => x.candidateId === c.id) })),
+      channels: ['election_day', 'early', 'mail'].map((channel) => ({ channel, ballots: sum((x) => x.channel === channel) })),
+    }
+  })
+}
+
+type RegionRow = {
+  id: string
+  name: string
+  state: string
+  registeredVoters: number
+  lat: number | null
+  lon: number | null
+  planned: number | null
+}
+type Cell = { regionId: string; candidateId: string; channel: string; votes: number }
+
+/** Per region its leader, margin and share counted; rolled up by state; totals per channel. */
+function rollUp(regionRows: RegionRow[], cells: Cell[], candidateIds: string[]) {
+  const byRegion = new Map<string, Map<string, number>>()
+  const channels = new Map<string, number>()
+  for (const c of cells) {
+    const votes = byRegion.get(c.regionId) ?? new Map<string, number>()
+    votes.set(c.candidateId, (votes.get(c.candidateId) ?? 0) + c.votes)
+    byRegion.set(c.regionId, votes)
+    channels.set(c.channel, (channels.get(c.channel) ?? 0) + c.votes)
+  }
+  const regions = regionRows.map((r) => {
+    const votes = candidateIds.map((id) => ({ id, votes: byRegion.get(r.id)?.get(id) ?? 0 }))
+    const ballots = votes.reduce((s, v) => s + v.votes, 0)
+    const expected = r.planned ?? r.registeredVoters
+    return {
+      id: r.id,
+      name: r.name,
+      state: r.state,
+      registeredVoters: r.registeredVoters,
+      ballots,
+      turnoutPercent: r.registeredVoters > 0 ? Math.round((10_000 * ballots) / r.registeredVoters) / 100 : 0,
+      lat: r.lat,
+      lon: r.lon,
+      ...leaderOf(votes),
+      expected,
+      shareCounted: expected > 0 ? Math.min(1, ballots / expected) : 0,
+      votes,
+    }
+  })
+  const states = new Map<
+    string,
+    { state: string; regions: number; registeredVoters: number; ballots: number; expected: number; votes: Map<string, number> }
+  >()
+  for (const r of regions) {
+    const s = states.get(r.state) ?? {
+      state: r.state,
+      regions: 0,
+      registeredVoters: 0,
+      ballots: 0,
+      expected: 0,
+      votes: new Map<string, number>(),
+    }
+    s.regions++
+    s.registeredVoters += r.registeredVoters
+    s.ballots += r.ballots
+    s.expected += r.expected
+    for (const v of r.votes) s.votes.set(v.id, (s.votes.get(v.id) ?? 0) + v.votes)
+    states.set(r.state, s)
+  }
+  return {
+    regions: regions.map(({ votes: _, ...r }) => r),
+    states: [...states.values()].map(({ votes, ...s }) => {
+      const candidates = candidateIds.map((id) => ({ id, votes: votes.get(id) ?? 0 }))
+      return { ...s, shareCounted: s.expected > 0 ? Math.min(1, s.ballots / s.expected) : 0, ...leaderOf(candidates), candidates }
+    }),
+    channels: ['election_day', 'early', 'mail'].map((channel) => ({ channel, ballots: channels.get(channel) ?? 0 })),
   }
 }
 

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { AppError } from '../../../domain/errors.ts'
 import { getElection } from '../../../lib/db/elections.ts'
 import { latestReconciliation, simulationComparison } from '../../../lib/db/reconciliation.ts'
-import { loadResults, loadTrend, resultsEtag } from '../../../lib/db/results.ts'
+import { loadRegion, loadRegions, loadResults, loadTrend, resultsEtag } from '../../../lib/db/results.ts'
 import type { ApiDeps } from '../deps.ts'
 import { clientAddress } from '../limits/client-address.ts'
 import type { ResultsFeed } from '../results-feed.ts'
@@ -57,6 +57,65 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
           limits,
           log: deps.log,
         })
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/regions',
+        summary: 'The regions with their leaders, margins and share counted, a page at a time (optionally of one state)',
+        request: {
+          params: ElectionIdParam,
+          query: z.object({
+            state: z.string().min(1).max(200).optional(),
+            offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+            limit: z.coerce.number().int().min(1).max(1000).default(200),
+          }),
+        },
+        responses: {
+          200: json(
+            z.object({
+              electionId: z.string(),
+              version: z.number(),
+              total: z.number(),
+              offset: z.number(),
+              regions: Snapshot.shape.regions,
+            }),
+            'a page of regions',
+          ),
+          ...problemResponses(400, 404),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        return c.json(await loadRegions(sql, id, c.req.valid('query')), 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/regions/{region}',
+        summary: 'One region: votes per candidate and per channel, its leader, turnout, share counted and race call',
+        request: {
+          params: ElectionIdParam.extend({ region: ElectionIdParam.shape.id.openapi({ param: { name: 'region', in: 'path' } }) }),
+        },
+        responses: {
+          200: json(
+            z.object({
+              electionId: z.string(),
+              version: z.number(),
+              region: Snapshot.shape.regions.element,
+              candidates: z.array(z.object({ id: z.string(), name: z.string(), votes: z.number() })),
+              channels: z.array(z.object({ channel: z.string(), ballots: z.number() })),
+            }),
+            'the region',
+          ),
+          ...problemResponses(400, 404),
+        },
+      }),
+      async (c) => {
+        const { id, region } = c.req.valid('param')
+        return c.json(await loadRegion(sql, id, region), 200)
       },
     )
     .openapi(
