@@ -52,6 +52,7 @@ export function createRenderer() {
         const called = s?.call?.status === 'standing' && s.call.candidateId === c.id ? ' ✔ called' : ''
         out.push(`  ${c.name.padEnd(18)} ${bar(c.votes / max, 30)} ${fmt(c.votes).padStart(9)} ${pct(c.share).padStart(6)}${called}`)
       }
+      if (s) out.push(...statesReporting(s), ...closestRegions(s))
       if (tty) {
         if (drawnLines > 0) process.stdout.write(`\x1b[${drawnLines}F\x1b[J`)
         process.stdout.write(`${out.join('\n')}\n`)
@@ -62,6 +63,34 @@ export function createRenderer() {
       }
     },
   }
+}
+
+const nameOf = (s: ResultsSnapshot, id: string | null) => s.candidates.find((c) => c.id === id)?.name ?? '—'
+
+/** States by share counted, with who leads each (at most six lines). */
+function statesReporting(s: ResultsSnapshot): string[] {
+  if (s.states.length === 0) return []
+  const shown = [...s.states].sort((a, b) => b.shareCounted - a.shareCounted).slice(0, 6)
+  return [
+    dim('  states reporting'),
+    ...shown.map(
+      (st) =>
+        `  ${st.state.padEnd(18)} ${bar(st.shareCounted, 12)} ${pct(st.shareCounted).padStart(6)}  ${nameOf(s, st.leader)} by ${fmt(st.margin)}`,
+    ),
+  ]
+}
+
+/** The regions with counted ballots where the lead is smallest (three lines). */
+function closestRegions(s: ResultsSnapshot): string[] {
+  const close = s.regions
+    .filter((r) => r.ballots > 0)
+    .sort((a, b) => a.margin / a.ballots - b.margin / b.ballots)
+    .slice(0, 3)
+  if (close.length === 0) return []
+  return [
+    dim('  closest regions'),
+    ...close.map((r) => `  ${r.name.padEnd(18)} ${r.leader ? `${nameOf(s, r.leader)} by ${fmt(r.margin)}` : 'tied'} of ${fmt(r.ballots)}`),
+  ]
 }
 
 export function printCertified(
