@@ -190,7 +190,9 @@ describe('what the real API process exposes', () => {
   it('serves /metrics on its own loopback port, not on the public one', async () => {
     expect((await fetch(`${api.url}/metrics`, { headers: from() })).status).toBe(404)
     const metrics = await fetch(`http://127.0.0.1:${Number(new URL(api.url).port) + 1000}/metrics`)
-    expect(await metrics.text()).toMatch(/votestream_http_requests_total/)
+    const text = await metrics.text()
+    expect(text).toMatch(/votestream_http_requests_total/)
+    expect(text).toMatch(/votestream_race_calls\{status="retracted"\} \d+/)
   })
 })
 

@@ -103,3 +103,12 @@ export async function storePlannedBallots(db: Db, electionId: string, planned: M
     select ${electionId}, * from unnest(${regions}::text[], ${regions.map((r) => planned.get(r) ?? 0)}::bigint[])
     on conflict do nothing`
 }
+
+/** Race calls by status across all elections: for the metric that makes a retraction loud. */
+export async function countCalls(db: Db): Promise<{ standing: number; retracted: number }> {
+  const [row] = await db<{ standing: number; retracted: number }[]>`
+    select count(*) filter (where retracted_at is null)::float8 as standing,
+           count(*) filter (where retracted_at is not null)::float8 as retracted
+    from race_calls`
+  return row ?? { standing: 0, retracted: 0 }
+}

@@ -4,8 +4,9 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
-import { Counter, Histogram } from 'prom-client'
+import { Counter, Gauge, Histogram } from 'prom-client'
 import { AppError } from '../../domain/errors.ts'
+import { countCalls } from '../../lib/db/race-calls.ts'
 import type { ApiDeps } from './deps.ts'
 import { createConnectionLimiter } from './limits/connection-limiter.ts'
 import { rateLimit } from './limits/middleware.ts'
@@ -121,7 +122,21 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
  * /metrics, served apart from the public API (main.ts binds it to API_METRICS_HOST, the
  * loopback by default): request counts by route are nobody else's business.
  */
-export function createMetricsApp(registry: ApiDeps['registry']) {
+export function createMetricsApp(registry: ApiDeps['registry'], sql?: ApiDeps['sql']) {
+  if (sql) {
+    // A retracted call is a bug made visible: alert on any increase of this gauge.
+    new Gauge({
+      name: 'votestream_race_calls',
+      help: 'Race calls by status (standing, retracted), read from the database at each scrape',
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const calls = await countCalls(sql)
+        this.set({ status: 'standing' }, calls.standing)
+        this.set({ status: 'retracted' }, calls.retracted)
+      },
+    })
+  }
   const app = new OpenAPIHono()
   app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }))
   return app

@@ -48,7 +48,7 @@ runMain(bootLog, async () => {
   })
   const metrics =
     config.API_METRICS_PORT > 0
-      ? Bun.serve({ port: config.API_METRICS_PORT, hostname: config.API_METRICS_HOST, fetch: createMetricsApp(registry).fetch })
+      ? Bun.serve({ port: config.API_METRICS_PORT, hostname: config.API_METRICS_HOST, fetch: createMetricsApp(registry, sql).fetch })
       : undefined
   log.info({ url: config.API_PUBLIC_URL, docs: `${config.API_PUBLIC_URL}/docs` }, 'api listening')
 
