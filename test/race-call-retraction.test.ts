@@ -14,7 +14,7 @@ import { testSql } from './helpers.ts'
 const sql = testSql()
 afterAll(() => sql.end({ timeout: 5 }))
 const acts = createRaceCallActivities({ sql, tallyGroupId: 'tally' } as ActivityDeps)
-const run = <T>(fn: () => Promise<T>) => new MockActivityEnvironment().run(fn)
+const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>
 
 describe('a race call the counts contradict', () => {
   it('is retracted visibly, with its reason, and the final check calls the real leader', async () => {
