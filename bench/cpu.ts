@@ -52,3 +52,13 @@ export function cpuMeter(processes: Record<string, { pid: number; tree?: boolean
     ) as Record<string, number>
   }
 }
+
+/** The peak resident memory of a process so far (VmHWM), in MiB; 0 once it is gone. */
+export function peakRssMiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Math.round(Number(m[1]) / 1024) : 0
+  } catch {
+    return 0
+  }
+}

@@ -18,7 +18,7 @@ import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { LOCAL_DATABASE_URL, LOCAL_KAFKA_BROKERS } from '../lib/local-stack.ts'
 import { readPid, waitUntil } from '../stack/proc.ts'
-import { cpuMeter } from './cpu.ts'
+import { cpuMeter, peakRssMiB } from './cpu.ts'
 import { BENCH_TOPIC, ensureBenchTopic, runStep } from './load.ts'
 import { kafkaAlone, postgresAlone } from './parts.ts'
 import { type BenchReport, chart, table } from './report.ts'
@@ -91,7 +91,7 @@ async function main() {
       say(`offering ${rate.toLocaleString('en-US')} ballots/s for ${seconds} s`)
       const meter = cpuMeter(processes)
       const step = await runStep({ sql, producer, admin, groupId }, rate, seconds)
-      steps.push({ ...step, cpu: meter() })
+      steps.push({ ...step, cpu: meter(), tallyPeakRssMiB: peakRssMiB(tally.pid ?? 0) })
       say(`  achieved ${step.achieved.toLocaleString('en-US')}/s, p99 ${step.latency.p99} ms, exact: ${step.exact}`)
     }
   } finally {

@@ -4,7 +4,7 @@ export interface BenchReport {
   when: string
   machine: { cores: number; memoryGiB: number }
   quick: boolean
-  steps: Array<StepResult & { cpu: Record<string, number> }>
+  steps: Array<StepResult & { cpu: Record<string, number>; tallyPeakRssMiB?: number }>
   parts: { kafkaAlone: { rate: number; seconds: number }; postgresAlone: { rate: number; seconds: number } }
   summary: { maxSustained: number; p99Under250At: number; slowerPart: string; ratioToSlowerPart: number; saturatesFirst: string }
 }
@@ -25,6 +25,8 @@ export function table(r: BenchReport): string {
     'send errors',
     'exact',
     ...cpuNames.map((c) => `${c} cpu%`),
+    ...cpuNames.map((c) => `${c} µs/ballot`),
+    'tally peak MiB',
   ]
   const rows = r.steps.map((s) => [
     n(s.offered),
@@ -38,6 +40,9 @@ export function table(r: BenchReport): string {
     n(s.sendErrors),
     s.exact ? 'yes' : 'NO',
     ...cpuNames.map((c) => String(s.cpu[c] ?? '')),
+    // CPU per ballot: a share of one core (percent) over the achieved rate, in microseconds.
+    ...cpuNames.map((c) => (s.achieved > 0 ? String(Math.round(((s.cpu[c] ?? 0) * 10_000) / s.achieved)) : '')),
+    String(s.tallyPeakRssMiB ?? ''),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)))
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ')
