@@ -23,8 +23,10 @@ export interface ElectionRow {
   openedAt: Date | null
   closedAt: Date | null
   certifiedAt: Date | null
-  producedBallots: string | number | null
-  version: string
+  /** int8: a BigInt */
+  producedBallots: bigint | null
+  /** int8: a BigInt */
+  version: bigint
 }
 
 export async function createElection(db: Db, e: NewElection): Promise<void> {

@@ -39,7 +39,7 @@ async function readResults(
   const rejections = await db<{ reason: RejectionReason; n: number }[]>`
     select reason, count(*)::float8 as n from rejected_ballots where election_id = ${electionId} group by reason`
   const [extra] = await db<{ version: number; duplicates: number }[]>`
-    select greatest(${election.version}::bigint,
+    select greatest(${String(election.version)}::bigint,
                     (select max(version) from tally_counts where election_id = ${electionId}),
                     (select max(version) from rejected_ballots where election_id = ${electionId}),
                     (select max(greatest(version, retracted_version)) from race_calls where election_id = ${electionId}))::float8 as version,

@@ -11,7 +11,8 @@ export function createSql(url: string, options: { max?: number; applicationName?
     // jit off for every session, whatever the server's default: the planner overrates
     // the unnest-based batch statements and JIT-compiles them each time (see bench).
     connection: { application_name: options.applicationName ?? 'votestream', jit: 'off' },
-    // bigint counts come back as JS numbers: tallies stay far below 2^53.
+    // bigint (int8) columns come back as JS BigInt, exactly. Queries that want a plain
+    // number cast to float8 or int (counts stay far below 2^53); row types say which.
     types: { bigint: postgres.BigInt },
     transform: { undefined: null, column: { from: postgres.toCamel } },
   })
