@@ -86,7 +86,7 @@ describe('every panel query against the real schema after an election', () => {
         })
       }
     }
-    await countBatch(sql, { groupId: `grafana-${election}`, topic: 'votes', messages })
+    await countBatch(sql, { groupId: `grafana-${election}`, topic: `grafana-${election}`, messages })
     await createTallyActivities({ sql } as ActivityDeps).reconcileElection(election, { final: false })
   })
 
