@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeBallot } from '../domain/ballot.ts'
+import { createKafka } from '../lib/kafka.ts'
+import { waitUntil } from '../stack/proc.ts'
+import { ballot, openTestElection } from './fixtures/elections.ts'
+import { testSql } from './helpers.ts'
+import { startTally, type TallyProcess } from './processes.ts'
+
+const sql = testSql()
+const kafka = createKafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'tally-health-test' })
+const producer = kafka.producer()
+const admin = kafka.admin()
+const topic = `health-${randomUUID().slice(0, 8)}`
+const group = `health-${randomUUID().slice(0, 8)}`
+let tally: TallyProcess
+
+beforeAll(async () => {
+  await Promise.all([producer.connect(), admin.connect()])
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true })
+  tally = startTally({ name: 'tally-health', group, env: { TALLY_TOPIC: topic, TALLY_STALL_AFTER_MS: '2000' } })
+  await tally.waitHealthy()
+})
+afterAll(async () => {
+  await tally?.stop()
+  await Promise.all([producer.disconnect(), admin.disconnect()])
+  await sql.end({ timeout: 5 })
+})
+
+const counted = async (ballotId: string) => (await sql`select 1 from ballots where ballot_id = ${ballotId}`).length === 1
+const health = async () => {
+  const res = await fetch(`${tally.url}/healthz`)
+  return { status: res.status, body: (await res.json()) as { status: string } }
+}
+
+describe("the tally's health", () => {
+  it('reports a partition with lag and no progress, and recovers once the database lets it count', async () => {
+    const e = await openTestElection(sql)
+    const first = ballot(e.id, 'north-0', 'ada', 'north')
+    await producer.send({ topic, messages: [{ key: 'north-0', value: encodeBallot(first) }] })
+    expect(await waitUntil(() => counted(first.ballotId), 15_000, 100)).toBe(true)
+    expect((await health()).status).toBe(200)
+
+    // Hold the partition's stored offset: the tally's next transaction waits on it.
+    let release: () => void = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    const holding = sql.begin(async (tx) => {
+      await tx`select 1 from consumer_offsets where group_id = ${group} and topic = ${topic} for update`
+      await held
+    })
+    const second = ballot(e.id, 'north-1', 'ada', 'north')
+    await producer.send({ topic, messages: [{ key: 'north-1', value: encodeBallot(second) }] })
+    expect(await waitUntil(async () => (await health()).status === 503, 15_000, 250)).toBe(true)
+    expect((await health()).body.status).toMatch(/no progress/)
+    expect(await counted(second.ballotId)).toBe(false)
+
+    release()
+    await holding
+    expect(await waitUntil(() => counted(second.ballotId), 15_000, 100)).toBe(true)
+    expect(await waitUntil(async () => (await health()).status === 200, 10_000, 250)).toBe(true)
+  }, 60_000)
+})
