@@ -36,6 +36,53 @@ export const temporalConfig = z.object({
   TEMPORAL_UI_URL: z.url().default(`http://${LOCAL.temporal.host}:${LOCAL.temporal.uiPort}`),
 })
 
+/** NODE_ENV=production turns on the checks a deployment needs (see refuseDefaultSecrets). */
+export const nodeEnvConfig = z.object({
+  NODE_ENV: z.string().default('development'),
+})
+
+/** Local defaults anyone can read in this repository (and the old compose file's): never secrets in production. */
+export const LOCAL_ADMIN_TOKEN = 'votestream-local-admin-token'
+export const LOCAL_VOTER_SECRET = 'votestream-local-voter-secret'
+const PUBLISHED_SECRETS: Record<string, readonly string[]> = {
+  API_ADMIN_TOKEN: [LOCAL_ADMIN_TOKEN, 'votestream-compose-admin-token'],
+  API_VOTER_SECRET: [LOCAL_VOTER_SECRET, 'votestream-compose-voter-secret'],
+}
+
+/** Why `value` of the variable `name` may not be used in production, or undefined if it may. */
+export function defaultSecretProblem(name: string, value: string): string | undefined {
+  if (name === 'DATABASE_URL') {
+    let password: string
+    try {
+      password = decodeURIComponent(new URL(value).password)
+    } catch {
+      return undefined // not a URL: the field's own check reports it
+    }
+    if (password === '') return `set DATABASE_URL with a password: a connection without one is refused in production`
+    if (password === LOCAL.postgres.password)
+      return `set DATABASE_URL with a password of its own: the local default password is refused in production`
+    return undefined
+  }
+  if (PUBLISHED_SECRETS[name]?.includes(value)) return `set ${name}: the local default is refused in production`
+  return undefined
+}
+
+/**
+ * Where NODE_ENV is production, refuses every secret of `schema` that still has a value
+ * published in this repository (API_ADMIN_TOKEN, API_VOTER_SECRET) or a DATABASE_URL
+ * with the local password or none; each refusal names its variable. Adds NODE_ENV.
+ */
+export function refuseDefaultSecrets<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
+  return schema.extend(nodeEnvConfig.shape).superRefine((parsed, ctx) => {
+    const config: Record<string, unknown> = parsed
+    if (config.NODE_ENV !== 'production') return
+    for (const [name, value] of Object.entries(config)) {
+      const problem = typeof value === 'string' ? defaultSecretProblem(name, value) : undefined
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [name] })
+    }
+  })
+}
+
 export const logConfig = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })

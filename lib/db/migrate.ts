@@ -20,10 +20,15 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<Migration
   const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort()
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`
-    await tx`create table if not exists schema_migrations (
-      name text primary key,
-      applied_at timestamptz not null default now()
-    )`
+    // Created only where missing: `create table if not exists` needs the right to create in
+    // the schema even when the table exists, which the application role has not (0003_roles).
+    const [table] = await tx<{ exists: boolean }[]>`select to_regclass('schema_migrations') is not null as exists`
+    if (!table?.exists) {
+      await tx`create table schema_migrations (
+        name text primary key,
+        applied_at timestamptz not null default now()
+      )`
+    }
     const done = new Set((await tx<{ name: string }[]>`select name from schema_migrations`).map((r) => r.name))
     const result: MigrationResult = { applied: [], alreadyApplied: [] }
     for (const file of files) {

@@ -1,17 +1,26 @@
 import { z } from 'zod'
-import { databaseConfig, kafkaConfig, logConfig, parseConfig, temporalConfig } from '../../lib/config.ts'
+import {
+  databaseConfig,
+  kafkaConfig,
+  LOCAL_ADMIN_TOKEN,
+  LOCAL_VOTER_SECRET,
+  logConfig,
+  parseConfig,
+  refuseDefaultSecrets,
+  temporalConfig,
+} from '../../lib/config.ts'
 import { LOCAL } from '../../lib/local-stack.ts'
 
 /** The local default: fine on a laptop, refused where NODE_ENV says production. */
-export const LOCAL_ADMIN_TOKEN = 'votestream-local-admin-token'
+export { LOCAL_ADMIN_TOKEN }
 
-export const apiConfig = z
-  .object({
+/** Where NODE_ENV is production, the local API_ADMIN_TOKEN, API_VOTER_SECRET and database password are refused. */
+export const apiConfig = refuseDefaultSecrets(
+  z.object({
     ...databaseConfig.shape,
     ...kafkaConfig.shape,
     ...temporalConfig.shape,
     ...logConfig.shape,
-    NODE_ENV: z.string().default('development'),
     API_PORT: z.coerce.number().int().min(0).max(65535).default(LOCAL.api.port),
     /** Where the API listens: the loopback unless a deployment opens it (the compose file sets 0.0.0.0). */
     API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -22,16 +31,13 @@ export const apiConfig = z
     /** Bearer token of the control routes. */
     API_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').default(LOCAL_ADMIN_TOKEN),
     /** Secret for voters' credentials: tokens are stored as HMACs under it, never in plain. */
-    API_VOTER_SECRET: z.string().min(16, 'at least 16 characters').default('votestream-local-voter-secret'),
+    API_VOTER_SECRET: z.string().min(16, 'at least 16 characters').default(LOCAL_VOTER_SECRET),
     API_BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()
       .min(1024)
       .default(64 * 1024),
-  })
-  .refine((c) => c.NODE_ENV !== 'production' || c.API_ADMIN_TOKEN !== LOCAL_ADMIN_TOKEN, {
-    message: 'set API_ADMIN_TOKEN: the local default is refused in production',
-    path: ['API_ADMIN_TOKEN'],
-  })
+  }),
+)
 export type ApiConfig = z.output<typeof apiConfig>
 export const loadApiConfig = (env = process.env) => parseConfig(apiConfig, env)

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { databaseConfig, kafkaConfig, logConfig, parseConfig } from '../../lib/config.ts'
+import { databaseConfig, kafkaConfig, logConfig, parseConfig, refuseDefaultSecrets } from '../../lib/config.ts'
 import { LOCAL, TOPICS } from '../../lib/local-stack.ts'
 
 export const tallyConfig = z.object({
@@ -37,4 +37,4 @@ export const tallyConfig = z.object({
 })
 export type TallyConfig = z.output<typeof tallyConfig>
 
-export const loadTallyConfig = (env = process.env) => parseConfig(tallyConfig, env)
+export const loadTallyConfig = (env = process.env) => parseConfig(refuseDefaultSecrets(tallyConfig), env)

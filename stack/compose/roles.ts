@@ -1,0 +1,28 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto'
+import type { Sql } from '../../lib/db/sql.ts'
+
+/** The roles db/migrations/0003_roles.sql creates (NOLOGIN, without a password). */
+export const APP_ROLE = 'votestream_app'
+export const GRAFANA_ROLE = 'votestream_grafana'
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (what psql's \password
+ * sends): the server never sees the password itself, so no log or statement holds it.
+ * Printable ASCII only, where SASLprep changes nothing.
+ */
+export function scramSha256Verifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  if (!/^[\x21-\x7e]+$/.test(password)) throw new Error('a role password must be printable ASCII without spaces')
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256')
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest()
+  const storedKey = createHash('sha256').update(clientKey).digest('base64')
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest('base64')
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey}:${serverKey}`
+}
+
+/** Lets `role` log in with `password` (set again at every start, so changing it in .env is enough). */
+export async function loginRole(sql: Sql, role: string, password: string): Promise<void> {
+  const [row] = await sql<{ statement: string }[]>`
+    select format('alter role %I with login password %L', ${role}::text, ${scramSha256Verifier(password)}::text) as statement`
+  if (!row) throw new Error('format() returned nothing')
+  await sql.unsafe(row.statement)
+}
