@@ -148,16 +148,23 @@ describe('provisioning and the compose file', () => {
     expect(readFileSync(join(GRAFANA, 'dashboards', home.split('/').pop() ?? '')).length).toBeGreaterThan(0)
   })
 
-  it('names every service the README mentions, on the ports of the native stack', () => {
+  it('names every service the README mentions, and exposes only the API and Grafana beyond the host', () => {
     const readme = read('README.md')
     for (const name of ['postgres', 'kafka', 'temporal', 'grafana', 'api', 'tally', 'worker']) {
       expect(Object.keys(compose.services)).toContain(name)
       expect(readme.toLowerCase()).toContain(name)
     }
     const ports = (s: string) => compose.services[s]?.ports ?? []
-    expect(ports('postgres')).toContain(`${LOCAL.postgres.port}:5432`)
-    expect(ports('kafka')).toContain(`${LOCAL.kafka.port}:9092`)
-    expect(ports('temporal')).toEqual(expect.arrayContaining([`${LOCAL.temporal.port}:7233`, `${LOCAL.temporal.uiPort}:8233`]))
-    expect(ports('api')).toContain(`${LOCAL.api.port}:3000`)
+    expect(ports('postgres')).toEqual([`127.0.0.1:${LOCAL.postgres.port}:5432`])
+    expect(ports('kafka')).toEqual([])
+    expect(ports('tally')).toEqual([])
+    expect(ports('worker')).toEqual([])
+    expect(ports('temporal')).toEqual([`127.0.0.1:${LOCAL.temporal.port}:7233`, `127.0.0.1:${LOCAL.temporal.uiPort}:8233`])
+    expect(ports('api')).toEqual([`${LOCAL.api.port}:3000`])
+    // Everything published on all interfaces is the API or Grafana.
+    const open = Object.entries(compose.services).flatMap(([name, svc]) =>
+      ((svc as { ports?: string[] }).ports ?? []).filter((p) => !p.startsWith('127.0.0.1:')).map(() => name),
+    )
+    expect(open.sort()).toEqual(['api', 'grafana'])
   })
 })
