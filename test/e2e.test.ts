@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ResultsSnapshot } from '../domain/results.ts'
 import { LOCAL_ADMIN_TOKEN } from '../services/api/config.ts'
+import { launchBrowser } from './browser.ts'
 import { ROOT, testSql } from './helpers.ts'
 import { buildWorker, startApi, startTally, startWorker, type TallyProcess, type WorkerProcess } from './processes.ts'
 import { followSse } from './sse.ts'
@@ -64,18 +64,7 @@ describe('end to end through the API processes', () => {
 
   it('shows the candidates and turnout in a real browser, with numbers that change while the election runs', async () => {
     const { id } = await createSimulated(40_000, 1500)
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    const browser = await launchBrowser()
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 1100 } })
       await page.goto(`${api.url}/live/${id}`)
