@@ -46,18 +46,26 @@ describe("the tally's health", () => {
     const held = new Promise<void>((r) => {
       release = r
     })
+    let locked: () => void = () => {}
+    const isLocked = new Promise<void>((r) => {
+      locked = r
+    })
     const holding = sql.begin(async (tx) => {
       await tx`select 1 from consumer_offsets where group_id = ${group} and topic = ${topic} for update`
+      locked()
       await held
     })
+    await isLocked // the lock is held before the next ballot can reach the tally
     const second = ballot(e.id, 'north-1', 'ada', 'north')
-    await producer.send({ topic, messages: [{ key: 'north-1', value: encodeBallot(second) }] })
-    expect(await waitUntil(async () => (await health()).status === 503, 15_000, 250)).toBe(true)
-    expect((await health()).body.status).toMatch(/no progress/)
-    expect(await counted(second.ballotId)).toBe(false)
-
-    release()
-    await holding
+    try {
+      await producer.send({ topic, messages: [{ key: 'north-1', value: encodeBallot(second) }] })
+      expect(await waitUntil(async () => (await health()).status === 503, 15_000, 250)).toBe(true)
+      expect((await health()).body.status).toMatch(/no progress/)
+      expect(await counted(second.ballotId)).toBe(false)
+    } finally {
+      release()
+      await holding
+    }
     expect(await waitUntil(() => counted(second.ballotId), 15_000, 100)).toBe(true)
     expect(await waitUntil(async () => (await health()).status === 200, 10_000, 250)).toBe(true)
   }, 60_000)
