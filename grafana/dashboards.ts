@@ -129,6 +129,23 @@ where e.id = '\${election}'`,
         h: 7,
         options: { reduceOptions: { values: false, calcs: ['lastNotNull'], fields: '/.*/' }, colorMode: 'none' },
       },
+      {
+        title: 'Race calls by region, and retractions',
+        type: 'table',
+        format: 'table',
+        sql: `select coalesce(g.name, 'whole election') as region, c.name as "called for",
+       case when r.retracted_at is null then 'standing' else 'RETRACTED: ' || r.retraction_reason end as status,
+       r.rule, r.called_at as "called at"
+from race_calls r
+join candidates c on c.election_id = r.election_id and c.id = r.candidate_id
+left join regions g on g.election_id = r.election_id and g.id = r.region_id
+where r.election_id = '\${election}'
+order by r.region_id nulls first, r.id desc`,
+        needs: { region: 'text', 'called for': 'text', status: 'text', rule: 'text', 'called at': 'time' },
+        w: 24,
+        h: 8,
+        options: {},
+      },
     ],
   },
   {

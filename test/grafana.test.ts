@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { MockActivityEnvironment } from '@temporalio/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { ActivityDeps } from '../activities/deps.ts'
+import { createRaceCallActivities } from '../activities/race-calls.ts'
 import { createTallyActivities } from '../activities/tallies.ts'
 import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
@@ -88,6 +90,11 @@ describe('every panel query against the real schema after an election', () => {
     }
     await countBatch(sql, { groupId: `grafana-${election}`, topic: `grafana-${election}`, messages })
     await createTallyActivities({ sql } as ActivityDeps).reconcileElection(election, { final: false })
+    // Closed and checked, so the race-call panels have calls to show.
+    await setElectionStatus(sql, election, 'closing')
+    await setElectionStatus(sql, election, 'closed')
+    const calls = createRaceCallActivities({ sql, tallyGroupId: 'tally' } as ActivityDeps)
+    await new MockActivityEnvironment().run(() => calls.checkRaceCallsAgainstFinalCount(election))
   })
 
   const panels = dashboards.flatMap((d) => d.panels.map((p) => ({ dashboard: d.title, ...p })))
