@@ -81,7 +81,18 @@ describe('end to end through the API processes', () => {
       expect(await page.locator('[data-candidate]').count()).toBe(4)
       expect(await page.locator('#regions tr').count()).toBe(8)
       expect(await page.textContent('#status')).toMatch(/unofficial partial/)
+      // The map: one mark per region, coloured by the leader the API reports for it.
+      const marks = await page.$$eval('#map circle', (cs) => cs.map((c) => [c.getAttribute('data-region'), c.getAttribute('data-leader')]))
+      expect(marks).toHaveLength(8)
+      const shownVersion = await page.evaluate(() => document.getElementById('version')?.textContent ?? '')
+      const api_ = (await (await fetch(`${api.url}/elections/${id}/results`)).json()) as ResultsSnapshot
+      const leaders = new Map(api_.regions.map((r) => [r.id, r.leader ?? '']))
+      const agreeing = marks.filter(([region, leader]) => leaders.get(region ?? '') === leader).length
+      // Counts move between the page's snapshot and ours; most leaders stay put.
+      expect(agreeing, `page ${shownVersion}`).toBeGreaterThanOrEqual(6)
       await page.screenshot({ path: `${ROOT}/test-results/live-page.png`, fullPage: true })
+      await page.setViewportSize({ width: 375, height: 800 })
+      await page.screenshot({ path: `${ROOT}/test-results/live-page-phone.png`, fullPage: true })
     } finally {
       await browser.close()
       await fetch(`${api.url}/elections/${id}/stop`, { method: 'POST', headers: admin })
