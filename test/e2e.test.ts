@@ -93,6 +93,11 @@ describe('end to end through the API processes', () => {
       await page.screenshot({ path: `${ROOT}/test-results/live-page.png`, fullPage: true })
       await page.setViewportSize({ width: 375, height: 800 })
       await page.screenshot({ path: `${ROOT}/test-results/live-page-phone.png`, fullPage: true })
+      // The home page lists it, with its status.
+      await page.setViewportSize({ width: 1100, height: 800 })
+      await page.goto(`${api.url}/`)
+      await page.waitForSelector(`[data-election="${id}"]`)
+      expect(await page.textContent(`[data-election="${id}"]`)).toMatch(/open/)
     } finally {
       await browser.close()
       await fetch(`${api.url}/elections/${id}/stop`, { method: 'POST', headers: admin })
