@@ -11,32 +11,34 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { RATE_LIMITS } from '../../domain/rates.ts'
 import type { ResultsSnapshot } from '../../domain/results.ts'
+import { SIMULATION_LIMITS } from '../../domain/simulation-limits.ts'
 import { LOCAL_ADMIN_TOKEN } from '../../services/api/config.ts'
 import { startEmbedded } from './services.ts'
 import { createRenderer, dim, printAboveLiveBlock, printCertified } from './terminal.ts'
 
+const L = SIMULATION_LIMITS
 const flags = z.object({
-  voters: z.coerce.number().int().min(10).max(5_000_000).default(100_000),
-  rate: z.coerce.number().min(RATE_LIMITS.min).max(RATE_LIMITS.max).default(2000),
-  turnout: z.coerce.number().gt(0).max(1).default(0.7),
-  candidates: z.coerce.number().int().min(2).max(4).default(4),
-  regions: z.coerce.number().int().min(1).max(8).default(8),
-  seed: z.coerce.number().int().min(0).default(2026),
-  invalid: z.coerce.number().min(0).max(0.5).default(0.01),
-  duplicates: z.coerce.number().min(0).max(0.5).default(0.005),
+  voters: z.coerce.number().int().min(L.voters.min).max(L.voters.max).default(L.voters.default),
+  rate: z.coerce.number().min(RATE_LIMITS.min).max(RATE_LIMITS.max).default(L.ratePerSecond.default),
+  turnout: z.coerce.number().gt(0).max(L.turnout.max).default(L.turnout.default),
+  candidates: z.coerce.number().int().min(L.candidates.min).max(L.candidates.max).default(L.candidates.default),
+  regions: z.coerce.number().int().min(L.regions.min).max(L.regions.max).default(L.regions.default),
+  seed: z.coerce.number().int().min(0).max(L.seed.max).default(L.seed.default),
+  invalid: z.coerce.number().min(0).max(L.invalidShare.max).default(L.invalidShare.default),
+  duplicates: z.coerce.number().min(0).max(L.duplicateShare.max).default(L.duplicateShare.default),
   name: z.string().default('Simulated general election'),
 })
 
 const USAGE = `usage: bun run simulate [flags]
 
-  --voters N         registered voters on the roll            (default 100000)
-  --turnout SHARE    share of them that vote, 0..1            (default 0.7)
-  --rate N           ballots per second at the mean           (default 2000)
-  --candidates N     2 to 4                                   (default 4)
-  --regions N        1 to 8                                   (default 8)
-  --seed N           the same seed gives the same ballots     (default 2026)
-  --invalid SHARE    invalid ballots injected per valid one   (default 0.01)
-  --duplicates SHARE second attempts by the same voter        (default 0.005)
+  --voters N         registered voters, ${L.voters.min} to ${L.voters.max}         (default ${L.voters.default})
+  --turnout SHARE    share of them that vote, 0..1            (default ${L.turnout.default})
+  --rate N           ballots per second, ${RATE_LIMITS.min} to ${RATE_LIMITS.max}          (default ${L.ratePerSecond.default})
+  --candidates N     ${L.candidates.min} to ${L.candidates.max}                                   (default ${L.candidates.default})
+  --regions N        ${L.regions.min} to ${L.regions.max}                                   (default ${L.regions.default})
+  --seed N           the same seed gives the same ballots     (default ${L.seed.default})
+  --invalid SHARE    invalid ballots injected per valid one   (default ${L.invalidShare.default})
+  --duplicates SHARE second attempts by the same voter        (default ${L.duplicateShare.default})
   --name TEXT        the election's name
 
 Uses VOTESTREAM_API_URL (and API_ADMIN_TOKEN) when set; otherwise brings up the local

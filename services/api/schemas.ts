@@ -4,6 +4,7 @@ import { ELECTION_STATUSES } from '../../domain/election.ts'
 import { electionProgressSchema } from '../../domain/progress.ts'
 import { RATE_LIMITS } from '../../domain/rates.ts'
 import { resultsSnapshotSchema } from '../../domain/results.ts'
+import { SIMULATION_LIMITS as L } from '../../domain/simulation-limits.ts'
 
 /** Request and response shapes of the API; the OpenAPI document is generated from these. */
 
@@ -47,19 +48,14 @@ export const RegionInput = z.object({
 
 export const SimulationInput = z
   .object({
-    voters: z.number().int().min(10).max(5_000_000).default(100_000),
-    turnout: z.number().gt(0).max(1).default(0.7),
-    invalidShare: z.number().min(0).max(0.5).default(0.01),
-    duplicateShare: z.number().min(0).max(0.5).default(0.005),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31)
-      .default(2026),
-    ratePerSecond: rate.default(2000),
-    candidates: z.number().int().min(2).max(4).default(4),
-    regions: z.number().int().min(1).max(8).default(8),
+    voters: z.number().int().min(L.voters.min).max(L.voters.max).default(L.voters.default),
+    turnout: z.number().gt(0).max(L.turnout.max).default(L.turnout.default),
+    invalidShare: z.number().min(0).max(L.invalidShare.max).default(L.invalidShare.default),
+    duplicateShare: z.number().min(0).max(L.duplicateShare.max).default(L.duplicateShare.default),
+    seed: z.number().int().min(0).max(L.seed.max).default(L.seed.default),
+    ratePerSecond: rate.default(L.ratePerSecond.default),
+    candidates: z.number().int().min(L.candidates.min).max(L.candidates.max).default(L.candidates.default),
+    regions: z.number().int().min(L.regions.min).max(L.regions.max).default(L.regions.default),
   })
   .openapi('SimulationSettings')
 
