@@ -70,7 +70,7 @@ export async function latestCalls(db: Db, electionId: string): Promise<Array<Rac
   const rows = await db<CallRow[]>`
     select distinct on (coalesce(region_id, '')) id::text, region_id, candidate_id, rule, figures, called_at, retracted_at, retraction_reason
     from race_calls where election_id = ${electionId}
-    order by coalesce(region_id, ''), id desc`
+    order by coalesce(region_id, ''), race_calls.id desc -- the bigint, not the text column of the same name`
   return rows.map((r) => ({
     id: r.id,
     regionId: r.regionId,

@@ -105,7 +105,10 @@ export async function latestReconciliation(db: Db, electionId: string) {
 /**
  * A simulated election's ground truth (stored at certification) next to what was counted.
  * Each side is filtered to the election before the join, so a reason injected or
- * rejected only in another election cannot hide this one's.
+ * rejected only in another election cannot hide this one's. Rejections are counted by
+ * ballot: a generator that retried after a crash re-sends the same invalid ballots, and
+ * each re-sent message is a rejection of its own in the ledger, but not another injected
+ * ballot (messages with no ballot id, such as bytes that are not JSON, by their bytes).
  */
 export async function simulationComparison(db: Db, electionId: string) {
   const candidates = await db<{ candidateId: string; generated: number; counted: number }[]>`
@@ -116,7 +119,7 @@ export async function simulationComparison(db: Db, electionId: string) {
   const rejections = await db<{ reason: string; injected: number; rejected: number }[]>`
     select reason, coalesce(i.ballots, 0)::float8 as injected, coalesce(r.n, 0)::float8 as rejected
     from (select reason, ballots from simulation_injected where election_id = ${electionId}) i
-    full join (select reason, count(*) as n from rejected_ballots where election_id = ${electionId} group by 1) r using (reason)
+    full join (select reason, count(distinct coalesce(ballot_id, md5(raw))) as n from rejected_ballots where election_id = ${electionId} group by 1) r using (reason)
     order by reason`
   return { candidates, rejections }
 }
