@@ -12,9 +12,16 @@ import { z } from 'zod'
 import { RATE_LIMITS } from '../../domain/rates.ts'
 import type { ResultsSnapshot } from '../../domain/results.ts'
 import { SIMULATION_LIMITS } from '../../domain/simulation-limits.ts'
+import { configOrExit, parseConfig } from '../../lib/config.ts'
 import { LOCAL_ADMIN_TOKEN } from '../../services/api/config.ts'
 import { startEmbedded } from './services.ts'
 import { createRenderer, dim, printAboveLiveBlock, printCertified } from './terminal.ts'
+
+/** What simulate reads from the environment, parsed once: an API to use instead of its own. */
+const simulateEnv = z.object({
+  VOTESTREAM_API_URL: z.url().optional(),
+  API_ADMIN_TOKEN: z.string().min(16).default(LOCAL_ADMIN_TOKEN),
+})
 
 const L = SIMULATION_LIMITS
 const flags = z.object({
@@ -68,11 +75,12 @@ async function main() {
     process.exit(2)
   }
   const opts = parsed.data
+  const env = configOrExit(() => parseConfig(simulateEnv, process.env))
   const started = Date.now()
-  const external = process.env.VOTESTREAM_API_URL || undefined
+  const external = env.VOTESTREAM_API_URL
   const embedded = external ? undefined : await startEmbedded(say)
   const api = external ?? embedded?.apiUrl ?? ''
-  const admin = { authorization: `Bearer ${process.env.API_ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }
+  const admin = { authorization: `Bearer ${env.API_ADMIN_TOKEN}`, 'content-type': 'application/json' }
   let exitCode = 1
   try {
     const create = await fetch(`${api}/elections`, {
