@@ -90,6 +90,8 @@ describe('end to end through the API processes', () => {
       const agreeing = marks.filter(([region, leader]) => leaders.get(region ?? '') === leader).length
       // Counts move between the page's snapshot and ours; most leaders stay put.
       expect(agreeing, `page ${shownVersion}`).toBeGreaterThanOrEqual(6)
+      // Votes over time: one line per candidate.
+      await page.waitForFunction(() => document.querySelectorAll('#trend polyline').length === 4, undefined, { timeout: 15_000 })
       await page.screenshot({ path: `${ROOT}/test-results/live-page.png`, fullPage: true })
       await page.setViewportSize({ width: 375, height: 800 })
       await page.screenshot({ path: `${ROOT}/test-results/live-page-phone.png`, fullPage: true })
