@@ -82,17 +82,6 @@ export async function lockPartitions(
   return new Map(rows.map((r) => [r.partition, BigInt(r.nextOffset)]))
 }
 
-/** Moves the fence past the messages this transaction accounted for. */
-export async function advanceOffsets(tx: Db, groupId: string, topic: string, accounted: Map<number, { next: bigint; messages: number }>) {
-  if (accounted.size === 0) return
-  const parts = [...accounted.keys()]
-  await tx`
-    update consumer_offsets o set next_offset = greatest(o.next_offset, t.next_offset), messages = o.messages + t.messages, updated_at = now()
-    from unnest(${parts}::int[], ${parts.map((p) => String(accounted.get(p)?.next))}::bigint[], ${parts.map((p) => accounted.get(p)?.messages ?? 0)}::bigint[])
-      as t(partition, next_offset, messages)
-    where o.group_id = ${groupId} and o.topic = ${topic} and o.partition = t.partition`
-}
-
 /** The next offset to read per partition, as committed with the counts. */
 export async function storedOffsets(db: Db, groupId: string, topic: string): Promise<Map<number, string>> {
   const rows = await db<{ partition: number; nextOffset: string }[]>`
@@ -150,11 +139,13 @@ export async function classifyAndInsert(tx: Db, topic: string, ballots: BallotRo
       select ballot_id, election_id, voter_id, candidate_id, region_id, channel, cast_at, ${topic}, kafka_partition, kafka_offset
       from classified where reason is null order by idx
       on conflict do nothing
-      returning ballot_id, election_id, voter_id
+      returning kafka_partition, kafka_offset
     )
-    select c.idx, c.reason, (ins.ballot_id is not null) as inserted
+    -- Joined back by position (unique in a batch): two messages with the same ballot are
+    -- told apart, and only the one inserted is marked so.
+    select c.idx, c.reason, (ins.kafka_offset is not null) as inserted
     from classified c left join inserted ins
-      on ins.ballot_id = c.ballot_id and ins.election_id = c.election_id and ins.voter_id = c.voter_id`
+      on ins.kafka_partition = c.kafka_partition and ins.kafka_offset = c.kafka_offset`
 }
 
 export interface CountedBallot extends Position {
@@ -254,20 +245,6 @@ function aggregate(ballots: BallotRow[]) {
     trend.set(tk, t)
   }
   return { counts: [...counts.values()], trend: [...trend.values()] }
-}
-
-/** Records rejections, one per position; a position already recorded is left as it is. */
-export async function recordRejections(tx: Db, topic: string, rejections: RejectionRow[], version: string | null) {
-  if (rejections.length === 0) return
-  const col = <K extends keyof RejectionRow>(k: K) => rejections.map((r) => r[k])
-  await tx`
-    insert into rejected_ballots (topic, kafka_partition, kafka_offset, election_id, voter_id, ballot_id, reason, detail, raw, cast_at, version)
-    select ${topic}, p, o, e, v, b, r, d, decode(raw_hex, 'hex'), c, coalesce(${version}::bigint, 0)
-    from unnest(${col('partition')}::int[], ${col('offset')}::bigint[], ${col('electionId')}::text[],
-                ${col('voterId')}::text[], ${col('ballotId')}::text[], ${col('reason')}::text[], ${col('detail')}::text[],
-                ${rejections.map((r) => r.raw.toString('hex'))}::text[], ${col('castAt')}::timestamptz[])
-      as t(p, o, e, v, b, r, d, raw_hex, c)
-    on conflict (topic, kafka_partition, kafka_offset) do nothing`
 }
 
 /** Records messages that repeat a counted ballot, with the position of the one they repeat. */

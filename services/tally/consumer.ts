@@ -12,6 +12,27 @@ import { createProgressWatch } from './progress-watch.ts'
 
 /** Raw bytes republished to `votes.rejected` at most; the full bytes stay in PostgreSQL. */
 export const REJECTED_RAW_MAX_BYTES = 16 * 1024
+/** One produce request to `votes.rejected` at most: well under the broker's 1 MiB per partition. */
+const REJECTED_SEND_MAX_BYTES = 256 * 1024
+
+/** Cuts messages into runs whose value and header bytes stay under `max` (one message is at least one run). */
+function bySize<M extends { value: Buffer; headers: Record<string, string> }>(messages: M[], max: number): M[][] {
+  const runs: M[][] = []
+  let run: M[] = []
+  let size = 0
+  for (const m of messages) {
+    const bytes = m.value.length + Object.entries(m.headers).reduce((n, [k, v]) => n + k.length + v.length, 64)
+    if (run.length > 0 && size + bytes > max) {
+      runs.push(run)
+      run = []
+      size = 0
+    }
+    run.push(m)
+    size += bytes
+  }
+  if (run.length > 0) runs.push(run)
+  return runs
+}
 
 export interface TallyConsumer {
   start(): Promise<void>
@@ -103,27 +124,28 @@ export function createTallyConsumer(deps: {
   }
 
   async function publishRejections(rejections: Rejection[]) {
-    await deps.producer.send({
-      topic: TOPICS.rejected.name,
-      acks: -1,
-      messages: rejections.map((r) => {
-        const truncated = r.raw.length > REJECTED_RAW_MAX_BYTES
-        return {
-          key: `${r.topic}/${r.partition}/${r.offset}`,
-          value: truncated ? r.raw.subarray(0, REJECTED_RAW_MAX_BYTES) : r.raw,
-          headers: {
-            reason: r.reason,
-            detail: r.detail,
-            'election-id': r.electionId ?? '',
-            'source-topic': r.topic,
-            'source-partition': String(r.partition),
-            'source-offset': r.offset,
-            'raw-bytes': String(r.raw.length),
-            ...(truncated ? { truncated: 'true', 'raw-sha256': createHash('sha256').update(r.raw).digest('hex') } : {}),
-          },
-        }
-      }),
+    const messages = rejections.map((r) => {
+      const truncated = r.raw.length > REJECTED_RAW_MAX_BYTES
+      return {
+        key: `${r.topic}/${r.partition}/${r.offset}`,
+        value: truncated ? r.raw.subarray(0, REJECTED_RAW_MAX_BYTES) : r.raw,
+        headers: {
+          reason: r.reason,
+          detail: r.detail,
+          'election-id': r.electionId ?? '',
+          'source-topic': r.topic,
+          'source-partition': String(r.partition),
+          'source-offset': r.offset,
+          'raw-bytes': String(r.raw.length),
+          ...(truncated ? { truncated: 'true', 'raw-sha256': createHash('sha256').update(r.raw).digest('hex') } : {}),
+        },
+      }
     })
+    // Sends of at most REJECTED_SEND_MAX_BYTES: a batch of thousands of rejections in one
+    // request passed the broker's limit per partition, a refusal no retry could cure.
+    for (const chunk of bySize(messages, REJECTED_SEND_MAX_BYTES)) {
+      await deps.producer.send({ topic: TOPICS.rejected.name, acks: -1, messages: chunk })
+    }
   }
 
   /** Waits before retrying a transient failure, longer each time; gives up when stopping. */

@@ -1,6 +1,5 @@
-import { type Ballot, decodeBallot, type RejectionReason, safeId } from '../../domain/ballot.ts'
+import { decodeBallot, type RejectionReason, safeId } from '../../domain/ballot.ts'
 import {
-  advanceOffsets,
   type BallotRow,
   classifyAndInsert,
   type DuplicateRow,
@@ -9,10 +8,8 @@ import {
   lockPartitions,
   type RejectionRow,
   recordDuplicates,
-  recordRejections,
 } from '../../lib/db/counting.ts'
 import type { Sql } from '../../lib/db/sql.ts'
-import { takeResultsVersion } from '../../lib/db/versions.ts'
 
 /** One consumed Kafka message, as the counter needs it. */
 export interface ConsumedMessage {
@@ -88,7 +85,6 @@ export async function countBatch(
     const rejections: Rejection[] = []
     const duplicates: DuplicateRow[] = []
     const candidates: Array<BallotRow & { raw: Buffer }> = []
-    const firstSeen = new Map<string, BallotRow>()
     for (const { m, idx, d } of fresh) {
       if (!d.ok) {
         rejections.push({
@@ -105,15 +101,10 @@ export async function countBatch(
         })
         continue
       }
-      const row: BallotRow = { ...d.ballot, idx, partition: m.partition, offset: m.offset }
-      // The same ballot twice in one batch: a producer's retry. The second repeats the first.
-      const first = firstSeen.get(identityOf(d.ballot))
-      if (first) {
-        duplicates.push({ ...ids(row), partition: row.partition, offset: row.offset, original: { topic, ...position(first) } })
-        continue
-      }
-      firstSeen.set(identityOf(d.ballot), row)
-      candidates.push({ ...row, raw: m.value ?? Buffer.alloc(0) })
+      // The same ballot twice in one batch (a producer's retry) is left to the database: the
+      // first that passes every check is inserted, and a later one finds it as a conflict.
+      // Deciding here would make a re-send the duplicate of a message that is then rejected.
+      candidates.push({ ...d.ballot, idx, partition: m.partition, offset: m.offset, raw: m.value ?? Buffer.alloc(0) })
     }
 
     const reject = (b: BallotRow & { raw: Buffer }, reason: RejectionReason, detail: string) =>
@@ -203,9 +194,14 @@ export async function rejectUnprocessable(
   const recorded = await sql.begin(async (tx) => {
     const fence = await lockPartitions(tx, input.groupId, topic, [m.partition])
     if (BigInt(m.offset) < (fence.get(m.partition) ?? 0n)) return false
-    const version = rejection.electionId ? await takeResultsVersion(tx, [rejection.electionId]) : null
-    await recordRejections(tx, topic, [rejection], version)
-    await advanceOffsets(tx, input.groupId, topic, accountedPerPartition([m]))
+    await finishBatch(tx, {
+      groupId: input.groupId,
+      topic,
+      electionIds: rejection.electionId ? [rejection.electionId] : [],
+      counted: [],
+      rejections: [rejection],
+      accounted: accountedPerPartition([m]),
+    })
     if (beforeCommit) await beforeCommit([rejection])
     return true
   })
@@ -250,11 +246,6 @@ function reasonDetail(reason: RejectionReason, b: BallotRow): string {
     default:
       return reason
   }
-}
-
-/** A ballot is the same ballot only if its id, election and voter all match. */
-function identityOf(b: Pick<Ballot, 'ballotId' | 'electionId' | 'voterId'>): string {
-  return `${b.ballotId}|${b.electionId}|${b.voterId}`
 }
 
 const ids = (b: BallotRow) => ({ electionId: b.electionId, voterId: b.voterId, ballotId: b.ballotId })

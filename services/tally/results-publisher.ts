@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs'
+import { AppError } from '../../domain/errors.ts'
 import { loadResults } from '../../lib/db/results.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
@@ -31,6 +32,9 @@ export function createResultsPublisher(deps: { sql: Sql; producer: Producer; log
           messages: [{ key: id, value: JSON.stringify(snapshot), headers: { version: String(snapshot.version) } }],
         })
       } catch (err) {
+        // A message may name an election that does not exist (its rejection is attributed
+        // to it): there are no results to publish, and no retry will make some.
+        if (err instanceof AppError && err.code === 'not_found') continue
         dirty.add(id)
         deps.log.warn({ err, electionId: id }, 'results snapshot not published; will retry')
       }
