@@ -181,44 +181,6 @@ describe('counting one batch in PostgreSQL', () => {
     expect(out.rejected.map((r) => r.reason)).toEqual(['election_not_open'])
   })
 
-  it('lets a batch in flight finish before counting closes, and counts nothing after', async () => {
-    const { topic, at, count } = topicOfItsOwn()
-    const e = await openTestElection(sql)
-    await setElectionStatus(sql, e.id, 'closing')
-    await sql.begin((tx) => storeCloseMarks(tx, e.id, topic, { '0': '100' }, null))
-    let inside: () => void = () => {}
-    const entered = new Promise<void>((r) => {
-      inside = r
-    })
-    let release: () => void = () => {}
-    const held = new Promise<void>((r) => {
-      release = r
-    })
-    const inFlight = ballot(e.id, 'north-0', 'ada', 'north')
-    // The batch holds its transaction open (beforeCommit runs inside it, after counting).
-    const batch = countBatch(sql, { groupId: 'test', topic, messages: at([encodeBallot(inFlight), `{"broken": "${e.id}"`]) }, async () => {
-      inside()
-      await held
-    })
-    await entered
-    let closed = false
-    const finishing = setElectionStatus(sql, e.id, 'closed').then(() => {
-      closed = true
-    })
-    await new Promise((r) => setTimeout(r, 300))
-    expect(closed).toBe(false) // the status change waits for the batch in flight
-    release()
-    const out = await batch
-    await finishing
-    expect(out.counted).toBe(1)
-    const [versions] = await sql<{ counted: string; closed: string }[]>`
-      select (select max(version)::text from tally_counts where election_id = ${e.id}) as counted,
-             (select version::text from elections where id = ${e.id}) as closed`
-    expect(BigInt(versions?.closed ?? '0')).toBeGreaterThan(BigInt(versions?.counted ?? '0')) // counted, then closed
-    const after = await count(at([encodeBallot(ballot(e.id, 'north-1', 'ada', 'north'))]))
-    expect(after.rejected.map((r) => r.reason)).toEqual(['election_not_open'])
-  })
-
   it('keeps the running tallies equal to a recount of the ballots', async () => {
     const [row] = await sql<{ drift: number }[]>`
       select count(*)::int as drift from (

@@ -37,8 +37,8 @@ export function startProcess(name: string, command: string, args: string[], env:
 let nextTallyPort = 19_460
 
 /** The tally service under Bun. */
-export function startTally(options: { group?: string; name?: string; env?: Record<string, string> } = {}) {
-  const port = nextTallyPort++
+export function startTally(options: { group?: string; name?: string; port?: number; env?: Record<string, string> } = {}) {
+  const port = options.port ?? nextTallyPort++
   const url = `http://127.0.0.1:${port}`
   const p = startProcess(options.name ?? `tally-${port}`, BUN, ['services/tally/main.ts'], {
     TALLY_GROUP_ID: options.group ?? 'tally',
