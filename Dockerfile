@@ -6,6 +6,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && r
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 COPY . .
+# Scripts were skipped above; the one the project needs is its patch of kafkajs (patches/).
+RUN npx patch-package
 RUN bun services/worker/build.ts
 
 FROM oven/bun:1.4.4-debian
