@@ -29,8 +29,8 @@ describe('bun run simulate', () => {
 
   it('closes the polls on one Ctrl-C in a real terminal, certifies what was cast, exits 0 and leaves nothing behind', async () => {
     expect(await leftovers()).toEqual([])
-    // `bun run simulate` in a pseudo-terminal: the terminal signals the whole foreground
-    // group (bun run and simulate), and bun run forwards its own SIGINT too.
+    // The README's command in a pseudo-terminal: the terminal signals the whole foreground
+    // group (npx, bun run and simulate), and npx and bun run forward their SIGINT too.
     const { stdout } = await run(
       'python3',
       [
@@ -39,7 +39,8 @@ describe('bun run simulate', () => {
         '240',
         '6',
         '--',
-        BUN,
+        'npx',
+        'bun',
         'run',
         'simulate',
         '--voters',
