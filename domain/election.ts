@@ -42,6 +42,8 @@ export interface Region {
   id: string
   name: string
   state: string
+  /** The county a simulated precinct lies in; not stored (the name carries it: "Oakfield Co. P3"). */
+  county?: string
   registeredVoters: number
   lat?: number
   lon?: number

@@ -8,7 +8,7 @@ export const SIMULATION_LIMITS = {
   invalidShare: { max: 0.5, default: 0.01 },
   duplicateShare: { max: 0.5, default: 0.005 },
   seed: { max: 2 ** 31, default: 2026 },
-  candidates: { min: 2, max: 4, default: 4 },
-  regions: { min: 1, max: 8, default: 8 },
+  candidates: { min: 2, max: 12, default: 4 },
+  regions: { min: 1, max: 5000, default: 8 },
   ratePerSecond: { default: 2000 },
 } as const

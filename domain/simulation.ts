@@ -1,23 +1,44 @@
 import type { Ballot, Channel, RejectionReason } from './ballot.ts'
 import type { Candidate, Region } from './election.ts'
+import { candidatesFor, type Geography, geography } from './simulation-geography.ts'
+import { SIMULATION_LIMITS as L } from './simulation-limits.ts'
+import { apportion, hashString, mix, normal, permute, uniform } from './simulation-random.ts'
 
 /**
  * A seeded, deterministic election generator. Everything about ballot number `k` is a
- * pure function of (settings, k), so any range of ballots can be produced again, byte for
- * byte but for `castAt`, and a retried producer repeats exactly what it sent before: the
- * ballot ids are the same, so nothing is counted twice.
+ * pure function of (plan, k), so any range of ballots can be produced again, byte for byte
+ * but for `castAt`, and a retried producer repeats exactly what it sent before: the ballot
+ * ids are the same, so nothing is counted twice.
  *
- * The roll: `voters` registered voters in contiguous blocks per region (sized by the
- * regions' weights). Ballot k is cast by voter `perm(k)`, a permutation of the roll, so no
- * voter casts two valid ballots. After ballot k the generator may inject a duplicate (the
- * same voter again, another ballot id) or an invalid ballot of some kind.
+ * The country (simulation-geography.ts): states → counties → precincts; each precinct is a
+ * region, more or less urban. From the seed and that geography the generator draws, per
+ * precinct, its turnout, how its voters split between early, election-day and mail voting,
+ * how each channel leans between the candidates, and when the precinct reports. So results
+ * differ by place, and the order ballots arrive in is not a fair sample of the whole.
+ *
+ * The roll: `voters` registered voters in contiguous blocks per region (the plan's
+ * `registeredVoters`). Region r casts exactly `planned[r]` ballots (turnout drawn per
+ * region, scaled so the total is floor(voters × turnout)), split by channel.
+ *
+ * The order of k (the order ballots are sent and counted): three phases, early ballots,
+ * then election-day ballots, then mail ballots. Each phase is cut into buckets (time
+ * slices); each region spreads each channel's ballots evenly over its own window of that
+ * phase's buckets (in the election-day phase rural precincts tend to report first, cities
+ * last; mail is counted in batches at the end). Within a bucket the ballots of every region
+ * reporting then are shuffled by a keyed permutation. So ballot k is found by a binary
+ * search over buckets, one permutation and a binary search over the bucket's (region,
+ * channel) entries: O(log n), no per-ballot state. Entry → the q-th ballot of region r →
+ * voter `start[r] + (step[r]·q + offset[r]) mod registered[r]`, a bijection of the region's
+ * block: no voter casts two valid ballots, and every voter is on the roll of the region
+ * the ballot names. After ballot k the generator may inject a duplicate (the same voter
+ * again, another ballot id) or an invalid ballot of some kind.
  */
 
 export interface SimulationSettings {
   seed: number
   /** Registered voters on the roll. */
   voters: number
-  /** Share of the roll that votes, 0..1. */
+  /** Share of the roll that votes, 0..1 (overall; each region draws its own around it). */
   turnout: number
   /** Probability, per valid ballot, of injecting an invalid one after it. */
   invalidShare: number
@@ -48,86 +69,131 @@ export type GeneratedMessage =
   | { kind: 'duplicate_voter'; key: string; ballot: Ballot; raw?: undefined }
   | { kind: (typeof INJECTED_KINDS)[number]; key: string; ballot?: Ballot; raw?: string }
 
-const DEFAULT_REGIONS: Array<Omit<Region, 'registeredVoters'> & { weight: number }> = [
-  { id: 'north', name: 'Northport', state: 'North', lat: 47.6, lon: -122.3, weight: 3 },
-  { id: 'lakes', name: 'Lakeside', state: 'North', lat: 44.9, lon: -93.3, weight: 2 },
-  { id: 'capital', name: 'Capital City', state: 'Central', lat: 39.7, lon: -104.9, weight: 4 },
-  { id: 'plains', name: 'Plainsfield', state: 'Central', lat: 39.1, lon: -94.6, weight: 2 },
-  { id: 'harbor', name: 'Harbor Bay', state: 'South', lat: 29.9, lon: -90.1, weight: 3 },
-  { id: 'desert', name: 'Desert Springs', state: 'South', lat: 33.4, lon: -112.1, weight: 2 },
-  { id: 'valley', name: 'Green Valley', state: 'West', lat: 37.3, lon: -121.9, weight: 3 },
-  { id: 'coast', name: 'Seacoast', state: 'West', lat: 34.0, lon: -118.2, weight: 1 },
-]
+/** The order the channels arrive in: ballot k's channel never goes back in this list. */
+export const CHANNEL_ORDER = ['early', 'election_day', 'mail'] as const satisfies readonly Channel[]
 
-const DEFAULT_CANDIDATES: Candidate[] = [
-  { id: 'ada', name: 'Ada Lovelace', party: 'Analytical' },
-  { id: 'alan', name: 'Alan Turing', party: 'Computable' },
-  { id: 'grace', name: 'Grace Hopper', party: 'Compiler' },
-  { id: 'edsger', name: 'Edsger Dijkstra', party: 'Structured' },
-]
+/** Time slices per phase (early, election day, mail): how finely reporting times are told apart. */
+const BUCKETS = [16, 64, 24] as const
 
-/** A plan with the default candidates and regions, sized to `settings.voters`. */
+/** A plan with generated candidates and a generated geography, sized to `settings.voters`. */
 export function defaultPlan(
   electionId: string,
   settings: SimulationSettings,
   counts: { candidates?: number; regions?: number } = {},
 ): SimulationPlan {
-  const candidates = DEFAULT_CANDIDATES.slice(0, clamp(counts.candidates ?? 4, 2, DEFAULT_CANDIDATES.length))
-  const chosen = DEFAULT_REGIONS.slice(0, clamp(counts.regions ?? 8, 1, DEFAULT_REGIONS.length))
-  const totalWeight = chosen.reduce((s, r) => s + r.weight, 0)
-  let assigned = 0
-  const regions = chosen.map(({ weight, ...r }, i) => {
-    const registeredVoters = i === chosen.length - 1 ? settings.voters - assigned : Math.floor((settings.voters * weight) / totalWeight)
-    assigned += registeredVoters
-    return { ...r, registeredVoters }
-  })
+  const candidates = candidatesFor(clamp(counts.candidates ?? L.candidates.default, L.candidates.min, L.candidates.max))
+  const geo = geography(settings.seed, clamp(counts.regions ?? L.regions.default, L.regions.min, L.regions.max))
+  const sizes = apportion(
+    settings.voters,
+    geo.precincts.map((p) => p.weight),
+    1,
+  )
+  const regions = geo.precincts.map((p, i) => ({
+    id: p.id,
+    name: p.name,
+    state: geo.states[p.state]?.name ?? '',
+    county: geo.counties[p.county]?.name,
+    registeredVoters: sizes[i] ?? 0,
+    lat: p.lat,
+    lon: p.lon,
+  }))
   return { electionId, settings, candidates, regions }
 }
 
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, Math.floor(n)))
 
-/** A fast 32-bit mixer (a "lowbias32" finaliser): the source of every random choice. */
-function mix(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x7feb352d)
-  x = Math.imul(x ^ (x >>> 15), 0x846ca68b)
-  return (x ^ (x >>> 16)) >>> 0
-}
-
-/** A uniform number in [0, 1) for (seed, k, salt): the same arguments, the same number. */
-function uniform(seed: number, k: number, salt: number): number {
-  return mix(mix(mix(seed ^ 0x9e3779b9) ^ k) ^ Math.imul(salt, 0x85ebca6b)) / 4294967296
-}
-
-/** FNV-1a: folds the election id into the ballot ids, so two elections never share one. */
-function hashString(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h >>> 0
-}
-
-function uuidFor(seed: number, k: number, salt: number): string {
-  const hex = [1, 2, 3, 4]
-    .map((i) =>
-      mix(mix(seed + i) ^ mix(k * 7 + salt))
-        .toString(16)
-        .padStart(8, '0'),
-    )
-    .join('')
-  // Shaped as a version-4 UUID so every consumer's UUID check accepts it.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((Number.parseInt(hex[16] ?? '0', 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
-}
-
 export function voterId(index: number): string {
   return `v${index.toString(36).padStart(6, '0')}`
 }
 
-/** The generator for one plan; cheap to build, pure to call. */
+const hex8 = (n: number) => n.toString(16).padStart(8, '0')
+
+function uuidFor(seed: number, k: number, salt: number): string {
+  const b = mix(k * 7 + salt)
+  const h0 = hex8(mix(mix(seed + 1) ^ b))
+  const h1 = hex8(mix(mix(seed + 2) ^ b))
+  const w2 = mix(mix(seed + 3) ^ b)
+  const h2 = hex8(w2)
+  const h3 = hex8(mix(mix(seed + 4) ^ b))
+  // Shaped as a version-4 UUID (variant 10xx) so every consumer's UUID check accepts it.
+  const variant = (((w2 >>> 28) & 3) | 8).toString(16)
+  return `${h0}-${h1.slice(0, 4)}-4${h1.slice(5, 8)}-${variant}${h2.slice(1, 4)}-${h2.slice(4, 8)}${h3}`
+}
+
+// Salts of the model's draws (the geography has its own, below 100; per ballot: 1..5).
+const M = {
+  tilt: 101,
+  flip: 102,
+  minorBase: 103,
+  minorAxis: 104,
+  minorChannel: 105,
+  stateLean: 106,
+  countyLean: 107,
+  precinctLean: 108,
+  stateTaste: 109,
+  countyTaste: 110,
+  precinctTaste: 111,
+  stateTurnout: 121,
+  countyTurnout: 122,
+  precinctTurnout: 123,
+  stateEarly: 131,
+  stateMail: 132,
+  countyEarly: 133,
+  countyMail: 134,
+  precinctEarly: 135,
+  precinctMail: 136,
+  earlyFrom: 141,
+  earlyTo: 142,
+  dayFrom: 143,
+  countyDayFrom: 144,
+  daySpan: 145,
+  mailFrom: 146,
+  mailSpan: 147,
+  voterStep: 151,
+  voterOffset: 152,
+  order: 161,
+} as const
+
+/** Per ballot: which candidate, then duplicate?, invalid?, which invalid kind. */
+const K = { candidate: 1, duplicate: 3, invalid: 4, kind: 5 } as const
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x))
+
+/** What the generator drew for one region (for tests and tools; the ballots follow from it). */
+export interface RegionProfile {
+  /** Valid ballots the region casts, per channel in CHANNEL_ORDER. */
+  ballots: [number, number, number]
+  /** The expected share of each candidate, per channel in CHANNEL_ORDER. */
+  shares: [number[], number[], number[]]
+  /** When the region starts and stops reporting, per channel, as fractions of that channel's phase. */
+  window: [[number, number], [number, number], [number, number]]
+}
+
+/** The generator for one plan; cheap to build (O(regions × buckets)), pure to call. */
 export class Simulation {
   readonly ballotCount: number
+  /** Where each channel's ballots lie in k: early in [0, a), election day in [a, b), mail in [b, ballotCount). */
+  readonly channelRanges: Record<(typeof CHANNEL_ORDER)[number], { from: number; to: number }>
   private readonly regionEnds: number[]
-  private readonly step: number
-  private readonly offset: number
-  private readonly preferences: number[][]
+  private readonly regionStart: Float64Array
+  private readonly planned: Float64Array
+  /** Ballots per region and channel, at [r * 3 + ch]. */
+  private readonly perChannel: Float64Array
+  private readonly voterStep: Float64Array
+  private readonly voterOffset: Float64Array
+  /** Cumulative candidate shares per (region, channel), at [(r * 3 + ch) * C + c]. */
+  private readonly preferences: Float64Array
+  private readonly windows: Float64Array
+  /** Bucket g holds ballots [bucketStart[g], bucketStart[g + 1]) and entries [entryFrom[g], entryFrom[g + 1]). */
+  private readonly bucketStart: Float64Array
+  private readonly entryFrom: Int32Array
+  private readonly entryRegion: Int32Array
+  private readonly entryChannel: Uint8Array
+  /** The region's ballot number (its q) of the entry's first ballot. */
+  private readonly entryQ: Float64Array
+  /** Where the entry starts inside its bucket's (shuffled) positions. */
+  private readonly entryAt: Float64Array
+  private readonly orderKey: number
   /** The seed of ballot ids: the generator's seed and the election's id. */
   private readonly idSeed: number
 
@@ -136,26 +202,205 @@ export class Simulation {
     if (plan.regions.reduce((s, r) => s + r.registeredVoters, 0) !== voters) {
       throw new Error("the regions' registered voters must add up to settings.voters")
     }
-    this.ballotCount = Math.floor(voters * turnout)
+    this.ballotCount = Math.max(0, Math.floor(voters * turnout))
     this.idSeed = mix(seed ^ hashString(plan.electionId))
+    this.orderKey = mix(seed ^ Math.imul(M.order, 0x9e3779b1))
+    const R = plan.regions.length
+    const C = plan.candidates.length
+    // The geography is derived again from (seed, number of regions): a stored plan has no counties.
+    const geo = geography(seed, R)
+
+    // The roll: contiguous blocks, in the plan's order.
     let end = 0
     this.regionEnds = plan.regions.map((r) => (end += r.registeredVoters))
-    // perm(k) = (step * k + offset) mod voters is a permutation when gcd(step, voters) = 1.
-    let step = (mix(seed ^ 0x51ed) % Math.max(voters - 1, 1)) + 1
-    while (gcd(step, voters) !== 1) step++
-    this.step = step
-    this.offset = mix(seed ^ 0xabcd) % Math.max(voters, 1)
-    // Each region leans its own way: the base popularity, reweighted per region.
-    this.preferences = plan.regions.map((_, r) => {
-      const weights = plan.candidates.map((_, c) => (1 + c * 0.15) * (0.5 + uniform(seed, r, 1000 + c)))
-      const total = weights.reduce((s, w) => s + w, 0)
-      let acc = 0
-      return weights.map((w) => (acc += w / total))
+    this.regionStart = Float64Array.from(plan.regions, (_, r) => (this.regionEnds[r] ?? 0) - (plan.regions[r]?.registeredVoters ?? 0))
+
+    // Turnout: a logit per region (urban places vote less), shifted so the total is exact.
+    const registered = plan.regions.map((r) => r.registeredVoters)
+    const logits = geo.precincts.map((p, r) => {
+      return (
+        0.3 * normal(seed, p.state, M.stateTurnout) +
+        0.3 * normal(seed, p.county, M.countyTurnout) +
+        0.2 * normal(seed, r, M.precinctTurnout) -
+        0.6 * (p.urbanity - 0.4)
+      )
     })
+    this.planned = Float64Array.from(allocateTurnout(this.ballotCount, registered, logits))
+
+    // Channels: each state has its habits (some vote mostly by mail), counties and cities vary.
+    this.perChannel = new Float64Array(R * 3)
+    for (let r = 0; r < R; r++) {
+      const p = geo.precincts[r] ?? fallbackPrecinct
+      // A channel's weight against election day (1): a base, then the state's, the county's
+      // and the precinct's habits, then a pull with urbanity.
+      const weight = (base: number, spread: [number, number, number], keys: [number, number, number], urban: number) =>
+        Math.exp(
+          base +
+            spread[0] * normal(seed, p.state, keys[0]) +
+            spread[1] * normal(seed, p.county, keys[1]) +
+            spread[2] * normal(seed, r, keys[2]) +
+            urban * (p.urbanity - 0.5),
+        )
+      const early = weight(-0.35, [0.5, 0.25, 0.1], [M.stateEarly, M.countyEarly, M.precinctEarly], 0.3)
+      const mail = weight(-1, [0.8, 0.25, 0.1], [M.stateMail, M.countyMail, M.precinctMail], 0.2)
+      const total = early + 1 + mail
+      const b = this.planned[r] ?? 0
+      const e = Math.round((b * early) / total)
+      const m = Math.min(b - e, Math.round((b * mail) / total))
+      this.perChannel[r * 3] = e
+      this.perChannel[r * 3 + 1] = b - e - m
+      this.perChannel[r * 3 + 2] = m
+    }
+
+    this.preferences = drawPreferences(seed, geo, C)
+
+    // Reporting windows per region and channel, as fractions of the channel's phase.
+    this.windows = new Float64Array(R * 6)
+    for (let r = 0; r < R; r++) {
+      const p = geo.precincts[r] ?? fallbackPrecinct
+      const w = (ch: number, from: number, to: number) => {
+        const a = Math.min(0.95, Math.max(0, from))
+        this.windows[r * 6 + ch * 2] = a
+        this.windows[r * 6 + ch * 2 + 1] = Math.min(1, Math.max(a + 0.02, to))
+      }
+      // Early ballots: counted first, nearly everywhere at once.
+      w(0, 0.25 * uniform(seed, r, M.earlyFrom), 1 - 0.25 * uniform(seed, r, M.earlyTo))
+      // Election day: small rural precincts report first, cities late, counties in their own rhythm.
+      const dayFrom = 0.02 + 0.55 * p.urbanity + 0.12 * normal(seed, p.county, M.countyDayFrom) + 0.08 * normal(seed, r, M.dayFrom)
+      w(1, dayFrom, Math.max(0, dayFrom) + 0.08 + 0.3 * uniform(seed, r, M.daySpan))
+      // Mail: counted last, in batches, cities later.
+      const mailFrom = 0.5 * uniform(seed, r, M.mailFrom) + 0.25 * p.urbanity
+      w(2, mailFrom, mailFrom + 0.15 + 0.3 * uniform(seed, r, M.mailSpan))
+    }
+
+    // The voters of each region, in a keyed order: q → start + (step·q + offset) mod size.
+    this.voterStep = new Float64Array(R)
+    this.voterOffset = new Float64Array(R)
+    for (let r = 0; r < R; r++) {
+      const size = registered[r] ?? 0
+      if (size <= 1) {
+        this.voterStep[r] = 1
+        continue
+      }
+      let step = (mix(seed ^ mix(r ^ Math.imul(M.voterStep, 0x9e3779b1))) % (size - 1)) + 1
+      while (gcd(step, size) !== 1) step = step === size - 1 ? 1 : step + 1
+      this.voterStep[r] = step
+      this.voterOffset[r] = mix(seed ^ mix(r ^ Math.imul(M.voterOffset, 0x9e3779b1))) % size
+    }
+
+    // The buckets: phase by phase, each region's ballots of the phase's channel spread evenly
+    // over its window of the phase's buckets.
+    const buckets = BUCKETS[0] + BUCKETS[1] + BUCKETS[2]
+    this.bucketStart = new Float64Array(buckets + 1)
+    this.entryFrom = new Int32Array(buckets + 1)
+    const region: number[] = []
+    const channel: number[] = []
+    const qs: number[] = []
+    const at: number[] = []
+    const ranges = { from: [0, 0, 0], to: [0, 0, 0] }
+    let g = 0
+    let k = 0
+    for (let ch = 0; ch < 3; ch++) {
+      const B = BUCKETS[ch as 0 | 1 | 2]
+      ranges.from[ch] = k
+      const firstBucket = new Int32Array(R)
+      const lastBucket = new Int32Array(R)
+      for (let r = 0; r < R; r++) {
+        const a = Math.min(B - 1, Math.floor((this.windows[r * 6 + ch * 2] ?? 0) * B))
+        firstBucket[r] = a
+        lastBucket[r] = Math.max(a + 1, Math.min(B, Math.ceil((this.windows[r * 6 + ch * 2 + 1] ?? 1) * B)))
+      }
+      for (let i = 0; i < B; i++, g++) {
+        this.bucketStart[g] = k
+        this.entryFrom[g] = region.length
+        let size = 0
+        for (let r = 0; r < R; r++) {
+          const n = this.perChannel[r * 3 + ch] ?? 0
+          const a = firstBucket[r] ?? 0
+          const b = lastBucket[r] ?? 0
+          if (n === 0 || i < a || i >= b) continue
+          const span = b - a
+          const before = Math.floor((n * (i - a)) / span)
+          const count = Math.floor((n * (i - a + 1)) / span) - before
+          if (count === 0) continue
+          region.push(r)
+          channel.push(ch)
+          qs.push(this.channelStartOf(r, ch) + before)
+          at.push(size)
+          size += count
+        }
+        k += size
+      }
+      ranges.to[ch] = k
+    }
+    this.bucketStart[buckets] = k
+    this.entryFrom[buckets] = region.length
+    if (k !== this.ballotCount) throw new Error(`internal: scheduled ${k} ballots, planned ${this.ballotCount}`)
+    this.entryRegion = Int32Array.from(region)
+    this.entryChannel = Uint8Array.from(channel)
+    this.entryQ = Float64Array.from(qs)
+    this.entryAt = Float64Array.from(at)
+    this.channelRanges = {
+      early: { from: ranges.from[0] ?? 0, to: ranges.to[0] ?? 0 },
+      election_day: { from: ranges.from[1] ?? 0, to: ranges.to[1] ?? 0 },
+      mail: { from: ranges.from[2] ?? 0, to: ranges.to[2] ?? 0 },
+    }
+  }
+
+  /** The first q (the region's ballot number) of channel `ch` in region r: early, then election day, then mail. */
+  private channelStartOf(r: number, ch: number): number {
+    let q = 0
+    for (let c = 0; c < ch; c++) q += this.perChannel[r * 3 + c] ?? 0
+    return q
+  }
+
+  /** Ballot k's entry (region, channel) and the region's ballot number q, in O(log n). */
+  private locate(k: number): { entry: number; q: number } {
+    if (!(k >= 0 && k < this.ballotCount && Number.isInteger(k))) {
+      throw new RangeError(`ballot ${k} is outside [0, ${this.ballotCount})`)
+    }
+    const starts = this.bucketStart
+    let lo = 0
+    let hi = starts.length - 2
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((starts[mid + 1] ?? 0) > k) hi = mid
+      else lo = mid + 1
+    }
+    const from = starts[lo] ?? 0
+    const p = permute(k - from, (starts[lo + 1] ?? 0) - from, this.orderKey ^ Math.imul(lo + 1, 0x9e3779b1))
+    const at = this.entryAt
+    let a = this.entryFrom[lo] ?? 0
+    let b = (this.entryFrom[lo + 1] ?? 0) - 1
+    while (a < b) {
+      const mid = (a + b + 1) >> 1
+      if ((at[mid] ?? 0) <= p) a = mid
+      else b = mid - 1
+    }
+    return { entry: a, q: (this.entryQ[a] ?? 0) + p - (at[a] ?? 0) }
+  }
+
+  /** Region, channel (index in CHANNEL_ORDER) and candidate of ballot k, without building anything. */
+  private facts(k: number): { regionIndex: number; channelIndex: number; candidateIndex: number; q: number } {
+    const { entry, q } = this.locate(k)
+    const regionIndex = this.entryRegion[entry] ?? 0
+    const channelIndex = this.entryChannel[entry] ?? 0
+    const C = this.plan.candidates.length
+    const base = (regionIndex * 3 + channelIndex) * C
+    const u = uniform(this.plan.settings.seed, k, K.candidate)
+    let candidateIndex = 0
+    while (candidateIndex < C - 1 && u >= (this.preferences[base + candidateIndex] ?? 1)) candidateIndex++
+    return { regionIndex, channelIndex, candidateIndex, q }
+  }
+
+  private voterOf(regionIndex: number, q: number): number {
+    const size = this.plan.regions[regionIndex]?.registeredVoters ?? 1
+    return (this.regionStart[regionIndex] ?? 0) + (((this.voterStep[regionIndex] ?? 1) * q + (this.voterOffset[regionIndex] ?? 0)) % size)
   }
 
   voterIndex(k: number): number {
-    return Number((BigInt(this.step) * BigInt(k) + BigInt(this.offset)) % BigInt(this.plan.settings.voters))
+    const { entry, q } = this.locate(k)
+    return this.voterOf(this.entryRegion[entry] ?? 0, q)
   }
 
   regionIndexOf(voterIndex: number): number {
@@ -171,21 +416,32 @@ export class Simulation {
 
   /** The valid ballot number k, without `castAt` (the producer stamps the send time). */
   validBallot(k: number): { voterIndex: number; regionIndex: number; candidateIndex: number; channel: Channel; ballotId: string } {
-    const { seed } = this.plan.settings
-    const voterIndex = this.voterIndex(k)
-    const regionIndex = this.regionIndexOf(voterIndex)
-    const u = uniform(seed, k, 1)
-    const prefs = this.preferences[regionIndex] ?? []
-    let candidateIndex = prefs.findIndex((p) => u < p)
-    if (candidateIndex < 0) candidateIndex = prefs.length - 1
-    const c = uniform(seed, k, 2)
-    const channel: Channel = c < 0.2 ? 'mail' : c < 0.45 ? 'early' : 'election_day'
-    return { voterIndex, regionIndex, candidateIndex, channel, ballotId: uuidFor(this.idSeed, k, 0) }
+    const f = this.facts(k)
+    return {
+      voterIndex: this.voterOf(f.regionIndex, f.q),
+      regionIndex: f.regionIndex,
+      candidateIndex: f.candidateIndex,
+      channel: CHANNEL_ORDER[f.channelIndex] ?? 'election_day',
+      ballotId: uuidFor(this.idSeed, k, 0),
+    }
+  }
+
+  /** Whether ballot k is followed by a second attempt of its voter. */
+  private duplicates(k: number): boolean {
+    return uniform(this.plan.settings.seed, k, K.duplicate) < this.plan.settings.duplicateShare
+  }
+
+  /** The invalid ballot injected after ballot k, if any. */
+  private injected(k: number): (typeof INJECTED_KINDS)[number] | null {
+    const { seed, invalidShare } = this.plan.settings
+    if (!(uniform(seed, k, K.invalid) < invalidShare)) return null
+    const kind = INJECTED_KINDS[Math.floor(uniform(seed, k, K.kind) * INJECTED_KINDS.length)] ?? 'malformed'
+    // A single region has no other region to be wrong about.
+    return kind === 'wrong_region' && this.plan.regions.length < 2 ? 'unknown_region' : kind
   }
 
   /** Every message that ballot k brings: the valid ballot, then any injected ones. */
   messagesFor(k: number, castAt: string): GeneratedMessage[] {
-    const { seed, invalidShare, duplicateShare } = this.plan.settings
     const { electionId, candidates, regions } = this.plan
     const b = this.validBallot(k)
     const voter = voterId(b.voterIndex)
@@ -200,12 +456,12 @@ export class Simulation {
       castAt,
     }
     const out: GeneratedMessage[] = [{ kind: 'valid', key: voter, ballot }]
-    if (uniform(seed, k, 3) < duplicateShare) {
+    if (this.duplicates(k)) {
       const other = candidates[(b.candidateIndex + 1) % candidates.length]?.id ?? ballot.candidateId
       out.push({ kind: 'duplicate_voter', key: voter, ballot: { ...ballot, ballotId: uuidFor(this.idSeed, k, 1), candidateId: other } })
     }
-    if (uniform(seed, k, 4) < invalidShare) {
-      const kind = INJECTED_KINDS[Math.floor(uniform(seed, k, 5) * INJECTED_KINDS.length)] ?? 'malformed'
+    const kind = this.injected(k)
+    if (kind) {
       const bad = { ...ballot, ballotId: uuidFor(this.idSeed, k, 2) }
       switch (kind) {
         case 'malformed':
@@ -224,10 +480,6 @@ export class Simulation {
           out.push({ kind, key: `x${k}`, ballot: { ...bad, voterId: `x${k.toString(36)}` } })
           break
         case 'wrong_region': {
-          if (regions.length < 2) {
-            out.push({ kind: 'unknown_region', key: voter, ballot: { ...bad, regionId: 'atlantis' } })
-            break
-          }
           const wrong = regions[(b.regionIndex + 1) % regions.length]?.id ?? ballot.regionId
           out.push({ kind, key: voter, ballot: { ...bad, regionId: wrong } })
           break
@@ -239,30 +491,158 @@ export class Simulation {
 
   /** The valid ballots the generator will send, per region id: what a simulated election can still bring. */
   plannedPerRegion(): Map<string, number> {
-    const counts = this.plan.regions.map(() => 0)
-    for (let k = 0; k < this.ballotCount; k++) {
-      const r = this.regionIndexOf(this.voterIndex(k))
-      counts[r] = (counts[r] ?? 0) + 1
-    }
-    return new Map(this.plan.regions.map((r, i) => [r.id, counts[i] ?? 0]))
+    return new Map(this.plan.regions.map((r, i) => [r.id, this.planned[i] ?? 0]))
   }
 
-  /** What ballots [0, produced) must count to: votes per candidate and region, and rejections by reason. */
-  groundTruth(produced: number): { votes: Map<string, number>; rejections: Map<RejectionReason, number> } {
-    const votes = new Map<string, number>()
+  /** What the generator drew for region r: ballots per channel, expected shares per channel, reporting windows. */
+  regionProfile(r: number): RegionProfile {
+    const C = this.plan.candidates.length
+    const shares = [0, 1, 2].map((ch) => {
+      const base = (r * 3 + ch) * C
+      return Array.from({ length: C }, (_, c) => (this.preferences[base + c] ?? 1) - (c === 0 ? 0 : (this.preferences[base + c - 1] ?? 0)))
+    }) as RegionProfile['shares']
+    const window = [0, 1, 2].map((ch) => [
+      this.windows[r * 6 + ch * 2] ?? 0,
+      this.windows[r * 6 + ch * 2 + 1] ?? 1,
+    ]) as RegionProfile['window']
+    const ballots = [0, 1, 2].map((ch) => this.perChannel[r * 3 + ch] ?? 0) as RegionProfile['ballots']
+    return { ballots, shares, window }
+  }
+
+  /** Counts ballots [0, produced): valid votes at [(region * C + candidate) * 3 + channel], rejections by reason. */
+  private tally(produced: number): { cube: Float64Array; rejections: Map<RejectionReason, number> } {
+    const C = this.plan.candidates.length
+    const cube = new Float64Array(this.plan.regions.length * C * 3)
     const rejections = new Map<RejectionReason, number>()
-    for (let k = 0; k < Math.min(produced, this.ballotCount); k++) {
-      for (const m of this.messagesFor(k, '')) {
-        if (m.kind === 'valid') {
-          const key = `${m.ballot.candidateId}|${m.ballot.regionId}`
-          votes.set(key, (votes.get(key) ?? 0) + 1)
-        } else {
-          rejections.set(m.kind, (rejections.get(m.kind) ?? 0) + 1)
+    const n = Math.min(produced, this.ballotCount)
+    for (let k = 0; k < n; k++) {
+      const f = this.facts(k)
+      const cell = (f.regionIndex * C + f.candidateIndex) * 3 + f.channelIndex
+      cube[cell] = (cube[cell] ?? 0) + 1
+      if (this.duplicates(k)) rejections.set('duplicate_voter', (rejections.get('duplicate_voter') ?? 0) + 1)
+      const kind = this.injected(k)
+      if (kind) rejections.set(kind, (rejections.get(kind) ?? 0) + 1)
+    }
+    return { cube, rejections }
+  }
+
+  /** What ballots [0, produced) must count to: votes per candidate and region (`candidate|region`), and rejections by reason. */
+  groundTruth(produced: number): { votes: Map<string, number>; rejections: Map<RejectionReason, number> } {
+    const { cube, rejections } = this.tally(produced)
+    const votes = new Map<string, number>()
+    this.eachCell(cube, (candidate, region, _channel, n) => {
+      const key = `${candidate}|${region}`
+      votes.set(key, (votes.get(key) ?? 0) + n)
+    })
+    return { votes, rejections }
+  }
+
+  /** The same truth split by channel: votes per `candidate|region|channel`, and rejections by reason. */
+  groundTruthByChannel(produced: number): { votes: Map<string, number>; rejections: Map<RejectionReason, number> } {
+    const { cube, rejections } = this.tally(produced)
+    const votes = new Map<string, number>()
+    this.eachCell(cube, (candidate, region, channel, n) => votes.set(`${candidate}|${region}|${channel}`, n))
+    return { votes, rejections }
+  }
+
+  /** Calls `f` for every non-zero cell of a tally, in region, candidate, channel order. */
+  private eachCell(cube: Float64Array, f: (candidate: string, region: string, channel: Channel, n: number) => void) {
+    const { candidates, regions } = this.plan
+    const C = candidates.length
+    for (let r = 0; r < regions.length; r++) {
+      for (let c = 0; c < C; c++) {
+        for (let ch = 0; ch < 3; ch++) {
+          const n = cube[(r * C + c) * 3 + ch] ?? 0
+          if (n > 0) f(candidates[c]?.id ?? '', regions[r]?.id ?? '', CHANNEL_ORDER[ch] ?? 'election_day', n)
         }
       }
     }
-    return { votes, rejections }
   }
+}
+
+const fallbackPrecinct = { state: 0, county: 0, urbanity: 0.5 }
+
+/**
+ * Ballots per region: `total` split in proportion to registered × sigmoid(logit + shift),
+ * the one shift that makes the expected total `total`, and never more than a region's roll.
+ */
+function allocateTurnout(total: number, registered: number[], logits: number[]): number[] {
+  const sum = registered.reduce((s, n) => s + n, 0)
+  if (total >= sum) return registered.slice()
+  if (total <= 0) return registered.map(() => 0)
+  const expected = (shift: number) => registered.reduce((s, n, r) => s + n * sigmoid((logits[r] ?? 0) + shift), 0)
+  let lo = -60
+  let hi = 60
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2
+    if (expected(mid) < total) lo = mid
+    else hi = mid
+  }
+  const shift = (lo + hi) / 2
+  return apportion(
+    total,
+    registered.map((n, r) => n * sigmoid((logits[r] ?? 0) + shift)),
+    0,
+    registered,
+  )
+}
+
+/**
+ * Cumulative candidate shares per (region, channel). The first two candidates are the main
+ * contenders on an urban–rural axis (which of them is the urban one is drawn from the seed);
+ * early and above all mail ballots lean to the urban one, election-day ballots away from it.
+ * The others are smaller, with strongholds of their own. Everyone's support varies by state,
+ * county and precinct.
+ */
+function drawPreferences(seed: number, geo: Geography, C: number): Float64Array {
+  const R = geo.precincts.length
+  const out = new Float64Array(R * 3 * C)
+  const urbanSide = uniform(seed, 0, M.flip) < 0.5 ? 1 : -1
+  const tilt = 0.15 * normal(seed, 0, M.tilt)
+  const axis = Array.from({ length: C }, (_, c) => (c === 0 ? urbanSide : c === 1 ? -urbanSide : 0.3 * normal(seed, c, M.minorAxis)))
+  const base = Array.from({ length: C }, (_, c) =>
+    c === 0 ? tilt : c === 1 ? -tilt : -1.3 - 0.2 * (c - 2) + 0.35 * normal(seed, c, M.minorBase),
+  )
+  const channelShift = [0.15, -0.15, 0.5]
+  const utilities = new Float64Array(C)
+  for (let r = 0; r < R; r++) {
+    const p = geo.precincts[r]
+    if (!p) continue
+    const lean =
+      1.3 * (p.urbanity - 0.45) +
+      0.3 * normal(seed, p.state, M.stateLean) +
+      0.25 * normal(seed, p.county, M.countyLean) +
+      0.15 * normal(seed, r, M.precinctLean)
+    for (let ch = 0; ch < 3; ch++) {
+      let max = Number.NEGATIVE_INFINITY
+      for (let c = 0; c < C; c++) {
+        const minor = c >= 2 ? 1 : 0.3
+        const taste =
+          minor *
+          (0.35 * normal(seed, p.state * 16 + c, M.stateTaste) +
+            0.25 * normal(seed, p.county * 16 + c, M.countyTaste) +
+            0.15 * normal(seed, r * 16 + c, M.precinctTaste))
+        const byChannel = c >= 2 ? 0.15 * normal(seed, c * 3 + ch, M.minorChannel) : 0
+        const u = (base[c] ?? 0) + (axis[c] ?? 0) * (lean + (channelShift[ch] ?? 0)) + taste + byChannel
+        utilities[c] = u
+        if (u > max) max = u
+      }
+      let total = 0
+      for (let c = 0; c < C; c++) {
+        const w = Math.exp((utilities[c] ?? 0) - max)
+        utilities[c] = w
+        total += w
+      }
+      let acc = 0
+      const at = (r * 3 + ch) * C
+      for (let c = 0; c < C; c++) {
+        acc += (utilities[c] ?? 0) / total
+        out[at + c] = acc
+      }
+      out[at + C - 1] = 1
+    }
+  }
+  return out
 }
 
 function gcd(a: number, b: number): number {

@@ -3,14 +3,15 @@
  * `bun run simulate [--voters N] [--rate N] [--candidates N] [--regions N] [--seed N]
  *                   [--invalid SHARE] [--duplicates SHARE] [--turnout SHARE] [--name TEXT]`
  *
- * Runs a simulated election from a terminal: uses VOTESTREAM_API_URL when set, else brings
+ * Runs a simulated election (a generated country of states, counties and precincts; see
+ * `--help`) from a terminal: uses VOTESTREAM_API_URL when set, else brings
  * up the local stack and the api, tally and worker processes, and stops what it started.
  * Ctrl-C closes the polls early; the election is still counted and certified.
  */
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { RATE_LIMITS } from '../../domain/rates.ts'
-import type { ResultsSnapshot } from '../../domain/results.ts'
+import { REGIONS_INLINE, type ResultsSnapshot } from '../../domain/results.ts'
 import { SIMULATION_LIMITS } from '../../domain/simulation-limits.ts'
 import { configOrExit, parseConfig } from '../../lib/config.ts'
 import { LOCAL_ADMIN_TOKEN } from '../../services/api/config.ts'
@@ -38,15 +39,28 @@ const flags = z.object({
 
 const USAGE = `usage: bun run simulate [flags]
 
-  --voters N         registered voters, ${L.voters.min} to ${L.voters.max}         (default ${L.voters.default})
-  --turnout SHARE    share of them that vote, 0..1            (default ${L.turnout.default})
-  --rate N           ballots per second, ${RATE_LIMITS.min} to ${RATE_LIMITS.max}          (default ${L.ratePerSecond.default})
-  --candidates N     ${L.candidates.min} to ${L.candidates.max}                                   (default ${L.candidates.default})
-  --regions N        ${L.regions.min} to ${L.regions.max}                                   (default ${L.regions.default})
-  --seed N           the same seed gives the same ballots     (default ${L.seed.default})
-  --invalid SHARE    invalid ballots injected per valid one   (default ${L.invalidShare.default})
-  --duplicates SHARE second attempts by the same voter        (default ${L.duplicateShare.default})
-  --name TEXT        the election's name
+Generates a seeded election and runs it through the pipeline to certification. The
+country is made up from the seed: states, counties and precincts (each precinct is a
+region, more or less urban), each precinct with its own turnout, channel mix and lean.
+Early ballots arrive first, then election-day ballots as precincts report (rural ones
+tend to be first, cities last), then mail ballots: early leads can fade.
+
+  --voters N         registered voters, ${L.voters.min} to ${L.voters.max} (default ${L.voters.default})
+  --turnout SHARE    share of them that vote, over 0 up to ${L.turnout.max}; each precinct draws its
+                     own turnout around it, the total is exact (default ${L.turnout.default})
+  --rate N           ballots sent per second, ${RATE_LIMITS.min} to ${RATE_LIMITS.max} (default ${L.ratePerSecond.default});
+                     the run takes about voters × turnout ÷ rate seconds, plus start-up
+  --candidates N     candidates on the ballot, ${L.candidates.min} to ${L.candidates.max} (default ${L.candidates.default}); the
+                     first two are the main contenders, the rest smaller parties
+  --regions N        precincts, ${L.regions.min} to ${L.regions.max} (default ${L.regions.default}), grouped into generated
+                     counties and states; past ${REGIONS_INLINE} the live page lists states only
+  --seed N           0 to ${L.seed.max}: the same seed gives the same country and
+                     the same ballots (default ${L.seed.default})
+  --invalid SHARE    invalid ballots injected per valid one, 0 to ${L.invalidShare.max} (default ${L.invalidShare.default})
+  --duplicates SHARE second attempts by the same voter per valid ballot, 0 to
+                     ${L.duplicateShare.max} (default ${L.duplicateShare.default})
+  --name TEXT        the election's name (default "Simulated general election")
+  --help             this text
 
 Uses VOTESTREAM_API_URL (and API_ADMIN_TOKEN) when set; otherwise brings up the local
 stack and the api, tally and worker processes, and stops what it started at the end.
