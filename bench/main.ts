@@ -14,9 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { z } from 'zod'
+import { configOrExit, databaseConfig, kafkaConfig, parseConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
-import { LOCAL_DATABASE_URL, LOCAL_KAFKA_BROKERS } from '../lib/local-stack.ts'
 import { readPid, waitUntil } from '../stack/proc.ts'
 import { cpuMeter, peakRssMiB } from './cpu.ts'
 import { BENCH_TOPIC, ensureBenchTopic, runStep } from './load.ts'
@@ -30,13 +31,26 @@ const say = (m: string) => process.stderr.write(`bench: ${m}\n`)
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, rates: { type: 'string' }, seconds: { type: 'string' } },
 })
-const quick = values.quick ?? false
-const rates = values.rates
-  ? values.rates.split(',').map(Number)
-  : quick
-    ? [2000, 10_000]
-    : [2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000]
-const seconds = Number(values.seconds ?? (quick ? 10 : 20))
+// Flags and environment are checked once, here: a bad value is named and nothing runs.
+const flags = z.object({
+  quick: z.boolean().default(false),
+  rates: z
+    .string()
+    .transform((s) => s.split(',').map((r) => Number(r.trim())))
+    .pipe(z.array(z.number().int().min(100).max(500_000)).min(1))
+    .optional(),
+  seconds: z.coerce.number().int().min(2).max(3600).optional(),
+})
+const parsedFlags = flags.safeParse(values)
+if (!parsedFlags.success) {
+  for (const i of parsedFlags.error.issues) console.error(`--${i.path.join('.')}: ${i.message}`)
+  process.exit(2)
+}
+const opts = parsedFlags.data
+const env = configOrExit(() => parseConfig(databaseConfig.extend(kafkaConfig.shape), process.env))
+const quick = opts.quick
+const rates = opts.rates ?? (quick ? [2000, 10_000] : [2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000])
+const seconds = opts.seconds ?? (quick ? 10 : 20)
 const partsN = quick ? 50_000 : 200_000
 
 async function main() {
@@ -45,7 +59,7 @@ async function main() {
     if (spawnSync(process.execPath, ['stack/cli.ts', 'up'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0)
       process.exit(1)
   }
-  const sql = createSql(process.env.DATABASE_URL ?? LOCAL_DATABASE_URL, { max: 10 })
+  const sql = createSql(env.DATABASE_URL, { max: 10 })
   const [{ track } = { track: 'off' }] = await sql<{ track: string }[]>`select current_setting('track_commit_timestamp') as track`
   if (track !== 'on') {
     say(
@@ -53,7 +67,7 @@ async function main() {
     )
     process.exit(1)
   }
-  const kafka = createKafka({ brokers: (process.env.KAFKA_BROKERS ?? LOCAL_KAFKA_BROKERS).split(','), clientId: 'bench' })
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS, clientId: 'bench' })
   const admin = kafka.admin()
   const producer = kafka.producer()
   await Promise.all([admin.connect(), producer.connect()])

@@ -13,6 +13,7 @@ import { createSql } from '../lib/db/sql.ts'
 import { LOCAL, LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
 import type { Component } from './component.ts'
 import { StackError } from './component.ts'
+import { STACK_CONFIG } from './config.ts'
 import { kafkaComponent } from './kafka.ts'
 import { logFile, postgresDataDir, STACK_DIR } from './paths.ts'
 import { postgresComponent } from './postgres.ts'
@@ -99,7 +100,7 @@ function env() {
     PGDATABASE: url.pathname.slice(1),
     KAFKA_BROKERS: kafka.address,
     TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? LOCAL.temporal.namespace,
+    TEMPORAL_NAMESPACE: STACK_CONFIG.TEMPORAL_NAMESPACE,
     TEMPORAL_CLI: temporalBinary() ?? '',
   }
   for (const [k, v] of Object.entries(lines)) console.log(`export ${k}=${shellQuote(v)}`)

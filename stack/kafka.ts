@@ -4,6 +4,7 @@ import { createKafka } from '../lib/kafka.ts'
 import { LOCAL, LOCAL_KAFKA_BROKERS, TOPICS } from '../lib/local-stack.ts'
 import type { Component, Progress } from './component.ts'
 import { DOCKER_HINT, StackError } from './component.ts'
+import { STACK_CONFIG, type StackConfig } from './config.ts'
 import { ROOT, STACK_DIR } from './paths.ts'
 import { run, runningPid, spawnDetached, stopProcess, waitUntil, which } from './proc.ts'
 
@@ -18,7 +19,7 @@ const POM = join(ROOT, 'stack', 'kafka-pom.xml')
  * jars on Maven Central: no Docker, no download from anywhere but the registry.
  * `KAFKA_BROKERS` naming other brokers wins.
  */
-export function kafkaComponent(env = process.env): Component {
+export function kafkaComponent(env: StackConfig = STACK_CONFIG): Component {
   const external = env.KAFKA_BROKERS && env.KAFKA_BROKERS !== LOCAL_KAFKA_BROKERS ? env.KAFKA_BROKERS : undefined
   const brokers = (external ?? LOCAL_KAFKA_BROKERS).split(',')
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { STACK_CONFIG } from './config.ts'
 
 /** The repository root and the git-ignored folder where the local stack keeps everything. */
 export const ROOT = resolve(import.meta.dirname, '..')
-export const STACK_DIR = process.env.VOTESTREAM_STACK_DIR ?? join(ROOT, '.stack')
+export const STACK_DIR = STACK_CONFIG.VOTESTREAM_STACK_DIR ?? join(ROOT, '.stack')
 export const LOG_DIR = join(STACK_DIR, 'logs')
 export const RUN_DIR = join(STACK_DIR, 'run')
 export const TOOLS_DIR = join(STACK_DIR, 'tools')

@@ -5,6 +5,7 @@ import { createSql } from '../lib/db/sql.ts'
 import { LOCAL, LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
 import type { Component, Progress } from './component.ts'
 import { StackError } from './component.ts'
+import { STACK_CONFIG, type StackConfig } from './config.ts'
 import { postgresDataDir } from './paths.ts'
 import { runningPid, spawnDetached, stopProcess, waitUntil } from './proc.ts'
 
@@ -15,7 +16,7 @@ const NAME = 'postgres'
  * `postgres` system user (when run as root) and the cluster; the server then runs
  * detached so it outlives this command. `DATABASE_URL` naming another server wins.
  */
-export function postgresComponent(env = process.env): Component {
+export function postgresComponent(env: StackConfig = STACK_CONFIG): Component {
   const url = env.DATABASE_URL && env.DATABASE_URL !== LOCAL_DATABASE_URL ? env.DATABASE_URL : undefined
   const dataDir = postgresDataDir()
   const marker = dataDir

