@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitUntil } from '../stack/proc.ts'
 import { startApiHarness as start, type startApiHarness } from './api-harness.ts'
 import { startTally, type TallyProcess } from './processes.ts'
 
@@ -161,10 +162,7 @@ describe('a live election through the API', () => {
     await expectProblem(await cast(issued[0]!.token, 'ada'), 409, /not open/)
     const started = await h.request(`/elections/${id}/start?reconcileEverySeconds=2`, { method: 'POST', headers: h.admin })
     expect(started.status).toBe(202)
-    for (let i = 0; i < 100; i++) {
-      if ((await (await h.request(`/elections/${id}`)).json()).status === 'open') break
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    expect(await waitUntil(async () => (await (await h.request(`/elections/${id}`)).json()).status === 'open', 10_000, 100)).toBe(true)
     await expectProblem(await h.request(`/elections/${id}/start`, { method: 'POST', headers: h.admin }), 409)
 
     await expectProblem(await cast('vs_not-a-real-token', 'ada'), 401)
@@ -175,12 +173,11 @@ describe('a live election through the API', () => {
     expect((await cast(issued[2]!.token, 'alan')).status).toBe(202)
 
     let results: Response | undefined
-    for (let i = 0; i < 100; i++) {
+    const countedAll = async () => {
       results = await h.request(`/elections/${id}/results`)
-      const body = await results.clone().json()
-      if (body.totals.counted === 3) break
-      await new Promise((r) => setTimeout(r, 100))
+      return (await results.clone().json()).totals.counted === 3
     }
+    expect(await waitUntil(countedAll, 10_000, 100)).toBe(true)
     const snapshot = await results!.json()
     expect(snapshot.candidates.map((c: { id: string; votes: number }) => [c.id, c.votes])).toEqual([
       ['ada', 2],
@@ -204,11 +201,11 @@ describe('a live election through the API', () => {
     expect((await h.request(`/elections/${id}/resume`, { method: 'POST', headers: h.admin })).status).toBe(202)
     expect((await h.request(`/elections/${id}/stop`, { method: 'POST', headers: h.admin })).status).toBe(202)
     let final: { status: string; reportingStatus: string; call: unknown } | undefined
-    for (let i = 0; i < 300; i++) {
+    const certified = async () => {
       final = await (await h.request(`/elections/${id}/results`)).json()
-      if (final?.status === 'certified') break
-      await new Promise((r) => setTimeout(r, 100))
+      return final?.status === 'certified'
     }
+    await waitUntil(certified, 30_000, 100)
     expect(final).toMatchObject({ status: 'certified', reportingStatus: 'certified' })
     // 2 of 3 counted, nothing outstanding once the polls closed: the race is called.
     expect(final?.call).toMatchObject({ candidateId: 'ada' })
