@@ -179,13 +179,3 @@ export async function ensureTopics(brokers: string[]) {
     await admin.disconnect()
   }
 }
-
-export function kafkaVersion(): string | undefined {
-  try {
-    return readdirSync(LIBS_DIR)
-      .find((f) => f.startsWith('kafka_2.13-'))
-      ?.replace(/^kafka_2\.13-(.*)\.jar$/, '$1')
-  } catch {
-    return undefined
-  }
-}

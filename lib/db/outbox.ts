@@ -55,10 +55,3 @@ export async function publishOutbox(
   }
   return 'savepoint' in sql ? run(sql) : (sql as Sql).begin(run)
 }
-
-/** Ballots accepted by the API but not yet on the topic. */
-export async function pendingInOutbox(db: Db, electionId?: string): Promise<number> {
-  const [row] = await db<{ n: string }[]>`
-    select count(*)::text as n from ballot_outbox where (${electionId ?? null}::text is null or election_id = ${electionId ?? null})`
-  return Number(row?.n ?? 0)
-}
