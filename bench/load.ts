@@ -34,6 +34,16 @@ export async function ensureBenchTopic(admin: Admin) {
   }
 }
 
+const opened: string[] = []
+
+/** Closes the elections this run opened, so none is left open for ever. */
+export async function closeBenchElections(sql: Sql): Promise<void> {
+  for (const id of opened.splice(0)) {
+    await setElectionStatus(sql, id, 'closing')
+    await setElectionStatus(sql, id, 'closed')
+  }
+}
+
 /** A fresh open election with a roll big enough for `ballots` valid ballots. */
 export async function benchElection(sql: Sql, ballots: number, label: string) {
   const voters = Math.ceil(ballots / 0.9) + 10
@@ -44,9 +54,11 @@ export async function benchElection(sql: Sql, ballots: number, label: string) {
     invalidShare: 0,
     duplicateShare: 0,
   })
-  await createSimulatedElection(sql, plan, `Benchmark ${label}`)
+  // Marked as the benchmark's: hidden from the default listing, closed when the run ends.
+  await createSimulatedElection(sql, plan, `Benchmark ${label}`, { benchmark: true })
   await createSimulatedRoll(sql, plan)
   await setElectionStatus(sql, plan.electionId, 'open')
+  opened.push(plan.electionId)
   return new Simulation(plan)
 }
 

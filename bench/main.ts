@@ -20,7 +20,7 @@ import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { readPid, waitUntil } from '../stack/proc.ts'
 import { cpuMeter, peakRssMiB } from './cpu.ts'
-import { BENCH_TOPIC, ensureBenchTopic, runStep } from './load.ts'
+import { BENCH_TOPIC, closeBenchElections, ensureBenchTopic, runStep } from './load.ts'
 import { kafkaAlone, postgresAlone } from './parts.ts'
 import { type BenchReport, chart, table } from './report.ts'
 
@@ -117,6 +117,7 @@ async function main() {
   const kafkaOnly = await kafkaAlone(kafka, partsN)
   say(`parts alone: PostgreSQL ingest of ${partsN.toLocaleString('en-US')} ballots`)
   const pgOnly = await postgresAlone(sql, partsN)
+  await closeBenchElections(sql)
 
   const sustained = steps.filter((s) => s.exact && s.sendErrors === 0 && s.achieved >= 0.95 * s.offered && s.latency.p99 < 5000)
   const maxSustained = Math.max(0, ...sustained.map((s) => s.achieved))

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs'
 import { encodeBallot } from '../domain/ballot.ts'
 import type { Sql } from '../lib/db/sql.ts'
+import { isTransient } from '../services/tally/account-batch.ts'
 import { countBatch } from '../services/tally/count-batch.ts'
 import { benchElection } from './load.ts'
 
@@ -64,6 +65,18 @@ async function benchElectionless(n: number) {
   }))
 }
 
+/** Retries what the tally retries (a deadlock, a serialization failure, a lost connection) instead of dying. */
+async function countRetrying<T>(count: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await count()
+    } catch (err) {
+      if (attempt >= 5 || !isTransient(err)) throw err
+      await new Promise((r) => setTimeout(r, 50 * attempt))
+    }
+  }
+}
+
 /** PostgreSQL alone: the tally's transaction over the same batches, three partitions at a time, no Kafka. */
 export async function postgresAlone(sql: Sql, n: number, batchSize = 5000, concurrency = 3): Promise<{ rate: number; seconds: number }> {
   const sim = await benchElection(sql, n, 'pg-only')
@@ -85,7 +98,7 @@ export async function postgresAlone(sql: Sql, n: number, batchSize = 5000, concu
     Array.from({ length: concurrency }, async () => {
       while (next < batches.length) {
         const batch = batches[next++]
-        if (batch) await countBatch(sql, { groupId: group, topic: 'bench.pg-only', messages: batch })
+        if (batch) await countRetrying(() => countBatch(sql, { groupId: group, topic: 'bench.pg-only', messages: batch }))
       }
     }),
   )

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultPlan } from '../domain/simulation.ts'
+import { createSimulatedElection } from '../lib/db/elections.ts'
 import { waitUntil } from '../stack/proc.ts'
 import { startApiHarness as start, type startApiHarness } from './api-harness.ts'
 import { startTally, type TallyProcess } from './processes.ts'
@@ -215,6 +217,24 @@ describe('a live election through the API', () => {
     expect(trend.minutes.reduce((s: number, m: { votes: number }) => s + m.votes, 0)).toBe(3)
     await expectProblem(await h.request(`/elections/${id}/pause`, { method: 'POST', headers: h.admin }), 409)
   }, 120_000)
+})
+
+describe('the election list', () => {
+  it("leaves the benchmark's own elections out unless asked for them", async () => {
+    const plan = defaultPlan(`bench-list-${Date.now().toString(36)}`, {
+      seed: 1,
+      voters: 10,
+      turnout: 1,
+      invalidShare: 0,
+      duplicateShare: 0,
+    })
+    await createSimulatedElection(h.sql, plan, 'Benchmark listing', { benchmark: true })
+    const ids = async (query: string) =>
+      ((await (await h.request(`/elections${query}`)).json()).elections as Array<{ id: string }>).map((e) => e.id)
+    expect(await ids('')).not.toContain(plan.electionId)
+    expect(await ids('?benchmarks=true')).toContain(plan.electionId)
+    await expectProblem(await h.request('/elections?benchmarks=maybe'), 400, /benchmarks/)
+  })
 })
 
 describe('the public surface', () => {

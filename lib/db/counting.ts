@@ -229,7 +229,7 @@ export async function finishBatch(
   return row?.version ?? null
 }
 
-/** Pre-aggregates counted ballots per row: an upsert may touch a row only once per statement. */
+/** Pre-aggregates counted ballots per row (an upsert may touch a row only once per statement), sorted by key. */
 function aggregate(ballots: BallotRow[]) {
   const counts = new Map<string, { e: string; c: string; r: string; ch: string; p: number; n: number }>()
   const trend = new Map<string, { e: string; c: string; m: string; p: number; n: number }>()
@@ -244,7 +244,10 @@ function aggregate(ballots: BallotRow[]) {
     t.n++
     trend.set(tk, t)
   }
-  return { counts: [...counts.values()], trend: [...trend.values()] }
+  // In key order: writers that overlap (two tallies during a rebalance, a repair) then lock
+  // the same rows in the same order and wait for each other instead of deadlocking.
+  const byKey = <V>(m: Map<string, V>) => [...m.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, v]) => v)
+  return { counts: byKey(counts), trend: byKey(trend) }
 }
 
 /** Records messages that repeat a counted ballot, with the position of the one they repeat. */

@@ -90,8 +90,12 @@ export async function getElection(db: Db, id: string): Promise<ElectionRow> {
   return row
 }
 
-export async function listElections(db: Db): Promise<ElectionRow[]> {
-  return db<ElectionRow[]>`select * from elections order by created_at desc limit 200`
+/** The newest 200 elections; the benchmark's own elections only when asked for. */
+export async function listElections(db: Db, options: { benchmarks?: boolean } = {}): Promise<ElectionRow[]> {
+  return db<ElectionRow[]>`
+    select * from elections
+    where ${options.benchmarks ?? false} or not coalesce((settings #>> '{simulation,benchmark}')::boolean, false)
+    order by created_at desc limit 200`
 }
 
 /** JSON columns take plain JSON values; this drops `undefined` and checks the type. */
