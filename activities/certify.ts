@@ -14,7 +14,7 @@ export function createCertifyActivities({ sql, producer }: ActivityDeps) {
     async certifyElection(electionId: string, options: { ballotsGenerated: number | null }) {
       const election = await getElection(sql, electionId)
       if (election.simulated && options.ballotsGenerated !== null) {
-        const truth = new Simulation(await loadPlan(sql, electionId)).groundTruth(options.ballotsGenerated)
+        const truth = new Simulation(await loadPlan(sql, electionId)).groundTruthByChannel(options.ballotsGenerated)
         await storeSimulationTruth(sql, electionId, truth)
       }
       await setElectionStatus(sql, electionId, 'certified')

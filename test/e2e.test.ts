@@ -60,6 +60,9 @@ describe('end to end through the API processes', () => {
     expect(last.reportingStatus).toBe('certified')
     const check = await (await fetch(`${api.url}/elections/${id}/simulation`)).json()
     expect(check.matches).toBe(true)
+    // Cell by cell: every candidate × region × channel the generator produced, none differing.
+    expect(check.cells.mismatched).toBe(0)
+    expect(check.cells.compared).toBeGreaterThanOrEqual(last.candidates.length * last.regions.length)
   }, 180_000)
 
   it('shows the candidates and turnout in a real browser, with numbers that change while the election runs', async () => {

@@ -71,14 +71,15 @@ async function startSimulation(options: {
   return { id, handle }
 }
 
-/** The certified counts must equal what the generator says it produced. */
+/** The certified counts must equal what the generator says it produced, in every candidate × region × channel cell. */
 async function expectCountsEqualGroundTruth(id: string) {
-  const diff = await sql<{ n: number }[]>`
-    select count(*)::int as n from (
-      select candidate_id, region_id, sum(votes) as v from tally_counts where election_id = ${id} group by 1, 2
-    ) t full join (select candidate_id, region_id, votes as v from simulation_truth where election_id = ${id}) s using (candidate_id, region_id)
-    where t.v is distinct from s.v`
+  const diff = await sql<{ n: number; cells: number }[]>`
+    select count(*) filter (where t.v is distinct from s.v)::int as n, count(*)::int as cells from (
+      select candidate_id, region_id, channel, sum(votes) as v from tally_counts where election_id = ${id} group by 1, 2, 3
+    ) t full join (select candidate_id, region_id, channel, votes as v from simulation_truth where election_id = ${id}) s
+      using (candidate_id, region_id, channel)`
   expect(diff[0]?.n).toBe(0)
+  expect(diff[0]?.cells).toBeGreaterThan(0)
   const rejections = await sql<{ n: number }[]>`
     select count(*)::int as n from (
       -- by ballot: a producer that retried after the kill re-sent some invalid ballots,

@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { RATE_LIMITS } from '../../domain/rates.ts'
-import { REGIONS_INLINE, type ResultsSnapshot } from '../../domain/results.ts'
+import { REGIONS_INLINE, type ResultsSnapshot, simulationComparisonSchema } from '../../domain/results.ts'
 import { SIMULATION_LIMITS } from '../../domain/simulation-limits.ts'
 import { configOrExit, parseConfig } from '../../lib/config.ts'
 import { LOCAL_ADMIN_TOKEN } from '../../services/api/config.ts'
@@ -145,7 +145,7 @@ async function main() {
       repairs: number
       reports: number
     }
-    const truth = (await (await fetch(`${api}/elections/${election.id}/simulation`)).json()) as { matches: boolean }
+    const truth = simulationComparisonSchema.parse(await (await fetch(`${api}/elections/${election.id}/simulation`)).json())
     printCertified(final, {
       verdict: `${reconciliation.verdict} (${reconciliation.reports} reconciliation runs, ${reconciliation.repairs} repairs)`,
       truth,

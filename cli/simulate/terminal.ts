@@ -1,4 +1,4 @@
-import type { ResultsSnapshot } from '../../domain/results.ts'
+import type { ResultsSnapshot, SimulationComparison } from '../../domain/results.ts'
 
 const tty = process.stdout.isTTY === true
 const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s)
@@ -95,7 +95,7 @@ function closestRegions(s: ResultsSnapshot): string[] {
 
 export function printCertified(
   s: ResultsSnapshot,
-  extra: { verdict: string; truth: { matches: boolean } | null; urls: Record<string, string> },
+  extra: { verdict: string; truth: Pick<SimulationComparison, 'matches' | 'cells'> | null; urls: Record<string, string> },
 ) {
   const lines = [
     '',
@@ -117,7 +117,11 @@ export function printCertified(
     }`,
     `  reconciliation: ${extra.verdict}`,
     extra.truth
-      ? `  ground truth: ${extra.truth.matches ? 'the count equals what the generator produced' : 'MISMATCH with the generator'}`
+      ? `  ground truth: ${
+          extra.truth.matches
+            ? `the count equals what the generator produced, in each of ${fmt(extra.truth.cells.compared)} candidate × region × channel cells`
+            : `MISMATCH with the generator (${fmt(extra.truth.cells.mismatched)} of ${fmt(extra.truth.cells.compared)} cells differ)`
+        }`
       : '',
     s.call
       ? `  race call: ${s.call.status === 'standing' ? s.call.rule : `RETRACTED (${s.call.retraction?.reason})`}, ${fmt(s.regions.filter((r) => r.call?.status === 'standing').length)} of ${fmt(s.regions.length)} regions called`

@@ -1,3 +1,4 @@
+import type { CellMismatch } from '../../domain/results.ts'
 import type { LedgerRow } from './counting.ts'
 import type { Db, Sql } from './sql.ts'
 import { takeResultsVersion } from './versions.ts'
@@ -121,5 +122,25 @@ export async function simulationComparison(db: Db, electionId: string) {
     from (select reason, ballots from simulation_injected where election_id = ${electionId}) i
     full join (select reason, count(distinct coalesce(ballot_id, md5(raw))) as n from rejected_ballots where election_id = ${electionId} group by 1) r using (reason)
     order by reason`
-  return { candidates, rejections }
+  // Cell by cell: candidate × region × channel (truth stored before 0008 has channel '*':
+  // compared per candidate and region). Only the first mismatches are listed.
+  const [cells] = await db<{ compared: number; mismatched: number; examples: CellMismatch[] | null }[]>`
+    with truth as (select candidate_id, region_id, channel, votes from simulation_truth where election_id = ${electionId}),
+    legacy as (select exists (select 1 from truth where channel = '*') as yes),
+    counted as (
+      select candidate_id, region_id, case when (select yes from legacy) then '*' else channel end as channel, sum(votes) as votes
+      from tally_counts where election_id = ${electionId} group by 1, 2, 3
+    ), cells as (
+      select candidate_id, region_id, channel, coalesce(t.votes, 0)::float8 as generated, coalesce(c.votes, 0)::float8 as counted
+      from truth t full join counted c using (candidate_id, region_id, channel)
+    )
+    select count(*)::float8 as compared, count(*) filter (where generated <> counted)::float8 as mismatched,
+           (select json_agg(m) from (select candidate_id as "candidateId", region_id as "regionId", channel, generated, counted
+                                     from cells where generated <> counted order by 2, 1, 3 limit 20) m) as examples
+    from cells`
+  return {
+    candidates,
+    rejections,
+    cells: { compared: cells?.compared ?? 0, mismatched: cells?.mismatched ?? 0, examples: cells?.examples ?? [] },
+  }
 }

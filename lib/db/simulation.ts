@@ -21,22 +21,23 @@ export async function loadPlan(db: Db, electionId: string): Promise<SimulationPl
 }
 
 /**
- * Stores what a simulation generated (votes per candidate and region, injected rejections
- * per reason), replacing what a retried certification stored before.
+ * Stores what a simulation generated (votes per `candidate|region|channel`, injected
+ * rejections per reason), replacing what a retried certification stored before.
  */
 export async function storeSimulationTruth(
   sql: Sql,
   electionId: string,
   truth: { votes: Map<string, number>; rejections: Map<RejectionReason, number> },
 ) {
-  const votes = [...truth.votes.entries()].map(([k, n]) => [...k.split('|'), n] as [string, string, number])
+  const votes = [...truth.votes.entries()].map(([k, n]) => [...k.split('|'), n] as [string, string, string, number])
   const injected = [...truth.rejections.entries()]
   await sql.begin(async (tx) => {
     await tx`delete from simulation_truth where election_id = ${electionId}`
     await tx`delete from simulation_injected where election_id = ${electionId}`
     if (votes.length > 0) {
-      await tx`insert into simulation_truth (election_id, candidate_id, region_id, votes)
-        select ${electionId}, * from unnest(${votes.map((v) => v[0])}::text[], ${votes.map((v) => v[1])}::text[], ${votes.map((v) => v[2])}::bigint[])`
+      await tx`insert into simulation_truth (election_id, candidate_id, region_id, channel, votes)
+        select ${electionId}, * from unnest(${votes.map((v) => v[0])}::text[], ${votes.map((v) => v[1])}::text[],
+                                            ${votes.map((v) => v[2])}::text[], ${votes.map((v) => v[3])}::bigint[])`
     }
     if (injected.length > 0) {
       await tx`insert into simulation_injected (election_id, reason, ballots)

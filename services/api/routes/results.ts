@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { AppError } from '../../../domain/errors.ts'
+import { simulationComparisonSchema, trendSchema } from '../../../domain/results.ts'
 import { getElection } from '../../../lib/db/elections.ts'
 import { latestReconciliation, simulationComparison } from '../../../lib/db/reconciliation.ts'
 import { loadRegion, loadRegions, loadResults, loadTrend, resultsEtag } from '../../../lib/db/results.ts'
@@ -125,14 +126,7 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         summary: 'Votes per candidate per minute of casting, and the reconciliation snapshots over time',
         request: { params: ElectionIdParam },
         responses: {
-          200: json(
-            z.object({
-              electionId: z.string(),
-              minutes: z.array(z.object({ minute: z.string(), candidateId: z.string(), votes: z.number() })),
-              snapshots: z.array(z.object({ takenAt: z.string(), candidateId: z.string(), votes: z.number() })),
-            }),
-            'trend',
-          ),
+          200: json(trendSchema, 'trend'),
           ...problemResponses(400, 404),
         },
       }),
@@ -196,15 +190,7 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         summary: "A simulated election's ground truth (stored at certification) next to what was counted",
         request: { params: ElectionIdParam },
         responses: {
-          200: json(
-            z.object({
-              electionId: z.string(),
-              matches: z.boolean(),
-              candidates: z.array(z.object({ candidateId: z.string(), generated: z.number(), counted: z.number() })),
-              rejections: z.array(z.object({ reason: z.string(), injected: z.number(), rejected: z.number() })),
-            }),
-            'truth and count',
-          ),
+          200: json(simulationComparisonSchema, 'truth and count'),
           ...problemResponses(400, 404),
         },
       }),
@@ -212,11 +198,14 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         const { id } = c.req.valid('param')
         const e = await getElection(sql, id)
         if (!e.simulated) throw new AppError('not_found', `${id} is not a simulated election`)
-        const { candidates, rejections } = await simulationComparison(sql, id)
+        const { candidates, rejections, cells } = await simulationComparison(sql, id)
         const certified = e.status === 'certified'
         const matches =
-          certified && candidates.every((x) => x.generated === x.counted) && rejections.every((r) => r.injected === r.rejected)
-        return c.json({ electionId: id, matches, candidates, rejections }, 200)
+          certified &&
+          candidates.every((x) => x.generated === x.counted) &&
+          rejections.every((r) => r.injected === r.rejected) &&
+          cells.mismatched === 0
+        return c.json({ electionId: id, matches, candidates, rejections, cells }, 200)
       },
     )
 }
