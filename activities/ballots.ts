@@ -3,7 +3,7 @@ import { Simulation } from '../domain/simulation.ts'
 import { sendBallots } from '../lib/ballot-producer.ts'
 import { createSimulatedRoll, getElection, setElectionStatus } from '../lib/db/elections.ts'
 import { storePlannedBallots } from '../lib/db/race-calls.ts'
-import { recordedCounts } from '../lib/db/results.ts'
+import { runningCounts } from '../lib/db/results.ts'
 import { loadPlan } from '../lib/db/simulation.ts'
 import type { ActivityDeps } from './deps.ts'
 
@@ -68,7 +68,7 @@ export function createBallotActivities({ sql, producer }: ActivityDeps) {
         const wait = started + ((next - first) / input.ratePerSecond) * 1000 - performance.now()
         if (wait > 0) await ctx.sleep(wait)
       }
-      return { messages, ...(await recordedCounts(sql, input.electionId)) }
+      return { messages, ...(await runningCounts(sql, input.electionId)) }
     },
   }
 }

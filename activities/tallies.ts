@@ -13,9 +13,9 @@ export interface ReconciliationReport {
   differences: Difference[]
   repaired: boolean
   verdict: 'match' | 'repaired'
-  /** Per partition of `votes`: messages consumed against counted + rejected + duplicates. */
-  ledger: LedgerRow[]
-  ledgerBalanced: boolean
+  /** Per partition of `votes`: messages consumed against counted + rejected + duplicates (final run only: null otherwise). */
+  ledger: LedgerRow[] | null
+  ledgerBalanced: boolean | null
 }
 
 export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
@@ -29,7 +29,8 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
       let differences: Difference[] = await findDifferences(sql, electionId)
       if (differences.length > 0) differences = await repairDifferences(sql, electionId)
       const repaired = differences.length > 0
-      const ledger = await messageLedger(sql, { groupId: tallyGroupId, topic: TOPICS.votes.name })
+      // The ledger scans every row ever recorded: taken at certification, not every few seconds.
+      const ledger = options.final ? await messageLedger(sql, { groupId: tallyGroupId, topic: TOPICS.votes.name }) : null
       const recorded = await recordReconciliation(sql, { electionId, final: options.final, differences, repaired, ledger })
       return {
         id: recorded.id,

@@ -57,6 +57,8 @@ export const resultsSnapshotSchema = z.object({
    */
   regionsListed: z.boolean(),
   regionCount: z.number(),
+  /** Regions whose race is called (standing calls), listed or not. */
+  regionsCalled: z.number(),
   /** The regions rolled up by state. */
   states: z.array(
     z.object({

@@ -302,6 +302,18 @@ describe('every message accounted for exactly once, whatever arrives (fast-check
             full join (select * from tallies where election_id = any(${elections})) t using (election_id, candidate_id)
             where b.n is distinct from t.votes`
           expect(drift?.n).toBe(0)
+
+          // The running totals (what progress reads) equal the raw rows, per election.
+          const [totalsDrift] = await sql<{ n: number }[]>`
+            select count(*)::int as n from (
+              select election_id, count(*) as counted, 0 as rejected from ballots where election_id = any(${elections}) group by 1
+              union all
+              select election_id, 0, count(*) from rejected_ballots where election_id = any(${elections}) group by 1
+            ) raw full join (select election_id, sum(counted) as counted, sum(rejected) as rejected from election_totals
+                             where election_id = any(${elections}) group by 1) t using (election_id)
+            group by election_id, t.counted, t.rejected
+            having sum(raw.counted) is distinct from t.counted or sum(raw.rejected) is distinct from t.rejected`
+          expect(totalsDrift?.n ?? 0).toBe(0)
         },
       ),
       { numRuns: 60 },

@@ -124,7 +124,7 @@ export function printCertified(
         }`
       : '',
     s.call
-      ? `  race call: ${s.call.status === 'standing' ? s.call.rule : `RETRACTED (${s.call.retraction?.reason})`}, ${fmt(s.regions.filter((r) => r.call?.status === 'standing').length)} of ${fmt(s.regions.length)} regions called`
+      ? `  race call: ${s.call.status === 'standing' ? s.call.rule : `RETRACTED (${s.call.retraction?.reason})`}, ${fmt(s.regionsCalled)} of ${fmt(s.regionCount)} regions called`
       : '',
     '',
     ...Object.entries(extra.urls).map(([k, v]) => `  ${k.padEnd(16)} ${v}`),

@@ -185,7 +185,7 @@ export async function finishBatch(
   },
 ): Promise<string | null> {
   const ids = [...new Set(batch.electionIds)].sort()
-  const { counts, trend } = aggregate(batch.counted)
+  const { counts, trend, totals } = aggregate(batch.counted)
   const rj = batch.rejections
   const rc = <K extends keyof RejectionRow>(k: K) => rj.map((r) => r[k])
   const parts = [...batch.accounted.keys()]
@@ -217,6 +217,18 @@ export async function finishBatch(
                   ${rj.map((r) => r.raw.toString('hex'))}::text[], ${rc('castAt')}::timestamptz[])
         as t(p, o, e, vo, b, r, d, raw_hex, c)
       on conflict (topic, kafka_partition, kafka_offset) do nothing
+      returning election_id, kafka_partition
+    ), totals as (
+      -- Rejections as recorded (a position recorded before is not counted again).
+      insert into election_totals (election_id, kafka_partition, counted, rejected)
+      select e, p, sum(c), sum(r) from (
+        select e, p, n as c, 0 as r from unnest(${totals.map((t) => t.e)}::text[], ${totals.map((t) => t.p)}::int[],
+                                                ${totals.map((t) => t.n)}::bigint[]) as t(e, p, n)
+        union all
+        select election_id, kafka_partition, 0, 1 from rejected where election_id is not null
+      ) x group by e, p order by e, p
+      on conflict (election_id, kafka_partition)
+      do update set counted = election_totals.counted + excluded.counted, rejected = election_totals.rejected + excluded.rejected
       returning 1
     ), offsets as (
       update consumer_offsets o set next_offset = greatest(o.next_offset, t.next_offset), messages = o.messages + t.messages, updated_at = now()
@@ -233,6 +245,7 @@ export async function finishBatch(
 function aggregate(ballots: BallotRow[]) {
   const counts = new Map<string, { e: string; c: string; r: string; ch: string; p: number; n: number }>()
   const trend = new Map<string, { e: string; c: string; m: string; p: number; n: number }>()
+  const totals = new Map<string, { e: string; p: number; n: number }>()
   for (const b of ballots) {
     const k = `${b.electionId}|${b.candidateId}|${b.regionId}|${b.channel}|${b.partition}`
     const row = counts.get(k) ?? { e: b.electionId, c: b.candidateId, r: b.regionId, ch: b.channel, p: b.partition, n: 0 }
@@ -243,11 +256,15 @@ function aggregate(ballots: BallotRow[]) {
     const t = trend.get(tk) ?? { e: b.electionId, c: b.candidateId, m: minute, p: b.partition, n: 0 }
     t.n++
     trend.set(tk, t)
+    const ek = `${b.electionId}|${b.partition}`
+    const total = totals.get(ek) ?? { e: b.electionId, p: b.partition, n: 0 }
+    total.n++
+    totals.set(ek, total)
   }
   // In key order: writers that overlap (two tallies during a rebalance, a repair) then lock
   // the same rows in the same order and wait for each other instead of deadlocking.
   const byKey = <V>(m: Map<string, V>) => [...m.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, v]) => v)
-  return { counts: byKey(counts), trend: byKey(trend) }
+  return { counts: byKey(counts), trend: byKey(trend), totals: byKey(totals) }
 }
 
 /** Records messages that repeat a counted ballot, with the position of the one they repeat. */

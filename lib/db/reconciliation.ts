@@ -52,9 +52,9 @@ export async function repairDifferences(sql: Sql, electionId: string): Promise<D
 /** Records a reconciliation report and a trend snapshot taken at the same moment. */
 export async function recordReconciliation(
   sql: Sql,
-  report: { electionId: string; final: boolean; differences: Difference[]; repaired: boolean; ledger: LedgerRow[] },
+  report: { electionId: string; final: boolean; differences: Difference[]; repaired: boolean; ledger: LedgerRow[] | null },
 ) {
-  const ledgerBalanced = report.ledger.every((r) => r.balanced)
+  const ledgerBalanced = report.ledger ? report.ledger.every((r) => r.balanced) : null
   return sql.begin(async (tx) => {
     const [totals] = await tx<{ ballots: number; tallied: number }[]>`
       select (select count(*) from ballots where election_id = ${report.electionId})::float8 as ballots,
@@ -63,7 +63,7 @@ export async function recordReconciliation(
       insert into reconciliation_reports (election_id, final, ballots, tallied, differences, repaired, verdict, ledger, ledger_balanced)
       values (${report.electionId}, ${report.final}, ${totals?.ballots ?? 0}, ${totals?.tallied ?? 0},
               ${tx.json(report.differences.map((d) => ({ ...d })))}, ${report.repaired}, ${report.repaired ? 'repaired' : 'match'},
-              ${tx.json(report.ledger.map((l) => ({ ...l })))}, ${ledgerBalanced})
+              ${report.ledger ? tx.json(report.ledger.map((l) => ({ ...l }))) : null}, ${ledgerBalanced})
       returning id::text, ran_at`
     await tx`
       insert into trend_snapshots (election_id, taken_at, candidate_id, votes)
@@ -90,8 +90,8 @@ export async function latestReconciliation(db: Db, electionId: string) {
       verdict: string
       repaired: boolean
       differences: unknown[]
-      ledger: unknown[]
-      ledgerBalanced: boolean
+      ledger: unknown[] | null
+      ledgerBalanced: boolean | null
     }[]
   >`
     select ran_at, final, ballots::float8, tallied::float8, verdict, repaired, differences, ledger, ledger_balanced

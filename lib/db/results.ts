@@ -58,8 +58,9 @@ async function readResults(
       : election.simulated && planned
         ? Math.floor(planned.voters * planned.turnout)
         : registeredVoters
+  const byScope = new Map(calls.map((c) => [c.regionId, c]))
   const callOf = (regionId: string | null) => {
-    const { id: _, ...call } = calls.find((c) => c.regionId === regionId) ?? { id: null }
+    const { id: _, ...call } = byScope.get(regionId) ?? { id: null }
     return 'candidateId' in call ? call : null
   }
 
@@ -80,6 +81,7 @@ async function readResults(
     regions: geo.regions.length <= REGIONS_INLINE || shape.allRegions ? geo.regions.map((r) => ({ ...r, call: callOf(r.id) })) : [],
     regionsListed: geo.regions.length <= REGIONS_INLINE || shape.allRegions === true,
     regionCount: geo.regions.length,
+    regionsCalled: calls.filter((c) => c.regionId !== null && c.status === 'standing').length,
     states: geo.states,
     channels: geo.channels,
     totals: { counted, rejected, registeredVoters, expected, shareCounted: expected > 0 ? Math.min(1, counted / expected) : 0 },
@@ -213,7 +215,18 @@ export function resultsEtag(s: ResultsSnapshot): string {
   return `"${s.version}"`
 }
 
-/** Ballots counted (from the raw ballots) and rejected so far for an election. */
+/**
+ * Ballots counted and rejected so far for an election, from the running totals the tally
+ * keeps with its counts: one index lookup, however large the election.
+ */
+export async function runningCounts(db: Db, electionId: string): Promise<{ counted: number; rejected: number }> {
+  const [row] = await db<{ counted: number; rejected: number }[]>`
+    select coalesce(sum(counted), 0)::float8 as counted, coalesce(sum(rejected), 0)::float8 as rejected
+    from election_totals where election_id = ${electionId}`
+  return { counted: row?.counted ?? 0, rejected: row?.rejected ?? 0 }
+}
+
+/** Ballots counted (from the raw ballots) and rejected so far for an election: exact, and O(election). */
 export async function recordedCounts(db: Db, electionId: string): Promise<{ counted: number; rejected: number }> {
   const [row] = await db<{ counted: number; rejected: number }[]>`
     select (select count(*) from ballots where election_id = ${electionId})::int as counted,

@@ -161,9 +161,9 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
               verdict: z.string(),
               repaired: z.boolean(),
               differences: z.array(z.unknown()),
-              /** Per partition of `votes`: messages consumed against counted + rejected + duplicates. */
-              ledger: z.array(z.unknown()),
-              ledgerBalanced: z.boolean(),
+              /** Per partition of `votes`: messages consumed against counted + rejected + duplicates; taken by the final (certification) run only, null in periodic ones. */
+              ledger: z.array(z.unknown()).nullable(),
+              ledgerBalanced: z.boolean().nullable(),
               reports: z.number(),
               repairs: z.number(),
             }),
