@@ -1,43 +1,112 @@
 /**
- * The dashboards, as code. `bun run grafana:build` writes them to grafana/dashboards/*.json
- * (what Grafana's provisioning loads); a test fails when the committed JSON and this file
- * disagree, and another runs every panel's SQL against the real schema.
+ * The dashboards, as code, built with Grafana's foundation SDK (typed builders kept by
+ * Grafana). `bun run grafana:build` writes them to grafana/dashboards/*.json (what Grafana's
+ * provisioning loads); a test fails when the committed JSON and this file disagree, and
+ * another runs every panel's SQL against the real schema.
  */
+
+import * as barchart from '@grafana/grafana-foundation-sdk/barchart'
+import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge'
+import type * as cog from '@grafana/grafana-foundation-sdk/cog'
+import * as common from '@grafana/grafana-foundation-sdk/common'
+import {
+  DashboardBuilder,
+  DashboardLinkBuilder,
+  DashboardLinkType,
+  type Panel,
+  QueryVariableBuilder,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard'
+import * as gauge from '@grafana/grafana-foundation-sdk/gauge'
+import * as geomap from '@grafana/grafana-foundation-sdk/geomap'
+import * as piechart from '@grafana/grafana-foundation-sdk/piechart'
+import * as stat from '@grafana/grafana-foundation-sdk/stat'
+import * as table from '@grafana/grafana-foundation-sdk/table'
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries'
 
 export const DATASOURCE = { type: 'grafana-postgresql-datasource', uid: 'votestream-pg' } as const
 
 /** What a panel's query must return for the panel to draw: column kinds, in any order. */
 export type ColumnKind = 'text' | 'number' | 'time'
 
+/** What every panel builder of the SDK offers; each panel type adds its own options. */
+interface SdkPanelBuilder extends cog.Builder<Panel> {
+  title(title: string): this
+  datasource(datasource: typeof DATASOURCE): this
+  gridPos(gridPos: { x: number; y: number; w: number; h: number }): this
+  withTarget(target: cog.Builder<cog.Dataquery>): this
+}
+
 export interface PanelSpec {
   title: string
-  type: 'barchart' | 'piechart' | 'gauge' | 'stat' | 'table' | 'geomap' | 'timeseries' | 'bargauge'
+  /** The SDK builder of the panel's type, with its options; title, grid and query are added. */
+  panel: () => SdkPanelBuilder
   sql: string
   format: 'table' | 'time_series'
   /** Columns the panel needs, checked against the query's real result. */
   needs: Partial<Record<string, ColumnKind>>
   w?: number
   h?: number
-  options?: Record<string, unknown>
-  fieldConfig?: Record<string, unknown>
 }
 
 export interface DashboardSpec {
   uid: string
   title: string
   description: string
+  /** Adds the `state` variable; panels filter with `inState`. */
+  byState?: boolean
   panels: PanelSpec[]
 }
 
-const electionVariable = {
-  name: 'election',
-  label: 'Election',
-  type: 'query',
-  datasource: DATASOURCE,
-  query: "select id as __value, name || ' (' || status || ')' as __text from elections order by created_at desc",
-  refresh: 2,
-  sort: 0,
+/**
+ * A query of Grafana's PostgreSQL datasource, in code mode. The SDK has no builder for the
+ * SQL datasources' query type, so this one implements the SDK's builder interface.
+ */
+class SqlQueryBuilder implements cog.Builder<cog.Dataquery> {
+  constructor(
+    private readonly sql: string,
+    private readonly format: PanelSpec['format'],
+  ) {}
+  build(): cog.Dataquery {
+    return {
+      _implementsDataqueryVariant() {},
+      refId: 'A',
+      datasource: DATASOURCE,
+      editorMode: 'code',
+      format: this.format,
+      rawQuery: true,
+      rawSql: this.sql,
+    } as cog.Dataquery
+  }
 }
+
+/** The election shown, chosen from the newest first. */
+const electionVariable = () =>
+  new QueryVariableBuilder('election')
+    .label('Election')
+    .datasource(DATASOURCE)
+    .query("select id as __value, name || ' (' || status || ')' as __text from elections order by created_at desc")
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.Disabled)
+
+/** The state shown (or all), from the chosen election's regions: the drill-down level. */
+const stateVariable = () =>
+  new QueryVariableBuilder('state')
+    .label('State')
+    .datasource(DATASOURCE)
+    .query("select distinct state from regions where election_id = '${election}' order by 1")
+    .includeAll(true)
+    .allValue(ALL_STATES)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+
+/** The `state` variable's value for "All", and the SQL condition the state panels use. */
+export const ALL_STATES = '__all'
+const inState = (column = 'state') => `('\${state}' = '${ALL_STATES}' or ${column} = '\${state}')`
+
+/** Every field of the last row: for stat panels that show text columns. */
+const everyField = () => new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']).fields('/.*/')
 
 const candidateVotes = `select c.name as candidate, coalesce(t.votes, 0)::bigint as votes
 from candidates c left join tallies t on t.election_id = c.election_id and t.candidate_id = c.id
@@ -51,7 +120,7 @@ export const dashboards: DashboardSpec[] = [
     panels: [
       {
         title: 'Votes per candidate',
-        type: 'barchart',
+        panel: () => new barchart.PanelBuilder(),
         format: 'table',
         sql: candidateVotes,
         needs: { candidate: 'text', votes: 'number' },
@@ -60,21 +129,26 @@ export const dashboards: DashboardSpec[] = [
       },
       {
         title: 'Share',
-        type: 'piechart',
+        panel: () =>
+          new piechart.PanelBuilder()
+            .reduceOptions(new common.ReduceDataOptionsBuilder().values(true).calcs([]))
+            .pieType(piechart.PieChartType.Donut)
+            .legend(
+              new piechart.PieChartLegendOptionsBuilder()
+                .displayMode(common.LegendDisplayMode.Table)
+                .placement(common.LegendPlacement.Right)
+                .values([piechart.PieChartLegendValues.Percent])
+                .showLegend(true),
+            ),
         format: 'table',
         sql: candidateVotes,
         needs: { candidate: 'text', votes: 'number' },
         w: 8,
         h: 10,
-        options: {
-          reduceOptions: { values: true, calcs: [] },
-          pieType: 'donut',
-          legend: { displayMode: 'table', placement: 'right', values: ['percent'] },
-        },
       },
       {
         title: 'Share of the expected vote counted',
-        type: 'gauge',
+        panel: () => new gauge.PanelBuilder().unit('percentunit').min(0).max(1),
         format: 'table',
         sql: `select case when expected > 0 then least(1.0, counted::float8 / expected) else 0 end as "share counted"
 from (
@@ -87,22 +161,20 @@ from (
         needs: { 'share counted': 'number' },
         w: 6,
         h: 7,
-        fieldConfig: { defaults: { unit: 'percentunit', min: 0, max: 1 } },
       },
       {
         title: 'Status',
-        type: 'stat',
+        panel: () => new stat.PanelBuilder().reduceOptions(everyField()).colorMode(common.BigValueColorMode.None),
         format: 'table',
         sql: `select status, case when status = 'certified' then 'certified' else 'not certified' end as certified
 from elections where id = '\${election}'`,
         needs: { status: 'text', certified: 'text' },
         w: 6,
         h: 7,
-        options: { reduceOptions: { values: false, calcs: ['lastNotNull'], fields: '/.*/' }, colorMode: 'none' },
       },
       {
         title: 'Leader and margin',
-        type: 'stat',
+        panel: () => new stat.PanelBuilder().reduceOptions(everyField()),
         format: 'table',
         sql: `with ranked as (
   select c.name, coalesce(t.votes, 0) as votes, row_number() over (order by coalesce(t.votes, 0) desc) as rank
@@ -114,11 +186,10 @@ select (select name from ranked where rank = 1) as leader,
         needs: { leader: 'text', margin: 'number' },
         w: 12,
         h: 7,
-        options: { reduceOptions: { values: false, calcs: ['lastNotNull'], fields: '/.*/' } },
       },
       {
         title: 'Race call',
-        type: 'stat',
+        panel: () => new stat.PanelBuilder().reduceOptions(everyField()).colorMode(common.BigValueColorMode.None),
         format: 'table',
         sql: `select coalesce(c.name, 'not called yet') as "called for", coalesce(r.rule, 'a lead larger than every ballot still to come') as rule
 from elections e left join race_calls r on r.election_id = e.id and r.region_id is null and r.retracted_at is null
@@ -127,11 +198,10 @@ where e.id = '\${election}'`,
         needs: { 'called for': 'text', rule: 'text' },
         w: 12,
         h: 7,
-        options: { reduceOptions: { values: false, calcs: ['lastNotNull'], fields: '/.*/' }, colorMode: 'none' },
       },
       {
         title: 'Race calls by region, and retractions',
-        type: 'table',
+        panel: () => new table.PanelBuilder(),
         format: 'table',
         sql: `select coalesce(g.name, 'whole election') as region, c.name as "called for",
        case when r.retracted_at is null then 'standing' else 'RETRACTED: ' || r.retraction_reason end as status,
@@ -144,44 +214,88 @@ order by r.region_id nulls first, r.id desc`,
         needs: { region: 'text', 'called for': 'text', status: 'text', rule: 'text', 'called at': 'time' },
         w: 24,
         h: 8,
-        options: {},
       },
     ],
   },
   {
     uid: 'votestream-turnout',
     title: 'Turnout',
-    description: 'Turnout by region, as a table and on a map.',
+    description:
+      'States, then the regions of the state chosen (click a state to drill down): turnout, leader and margin, as tables and on a map.',
+    byState: true,
     panels: [
       {
+        title: 'States (click one to see its regions)',
+        panel: () =>
+          new table.PanelBuilder().dataLinks([
+            new DashboardLinkBuilder('Regions of ${__data.fields.state}')
+              .type(DashboardLinkType.Link)
+              .url('/d/votestream-turnout?var-election=${election}&var-state=${__data.fields.state}'),
+          ]),
+        format: 'table',
+        sql: `select state, count(*)::bigint as regions, sum(registered_voters)::bigint as "registered voters", sum(ballots)::bigint as ballots,
+       case when sum(registered_voters) > 0 then round(100.0 * sum(ballots) / sum(registered_voters), 2)::float8 else 0 end as "turnout %"
+from turnout where election_id = '\${election}' group by state order by state`,
+        needs: { state: 'text', regions: 'number', 'registered voters': 'number', ballots: 'number', 'turnout %': 'number' },
+        w: 10,
+        h: 10,
+      },
+      {
+        title: 'Regions of the state: leader and margin',
+        panel: () => new table.PanelBuilder(),
+        format: 'table',
+        sql: `with votes as (
+  select t.region_id, c.name as candidate, sum(t.votes) as n
+  from tally_counts t join candidates c on c.election_id = t.election_id and c.id = t.candidate_id
+  where t.election_id = '\${election}' group by 1, 2
+), ranked as (
+  select region_id, candidate, n, row_number() over (partition by region_id order by n desc, candidate) as rank from votes
+)
+select g.name as region, g.state, coalesce(first.candidate, '-') as leader,
+       coalesce(first.n - coalesce(second.n, 0), 0)::bigint as margin, coalesce(tr.ballots, 0)::bigint as ballots
+from regions g
+left join ranked first on first.region_id = g.id and first.rank = 1
+left join ranked second on second.region_id = g.id and second.rank = 2
+left join turnout tr on tr.election_id = g.election_id and tr.region_id = g.id
+where g.election_id = '\${election}' and ${inState('g.state')}
+order by margin asc, g.name limit 500`,
+        needs: { region: 'text', state: 'text', leader: 'text', margin: 'number', ballots: 'number' },
+        w: 14,
+        h: 10,
+      },
+      {
         title: 'Turnout by region',
-        type: 'table',
+        panel: () => new table.PanelBuilder(),
         format: 'table',
         sql: `select name as region, state, registered_voters as "registered voters", ballots, percent::float8 as "turnout %"
-from turnout where election_id = '\${election}' order by state, name`,
+from turnout where election_id = '\${election}' and ${inState()} order by state, name`,
         needs: { region: 'text', state: 'text', 'registered voters': 'number', ballots: 'number', 'turnout %': 'number' },
         w: 12,
         h: 14,
       },
       {
         title: 'Turnout map',
-        type: 'geomap',
+        panel: () =>
+          new geomap.PanelBuilder()
+            .view(new geomap.MapViewConfigBuilder().id('coords').lat(38).lon(-100).zoom(3.2))
+            .basemap(new common.MapLayerOptionsBuilder().type('default').name('Basemap'))
+            .layers([
+              new common.MapLayerOptionsBuilder()
+                .type('markers')
+                .config({ size: { field: 'turnout %', min: 5, max: 25 }, showLegend: true })
+                .location(
+                  new common.FrameGeometrySourceBuilder()
+                    .mode(common.FrameGeometrySourceMode.Coords)
+                    .latitude('latitude')
+                    .longitude('longitude'),
+                ),
+            ]),
         format: 'table',
         sql: `select name as region, lat as latitude, lon as longitude, ballots, percent::float8 as "turnout %"
-from turnout where election_id = '\${election}' and lat is not null and lon is not null`,
+from turnout where election_id = '\${election}' and ${inState()} and lat is not null and lon is not null`,
         needs: { region: 'text', latitude: 'number', longitude: 'number', 'turnout %': 'number' },
         w: 12,
         h: 14,
-        options: {
-          view: { id: 'coords', lat: 38, lon: -100, zoom: 3.2 },
-          layers: [
-            {
-              type: 'markers',
-              config: { size: { field: 'turnout %', min: 5, max: 25 }, showLegend: true },
-              location: { mode: 'coords', latitude: 'latitude', longitude: 'longitude' },
-            },
-          ],
-        },
       },
     ],
   },
@@ -192,7 +306,7 @@ from turnout where election_id = '\${election}' and lat is not null and lon is n
     panels: [
       {
         title: 'Votes per minute, by candidate',
-        type: 'timeseries',
+        panel: () => new timeseries.PanelBuilder(),
         format: 'time_series',
         sql: `select $__timeGroupAlias(b.minute, '1m'), c.name as metric, sum(b.votes)::bigint as votes
 from trend_buckets b join candidates c on c.election_id = b.election_id and c.id = b.candidate_id
@@ -204,7 +318,7 @@ group by 1, 2 order by 1`,
       },
       {
         title: 'Ballots counted per second',
-        type: 'timeseries',
+        panel: () => new timeseries.PanelBuilder(),
         format: 'time_series',
         sql: `select $__timeGroupAlias(counted_at, '5s'), count(*) / 5.0 as "ballots/s"
 from ballots where election_id = '\${election}' and $__timeFilter(counted_at)
@@ -222,7 +336,7 @@ group by 1 order by 1`,
     panels: [
       {
         title: 'Ingest rate (last minute)',
-        type: 'stat',
+        panel: () => new stat.PanelBuilder(),
         format: 'table',
         sql: `select count(*) / 60.0 as "ballots/s" from ballots where counted_at > now() - interval '1 minute'`,
         needs: { 'ballots/s': 'number' },
@@ -231,7 +345,7 @@ group by 1 order by 1`,
       },
       {
         title: 'End-to-end latency (cast to counted)',
-        type: 'timeseries',
+        panel: () => new timeseries.PanelBuilder().unit('ms'),
         format: 'time_series',
         sql: `select $__timeGroupAlias(counted_at, '10s'),
        percentile_cont(0.5) within group (order by extract(epoch from counted_at - cast_at) * 1000) as "p50 ms",
@@ -241,21 +355,23 @@ group by 1 order by 1`,
         needs: { time: 'number', 'p50 ms': 'number', 'p99 ms': 'number' },
         w: 18,
         h: 9,
-        fieldConfig: { defaults: { unit: 'ms' } },
       },
       {
         title: 'Rejections by reason',
-        type: 'bargauge',
+        panel: () =>
+          new bargauge.PanelBuilder()
+            .reduceOptions(new common.ReduceDataOptionsBuilder().values(true).calcs([]))
+            .displayMode(common.BarGaugeDisplayMode.Basic)
+            .orientation(common.VizOrientation.Horizontal),
         format: 'table',
         sql: `select reason, count(*)::bigint as ballots from rejected_ballots where election_id = '\${election}' group by 1 order by 2 desc`,
         needs: { reason: 'text', ballots: 'number' },
         w: 10,
         h: 9,
-        options: { reduceOptions: { values: true, calcs: [] }, displayMode: 'basic', orientation: 'horizontal' },
       },
       {
         title: 'Reconciliation reports',
-        type: 'table',
+        panel: () => new table.PanelBuilder(),
         format: 'table',
         sql: `select ran_at as "ran at", final, ballots, tallied, verdict, jsonb_array_length(differences)::int as differences, repaired
 from reconciliation_reports where election_id = '\${election}' order by ran_at desc limit 50`,
@@ -269,10 +385,22 @@ from reconciliation_reports where election_id = '\${election}' order by ran_at d
 
 /** The JSON Grafana loads for one dashboard. */
 export function toGrafanaJson(d: DashboardSpec): Record<string, unknown> {
+  const dashboard = new DashboardBuilder(d.title)
+    .uid(d.uid)
+    .description(d.description)
+    .tags(['votestream'])
+    .timezone('browser')
+    .refresh('5s')
+    .time({ from: 'now-1h', to: 'now' })
+    .readonly()
+    .withVariable(electionVariable())
+  if (d.byState) dashboard.withVariable(stateVariable())
+  dashboard.link(new DashboardLinkBuilder('VoteStream').type(DashboardLinkType.Dashboards).tags(['votestream']).asDropdown(true))
+  // Left to right, a new row when the next panel does not fit in Grafana's 24 columns.
   let x = 0
   let y = 0
   let rowHeight = 0
-  const panels = d.panels.map((p, i) => {
+  for (const p of d.panels) {
     const w = p.w ?? 12
     const h = p.h ?? 8
     if (x + w > 24) {
@@ -280,34 +408,18 @@ export function toGrafanaJson(d: DashboardSpec): Record<string, unknown> {
       y += rowHeight
       rowHeight = 0
     }
-    const gridPos = { x, y, w, h }
+    dashboard.withPanel(
+      p.panel().title(p.title).datasource(DATASOURCE).gridPos({ x, y, w, h }).withTarget(new SqlQueryBuilder(p.sql, p.format)),
+    )
     x += w
     rowHeight = Math.max(rowHeight, h)
-    return {
-      id: i + 1,
-      title: p.title,
-      type: p.type,
-      datasource: DATASOURCE,
-      gridPos,
-      targets: [{ refId: 'A', datasource: DATASOURCE, editorMode: 'code', format: p.format, rawQuery: true, rawSql: p.sql }],
-      options: p.options ?? {},
-      fieldConfig: { defaults: {}, overrides: [], ...(p.fieldConfig ?? {}) },
-    }
-  })
-  return {
-    uid: d.uid,
-    title: d.title,
-    description: d.description,
-    tags: ['votestream'],
-    timezone: 'browser',
-    refresh: '5s',
-    time: { from: 'now-1h', to: 'now' },
-    schemaVersion: 41,
-    editable: false,
-    templating: { list: [electionVariable] },
-    links: [{ title: 'VoteStream', type: 'dashboards', tags: ['votestream'], asDropdown: true }],
-    panels,
   }
+  const built = dashboard.build()
+  // Panel ids in order, as Grafana would number them.
+  built.panels?.forEach((panel, i) => {
+    ;(panel as { id?: number }).id = i + 1
+  })
+  return JSON.parse(JSON.stringify(built)) as Record<string, unknown>
 }
 
 export const fileName = (d: DashboardSpec) => `${d.uid.replace(/^votestream-/, '')}.json`

@@ -20,7 +20,7 @@ const GRAFANA = join(ROOT, 'grafana')
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 
 /** Grafana's PostgreSQL macros and the dashboard variable, expanded the way Grafana does. */
-function expand(rawSql: string, vars: { election: string; from: Date; to: Date }): string {
+function expand(rawSql: string, vars: { election: string; state: string; from: Date; to: Date }): string {
   const seconds = (interval: string) => {
     const m = /^'?(\d+)([smhd])'?$/.exec(interval.trim())
     if (!m) throw new Error(`unsupported interval ${interval}`)
@@ -35,6 +35,7 @@ function expand(rawSql: string, vars: { election: string; from: Date; to: Date }
     .replace(/\$__timeFrom\(\)/g, `'${vars.from.toISOString()}'`)
     .replace(/\$__timeTo\(\)/g, `'${vars.to.toISOString()}'`)
     .replace(/\$\{election\}|\$election\b/g, vars.election)
+    .replace(/\$\{state\}|\$state\b/g, vars.state)
 }
 
 function kindOf(v: unknown): ColumnKind | 'null' | 'other' {
@@ -60,10 +61,24 @@ describe('the dashboards as code', () => {
       expect(json.templating.list.map((v) => v.name)).toContain('election')
     }
   })
+
+  it('drill down from states to the regions of one state on the turnout dashboard', () => {
+    const turnout = dashboards.find((d) => d.uid === 'votestream-turnout')
+    const json = toGrafanaJson(turnout!) as {
+      templating: { list: Array<{ name: string; includeAll?: boolean }> }
+      panels: Array<{ title: string; fieldConfig?: { defaults?: { links?: Array<{ url: string }> } } }>
+    }
+    expect(json.templating.list.find((v) => v.name === 'state')).toMatchObject({ includeAll: true })
+    const states = json.panels.find((p) => p.title.startsWith('States'))
+    expect(states?.fieldConfig?.defaults?.links?.[0]?.url).toMatch(/var-state=\$\{__data\.fields\.state\}/)
+    // Every region panel of that dashboard follows the variable.
+    for (const p of turnout!.panels.filter((p) => !p.title.startsWith('States'))) expect(p.sql, p.title).toMatch(/\$\{state\}/)
+  })
 })
 
 describe('every panel query against the real schema after an election', () => {
   let election = ''
+  let state = ''
   beforeAll(async () => {
     const plan = defaultPlan(`grafana-${Date.now().toString(36)}`, {
       seed: 7,
@@ -73,6 +88,8 @@ describe('every panel query against the real schema after an election', () => {
       duplicateShare: 0.02,
     })
     election = plan.electionId
+    // The drill-down panels run for one state (the `state` variable), which must have rows.
+    state = plan.regions[0]?.state ?? ''
     await createSimulatedElection(sql, plan, 'Grafana check')
     await createSimulatedRoll(sql, plan)
     await setElectionStatus(sql, election, 'open')
@@ -99,7 +116,7 @@ describe('every panel query against the real schema after an election', () => {
 
   const panels = dashboards.flatMap((d) => d.panels.map((p) => ({ dashboard: d.title, ...p })))
   it.each(panels)('$dashboard / $title returns the columns the panel needs', async (panel) => {
-    const query = expand(panel.sql, { election, from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 60_000) })
+    const query = expand(panel.sql, { election, state, from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 60_000) })
     expect(query).not.toMatch(/\$__|\$\{|\$election/)
     const rows = await sql.unsafe(query)
     expect(rows.length, `${panel.title} returned no rows`).toBeGreaterThan(0)
