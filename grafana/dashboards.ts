@@ -95,6 +95,7 @@ const stateVariable = () =>
   new QueryVariableBuilder('state')
     .label('State')
     .datasource(DATASOURCE)
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, expanded by Grafana
     .query("select distinct state from regions where election_id = '${election}' order by 1")
     .includeAll(true)
     .allValue(ALL_STATES)
@@ -228,8 +229,10 @@ order by r.region_id nulls first, r.id desc`,
         title: 'States (click one to see its regions)',
         panel: () =>
           new table.PanelBuilder().dataLinks([
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's data link variables
             new DashboardLinkBuilder('Regions of ${__data.fields.state}')
               .type(DashboardLinkType.Link)
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's data link variables
               .url('/d/votestream-turnout?var-election=${election}&var-state=${__data.fields.state}'),
           ]),
         format: 'table',
