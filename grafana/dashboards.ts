@@ -13,8 +13,12 @@ import {
   DashboardBuilder,
   DashboardLinkBuilder,
   DashboardLinkType,
+  FieldColorBuilder,
+  FieldColorModeId,
   type Panel,
   QueryVariableBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard'
@@ -105,6 +109,23 @@ const stateVariable = () =>
 /** The `state` variable's value for "All", and the SQL condition the state panels use. */
 export const ALL_STATES = '__all'
 const inState = (column = 'state') => `('\${state}' = '${ALL_STATES}' or ${column} = '\${state}')`
+
+/** Candidates' colours in ballot order: the live page's palette (services/api/public/live.html, COLORS), colour-blind safe first. */
+const CANDIDATE_COLORS = [
+  '#0072B2',
+  '#E69F00',
+  '#009E73',
+  '#CC79A7',
+  '#56B4E9',
+  '#D55E00',
+  '#8c7a00',
+  '#1b1f24',
+  '#7f3c8d',
+  '#11a579',
+  '#e73f74',
+  '#3969ac',
+]
+const NO_LEADER_COLOR = '#bbbbbb'
 
 /** Every field of the last row: for stat panels that show text columns. */
 const everyField = () => new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']).fields('/.*/')
@@ -277,7 +298,7 @@ from turnout where election_id = '\${election}' and ${inState()} order by state,
         h: 14,
       },
       {
-        title: 'Turnout map',
+        title: 'Map: leader by region, sized by turnout',
         panel: () =>
           new geomap.PanelBuilder()
             .view(new geomap.MapViewConfigBuilder().id('coords').lat(38).lon(-100).zoom(3.2))
@@ -285,18 +306,47 @@ from turnout where election_id = '\${election}' and ${inState()} order by state,
             .layers([
               new common.MapLayerOptionsBuilder()
                 .type('markers')
-                .config({ size: { field: 'turnout %', min: 5, max: 25 }, showLegend: true })
+                .config({ size: { field: 'turnout %', min: 5, max: 25 }, color: { field: 'leader index' }, showLegend: true })
                 .location(
                   new common.FrameGeometrySourceBuilder()
                     .mode(common.FrameGeometrySourceMode.Coords)
                     .latitude('latitude')
                     .longitude('longitude'),
                 ),
-            ]),
+            ])
+            // The leader's colour: thresholds on the candidate's index, in the live page's palette.
+            .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.Thresholds))
+            .thresholds(
+              new ThresholdsConfigBuilder()
+                .mode(ThresholdsMode.Absolute)
+                .steps([
+                  { value: null, color: NO_LEADER_COLOR },
+                  ...CANDIDATE_COLORS.map((color, i) => ({ value: i, color })),
+                ]),
+            ),
         format: 'table',
-        sql: `select name as region, lat as latitude, lon as longitude, ballots, percent::float8 as "turnout %"
-from turnout where election_id = '\${election}' and ${inState()} and lat is not null and lon is not null`,
-        needs: { region: 'text', latitude: 'number', longitude: 'number', 'turnout %': 'number' },
+        sql: `with votes as (
+  select region_id, candidate_id, sum(votes) as n from tally_counts where election_id = '\${election}' group by 1, 2
+), ranked as (
+  select region_id, candidate_id, row_number() over (partition by region_id order by n desc, candidate_id) as rank from votes
+), indexed as (
+  select id, name, (row_number() over (order by position) - 1)::float8 as idx from candidates where election_id = '\${election}'
+)
+select g.name as region, g.lat as latitude, g.lon as longitude, coalesce(t.ballots, 0)::bigint as ballots,
+       coalesce(t.percent, 0)::float8 as "turnout %", coalesce(c.name, '-') as leader, coalesce(c.idx, -1)::float8 as "leader index"
+from regions g
+left join ranked r on r.region_id = g.id and r.rank = 1
+left join indexed c on c.id = r.candidate_id
+left join turnout t on t.election_id = g.election_id and t.region_id = g.id
+where g.election_id = '\${election}' and ${inState('g.state')} and g.lat is not null and g.lon is not null`,
+        needs: {
+          region: 'text',
+          latitude: 'number',
+          longitude: 'number',
+          'turnout %': 'number',
+          leader: 'text',
+          'leader index': 'number',
+        },
         w: 12,
         h: 14,
       },

@@ -71,6 +71,14 @@ describe('the dashboards as code', () => {
     expect(json.templating.list.find((v) => v.name === 'state')).toMatchObject({ includeAll: true })
     const states = json.panels.find((p) => p.title.startsWith('States'))
     expect(states?.fieldConfig?.defaults?.links?.[0]?.url).toMatch(/var-state=\$\{__data\.fields\.state\}/)
+    // The map colours each region by its leader: thresholds on the leader's candidate index.
+    const map = json.panels.find((p) => p.title.startsWith('Map')) as unknown as {
+      options: { layers: Array<{ config: { color?: { field: string } } }> }
+      fieldConfig: { defaults: { color: { mode: string }; thresholds: { steps: unknown[] } } }
+    }
+    expect(map.options.layers[0]?.config.color?.field).toBe('leader index')
+    expect(map.fieldConfig.defaults.color.mode).toBe('thresholds')
+    expect(map.fieldConfig.defaults.thresholds.steps).toHaveLength(1 + 12) // no leader, then 12 candidates at most
     // Every region panel of that dashboard follows the variable.
     for (const p of turnout!.panels.filter((p) => !p.title.startsWith('States'))) expect(p.sql, p.title).toMatch(/\$\{state\}/)
   })
