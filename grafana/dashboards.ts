@@ -319,10 +319,7 @@ from turnout where election_id = '\${election}' and ${inState()} order by state,
             .thresholds(
               new ThresholdsConfigBuilder()
                 .mode(ThresholdsMode.Absolute)
-                .steps([
-                  { value: null, color: NO_LEADER_COLOR },
-                  ...CANDIDATE_COLORS.map((color, i) => ({ value: i, color })),
-                ]),
+                .steps([{ value: null, color: NO_LEADER_COLOR }, ...CANDIDATE_COLORS.map((color, i) => ({ value: i, color }))]),
             ),
         format: 'table',
         sql: `with votes as (
