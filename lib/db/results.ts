@@ -31,12 +31,19 @@ async function readResults(
     select r.id, r.name, r.state, r.registered_voters, r.lat, r.lon, p.ballots::float8 as planned
     from regions r left join planned_ballots p on p.election_id = r.election_id and p.region_id = r.id
     where r.election_id = ${electionId} order by r.state, r.name`
-  // Summed in the database to region × candidate (and, apart, per channel): with 5,000
-  // regions the rows per channel and partition were 556,765, and moving them to the
-  // process took most of a second per snapshot.
-  const cells = await db<Cell[]>`
-    select region_id, candidate_id, sum(votes)::float8 as votes
-    from tally_counts where election_id = ${electionId} group by 1, 2`
+  // Summed in the database (and, apart, per channel): with 5,000 regions the rows per
+  // channel and partition were 556,765, and moving them to the process took most of a
+  // second per snapshot. Past REGIONS_INLINE the regions are not listed, so the sums are
+  // per state, and each state stands in for its regions in the roll-up.
+  const listRegions = regionRows.length <= REGIONS_INLINE || shape.allRegions === true
+  const cells = listRegions
+    ? await db<Cell[]>`
+        select region_id, candidate_id, sum(votes)::float8 as votes
+        from tally_counts where election_id = ${electionId} group by 1, 2`
+    : await db<Cell[]>`
+        select r.state as region_id, t.candidate_id, sum(t.votes)::float8 as votes
+        from tally_counts t join regions r on r.election_id = t.election_id and r.id = t.region_id
+        where t.election_id = ${electionId} group by 1, 2`
   const channelRows = await db<{ channel: string; votes: number }[]>`
     select channel, sum(votes)::float8 as votes from tally_counts where election_id = ${electionId} group by 1`
   const byCandidate = new Map<string, number>()
@@ -71,7 +78,7 @@ async function readResults(
   }
 
   const geo = rollUp(
-    regionRows,
+    listRegions ? regionRows : statesAsRegions(regionRows),
     cells,
     candidates.map((c) => c.id),
     channelRows,
@@ -85,9 +92,9 @@ async function readResults(
     version: extra?.version ?? 0,
     asOf: new Date().toISOString(),
     candidates: candidates.map((c) => ({ ...c, share: counted > 0 ? c.votes / counted : 0 })),
-    regions: geo.regions.length <= REGIONS_INLINE || shape.allRegions ? geo.regions.map((r) => ({ ...r, call: callOf(r.id) })) : [],
-    regionsListed: geo.regions.length <= REGIONS_INLINE || shape.allRegions === true,
-    regionCount: geo.regions.length,
+    regions: listRegions ? geo.regions.map((r) => ({ ...r, call: callOf(r.id) })) : [],
+    regionsListed: listRegions,
+    regionCount: regionRows.length,
     regionsCalled: calls.filter((c) => c.regionId !== null && c.status === 'standing').length,
     states: geo.states,
     channels: geo.channels,
@@ -144,8 +151,32 @@ type RegionRow = {
   lat: number | null
   lon: number | null
   planned: number | null
+  /** How many regions this row stands for (a state standing in for its regions). */
+  members?: number
 }
 type Cell = { regionId: string; candidateId: string; votes: number }
+
+/** One row per state, standing in for its regions: summed voters, expected ballots and count. */
+function statesAsRegions(regionRows: RegionRow[]): RegionRow[] {
+  const states = new Map<string, RegionRow & { members: number; planned: number }>()
+  for (const r of regionRows) {
+    const s = states.get(r.state) ?? {
+      id: r.state,
+      name: r.state,
+      state: r.state,
+      registeredVoters: 0,
+      lat: null,
+      lon: null,
+      planned: 0,
+      members: 0,
+    }
+    s.registeredVoters += r.registeredVoters
+    s.planned += r.planned ?? r.registeredVoters
+    s.members++
+    states.set(r.state, s)
+  }
+  return [...states.values()]
+}
 
 /** Per region its leader, margin and share counted; rolled up by state; totals per channel. */
 function rollUp(regionRows: RegionRow[], cells: Cell[], candidateIds: string[], channelRows: Array<{ channel: string; votes: number }>) {
@@ -179,6 +210,7 @@ function rollUp(regionRows: RegionRow[], cells: Cell[], candidateIds: string[], 
     string,
     { state: string; regions: number; registeredVoters: number; ballots: number; expected: number; votes: Map<string, number> }
   >()
+  const members = new Map(regionRows.map((r) => [r.id, r.members ?? 1]))
   for (const r of regions) {
     const s = states.get(r.state) ?? {
       state: r.state,
@@ -188,7 +220,7 @@ function rollUp(regionRows: RegionRow[], cells: Cell[], candidateIds: string[], 
       expected: 0,
       votes: new Map<string, number>(),
     }
-    s.regions++
+    s.regions += members.get(r.id) ?? 1
     s.registeredVoters += r.registeredVoters
     s.ballots += r.ballots
     s.expected += r.expected
