@@ -127,6 +127,9 @@ const CANDIDATE_COLORS = [
 ]
 const NO_LEADER_COLOR = '#bbbbbb'
 
+/** Every value of every row: for charts of one row per category. */
+const everyValue = () => new common.ReduceDataOptionsBuilder().values(true).calcs([])
+
 /** Every field of the last row: for stat panels that show text columns. */
 const everyField = () => new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']).fields('/.*/')
 
@@ -153,7 +156,7 @@ export const dashboards: DashboardSpec[] = [
         title: 'Share',
         panel: () =>
           new piechart.PanelBuilder()
-            .reduceOptions(new common.ReduceDataOptionsBuilder().values(true).calcs([]))
+            .reduceOptions(everyValue())
             .pieType(piechart.PieChartType.Donut)
             .legend(
               new piechart.PieChartLegendOptionsBuilder()
@@ -410,7 +413,7 @@ group by 1 order by 1`,
         title: 'Rejections by reason',
         panel: () =>
           new bargauge.PanelBuilder()
-            .reduceOptions(new common.ReduceDataOptionsBuilder().values(true).calcs([]))
+            .reduceOptions(everyValue())
             .displayMode(common.BarGaugeDisplayMode.Basic)
             .orientation(common.VizOrientation.Horizontal),
         format: 'table',

@@ -11,6 +11,17 @@ import { type StreamLimits, streamResults } from '../results-stream.ts'
 import { ElectionIdParam, json, problemResponses, Snapshot } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
 
+/** A GET of one election's sub-resource: the id validated, 400 and 404 as problems. */
+function electionRead<S extends z.ZodType>(path: `/{id}/${string}`, summary: string, schema: S, description: string) {
+  return createRoute({
+    method: 'get',
+    path,
+    summary,
+    request: { params: ElectionIdParam },
+    responses: { 200: json(schema, description), ...problemResponses(400, 404) },
+  })
+}
+
 /** Public results: snapshots (with versions and conditional requests), the live stream, trends, reconciliation. */
 export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLimits) {
   const { sql } = deps
@@ -120,16 +131,12 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
       },
     )
     .openapi(
-      createRoute({
-        method: 'get',
-        path: '/{id}/trend',
-        summary: 'Votes per candidate per minute of casting, and the reconciliation snapshots over time',
-        request: { params: ElectionIdParam },
-        responses: {
-          200: json(trendSchema, 'trend'),
-          ...problemResponses(400, 404),
-        },
-      }),
+      electionRead(
+        '/{id}/trend',
+        'Votes per candidate per minute of casting, and the reconciliation snapshots over time',
+        trendSchema,
+        'trend',
+      ),
       async (c) => {
         const { id } = c.req.valid('param')
         await getElection(sql, id)
@@ -184,16 +191,12 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
       },
     )
     .openapi(
-      createRoute({
-        method: 'get',
-        path: '/{id}/simulation',
-        summary: "A simulated election's ground truth (stored at certification) next to what was counted",
-        request: { params: ElectionIdParam },
-        responses: {
-          200: json(simulationComparisonSchema, 'truth and count'),
-          ...problemResponses(400, 404),
-        },
-      }),
+      electionRead(
+        '/{id}/simulation',
+        "A simulated election's ground truth (stored at certification) next to what was counted",
+        simulationComparisonSchema,
+        'truth and count',
+      ),
       async (c) => {
         const { id } = c.req.valid('param')
         const e = await getElection(sql, id)
