@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Ballot } from '../../../domain/ballot.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { getElection } from '../../../lib/db/elections.ts'
 import { castBallot } from '../../../lib/db/outbox.ts'
 import { hasCandidate, registerVoters, voterByTokenHash } from '../../../lib/db/roll.ts'
+import { uuidV7 } from '../../../lib/uuid-v7.ts'
 import { bearer, hashVoterToken, issueVoterToken, requireAdmin } from '../auth.ts'
 import type { ApiDeps } from '../deps.ts'
 import { CastBallot, ElectionIdParam, json, problemResponses, RegisterVoters } from '../schemas.ts'
@@ -70,7 +70,7 @@ export function ballotRoutes(deps: ApiDeps) {
           throw new AppError('invalid_input', `no candidate ${body.candidateId} in ${id}`)
         const ballot: Ballot = {
           v: 1,
-          ballotId: randomUUID(),
+          ballotId: uuidV7(),
           electionId: id,
           voterId: voter.id,
           candidateId: body.candidateId,
