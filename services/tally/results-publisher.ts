@@ -5,14 +5,28 @@ import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
 import type { Logger } from '../../lib/log.ts'
 
+/** Building snapshots may take this share of the time per election, at most. */
+export const SNAPSHOT_BUSY_SHARE = 0.2
+
+/**
+ * When an election's next snapshot may be built, given how long its last one took: a large
+ * election (5,000 precincts: ~300 ms a snapshot) would otherwise be rebuilt back to back,
+ * and the database would spend a core on snapshots instead of counting.
+ */
+export function nextSnapshotAt(now: number, tookMs: number, intervalMs: number): number {
+  return now + Math.max(intervalMs, tookMs / SNAPSHOT_BUSY_SHARE - tookMs)
+}
+
 /**
  * Publishes a results snapshot to the `results` topic for each election whose counts
- * changed, at most once per interval per election, so a burst of batches yields one
- * fresh snapshot instead of hundreds. Snapshots are state, not events: a lost one is
- * superseded by the next, and each carries a higher version.
+ * changed, at most once per interval per election (longer for an election whose snapshot
+ * is slow to build, see nextSnapshotAt), so a burst of batches yields one fresh snapshot
+ * instead of hundreds. Snapshots are state, not events: a lost one is superseded by the
+ * next, and each carries a higher version.
  */
 export function createResultsPublisher(deps: { sql: Sql; producer: Producer; log: Logger; intervalMs: number }) {
   const dirty = new Set<string>()
+  const notBefore = new Map<string, number>()
   let flushing: Promise<void> | undefined
   const timer = setInterval(() => {
     flushing ??= flush().finally(() => {
@@ -20,10 +34,13 @@ export function createResultsPublisher(deps: { sql: Sql; producer: Producer; log
     })
   }, deps.intervalMs)
 
-  async function flush() {
-    const ids = [...dirty]
-    dirty.clear()
+  async function flush(options: { all?: boolean } = {}) {
+    const now = Date.now()
+    const ids = [...dirty].filter((id) => options.all || (notBefore.get(id) ?? 0) <= now)
+    for (const id of ids) dirty.delete(id)
+    for (const [id, at] of notBefore) if (at <= now && !dirty.has(id)) notBefore.delete(id)
     for (const id of ids) {
+      const started = performance.now()
       try {
         const snapshot = await loadResults(deps.sql, id)
         await deps.producer.send({
@@ -37,6 +54,8 @@ export function createResultsPublisher(deps: { sql: Sql; producer: Producer; log
         if (err instanceof AppError && err.code === 'not_found') continue
         dirty.add(id)
         deps.log.warn({ err, electionId: id }, 'results snapshot not published; will retry')
+      } finally {
+        notBefore.set(id, nextSnapshotAt(Date.now(), performance.now() - started, deps.intervalMs))
       }
     }
   }
@@ -49,7 +68,7 @@ export function createResultsPublisher(deps: { sql: Sql; producer: Producer; log
     async close() {
       clearInterval(timer)
       await flushing
-      await flush()
+      await flush({ all: true })
     },
   }
 }
