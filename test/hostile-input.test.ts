@@ -67,9 +67,17 @@ beforeAll(async () => {
 
   // Watch votes.rejected from its current end (no earlier message is read).
   const ends = await admin.fetchTopicOffsets(TOPICS.rejected.name)
-  watcher = kafka.consumer({ groupId: watchGroup, maxBytesPerPartition: 4 * 1024 * 1024 })
-  await watcher.connect()
+  const consumer = kafka.consumer({ groupId: watchGroup, maxBytesPerPartition: 4 * 1024 * 1024 })
+  watcher = consumer
+  await consumer.connect()
   await watcher.subscribe({ topic: TOPICS.rejected.name, fromBeginning: false })
+  // seek() needs the group joined; run() may resolve before it is.
+  const joined = new Promise<void>((resolve) => {
+    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+      off()
+      resolve()
+    })
+  })
   await watcher.run({
     autoCommit: false,
     eachMessage: async ({ message }) => {
@@ -79,6 +87,7 @@ beforeAll(async () => {
       republished.set(key, { value: message.value, headers })
     },
   })
+  await joined
   for (const { partition, offset } of ends) watcher.seek({ topic: TOPICS.rejected.name, partition, offset })
 
   tally = startTally({ name: 'tally-hostile', group, port: PORT, env: { TALLY_TOPIC: topic, TALLY_GROUP_ID: group, LOG_LEVEL: 'info' } })

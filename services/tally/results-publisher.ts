@@ -1,21 +1,10 @@
 import type { Producer } from 'kafkajs'
 import { AppError } from '../../domain/errors.ts'
+import { nextSnapshotAt } from '../../domain/snapshot-pacing.ts'
 import { loadResults } from '../../lib/db/results.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
 import type { Logger } from '../../lib/log.ts'
-
-/** Building snapshots may take this share of the time per election, at most. */
-export const SNAPSHOT_BUSY_SHARE = 0.2
-
-/**
- * When an election's next snapshot may be built, given how long its last one took: a large
- * election (5,000 precincts: ~300 ms a snapshot) would otherwise be rebuilt back to back,
- * and the database would spend a core on snapshots instead of counting.
- */
-export function nextSnapshotAt(now: number, tookMs: number, intervalMs: number): number {
-  return now + Math.max(intervalMs, tookMs / SNAPSHOT_BUSY_SHARE - tookMs)
-}
 
 /**
  * Publishes a results snapshot to the `results` topic for each election whose counts

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { nextSnapshotAt, SNAPSHOT_BUSY_SHARE } from './results-publisher.ts'
+import { nextSnapshotAt, SNAPSHOT_BUSY_SHARE } from './snapshot-pacing.ts'
 
 describe('nextSnapshotAt', () => {
   it('keeps the interval for a snapshot that is quick to build', () => {
