@@ -41,15 +41,24 @@ function descendants(root: number): number[] {
   return out
 }
 
-/** Samples CPU of named processes between two points in time, as a share of one core. */
+export interface CpuReading {
+  /** A share of one core over the metered time, in percent. */
+  percent: Record<string, number>
+  /** CPU seconds used over the metered time. */
+  seconds: Record<string, number>
+}
+
+/** Samples CPU of named processes between two points in time. */
 export function cpuMeter(processes: Record<string, { pid: number; tree?: boolean }>) {
   const start = Object.fromEntries(Object.entries(processes).map(([k, p]) => [k, cpuSeconds(p.pid, p.tree)]))
   const t0 = performance.now()
-  return () => {
-    const seconds = (performance.now() - t0) / 1000
-    return Object.fromEntries(
-      Object.entries(processes).map(([k, p]) => [k, Math.round((100 * (cpuSeconds(p.pid, p.tree) - (start[k] ?? 0))) / seconds)]),
-    ) as Record<string, number>
+  return (): CpuReading => {
+    const wall = (performance.now() - t0) / 1000
+    const used = Object.fromEntries(Object.entries(processes).map(([k, p]) => [k, cpuSeconds(p.pid, p.tree) - (start[k] ?? 0)]))
+    return {
+      percent: Object.fromEntries(Object.entries(used).map(([k, s]) => [k, Math.round((100 * s) / wall)])),
+      seconds: used,
+    }
   }
 }
 

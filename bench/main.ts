@@ -19,7 +19,7 @@ import { configOrExit, databaseConfig, kafkaConfig, parseConfig } from '../lib/c
 import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { readPid, waitUntil } from '../stack/proc.ts'
-import { cpuMeter, peakRssMiB } from './cpu.ts'
+import { cpuMeter, cpuSeconds, peakRssMiB } from './cpu.ts'
 import { BENCH_TOPIC, closeBenchElections, ensureBenchTopic, runStep } from './load.ts'
 import { kafkaAlone, postgresAlone } from './parts.ts'
 import { type BenchReport, chart, table } from './report.ts'
@@ -100,12 +100,11 @@ async function main() {
   try {
     // Warm-up, not reported: the first batches pay for JIT compilation and cold caches.
     say('warming up for 3 s')
-    await runStep({ sql, producer, admin, groupId }, 1000, 3)
+    await runStep({ sql, producer, admin, groupId }, 1000, 3, () => () => undefined)
     for (const rate of rates) {
       say(`offering ${rate.toLocaleString('en-US')} ballots/s for ${seconds} s`)
-      const meter = cpuMeter(processes)
-      const step = await runStep({ sql, producer, admin, groupId }, rate, seconds)
-      steps.push({ ...step, cpu: meter(), tallyPeakRssMiB: peakRssMiB(tally.pid ?? 0) })
+      const { meter: cpu, ...step } = await runStep({ sql, producer, admin, groupId }, rate, seconds, () => cpuMeter(processes))
+      steps.push({ ...step, cpu: cpu.percent, cpuSeconds: cpu.seconds, tallyPeakRssMiB: peakRssMiB(tally.pid ?? 0) })
       say(`  achieved ${step.achieved.toLocaleString('en-US')}/s, p99 ${step.latency.p99} ms, exact: ${step.exact}`)
     }
   } finally {
@@ -116,7 +115,7 @@ async function main() {
   say(`parts alone: Kafka produce+consume of ${partsN.toLocaleString('en-US')} ballots`)
   const kafkaOnly = await kafkaAlone(kafka, partsN)
   say(`parts alone: PostgreSQL ingest of ${partsN.toLocaleString('en-US')} ballots`)
-  const pgOnly = await postgresAlone(sql, partsN)
+  const pgOnly = await postgresAlone(sql, partsN, () => cpuSeconds(processes.postgres.pid, true))
   await closeBenchElections(sql)
 
   const sustained = steps.filter((s) => s.exact && s.sendErrors === 0 && s.achieved >= 0.95 * s.offered && s.latency.p99 < 5000)

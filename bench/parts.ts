@@ -78,7 +78,13 @@ async function countRetrying<T>(count: () => Promise<T>): Promise<T> {
 }
 
 /** PostgreSQL alone: the tally's transaction over the same batches, three partitions at a time, no Kafka. */
-export async function postgresAlone(sql: Sql, n: number, batchSize = 5000, concurrency = 3): Promise<{ rate: number; seconds: number }> {
+export async function postgresAlone(
+  sql: Sql,
+  n: number,
+  postgresCpuSeconds: () => number,
+  batchSize = 5000,
+  concurrency = 3,
+): Promise<{ rate: number; seconds: number; postgresUsPerBallot: number }> {
   const sim = await benchElection(sql, n, 'pg-only')
   const castAt = new Date().toISOString()
   const partitions = 6
@@ -92,6 +98,7 @@ export async function postgresAlone(sql: Sql, n: number, batchSize = 5000, concu
     Array.from({ length: Math.ceil(msgs.length / batchSize) }, (_, i) => msgs.slice(i * batchSize, (i + 1) * batchSize)),
   )
   const group = `bench-pg-${Date.now()}`
+  const cpu0 = postgresCpuSeconds()
   const t0 = performance.now()
   let next = 0
   await Promise.all(
@@ -103,5 +110,6 @@ export async function postgresAlone(sql: Sql, n: number, batchSize = 5000, concu
     }),
   )
   const seconds = (performance.now() - t0) / 1000
-  return { rate: Math.round(n / seconds), seconds }
+  const postgresUsPerBallot = Math.round(((postgresCpuSeconds() - cpu0) * 1e6) / n)
+  return { rate: Math.round(n / seconds), seconds, postgresUsPerBallot }
 }

@@ -4,8 +4,8 @@ export interface BenchReport {
   when: string
   machine: { cores: number; memoryGiB: number }
   quick: boolean
-  steps: Array<StepResult & { cpu: Record<string, number>; tallyPeakRssMiB?: number }>
-  parts: { kafkaAlone: { rate: number; seconds: number }; postgresAlone: { rate: number; seconds: number } }
+  steps: Array<StepResult & { cpu: Record<string, number>; cpuSeconds: Record<string, number>; tallyPeakRssMiB?: number }>
+  parts: { kafkaAlone: { rate: number; seconds: number }; postgresAlone: { rate: number; seconds: number; postgresUsPerBallot: number } }
   summary: { maxSustained: number; p99Under250At: number; slowerPart: string; ratioToSlowerPart: number; saturatesFirst: string }
 }
 
@@ -40,8 +40,9 @@ export function table(r: BenchReport): string {
     n(s.sendErrors),
     s.exact ? 'yes' : 'NO',
     ...cpuNames.map((c) => String(s.cpu[c] ?? '')),
-    // CPU per ballot: a share of one core (percent) over the achieved rate, in microseconds.
-    ...cpuNames.map((c) => (s.achieved > 0 ? String(Math.round(((s.cpu[c] ?? 0) * 10_000) / s.achieved)) : '')),
+    // CPU per ballot: the CPU time a process used while the step sent and counted, over the
+    // ballots counted, in microseconds (the step's setup, loading its roll, is not metered).
+    ...cpuNames.map((c) => (s.counted > 0 ? String(Math.round(((s.cpuSeconds[c] ?? 0) * 1e6) / s.counted)) : '')),
     String(s.tallyPeakRssMiB ?? ''),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)))
@@ -51,7 +52,7 @@ export function table(r: BenchReport): string {
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
-    `parts alone: Kafka produce+consume ${n(r.parts.kafkaAlone.rate)}/s, PostgreSQL ingest (the tally's transaction) ${n(r.parts.postgresAlone.rate)}/s`,
+    `parts alone: Kafka produce+consume ${n(r.parts.kafkaAlone.rate)}/s, PostgreSQL ingest (the tally's transaction) ${n(r.parts.postgresAlone.rate)}/s, ${n(r.parts.postgresAlone.postgresUsPerBallot)} µs of PostgreSQL CPU per ballot`,
     `max sustained ${n(r.summary.maxSustained)}/s = ${(100 * r.summary.ratioToSlowerPart).toFixed(0)}% of the slower part alone (${r.summary.slowerPart})`,
     `p99 <= 250 ms up to ${n(r.summary.p99Under250At)}/s offered; highest CPU at the top rate: ${r.summary.saturatesFirst}`,
   ].join('\n')
