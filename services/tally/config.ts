@@ -10,8 +10,14 @@ export const tallyConfig = z.object({
   /** The topic of ballots to count (the benchmark points a tally at a topic of its own). */
   TALLY_TOPIC: z.string().min(1).default(TOPICS.votes.name),
   TALLY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(LOCAL.tallyMetrics.port),
-  /** Partitions counted side by side by one instance (each in its own transaction). */
-  TALLY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
+  /**
+   * Counting transactions in flight at once. The batches of all partitions that arrive
+   * meanwhile share them (services/tally/group-commit.ts). Two, on two cores: one runs its
+   * statements while the other's results are handled; measured against one transaction
+   * per partition, three at a time, at 10,000/s offered PostgreSQL CPU per ballot went from
+   * 90 to 66 µs and p99 from 31 to 22 ms.
+   */
+  TALLY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   /** How long a fetch may wait for more ballots: the floor of the counting latency. */
   TALLY_MAX_WAIT_MS: z.coerce.number().int().min(1).max(5000).default(20),
   /**

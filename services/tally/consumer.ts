@@ -7,6 +7,7 @@ import type { Logger } from '../../lib/log.ts'
 import { accountBatch } from './account-batch.ts'
 import type { TallyConfig } from './config.ts'
 import type { ConsumedMessage, Rejection } from './count-batch.ts'
+import { createGroupCommit } from './group-commit.ts'
 import type { TallyMetrics } from './metrics.ts'
 import { createProgressWatch } from './progress-watch.ts'
 
@@ -149,13 +150,48 @@ export function createTallyConsumer(deps: {
   }
 
   /** Waits before retrying a transient failure, longer each time; gives up when stopping. */
-  async function beforeRetry(err: unknown, attempt: number, partition: number, isRunning: () => boolean) {
+  async function beforeRetry(err: unknown, attempt: number, partitions: number[]) {
     metrics.retries.inc()
     const waitMs = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))
-    log.warn({ err, partition, attempt, waitMs }, 'batch failed for a transient reason; retrying')
+    log.warn({ err, partitions, attempt, waitMs }, 'batch failed for a transient reason; retrying')
     await new Promise((r) => setTimeout(r, waitMs))
-    if (!isRunning() || stopping) throw new Error('stopping: the batch is left for redelivery')
+    if (stopping) throw new Error('stopping: the batch is left for redelivery')
   }
+
+  /** One transaction for the batches of every partition that arrived meanwhile (see group-commit.ts). */
+  const committer = createGroupCommit<ConsumedMessage, void>({
+    maxInFlight: config.TALLY_CONCURRENCY,
+    maxMessages: config.TALLY_MAX_BATCH,
+    commit: async (messages) => {
+      const partitions = [...new Set(messages.map((m) => m.partition))]
+      const timer = metrics.batchDuration.startTimer()
+      const outcomes = await accountBatch(
+        sql,
+        { groupId, topic, messages, maxClockSkewMs: config.TALLY_MAX_CLOCK_SKEW_MS },
+        {
+          beforeCommit: publishRejections,
+          beforeRetry: (err, attempt) => beforeRetry(err, attempt, partitions),
+          onUnprocessable: (m, err) => {
+            metrics.unprocessable.inc()
+            log.error({ err, partition: m.partition, offset: m.offset }, 'message set aside as unprocessable')
+          },
+        },
+      )
+      timer()
+      metrics.batchSize.observe(messages.length)
+      const changed = new Set<string>()
+      for (const outcome of outcomes) {
+        metrics.counted.inc(outcome.counted)
+        metrics.duplicates.inc(outcome.duplicates)
+        metrics.redelivered.inc(outcome.redelivered)
+        for (const r of outcome.rejected) metrics.rejected.inc({ reason: r.reason })
+        for (const ms of outcome.latenciesMs) metrics.latency.observe(ms / 1000)
+        for (const id of outcome.changed) changed.add(id)
+      }
+      if (changed.size > 0) deps.onCounted(changed)
+      log.debug({ partitions, messages: messages.length, transactions: outcomes.length }, 'batches accounted for')
+    },
+  })
 
   return {
     problem() {
@@ -173,33 +209,23 @@ export function createTallyConsumer(deps: {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: config.TALLY_CONCURRENCY,
+        // Every assigned partition's batch is handed over at once; the group commit decides
+        // how many transactions run (TALLY_CONCURRENCY) and what each holds.
+        partitionsConsumedConcurrently: 1024,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const { partition } = batch
           progress.fetched(partition, BigInt(batch.highWatermark))
           for (let i = 0; i < batch.messages.length; i += config.TALLY_MAX_BATCH) {
             if (!isRunning() || isStale()) return
             const chunk = batch.messages.slice(i, i + config.TALLY_MAX_BATCH)
-            const messages: ConsumedMessage[] = chunk.map((m) => ({
-              partition,
-              offset: m.offset,
-              value: m.value,
-              electionHeader: m.headers?.['election-id']?.toString(),
-            }))
-            const timer = metrics.batchDuration.startTimer()
-            const outcomes = await accountBatch(
-              sql,
-              { groupId, topic, messages, maxClockSkewMs: config.TALLY_MAX_CLOCK_SKEW_MS },
-              {
-                beforeCommit: publishRejections,
-                beforeRetry: (err, attempt) => beforeRetry(err, attempt, partition, isRunning),
-                onUnprocessable: (m, err) => {
-                  metrics.unprocessable.inc()
-                  log.error({ err, partition: m.partition, offset: m.offset }, 'message set aside as unprocessable')
-                },
-              },
+            await committer.submit(
+              chunk.map((m) => ({
+                partition,
+                offset: m.offset,
+                value: m.value,
+                electionHeader: m.headers?.['election-id']?.toString(),
+              })),
             )
-            timer()
             const last = chunk[chunk.length - 1]
             if (last) {
               resolveOffset(last.offset)
@@ -208,18 +234,6 @@ export function createTallyConsumer(deps: {
               progress.accounted(partition, next)
               metrics.lag.set({ partition }, Math.max(0, Number(BigInt(batch.highWatermark) - next)))
             }
-            metrics.batchSize.observe(messages.length)
-            const changed = new Set<string>()
-            for (const outcome of outcomes) {
-              metrics.counted.inc(outcome.counted)
-              metrics.duplicates.inc(outcome.duplicates)
-              metrics.redelivered.inc(outcome.redelivered)
-              for (const r of outcome.rejected) metrics.rejected.inc({ reason: r.reason })
-              for (const ms of outcome.latenciesMs) metrics.latency.observe(ms / 1000)
-              for (const id of outcome.changed) changed.add(id)
-            }
-            if (changed.size > 0) deps.onCounted(changed)
-            log.debug({ partition, offset: last?.offset, transactions: outcomes.length }, 'batch accounted for')
             await heartbeat()
           }
         },
