@@ -254,7 +254,8 @@ function aggregate(ballots: BallotRow[]) {
     const row = counts.get(k) ?? { e: b.electionId, c: b.candidateId, r: b.regionId, ch: b.channel, p: b.partition, n: 0 }
     row.n++
     counts.set(k, row)
-    const minute = new Date(Math.floor(Date.parse(b.castAt) / 60_000) * 60_000).toISOString()
+    // castAt is canonical (decodeBallot stores toISOString's form), so its minute is a prefix.
+    const minute = `${b.castAt.slice(0, 16)}:00.000Z`
     const tk = `${b.electionId}|${b.candidateId}|${minute}|${b.partition}`
     const t = trend.get(tk) ?? { e: b.electionId, c: b.candidateId, m: minute, p: b.partition, n: 0 }
     t.n++

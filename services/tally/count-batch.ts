@@ -79,7 +79,8 @@ export async function countBatch(
       input.messages.map((m) => m.partition),
       decoded.flatMap(({ d }) => (d.ok ? [d.ballot.electionId] : [])),
     )
-    const fresh = decoded.filter(({ m }) => BigInt(m.offset) >= (fence.get(m.partition) ?? 0n))
+    const fences = new Map([...fence].map(([p, next]) => [p, String(next)]))
+    const fresh = decoded.filter(({ m }) => compareOffsets(m.offset, fences.get(m.partition) ?? '0') >= 0)
     const redelivered = decoded.length - fresh.length
 
     const rejections: Rejection[] = []
@@ -216,13 +217,25 @@ export async function rejectUnprocessable(
 }
 
 function accountedPerPartition(messages: ConsumedMessage[]) {
-  const out = new Map<number, { next: bigint; messages: number }>()
+  const last = new Map<number, { offset: string; messages: number }>()
   for (const m of messages) {
-    const p = out.get(m.partition) ?? { next: -1n, messages: 0 }
-    const next = BigInt(m.offset) + 1n
-    out.set(m.partition, { next: next > p.next ? next : p.next, messages: p.messages + 1 })
+    const p = last.get(m.partition)
+    if (!p) last.set(m.partition, { offset: m.offset, messages: 1 })
+    else {
+      if (compareOffsets(m.offset, p.offset) > 0) p.offset = m.offset
+      p.messages++
+    }
   }
-  return out
+  return new Map([...last].map(([partition, p]) => [partition, { next: BigInt(p.offset) + 1n, messages: p.messages }]))
+}
+
+/**
+ * Orders two offsets as Kafka writes them (decimal, no sign, no leading zeros) without
+ * making a BigInt of each: per message, that was a visible share of the tally's CPU.
+ */
+export function compareOffsets(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 function reasonDetail(reason: RejectionReason, b: BallotRow): string {
