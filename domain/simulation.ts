@@ -106,7 +106,11 @@ export function voterId(index: number): string {
   return `v${index.toString(36).padStart(6, '0')}`
 }
 
-const hex8 = (n: number) => n.toString(16).padStart(8, '0')
+// Hex by table: the generator makes an id per ballot, and toString(16) + padStart was a
+// third of its CPU at 30,000 ballots/s.
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const hex2 = (n: number) => HEX[n & 0xff] as string
+const hex8 = (n: number) => hex2(n >>> 24) + hex2(n >>> 16) + hex2(n >>> 8) + hex2(n)
 
 /**
  * Ballot k's id: unique per (election seed, k, salt) and ordered by k within an election, so
@@ -122,7 +126,7 @@ function uuidFor(seed: number, k: number, salt: number): string {
   const variant = (8 | (salt & 3)).toString(16)
   const h2 = hex8(mix(mix(seed + 3) ^ b))
   const h3 = hex8(mix(mix(seed + 4) ^ b))
-  return `${hex8(seed >>> 0)}-${high.toString(16).padStart(4, '0')}-4${low.toString(16).padStart(3, '0')}-${variant}${h2.slice(1, 4)}-${h2.slice(4, 8)}${h3}`
+  return `${hex8(seed >>> 0)}-${hex2(high >>> 8)}${hex2(high)}-4${hex2(low >>> 8).slice(1)}${hex2(low)}-${variant}${h2.slice(1, 4)}-${h2.slice(4, 8)}${h3}`
 }
 
 // Salts of the model's draws (the geography has its own, below 100; per ballot: 1..5).
