@@ -39,16 +39,13 @@ export function murmur2(data: Uint8Array): number {
     k = Math.imul(k, m)
     h = Math.imul(h, m) ^ k
   }
-  switch (length & 3) {
-    case 3:
-      h ^= (data[whole + 2] as number) << 16
-    // falls through
-    case 2:
-      h ^= (data[whole + 1] as number) << 8
-    // falls through
-    case 1:
-      h ^= data[whole] as number
-      h = Math.imul(h, m)
+  // The last one to three bytes, as the Java switch that falls through from case 3 to 1.
+  const tail = length & 3
+  if (tail === 3) h ^= (data[whole + 2] as number) << 16
+  if (tail >= 2) h ^= (data[whole + 1] as number) << 8
+  if (tail >= 1) {
+    h ^= data[whole] as number
+    h = Math.imul(h, m)
   }
   h ^= h >>> 13
   h = Math.imul(h, m)
