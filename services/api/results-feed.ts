@@ -1,4 +1,5 @@
 import type { ResultsSnapshot } from '../../domain/results.ts'
+import { nextSnapshotAt } from '../../domain/snapshot-pacing.ts'
 import { loadResults, resultsVersion } from '../../lib/db/results.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import type { Logger } from '../../lib/log.ts'
@@ -7,20 +8,27 @@ type Listener = (snapshot: ResultsSnapshot) => void
 
 /**
  * One poller per election in this process, however many clients follow it: a cheap
- * query every interval, and a full snapshot only when something changed.
+ * query every interval, and a full snapshot only when something changed, paced by what
+ * the last one cost (domain/snapshot-pacing.ts), as the tally's publisher is.
  */
 export function createResultsFeed(sql: Sql, log: Logger, intervalMs = 200) {
-  const feeds = new Map<string, { listeners: Set<Listener>; marker: string; timer: ReturnType<typeof setInterval>; busy: boolean }>()
+  const feeds = new Map<
+    string,
+    { listeners: Set<Listener>; marker: string; timer: ReturnType<typeof setInterval>; busy: boolean; nextAt: number }
+  >()
 
   async function tick(electionId: string) {
     const feed = feeds.get(electionId)
-    if (!feed || feed.busy) return
+    if (!feed || feed.busy || Date.now() < feed.nextAt) return
     feed.busy = true
     try {
       const marker = await resultsVersion(sql, electionId)
       if (marker !== null && marker !== feed.marker) {
         feed.marker = marker
+        const started = Date.now()
         const snapshot = await loadResults(sql, electionId)
+        // Less one interval: the poll's own timer already waits that long.
+        feed.nextAt = nextSnapshotAt(Date.now(), Date.now() - started, intervalMs) - intervalMs
         for (const l of feed.listeners) l(snapshot)
       }
     } catch (err) {
@@ -34,7 +42,7 @@ export function createResultsFeed(sql: Sql, log: Logger, intervalMs = 200) {
     subscribe(electionId: string, listener: Listener): () => void {
       let feed = feeds.get(electionId)
       if (!feed) {
-        feed = { listeners: new Set(), marker: '', timer: setInterval(() => void tick(electionId), intervalMs), busy: false }
+        feed = { listeners: new Set(), marker: '', timer: setInterval(() => void tick(electionId), intervalMs), busy: false, nextAt: 0 }
         feeds.set(electionId, feed)
       }
       feed.listeners.add(listener)
