@@ -26,6 +26,7 @@ export function table(r: BenchReport): string {
     'exact',
     ...cpuNames.map((c) => `${c} cpu%`),
     ...cpuNames.map((c) => `${c} µs/ballot`),
+    'total µs/ballot',
     'tally peak MiB',
   ]
   const rows = r.steps.map((s) => [
@@ -43,6 +44,8 @@ export function table(r: BenchReport): string {
     // CPU per ballot: the CPU time a process used while the step sent and counted, over the
     // ballots counted, in microseconds (the step's setup, loading its roll, is not metered).
     ...cpuNames.map((c) => (s.counted > 0 ? String(Math.round(((s.cpuSeconds[c] ?? 0) * 1e6) / s.counted)) : '')),
+    // The whole pipeline, generator included: with C cores it cannot pass C / total per second.
+    s.counted > 0 ? String(Math.round((cpuNames.reduce((n, c) => n + (s.cpuSeconds[c] ?? 0), 0) * 1e6) / s.counted)) : '',
     String(s.tallyPeakRssMiB ?? ''),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)))
@@ -55,7 +58,18 @@ export function table(r: BenchReport): string {
     `parts alone: Kafka produce+consume ${n(r.parts.kafkaAlone.rate)}/s, PostgreSQL ingest (the tally's transaction) ${n(r.parts.postgresAlone.rate)}/s, ${n(r.parts.postgresAlone.postgresUsPerBallot)} µs of PostgreSQL CPU per ballot`,
     `max sustained ${n(r.summary.maxSustained)}/s = ${(100 * r.summary.ratioToSlowerPart).toFixed(0)}% of the slower part alone (${r.summary.slowerPart})`,
     `p99 <= 250 ms up to ${n(r.summary.p99Under250At)}/s offered; highest CPU at the top rate: ${r.summary.saturatesFirst}`,
+    ...ceiling(r),
   ].join('\n')
+}
+
+/** The whole pipeline's CPU per ballot at the top rate, and the rate at which that cost fills the machine (it falls as the rate rises: fixed costs spread). */
+function ceiling(r: BenchReport): string[] {
+  const top = r.steps[r.steps.length - 1]
+  if (!top || top.counted === 0) return []
+  const us = (Object.values(top.cpuSeconds).reduce((a, b) => a + b, 0) * 1e6) / top.counted
+  return [
+    `whole pipeline at ${n(top.offered)}/s offered: ${Math.round(us)} µs of CPU per ballot; at that cost ${r.machine.cores} cores are full at ${n(Math.round((r.machine.cores * 1e6) / us))}/s`,
+  ]
 }
 
 /** A small SVG chart: latency percentiles (log scale) and achieved rate against offered rate. */
