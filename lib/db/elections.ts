@@ -132,3 +132,8 @@ export async function createSimulatedRoll(db: Db, plan: SimulationPlan): Promise
   }))
   await addVoters(db, plan.electionId, voters)
 }
+
+/** Vacuums and analyzes the roll after a bulk load (the benchmark's; VACUUM cannot run in a transaction). */
+export async function settleRoll(sql: Db): Promise<void> {
+  await sql`vacuum (analyze) voters`
+}
