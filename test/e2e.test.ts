@@ -91,7 +91,9 @@ describe('end to end through the API processes', () => {
       let shownVersion = ''
       for (let look = 0; look < 5 && agreeing < 6; look++) {
         if (look > 0) await new Promise((r) => setTimeout(r, 1000))
-        const marks = await page.$$eval('#map circle', (cs) => cs.map((c) => [c.getAttribute('data-region'), c.getAttribute('data-leader')]))
+        const marks = await page.$$eval('#map circle', (cs) =>
+          cs.map((c) => [c.getAttribute('data-region'), c.getAttribute('data-leader')]),
+        )
         expect(marks).toHaveLength(8)
         shownVersion = await page.evaluate(() => document.getElementById('version')?.textContent ?? '')
         const api_ = (await (await fetch(`${api.url}/elections/${id}/results`)).json()) as ResultsSnapshot
