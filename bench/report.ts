@@ -45,7 +45,7 @@ export function table(r: BenchReport): string {
     // ballots counted, in microseconds (the step's setup, loading its roll, is not metered).
     ...cpuNames.map((c) => (s.counted > 0 ? String(Math.round(((s.cpuSeconds[c] ?? 0) * 1e6) / s.counted)) : '')),
     // The whole pipeline, generator included: with C cores it cannot pass C / total per second.
-    s.counted > 0 ? String(Math.round((cpuNames.reduce((n, c) => n + (s.cpuSeconds[c] ?? 0), 0) * 1e6) / s.counted)) : '',
+    s.counted > 0 ? String(Math.round(pipelineUsPerBallot(s))) : '',
     String(s.tallyPeakRssMiB ?? ''),
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)))
@@ -62,11 +62,16 @@ export function table(r: BenchReport): string {
   ].join('\n')
 }
 
+/** Every metered process's CPU over the ballots a step counted, in microseconds. */
+function pipelineUsPerBallot(step: BenchReport['steps'][number]): number {
+  return (Object.values(step.cpuSeconds).reduce((a, b) => a + b, 0) * 1e6) / step.counted
+}
+
 /** The whole pipeline's CPU per ballot at the top rate, and the rate at which that cost fills the machine (it falls as the rate rises: fixed costs spread). */
 function ceiling(r: BenchReport): string[] {
   const top = r.steps[r.steps.length - 1]
   if (!top || top.counted === 0) return []
-  const us = (Object.values(top.cpuSeconds).reduce((a, b) => a + b, 0) * 1e6) / top.counted
+  const us = pipelineUsPerBallot(top)
   return [
     `whole pipeline at ${n(top.offered)}/s offered: ${Math.round(us)} µs of CPU per ballot; at that cost ${r.machine.cores} cores are full at ${n(Math.round((r.machine.cores * 1e6) / us))}/s`,
   ]

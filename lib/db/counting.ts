@@ -68,7 +68,7 @@ export async function lockPartitions(
   topic: string,
   partitions: number[],
   electionIds: string[] = [],
-): Promise<Map<number, bigint>> {
+): Promise<Map<number, string>> {
   const sorted = [...new Set(partitions)].sort((a, b) => a - b)
   const elections = [...new Set(electionIds)].sort()
   const rows = await tx<{ partition: number; nextOffset: string }[]>`
@@ -79,7 +79,7 @@ export async function lockPartitions(
     select ${groupId}, ${topic}, p, 0, 0 from unnest(${sorted}::int[]) as p
     on conflict (group_id, topic, partition) do update set group_id = excluded.group_id
     returning partition, next_offset::text, (select count(*) from elections_locked) as elections`
-  return new Map(rows.map((r) => [r.partition, BigInt(r.nextOffset)]))
+  return new Map(rows.map((r) => [r.partition, r.nextOffset]))
 }
 
 /** The next offset to read per partition, as committed with the counts. */

@@ -79,8 +79,7 @@ export async function countBatch(
       input.messages.map((m) => m.partition),
       decoded.flatMap(({ d }) => (d.ok ? [d.ballot.electionId] : [])),
     )
-    const fences = new Map([...fence].map(([p, next]) => [p, String(next)]))
-    const fresh = decoded.filter(({ m }) => compareOffsets(m.offset, fences.get(m.partition) ?? '0') >= 0)
+    const fresh = decoded.filter(({ m }) => compareOffsets(m.offset, fence.get(m.partition) ?? '0') >= 0)
     const redelivered = decoded.length - fresh.length
 
     const rejections: Rejection[] = []
@@ -194,7 +193,7 @@ export async function rejectUnprocessable(
   }
   const recorded = await sql.begin(async (tx) => {
     const fence = await lockPartitions(tx, input.groupId, topic, [m.partition])
-    if (BigInt(m.offset) < (fence.get(m.partition) ?? 0n)) return false
+    if (compareOffsets(m.offset, fence.get(m.partition) ?? '0') < 0) return false
     await finishBatch(tx, {
       groupId: input.groupId,
       topic,
