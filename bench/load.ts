@@ -1,6 +1,7 @@
-import type { Admin, Producer } from 'kafkajs'
+import { type Admin, ConfigResourceTypes, type Producer } from 'kafkajs'
 import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
+import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settleRoll } from '../lib/db/elections.ts'
 import type { Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
@@ -24,14 +25,48 @@ export interface StepResult {
  * tally group, which would otherwise have to skip millions of benchmark ballots.
  */
 export const BENCH_TOPIC = 'bench.votes'
+/** The positions PostgreSQL alone records its ballots at (no Kafka topic holds them). */
+export const PG_ONLY_TOPIC = 'bench.pg-only'
+/** Kafka alone's topic (no database reads it). */
+export const KAFKA_ONLY_TOPIC = 'bench.kafka-only'
 
-export async function ensureBenchTopic(admin: Admin) {
-  if (!(await admin.listTopics()).includes(BENCH_TOPIC)) {
+/**
+ * Benchmark topics keep an hour of messages, in segments small enough to be deleted
+ * soon after: a full sweep writes about a gigabyte, and kept for Kafka's default week it
+ * filled the machine's disk across a few days of runs.
+ */
+const BENCH_TOPIC_CONFIG = [
+  { name: 'retention.ms', value: String(60 * 60 * 1000) },
+  { name: 'segment.bytes', value: String(64 * 1024 * 1024) },
+]
+
+/** Creates a benchmark topic, or brings an existing one (made by an older run) to the benchmark's retention. */
+export async function ensureBenchTopic(admin: Admin, topic: string = BENCH_TOPIC) {
+  if (!(await admin.listTopics()).includes(topic)) {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic: BENCH_TOPIC, numPartitions: TOPICS.votes.partitions, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions: TOPICS.votes.partitions, replicationFactor: 1, configEntries: BENCH_TOPIC_CONFIG }],
     })
+    return
   }
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: BENCH_TOPIC_CONFIG }],
+  })
+}
+
+/** Deletes every message of the benchmark's topics so far: Kafka frees their closed segments. */
+export async function releaseBenchTopics(admin: Admin) {
+  const existing = await admin.listTopics()
+  for (const topic of [BENCH_TOPIC, KAFKA_ONLY_TOPIC].filter((t) => existing.includes(t))) {
+    const ends = await admin.fetchTopicOffsets(topic)
+    await admin.deleteTopicRecords({ topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) })
+  }
+}
+
+/** Deletes what earlier runs left in PostgreSQL (see purgeBenchmarkData). */
+export function purgeBenchData(sql: Sql) {
+  return purgeBenchmarkData(sql, [BENCH_TOPIC, PG_ONLY_TOPIC])
 }
 
 const opened: string[] = []

@@ -1,13 +1,16 @@
 #!/usr/bin/env bun
 /**
- * `bun run bench [--quick]`: the end-to-end benchmark against the real stack.
+ * `bun run bench [--quick] [--rates r1,r2] [--seconds s] [--keep-data]`: the end-to-end
+ * benchmark against the real stack.
  *
  * For each offered rate: an open-loop generator sends ballots to `votes`, a real tally
  * process counts them, and the latency of every ballot is measured from its intended send
  * time to the commit that counted it (HDR histogram). CPU per process and consumer lag are
  * sampled. The parts alone — Kafka without PostgreSQL, PostgreSQL without Kafka — run in
  * the same session, and the pipeline's rate is reported as a ratio of the slower one.
- * Results: .bench/<time>.json, .bench/<time>.svg and a table on the terminal.
+ * Results: .bench/<time>.json, .bench/<time>.svg and a table on the terminal. The run's
+ * elections, ballots and topic messages are removed at its end (and any an earlier run
+ * left, at its start) unless --keep-data.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -20,7 +23,7 @@ import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { readPid, waitUntil } from '../stack/proc.ts'
 import { cpuMeter, cpuSeconds, peakRssMiB } from './cpu.ts'
-import { BENCH_TOPIC, closeBenchElections, ensureBenchTopic, runStep } from './load.ts'
+import { BENCH_TOPIC, closeBenchElections, ensureBenchTopic, purgeBenchData, releaseBenchTopics, runStep } from './load.ts'
 import { kafkaAlone, postgresAlone } from './parts.ts'
 import { type BenchReport, chart, table } from './report.ts'
 
@@ -29,7 +32,12 @@ const OUT = join(ROOT, '.bench')
 const say = (m: string) => process.stderr.write(`bench: ${m}\n`)
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, rates: { type: 'string' }, seconds: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    rates: { type: 'string' },
+    seconds: { type: 'string' },
+    'keep-data': { type: 'boolean', default: false },
+  },
 })
 // Flags and environment are checked once, here: a bad value is named and nothing runs.
 const flags = z.object({
@@ -40,6 +48,7 @@ const flags = z.object({
     .pipe(z.array(z.number().int().min(100).max(500_000)).min(1))
     .optional(),
   seconds: z.coerce.number().int().min(2).max(3600).optional(),
+  'keep-data': z.boolean().default(false),
 })
 const parsedFlags = flags.safeParse(values)
 if (!parsedFlags.success) {
@@ -71,6 +80,12 @@ async function main() {
   const admin = kafka.admin()
   const producer = kafka.producer()
   await Promise.all([admin.connect(), producer.connect()])
+  // Earlier runs' data goes first (a run that was stopped half-way could not remove its
+  // own): each run measures the same database, whatever ran before it.
+  const purged = await purgeBenchData(sql)
+  if (purged.elections > 0) {
+    say(`removed ${purged.elections} earlier benchmark elections (${purged.ballots.toLocaleString('en-US')} ballots)`)
+  }
 
   // A topic and a consumer group of its own, starting at the topic's current end, so the
   // benchmark counts only this run's ballots and leaves the regular pipeline alone.
@@ -116,7 +131,14 @@ async function main() {
   const kafkaOnly = await kafkaAlone(kafka, partsN)
   say(`parts alone: PostgreSQL ingest of ${partsN.toLocaleString('en-US')} ballots`)
   const pgOnly = await postgresAlone(sql, partsN, () => cpuSeconds(processes.postgres.pid, true))
-  await closeBenchElections(sql)
+  if (opts['keep-data']) {
+    await closeBenchElections(sql)
+    say("kept this run's elections and ballots (closed); the next run removes them")
+  } else {
+    say("removing this run's elections, ballots and benchmark topic messages (--keep-data keeps them)")
+    await purgeBenchData(sql)
+    await releaseBenchTopics(admin)
+  }
 
   const sustained = steps.filter((s) => s.exact && s.sendErrors === 0 && s.achieved >= 0.95 * s.offered && s.latency.p99 < 5000)
   const maxSustained = Math.max(0, ...sustained.map((s) => s.achieved))

@@ -3,23 +3,18 @@ import { encodeBallot } from '../domain/ballot.ts'
 import type { Sql } from '../lib/db/sql.ts'
 import { isTransient } from '../services/tally/account-batch.ts'
 import { countBatch } from '../services/tally/count-batch.ts'
-import { benchElection } from './load.ts'
-
-const PARTS_TOPIC = 'bench.kafka-only'
+import { benchElection, ensureBenchTopic, KAFKA_ONLY_TOPIC, PG_ONLY_TOPIC } from './load.ts'
 
 /** Kafka alone: produce N ballots as fast as acks allow while a consumer reads them; no database. */
 export async function kafkaAlone(kafka: Kafka, n: number): Promise<{ rate: number; seconds: number }> {
   const admin = kafka.admin()
   await admin.connect()
-  const topics = await admin.listTopics()
-  if (!topics.includes(PARTS_TOPIC)) {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: PARTS_TOPIC, numPartitions: 6, replicationFactor: 1 }] })
-  }
+  await ensureBenchTopic(admin, KAFKA_ONLY_TOPIC)
   await admin.disconnect()
   const sim = await benchElectionless(n)
   const consumer = kafka.consumer({ groupId: `bench-kafka-${Date.now()}`, maxWaitTimeInMs: 20, maxBytesPerPartition: 2 * 1024 * 1024 })
   await consumer.connect()
-  await consumer.subscribe({ topic: PARTS_TOPIC, fromBeginning: false })
+  await consumer.subscribe({ topic: KAFKA_ONLY_TOPIC, fromBeginning: false })
   let received = 0
   let done: () => void = () => {}
   const all = new Promise<void>((r) => {
@@ -38,7 +33,7 @@ export async function kafkaAlone(kafka: Kafka, n: number): Promise<{ rate: numbe
   const chunk = 5000
   const sends: Promise<unknown>[] = []
   for (let i = 0; i < n; i += chunk) {
-    sends.push(producer.send({ topic: PARTS_TOPIC, acks: -1, messages: sim.slice(i, i + chunk) }))
+    sends.push(producer.send({ topic: KAFKA_ONLY_TOPIC, acks: -1, messages: sim.slice(i, i + chunk) }))
     if (sends.length >= 4) await sends.shift()
   }
   await Promise.all(sends)
@@ -105,7 +100,7 @@ export async function postgresAlone(
     Array.from({ length: concurrency }, async () => {
       while (next < batches.length) {
         const batch = batches[next++]
-        if (batch) await countRetrying(() => countBatch(sql, { groupId: group, topic: 'bench.pg-only', messages: batch }))
+        if (batch) await countRetrying(() => countBatch(sql, { groupId: group, topic: PG_ONLY_TOPIC, messages: batch }))
       }
     }),
   )

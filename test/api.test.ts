@@ -221,7 +221,7 @@ describe('a live election through the API', () => {
 
 describe('the election list', () => {
   it("leaves the benchmark's own elections out unless asked for them", async () => {
-    const plan = defaultPlan(`bench-list-${Date.now().toString(36)}`, {
+    const plan = defaultPlan(`t-bench-list-${Date.now().toString(36)}`, {
       seed: 1,
       voters: 10,
       turnout: 1,

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, describe, expect, it } from 'vitest'
+import { encodeBallot } from '../domain/ballot.ts'
+import { defaultPlan, Simulation } from '../domain/simulation.ts'
+import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
+import { messageLedger } from '../lib/db/counting.ts'
+import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
+import { type ConsumedMessage, countBatch } from '../services/tally/count-batch.ts'
+import { ballot, openTestElection } from './fixtures/elections.ts'
+import { testSql } from './helpers.ts'
+
+const sql = testSql()
+afterAll(() => sql.end({ timeout: 5 }))
+
+const at = (values: Buffer[], partition = 0): ConsumedMessage[] => values.map((value, i) => ({ partition, offset: String(i), value }))
+const rows = async (table: string, electionId: string) =>
+  Number((await sql<{ n: number }[]>`select count(*)::int as n from ${sql(table)} where election_id = ${electionId}`)[0]?.n)
+
+describe("removing the benchmark's data", () => {
+  it("deletes benchmark elections with their ballots, roll and positions, and nothing of anyone else's", async () => {
+    const suffix = randomUUID().slice(0, 8)
+    // An official's election, counted on a topic of its own.
+    const official = await openTestElection(sql)
+    const officialTopic = `test-official-${suffix}`
+    await countBatch(sql, {
+      groupId: 'test',
+      topic: officialTopic,
+      messages: at([ballot(official.id, 'north-0', 'ada', 'north'), ballot(official.id, 'south-0', 'alan', 'south')].map(encodeBallot)),
+    })
+    // A benchmark's election, as `bun run bench` makes one, counted on a benchmark topic,
+    // with one rejection (a voter not on the roll) recorded there too.
+    const plan = defaultPlan(`bench-purge-${suffix}`, { seed: 5, voters: 50, turnout: 1, invalidShare: 0, duplicateShare: 0 })
+    await createSimulatedElection(sql, plan, 'Benchmark purge', { benchmark: true })
+    await createSimulatedRoll(sql, plan)
+    await setElectionStatus(sql, plan.electionId, 'open')
+    const sim = new Simulation(plan)
+    const castAt = new Date().toISOString()
+    const benchBallots = Array.from({ length: 10 }, (_, k) => sim.messagesFor(k, castAt)[0]?.ballot).filter((b) => b !== undefined)
+    const stranger = ballot(plan.electionId, 'not-on-the-roll', plan.candidates[0]?.id ?? '', plan.regions[0]?.id ?? '')
+    const benchTopic = `bench.purge-${suffix}`
+    const counted = await countBatch(sql, {
+      groupId: 'bench-test',
+      topic: benchTopic,
+      messages: at([...benchBallots, stranger].map(encodeBallot)),
+    })
+    expect(counted.counted).toBe(benchBallots.length)
+    expect(counted.rejected.map((r) => r.reason)).toEqual(['voter_not_registered'])
+
+    const purged = await purgeBenchmarkData(sql, [benchTopic])
+    expect(purged.elections).toBeGreaterThanOrEqual(1)
+    expect(purged.ballots).toBeGreaterThanOrEqual(benchBallots.length)
+    expect(purged.voters).toBeGreaterThanOrEqual(50)
+
+    for (const table of [
+      'elections',
+      'ballots',
+      'voters',
+      'regions',
+      'tally_counts',
+      'trend_buckets',
+      'election_totals',
+      'rejected_ballots',
+    ]) {
+      const column = table === 'elections' ? 'id' : 'election_id'
+      const [left] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(table)} where ${sql(column)} = ${plan.electionId}`
+      expect(left?.n, `${table} of the benchmark election`).toBe(0)
+    }
+    expect(await messageLedger(sql, { topic: benchTopic })).toEqual([])
+
+    // The official's election is as it was: its ballots, roll, counts and balanced ledger.
+    expect(await rows('ballots', official.id)).toBe(2)
+    expect(await rows('voters', official.id)).toBe(official.voters.length)
+    expect(await rows('tally_counts', official.id)).toBe(2)
+    const ledger = await messageLedger(sql, { groupId: 'test', topic: officialTopic })
+    expect(ledger.map((r) => [r.messages, r.balanced])).toEqual([['2', true]])
+  })
+})
