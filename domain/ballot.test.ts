@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeBallot, encodeBallot } from './ballot.ts'
+import { acceptCanonicalBallot, ballotV1, decodeBallot, encodeBallot } from './ballot.ts'
 
 const ballot = {
   v: 1 as const,
@@ -28,5 +29,88 @@ describe('the ballot contract', () => {
   it('refuses an unknown version and unknown fields', () => {
     expect(decodeBallot(Buffer.from(JSON.stringify({ ...ballot, v: 2 })))).toMatchObject({ reason: 'invalid_schema' })
     expect(decodeBallot(Buffer.from(JSON.stringify({ ...ballot, name: 'Jane Voter' })))).toMatchObject({ reason: 'invalid_schema' })
+  })
+})
+
+describe('the fast path for ballots in canonical form', () => {
+  const idChars = fc.constantFrom(...'abcXYZ019_.:-'.split(''))
+  const id = fc.tuple(fc.constantFrom(...'aZ7'.split('')), fc.array(idChars, { maxLength: 70 })).map(([h, t]) => h + t.join(''))
+  const instant = fc
+    .date({ min: new Date('1999-12-31T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
+    .map((d) => d.toISOString())
+  const uuid = fc.tuple(fc.uuid({ version: [1, 4, 7] }), fc.boolean()).map(([u, upper]) => (upper ? u.toUpperCase() : u))
+  const canonical = fc.record({
+    v: fc.constant(1),
+    ballotId: uuid,
+    electionId: id,
+    voterId: id,
+    candidateId: id,
+    regionId: id,
+    channel: fc.constantFrom('election_day', 'early', 'mail'),
+    castAt: instant,
+  })
+  // Values that sit at the edges of what the schema accepts.
+  const tricky = fc.oneof(
+    fc.anything(),
+    fc.constantFrom(
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      '2024-02-30T10:00:00.000Z',
+      '2024-06-01T24:00:00.000Z',
+      '2016-12-31T23:59:60.000Z',
+      '2024-06-01T10:00:00Z',
+      '2024-06-01T10:00:00.000+00:00',
+      '2024-06-01T10:00:00.0000Z',
+      '1999-12-31T23:59:59.999Z',
+      '9999-12-31T00:00:00.001Z',
+      '',
+      'a'.repeat(65),
+      'with space',
+      '1',
+      'mail ',
+    ),
+    fc.string(),
+  )
+  const mutated = fc
+    .tuple(
+      canonical,
+      fc.constantFrom('v', 'ballotId', 'electionId', 'voterId', 'candidateId', 'regionId', 'channel', 'castAt', 'extra'),
+      tricky,
+      fc.boolean(),
+    )
+    .map(([b, key, value, drop]) => {
+      const o: Record<string, unknown> = { ...b }
+      if (drop && key !== 'extra') delete o[key]
+      else o[key] = value
+      return o
+    })
+
+  it('accepts every canonical ballot, and returns what the schema returns', () => {
+    fc.assert(
+      fc.property(canonical, (o) => {
+        const parsed = ballotV1.safeParse(o)
+        const fast = acceptCanonicalBallot(o)
+        if (!parsed.success) return fast === undefined
+        return fast !== undefined && JSON.stringify(fast) === JSON.stringify(parsed.data)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('accepts nothing the schema refuses, and whatever it accepts comes out as from the schema', () => {
+    fc.assert(
+      fc.property(fc.oneof(mutated, fc.anything()), (o) => {
+        const fast = acceptCanonicalBallot(o)
+        if (fast === undefined) return true
+        const parsed = ballotV1.safeParse(o)
+        return parsed.success && JSON.stringify(fast) === JSON.stringify(parsed.data)
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('decodes what the simulator and the API send through the fast path', () => {
+    const sent = { ...ballot, castAt: new Date().toISOString() }
+    expect(acceptCanonicalBallot(JSON.parse(encodeBallot(sent).toString()))).toEqual(ballotV1.parse(sent))
   })
 })

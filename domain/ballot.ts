@@ -95,6 +95,8 @@ export function decodeBallot(bytes: Buffer | null): Decoded {
   } catch (err) {
     return { ok: false, reason: 'malformed', detail: safeText(`not JSON: ${(err as Error).message}`, 300) }
   }
+  const fast = acceptCanonicalBallot(json)
+  if (fast) return { ok: true, ballot: fast }
   const parsed = ballotV1.safeParse(json)
   if (parsed.success) return { ok: true, ballot: parsed.data }
   const detail = parsed.error.issues
@@ -102,6 +104,47 @@ export function decodeBallot(bytes: Buffer | null): Decoded {
     .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
     .join('; ')
   return { ok: false, reason: 'invalid_schema', detail: safeText(detail, 500), partial: attribute(json) }
+}
+
+const BALLOT_KEYS = ['v', 'ballotId', 'electionId', 'voterId', 'candidateId', 'regionId', 'channel', 'castAt'] as const
+const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/
+const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length <= ID_MAX_LENGTH && ID_PATTERN.test(v)
+
+/**
+ * The ballot as every producer of ours writes it, accepted without the schema's parse (a
+ * third of the tally's decoding CPU): exactly the eight fields, the ids by the id rule, a
+ * UUID of a known version, and castAt already in its canonical form (UTC, milliseconds).
+ * It accepts nothing the schema refuses and returns what the schema would; anything else,
+ * valid or not, goes through the schema (a property test holds the two together).
+ */
+export function acceptCanonicalBallot(json: unknown): Ballot | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined
+  const o = json as Record<string, unknown>
+  let keys = 0
+  for (const k in o) {
+    if (!Object.hasOwn(o, k) || !(BALLOT_KEYS as readonly string[]).includes(k)) return undefined
+    keys++
+  }
+  if (keys !== BALLOT_KEYS.length || o.v !== 1) return undefined
+  const { ballotId, electionId, voterId, candidateId, regionId, channel, castAt } = o
+  if (typeof ballotId !== 'string' || !UUID_PATTERN.test(ballotId)) return undefined
+  if (!isId(electionId) || !isId(voterId) || !isId(candidateId) || !isId(regionId)) return undefined
+  if (typeof channel !== 'string' || !(CHANNELS as readonly string[]).includes(channel)) return undefined
+  if (typeof castAt !== 'string' || !CANONICAL_INSTANT.test(castAt)) return undefined
+  const ms = Date.parse(castAt)
+  // Canonical means it reads back the same: no 24:00, no 31 June, no leap second.
+  if (!Number.isFinite(ms) || ms < CAST_AT_MIN || ms > CAST_AT_MAX || new Date(ms).toISOString() !== castAt) return undefined
+  return {
+    v: 1,
+    ballotId: ballotId.toLowerCase(),
+    electionId,
+    voterId,
+    candidateId,
+    regionId,
+    channel: channel as Channel,
+    castAt,
+  }
 }
 
 /** Keeps what can be attributed (election, voter, ballot id) from an invalid ballot, if it is well-formed. */
