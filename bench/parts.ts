@@ -72,13 +72,19 @@ async function countRetrying<T>(count: () => Promise<T>): Promise<T> {
   }
 }
 
-/** PostgreSQL alone: the tally's transaction over the same batches, three partitions at a time, no Kafka. */
+/**
+ * PostgreSQL alone: the tally's transaction over the same batches, no Kafka. Like the
+ * tally: TALLY_CONCURRENCY's default of transactions at once (two), each over partitions
+ * of its own (the tally never has one partition in two transactions), in transactions of
+ * TALLY_MAX_BATCH's default (5,000), the size the tally's reach when it falls behind: this
+ * is PostgreSQL's ceiling for the tally's work.
+ */
 export async function postgresAlone(
   sql: Sql,
   n: number,
   postgresCpuSeconds: () => number,
   batchSize = 5000,
-  concurrency = 3,
+  concurrency = 2,
 ): Promise<{ rate: number; seconds: number; postgresUsPerBallot: number }> {
   const sim = await benchElection(sql, n, 'pg-only')
   const castAt = new Date().toISOString()
@@ -89,18 +95,20 @@ export async function postgresAlone(
     const p = k % partitions
     if (m?.ballot) byPartition[p]?.push({ partition: p, offset: String(byPartition[p]?.length ?? 0), value: encodeBallot(m.ballot) })
   }
-  const batches = byPartition.flatMap((msgs) =>
-    Array.from({ length: Math.ceil(msgs.length / batchSize) }, (_, i) => msgs.slice(i * batchSize, (i + 1) * batchSize)),
-  )
+  const batchesOf = (msgs: Array<{ partition: number; offset: string; value: Buffer }>) =>
+    Array.from({ length: Math.ceil(msgs.length / batchSize) }, (_, i) => msgs.slice(i * batchSize, (i + 1) * batchSize))
   const group = `bench-pg-${Date.now()}`
   const cpu0 = postgresCpuSeconds()
   const t0 = performance.now()
-  let next = 0
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++]
-        if (batch) await countRetrying(() => countBatch(sql, { groupId: group, topic: PG_ONLY_TOPIC, messages: batch }))
+    Array.from({ length: concurrency }, async (_, worker) => {
+      // Worker k takes partitions k, k + concurrency, …, each partition's batches in order.
+      const mine = byPartition.filter((_, p) => p % concurrency === worker).map(batchesOf)
+      for (let round = 0; mine.some((b) => b.length > round); round++) {
+        for (const batches of mine) {
+          const batch = batches[round]
+          if (batch) await countRetrying(() => countBatch(sql, { groupId: group, topic: PG_ONLY_TOPIC, messages: batch }))
+        }
       }
     }),
   )
