@@ -64,7 +64,7 @@ export async function releaseBenchTopics(admin: Admin) {
   }
 }
 
-/** Deletes what earlier runs left in PostgreSQL (see purgeBenchmarkData). */
+/** Deletes what benchmark runs left in PostgreSQL (see purgeBenchmarkData). */
 export function purgeBenchData(sql: Sql) {
   return purgeBenchmarkData(sql, [BENCH_TOPIC, PG_ONLY_TOPIC])
 }

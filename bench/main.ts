@@ -17,9 +17,11 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import type { Admin } from 'kafkajs'
 import { z } from 'zod'
 import { configOrExit, databaseConfig, kafkaConfig, parseConfig } from '../lib/config.ts'
-import { createSql } from '../lib/db/sql.ts'
+import { lockBenchmark } from '../lib/db/benchmark.ts'
+import { createSql, type Sql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { readPid, waitUntil } from '../stack/proc.ts'
 import { cpuMeter, cpuSeconds, peakRssMiB } from './cpu.ts'
@@ -80,12 +82,16 @@ async function main() {
   const admin = kafka.admin()
   const producer = kafka.producer()
   await Promise.all([admin.connect(), producer.connect()])
+  // One run at a time: a second one would share the benchmark topics, and its purge would
+  // delete the first one's elections in the middle of a step.
+  const unlock = await lockBenchmark(sql)
+  if (!unlock) {
+    say('another benchmark run is in progress on this database; try again when it ends')
+    process.exit(1)
+  }
   // Earlier runs' data goes first (a run that was stopped half-way could not remove its
   // own): each run measures the same database, whatever ran before it.
-  const purged = await purgeBenchData(sql)
-  if (purged.elections > 0) {
-    say(`removed ${purged.elections} earlier benchmark elections (${purged.ballots.toLocaleString('en-US')} ballots)`)
-  }
+  await removeBenchData(sql, admin, 'earlier')
 
   // A topic and a consumer group of its own, starting at the topic's current end, so the
   // benchmark counts only this run's ballots and leaves the regular pipeline alone.
@@ -136,9 +142,9 @@ async function main() {
     say("kept this run's elections and ballots (closed); the next run removes them")
   } else {
     say("removing this run's elections, ballots and benchmark topic messages (--keep-data keeps them)")
-    await purgeBenchData(sql)
-    await releaseBenchTopics(admin)
+    await removeBenchData(sql, admin, 'this')
   }
+  await unlock()
 
   const sustained = steps.filter((s) => s.exact && s.sendErrors === 0 && s.achieved >= 0.95 * s.offered && s.latency.p99 < 5000)
   const maxSustained = Math.max(0, ...sustained.map((s) => s.achieved))
@@ -169,6 +175,18 @@ async function main() {
   await Promise.all([admin.disconnect(), producer.disconnect()])
   await sql.end({ timeout: 5 })
   process.exit(steps.every((s) => s.exact) ? 0 : 1)
+}
+
+/** The benchmark's elections, positions and topic messages, removed; what had to stay is named. */
+async function removeBenchData(sql: Sql, admin: Admin, whose: 'earlier' | 'this') {
+  const purged = await purgeBenchData(sql)
+  await releaseBenchTopics(admin)
+  if (whose === 'earlier' && purged.elections > 0) {
+    say(`removed ${purged.elections} earlier benchmark elections (${purged.ballots.toLocaleString('en-US')} ballots)`)
+  }
+  for (const id of purged.kept) {
+    say(`kept benchmark election ${id}: some of its messages came through a topic other than the benchmark's`)
+  }
 }
 
 main().catch((err) => {

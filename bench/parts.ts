@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs'
 import { encodeBallot } from '../domain/ballot.ts'
 import type { Sql } from '../lib/db/sql.ts'
+import { TOPICS } from '../lib/local-stack.ts'
 import { isTransient } from '../services/tally/account-batch.ts'
 import { countBatch } from '../services/tally/count-batch.ts'
 import { benchElection, ensureBenchTopic, KAFKA_ONLY_TOPIC, PG_ONLY_TOPIC } from './load.ts'
@@ -74,10 +75,11 @@ async function countRetrying<T>(count: () => Promise<T>): Promise<T> {
 
 /**
  * PostgreSQL alone: the tally's transaction over the same batches, no Kafka. Like the
- * tally: TALLY_CONCURRENCY's default of transactions at once (two), each over partitions
- * of its own (the tally never has one partition in two transactions), in transactions of
- * TALLY_MAX_BATCH's default (5,000), the size the tally's reach when it falls behind: this
- * is PostgreSQL's ceiling for the tally's work.
+ * tally in what can contend: TALLY_CONCURRENCY's default of transactions at once (two),
+ * each over partitions of its own (the tally never has one partition in two transactions),
+ * in transactions of TALLY_MAX_BATCH's default (5,000), the size the tally's reach when it
+ * falls behind. Unlike it, each transaction holds one partition's batch (the tally's group
+ * commit mixes several). This is PostgreSQL's ceiling for the tally's work.
  */
 export async function postgresAlone(
   sql: Sql,
@@ -88,7 +90,7 @@ export async function postgresAlone(
 ): Promise<{ rate: number; seconds: number; postgresUsPerBallot: number }> {
   const sim = await benchElection(sql, n, 'pg-only')
   const castAt = new Date().toISOString()
-  const partitions = 6
+  const partitions = TOPICS.votes.partitions
   const byPartition: Array<Array<{ partition: number; offset: string; value: Buffer }>> = Array.from({ length: partitions }, () => [])
   for (let k = 0; k < n; k++) {
     const [m] = sim.messagesFor(k, castAt)

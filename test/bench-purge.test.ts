@@ -46,10 +46,13 @@ describe("removing the benchmark's data", () => {
     expect(counted.counted).toBe(benchBallots.length)
     expect(counted.rejected.map((r) => r.reason)).toEqual(['voter_not_registered'])
 
-    const purged = await purgeBenchmarkData(sql, [benchTopic])
-    expect(purged.elections).toBeGreaterThanOrEqual(1)
-    expect(purged.ballots).toBeGreaterThanOrEqual(benchBallots.length)
-    expect(purged.voters).toBeGreaterThanOrEqual(50)
+    // The official election's own message on the benchmark topic (a rejection: its voter is
+    // not on the roll) belongs to it and stays.
+    const [officialOnBenchTopic] = at([encodeBallot(ballot(official.id, 'stranger', 'ada', 'north'))], 1)
+    await countBatch(sql, { groupId: 'bench-test', topic: benchTopic, messages: [officialOnBenchTopic!] })
+
+    const purged = await purgeBenchmarkData(sql, [benchTopic], { electionIds: [plan.electionId] })
+    expect(purged).toEqual({ elections: 1, ballots: benchBallots.length, voters: 50, kept: [] })
 
     for (const table of [
       'elections',
@@ -67,11 +70,37 @@ describe("removing the benchmark's data", () => {
     }
     expect(await messageLedger(sql, { topic: benchTopic })).toEqual([])
 
+    const [kept] = await sql<{ n: number }[]>`
+      select count(*)::int as n from rejected_ballots where election_id = ${official.id} and topic = ${benchTopic}`
+    expect(kept?.n, "the official election's rejection on the benchmark topic").toBe(1)
+
     // The official's election is as it was: its ballots, roll, counts and balanced ledger.
     expect(await rows('ballots', official.id)).toBe(2)
     expect(await rows('voters', official.id)).toBe(official.voters.length)
     expect(await rows('tally_counts', official.id)).toBe(2)
     const ledger = await messageLedger(sql, { groupId: 'test', topic: officialTopic })
     expect(ledger.map((r) => [r.messages, r.balanced])).toEqual([['2', true]])
+  })
+
+  it('keeps a benchmark election some of whose messages came through another topic, and names it', async () => {
+    const suffix = randomUUID().slice(0, 8)
+    const plan = defaultPlan(`bench-elsewhere-${suffix}`, { seed: 6, voters: 20, turnout: 1, invalidShare: 0, duplicateShare: 0 })
+    await createSimulatedElection(sql, plan, 'Benchmark reached by another topic', { benchmark: true })
+    await createSimulatedRoll(sql, plan)
+    await setElectionStatus(sql, plan.electionId, 'open')
+    const one = new Simulation(plan).messagesFor(0, new Date().toISOString())[0]?.ballot
+    await countBatch(sql, { groupId: 'test', topic: `test-votes-${suffix}`, messages: at([encodeBallot(one!)]) })
+
+    const purged = await purgeBenchmarkData(sql, [`bench.elsewhere-${suffix}`], { electionIds: [plan.electionId] })
+    expect(purged).toMatchObject({ elections: 0, kept: [plan.electionId] })
+    expect(await rows('ballots', plan.electionId)).toBe(1)
+    const ledger = await messageLedger(sql, { groupId: 'test', topic: `test-votes-${suffix}` })
+    expect(ledger.map((r) => r.balanced)).toEqual([true])
+
+    // Once that topic's message and position are gone (here by hand), the election goes too,
+    // and later benchmark runs do not name it again.
+    await sql`delete from ballots where election_id = ${plan.electionId}`
+    await sql`delete from consumer_offsets where group_id = 'test' and topic = ${`test-votes-${suffix}`}`
+    expect(await purgeBenchmarkData(sql, [], { electionIds: [plan.electionId] })).toMatchObject({ elections: 1, kept: [] })
   })
 })

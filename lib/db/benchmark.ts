@@ -1,56 +1,100 @@
-import type { Db } from './sql.ts'
+import type { Db, Sql } from './sql.ts'
 
 export interface PurgedBenchmarks {
   elections: number
   ballots: number
   voters: number
+  /** Benchmark elections left in place because some of their ballots came through other topics. */
+  kept: string[]
+}
+
+/** Held by a benchmark run for as long as it runs: a second run, or a purge, waits for none and refuses. */
+const BENCHMARK_LOCK = 4_242_001
+
+/**
+ * Takes the benchmark's lock on a connection of its own for as long as the run lasts;
+ * returns its release, or null when another run holds it.
+ */
+export async function lockBenchmark(sql: Sql): Promise<(() => Promise<void>) | null> {
+  const conn = await sql.reserve()
+  const [row] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(${BENCHMARK_LOCK}) as locked`
+  if (!row?.locked) {
+    conn.release()
+    return null
+  }
+  return async () => {
+    await conn`select pg_advisory_unlock(${BENCHMARK_LOCK})`
+    conn.release()
+  }
 }
 
 /**
- * Deletes what earlier benchmark runs left: their elections with everything counted for
- * them, and the positions, rejections and duplicates recorded on the benchmark's own topics
- * (which no election official's tally reads). A full sweep writes about three million
- * ballots and as many voters; kept run after run, they filled the disk of the machine
- * that measured them, and every later run measured a database grown by the earlier ones.
+ * Deletes what benchmark runs left: their elections with everything counted for them, and
+ * the benchmark topics' consumer positions and the rejections there that belong to no
+ * election. A full sweep writes about three million ballots and as many voters; kept run
+ * after run, they filled the disk of the machine that measured them, and every later run
+ * measured a database grown by the earlier ones.
  *
- * One transaction: a purge cut short leaves the data as it was, and the message ledger of
- * the topics purged balances before and after (the positions go with what they became).
+ * Only the benchmark's own: an election counts as one when `bun run bench` made it (an id
+ * it chose and the flag it stores with the simulation settings, which the API cannot set)
+ * and none of its ballots, rejections or duplicates came through another topic (those
+ * would leave that topic's message ledger short; such an election is kept and named).
+ * Rows another election has on a benchmark topic stay with that election. The positions go
+ * first, so the ledger never compares them with half-deleted rows; then one transaction
+ * per election, so a first purge of a grown database is not one huge transaction.
  */
-export async function purgeBenchmarkData(db: Db, topics: string[]): Promise<PurgedBenchmarks> {
-  const [row] = await db<PurgedBenchmarks[]>`
-    with doomed as (
-      -- Created by \`bun run bench\` alone: an id it chose and the flag it stores with the
-      -- simulation settings (the API cannot set that flag).
-      select id from elections
-      where id like 'bench-%' and coalesce((settings #>> '{simulation,benchmark}')::boolean, false)
-    ), ballots_gone as (
-      delete from ballots where election_id in (select id from doomed) or kafka_topic = any(${topics}::text[]) returning 1
+export async function purgeBenchmarkData(sql: Sql, topics: string[], options: { electionIds?: string[] } = {}): Promise<PurgedBenchmarks> {
+  await sql`delete from consumer_offsets where topic = any(${topics}::text[])`
+  await sql`delete from rejected_ballots where election_id is null and topic = any(${topics}::text[])`
+  const candidates = await sql<{ id: string; elsewhere: boolean }[]>`
+    select e.id,
+      exists (select from ballots b where b.election_id = e.id and b.kafka_topic <> all(${topics}::text[]))
+        or exists (select from rejected_ballots r where r.election_id = e.id and r.topic <> all(${topics}::text[]))
+        or exists (select from duplicate_ballots d where d.election_id = e.id and d.topic <> all(${topics}::text[])) as elsewhere
+    from elections e
+    where e.id like 'bench-%' and coalesce((e.settings #>> '{simulation,benchmark}')::boolean, false)
+      and (${options.electionIds ?? null}::text[] is null or e.id = any(${options.electionIds ?? null}::text[]))
+    order by e.id`
+  const purged: PurgedBenchmarks = { elections: 0, ballots: 0, voters: 0, kept: [] }
+  for (const { id, elsewhere } of candidates) {
+    if (elsewhere) {
+      purged.kept.push(id)
+      continue
+    }
+    const { ballots, voters } = await sql.begin((tx) => purgeElection(tx, id))
+    purged.elections++
+    purged.ballots += ballots
+    purged.voters += voters
+  }
+  return purged
+}
+
+/** One election and everything recorded for it, in one statement. */
+async function purgeElection(db: Db, id: string): Promise<{ ballots: number; voters: number }> {
+  const [row] = await db<{ ballots: number; voters: number }[]>`
+    with ballots_gone as (
+      delete from ballots where election_id = ${id} returning 1
     ), rejected_gone as (
-      delete from rejected_ballots where election_id in (select id from doomed) or topic = any(${topics}::text[]) returning 1
+      delete from rejected_ballots where election_id = ${id} returning 1
     ), duplicates_gone as (
-      delete from duplicate_ballots where election_id in (select id from doomed) or topic = any(${topics}::text[]) returning 1
+      delete from duplicate_ballots where election_id = ${id} returning 1
     ), counts_gone as (
-      delete from tally_counts where election_id in (select id from doomed) returning 1
+      delete from tally_counts where election_id = ${id} returning 1
     ), trend_gone as (
-      delete from trend_buckets where election_id in (select id from doomed) returning 1
+      delete from trend_buckets where election_id = ${id} returning 1
     ), totals_gone as (
-      delete from election_totals where election_id in (select id from doomed) returning 1
+      delete from election_totals where election_id = ${id} returning 1
     ), outbox_gone as (
-      delete from ballot_outbox where election_id in (select id from doomed) returning 1
+      delete from ballot_outbox where election_id = ${id} returning 1
     ), receipts_gone as (
-      delete from cast_receipts where election_id in (select id from doomed) returning 1
-    ), offsets_gone as (
-      delete from consumer_offsets where topic = any(${topics}::text[]) returning 1
+      delete from cast_receipts where election_id = ${id} returning 1
     ), voters_gone as (
       -- The roll by hand (its foreign key is to regions, which the election's delete
       -- cascades to), so that its size can be reported.
-      delete from voters where election_id in (select id from doomed) returning 1
-    ), elections_gone as (
-      delete from elections where id in (select id from doomed) returning 1
+      delete from voters where election_id = ${id} returning 1
+    ), election_gone as (
+      delete from elections where id = ${id} returning 1
     )
-    select
-      (select count(*)::int from elections_gone) as elections,
-      (select count(*)::int from ballots_gone) as ballots,
-      (select count(*)::int from voters_gone) as voters`
-  return { elections: row?.elections ?? 0, ballots: row?.ballots ?? 0, voters: row?.voters ?? 0 }
+    select (select count(*)::int from ballots_gone) as ballots, (select count(*)::int from voters_gone) as voters`
+  return { ballots: row?.ballots ?? 0, voters: row?.voters ?? 0 }
 }
