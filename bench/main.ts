@@ -33,14 +33,23 @@ const ROOT = join(import.meta.dirname, '..')
 const OUT = join(ROOT, '.bench')
 const say = (m: string) => process.stderr.write(`bench: ${m}\n`)
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    rates: { type: 'string' },
-    seconds: { type: 'string' },
-    'keep-data': { type: 'boolean', default: false },
-  },
-})
+function readFlags() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        rates: { type: 'string' },
+        seconds: { type: 'string' },
+        'keep-data': { type: 'boolean', default: false },
+      },
+    }).values
+  } catch (err) {
+    // An unknown flag, or a value given to a switch (`--quick=1`): named, not a stack trace.
+    console.error((err as Error).message)
+    process.exit(2)
+  }
+}
+const values = readFlags()
 // Flags and environment are checked once, here: a bad value is named and nothing runs.
 const flags = z.object({
   quick: z.boolean().default(false),

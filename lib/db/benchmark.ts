@@ -69,32 +69,24 @@ export async function purgeBenchmarkData(sql: Sql, topics: string[], options: { 
   return purged
 }
 
-/** One election and everything recorded for it, in one statement. */
+/** Tables that record something per election with no foreign key to it (the rest cascade). */
+const ELECTION_RECORDS = [
+  'rejected_ballots',
+  'duplicate_ballots',
+  'tally_counts',
+  'trend_buckets',
+  'election_totals',
+  'ballot_outbox',
+  'cast_receipts',
+] as const
+
+/** One election and everything recorded for it (in the caller's transaction). */
 async function purgeElection(db: Db, id: string): Promise<{ ballots: number; voters: number }> {
-  const [row] = await db<{ ballots: number; voters: number }[]>`
-    with ballots_gone as (
-      delete from ballots where election_id = ${id} returning 1
-    ), rejected_gone as (
-      delete from rejected_ballots where election_id = ${id} returning 1
-    ), duplicates_gone as (
-      delete from duplicate_ballots where election_id = ${id} returning 1
-    ), counts_gone as (
-      delete from tally_counts where election_id = ${id} returning 1
-    ), trend_gone as (
-      delete from trend_buckets where election_id = ${id} returning 1
-    ), totals_gone as (
-      delete from election_totals where election_id = ${id} returning 1
-    ), outbox_gone as (
-      delete from ballot_outbox where election_id = ${id} returning 1
-    ), receipts_gone as (
-      delete from cast_receipts where election_id = ${id} returning 1
-    ), voters_gone as (
-      -- The roll by hand (its foreign key is to regions, which the election's delete
-      -- cascades to), so that its size can be reported.
-      delete from voters where election_id = ${id} returning 1
-    ), election_gone as (
-      delete from elections where id = ${id} returning 1
-    )
-    select (select count(*)::int from ballots_gone) as ballots, (select count(*)::int from voters_gone) as voters`
-  return { ballots: row?.ballots ?? 0, voters: row?.voters ?? 0 }
+  for (const table of ELECTION_RECORDS) await db`delete from ${db(table)} where election_id = ${id}`
+  const ballots = await db`delete from ballots where election_id = ${id}`
+  // The roll by hand (its foreign key is to regions, which the election's delete cascades
+  // to), so that its size can be reported.
+  const voters = await db`delete from voters where election_id = ${id}`
+  await db`delete from elections where id = ${id}`
+  return { ballots: ballots.count, voters: voters.count }
 }
