@@ -107,7 +107,8 @@ export function decodeBallot(bytes: Buffer | null): Decoded {
 }
 
 const BALLOT_KEYS = ['v', 'ballotId', 'electionId', 'voterId', 'candidateId', 'regionId', 'channel', 'castAt'] as const
-const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/
+// The rule z.uuid() itself applies (the ballot id's schema): one definition of a UUID.
+const UUID_PATTERN = z.regexes.uuid()
 const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length <= ID_MAX_LENGTH && ID_PATTERN.test(v)
 

@@ -13,8 +13,8 @@ const sql = testSql()
 afterAll(() => sql.end({ timeout: 5 }))
 
 const at = (values: Buffer[], partition = 0): ConsumedMessage[] => values.map((value, i) => ({ partition, offset: String(i), value }))
-const rows = async (table: string, electionId: string) =>
-  Number((await sql<{ n: number }[]>`select count(*)::int as n from ${sql(table)} where election_id = ${electionId}`)[0]?.n)
+const rows = async (table: string, electionId: string, column = 'election_id') =>
+  Number((await sql<{ n: number }[]>`select count(*)::int as n from ${sql(table)} where ${sql(column)} = ${electionId}`)[0]?.n)
 
 describe("removing the benchmark's data", () => {
   it("deletes benchmark elections with their ballots, roll and positions, and nothing of anyone else's", async () => {
@@ -64,9 +64,8 @@ describe("removing the benchmark's data", () => {
       'election_totals',
       'rejected_ballots',
     ]) {
-      const column = table === 'elections' ? 'id' : 'election_id'
-      const [left] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(table)} where ${sql(column)} = ${plan.electionId}`
-      expect(left?.n, `${table} of the benchmark election`).toBe(0)
+      const left = await rows(table, plan.electionId, table === 'elections' ? 'id' : 'election_id')
+      expect(left, `${table} of the benchmark election`).toBe(0)
     }
     expect(await messageLedger(sql, { topic: benchTopic })).toEqual([])
 
