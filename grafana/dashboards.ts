@@ -85,6 +85,19 @@ class SqlQueryBuilder implements cog.Builder<cog.Dataquery> {
   }
 }
 
+/**
+ * How a query takes a variable: always `${name:sqlstring}`, which Grafana renders as one SQL
+ * string literal with ' doubled ('Hawai''i'). Left to the PostgreSQL datasource's default, a
+ * variable is quoted only when it is multi-value or has "All" and left bare otherwise, so
+ * `'${state}'` came out ''Ohio'' (issue 23) while `'${election}'` happened to work.
+ * `:sqlstring` also turns " into \" (not SQL, but harmless under standard_conforming_strings):
+ * no name here holds one. test/grafana.test.ts refuses any other form.
+ */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, expanded by Grafana
+export const ELECTION = '${election:sqlstring}'
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, expanded by Grafana
+export const STATE = '${state:sqlstring}'
+
 /** The election shown, chosen from the newest first. */
 const electionVariable = () =>
   new QueryVariableBuilder('election')
@@ -99,16 +112,19 @@ const stateVariable = () =>
   new QueryVariableBuilder('state')
     .label('State')
     .datasource(DATASOURCE)
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, expanded by Grafana
-    .query("select distinct state from regions where election_id = '${election}' order by 1")
+    .query(`select distinct state from regions where election_id = ${ELECTION} order by 1`)
     .includeAll(true)
     .allValue(ALL_STATES)
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc)
 
-/** The `state` variable's value for "All", and the SQL condition the state panels use. */
-export const ALL_STATES = '__all'
-const inState = (column = 'state') => `('\${state}' = '${ALL_STATES}' or ${column} = '\${state}')`
+/**
+ * The `state` variable's value for "All". Grafana inserts a custom all value as it is, in
+ * every SQL format, so it is an SQL literal itself: `STATE = ALL_STATES` holds for "All" only.
+ */
+export const ALL_STATES = "'__all'"
+/** The SQL condition the state panels use. */
+const inState = (column = 'state') => `(${STATE} = ${ALL_STATES} or ${column} = ${STATE})`
 
 /** Candidates' colours in ballot order: the live page's palette (services/api/public/live.html, COLORS), colour-blind safe first. */
 const CANDIDATE_COLORS = [
@@ -135,7 +151,7 @@ const everyField = () => new common.ReduceDataOptionsBuilder().values(false).cal
 
 const candidateVotes = `select c.name as candidate, coalesce(t.votes, 0)::bigint as votes
 from candidates c left join tallies t on t.election_id = c.election_id and t.candidate_id = c.id
-where c.election_id = '\${election}' order by c.position`
+where c.election_id = ${ELECTION} order by c.position`
 
 export const dashboards: DashboardSpec[] = [
   {
@@ -181,7 +197,7 @@ from (
          coalesce(e.produced_ballots - (select count(*) from rejected_ballots r where r.election_id = e.id),
                   floor((e.settings->'simulation'->>'voters')::float8 * (e.settings->'simulation'->>'turnout')::float8),
                   (select sum(registered_voters) from regions where election_id = e.id)) as expected
-  from elections e where e.id = '\${election}'
+  from elections e where e.id = ${ELECTION}
 ) x`,
         needs: { 'share counted': 'number' },
         w: 6,
@@ -192,7 +208,7 @@ from (
         panel: () => new stat.PanelBuilder().reduceOptions(everyField()).colorMode(common.BigValueColorMode.None),
         format: 'table',
         sql: `select status, case when status = 'certified' then 'certified' else 'not certified' end as certified
-from elections where id = '\${election}'`,
+from elections where id = ${ELECTION}`,
         needs: { status: 'text', certified: 'text' },
         w: 6,
         h: 7,
@@ -204,7 +220,7 @@ from elections where id = '\${election}'`,
         sql: `with ranked as (
   select c.name, coalesce(t.votes, 0) as votes, row_number() over (order by coalesce(t.votes, 0) desc) as rank
   from candidates c left join tallies t on t.election_id = c.election_id and t.candidate_id = c.id
-  where c.election_id = '\${election}'
+  where c.election_id = ${ELECTION}
 )
 select (select name from ranked where rank = 1) as leader,
        ((select votes from ranked where rank = 1) - coalesce((select votes from ranked where rank = 2), 0))::bigint as margin`,
@@ -219,7 +235,7 @@ select (select name from ranked where rank = 1) as leader,
         sql: `select coalesce(c.name, 'not called yet') as "called for", coalesce(r.rule, 'a lead larger than every ballot still to come') as rule
 from elections e left join race_calls r on r.election_id = e.id and r.region_id is null and r.retracted_at is null
 left join candidates c on c.election_id = r.election_id and c.id = r.candidate_id
-where e.id = '\${election}'`,
+where e.id = ${ELECTION}`,
         needs: { 'called for': 'text', rule: 'text' },
         w: 12,
         h: 7,
@@ -234,7 +250,7 @@ where e.id = '\${election}'`,
 from race_calls r
 join candidates c on c.election_id = r.election_id and c.id = r.candidate_id
 left join regions g on g.election_id = r.election_id and g.id = r.region_id
-where r.election_id = '\${election}'
+where r.election_id = ${ELECTION}
 order by r.region_id nulls first, r.id desc`,
         needs: { region: 'text', 'called for': 'text', status: 'text', rule: 'text', 'called at': 'time' },
         w: 24,
@@ -262,7 +278,7 @@ order by r.region_id nulls first, r.id desc`,
         format: 'table',
         sql: `select state, count(*)::bigint as regions, sum(registered_voters)::bigint as "registered voters", sum(ballots)::bigint as ballots,
        case when sum(registered_voters) > 0 then round(100.0 * sum(ballots) / sum(registered_voters), 2)::float8 else 0 end as "turnout %"
-from turnout where election_id = '\${election}' group by state order by state`,
+from turnout where election_id = ${ELECTION} group by state order by state`,
         needs: { state: 'text', regions: 'number', 'registered voters': 'number', ballots: 'number', 'turnout %': 'number' },
         w: 10,
         h: 10,
@@ -274,7 +290,7 @@ from turnout where election_id = '\${election}' group by state order by state`,
         sql: `with votes as (
   select t.region_id, c.name as candidate, sum(t.votes) as n
   from tally_counts t join candidates c on c.election_id = t.election_id and c.id = t.candidate_id
-  where t.election_id = '\${election}' group by 1, 2
+  where t.election_id = ${ELECTION} group by 1, 2
 ), ranked as (
   select region_id, candidate, n, row_number() over (partition by region_id order by n desc, candidate) as rank from votes
 )
@@ -284,7 +300,7 @@ from regions g
 left join ranked first on first.region_id = g.id and first.rank = 1
 left join ranked second on second.region_id = g.id and second.rank = 2
 left join turnout tr on tr.election_id = g.election_id and tr.region_id = g.id
-where g.election_id = '\${election}' and ${inState('g.state')}
+where g.election_id = ${ELECTION} and ${inState('g.state')}
 order by margin asc, g.name limit 500`,
         needs: { region: 'text', state: 'text', leader: 'text', margin: 'number', ballots: 'number' },
         w: 14,
@@ -295,7 +311,7 @@ order by margin asc, g.name limit 500`,
         panel: () => new table.PanelBuilder(),
         format: 'table',
         sql: `select name as region, state, registered_voters as "registered voters", ballots, percent::float8 as "turnout %"
-from turnout where election_id = '\${election}' and ${inState()} order by state, name`,
+from turnout where election_id = ${ELECTION} and ${inState()} order by state, name`,
         needs: { region: 'text', state: 'text', 'registered voters': 'number', ballots: 'number', 'turnout %': 'number' },
         w: 12,
         h: 14,
@@ -326,11 +342,11 @@ from turnout where election_id = '\${election}' and ${inState()} order by state,
             ),
         format: 'table',
         sql: `with votes as (
-  select region_id, candidate_id, sum(votes) as n from tally_counts where election_id = '\${election}' group by 1, 2
+  select region_id, candidate_id, sum(votes) as n from tally_counts where election_id = ${ELECTION} group by 1, 2
 ), ranked as (
   select region_id, candidate_id, row_number() over (partition by region_id order by n desc, candidate_id) as rank from votes
 ), indexed as (
-  select id, name, (row_number() over (order by position) - 1)::float8 as idx from candidates where election_id = '\${election}'
+  select id, name, (row_number() over (order by position) - 1)::float8 as idx from candidates where election_id = ${ELECTION}
 )
 select g.name as region, g.lat as latitude, g.lon as longitude, coalesce(t.ballots, 0)::bigint as ballots,
        coalesce(t.percent, 0)::float8 as "turnout %", coalesce(c.name, '-') as leader, coalesce(c.idx, -1)::float8 as "leader index"
@@ -338,7 +354,7 @@ from regions g
 left join ranked r on r.region_id = g.id and r.rank = 1
 left join indexed c on c.id = r.candidate_id
 left join turnout t on t.election_id = g.election_id and t.region_id = g.id
-where g.election_id = '\${election}' and ${inState('g.state')} and g.lat is not null and g.lon is not null`,
+where g.election_id = ${ELECTION} and ${inState('g.state')} and g.lat is not null and g.lon is not null`,
         needs: {
           region: 'text',
           latitude: 'number',
@@ -363,7 +379,7 @@ where g.election_id = '\${election}' and ${inState('g.state')} and g.lat is not 
         format: 'time_series',
         sql: `select $__timeGroupAlias(b.minute, '1m'), c.name as metric, sum(b.votes)::bigint as votes
 from trend_buckets b join candidates c on c.election_id = b.election_id and c.id = b.candidate_id
-where b.election_id = '\${election}' and $__timeFilter(b.minute)
+where b.election_id = ${ELECTION} and $__timeFilter(b.minute)
 group by 1, 2 order by 1`,
         needs: { time: 'number', metric: 'text', votes: 'number' },
         w: 24,
@@ -374,7 +390,7 @@ group by 1, 2 order by 1`,
         panel: () => new timeseries.PanelBuilder(),
         format: 'time_series',
         sql: `select $__timeGroupAlias(counted_at, '5s'), count(*) / 5.0 as "ballots/s"
-from ballots where election_id = '\${election}' and $__timeFilter(counted_at)
+from ballots where election_id = ${ELECTION} and $__timeFilter(counted_at)
 group by 1 order by 1`,
         needs: { time: 'number', 'ballots/s': 'number' },
         w: 24,
@@ -403,7 +419,7 @@ group by 1 order by 1`,
         sql: `select $__timeGroupAlias(counted_at, '10s'),
        percentile_cont(0.5) within group (order by extract(epoch from counted_at - cast_at) * 1000) as "p50 ms",
        percentile_cont(0.99) within group (order by extract(epoch from counted_at - cast_at) * 1000) as "p99 ms"
-from ballots where election_id = '\${election}' and $__timeFilter(counted_at)
+from ballots where election_id = ${ELECTION} and $__timeFilter(counted_at)
 group by 1 order by 1`,
         needs: { time: 'number', 'p50 ms': 'number', 'p99 ms': 'number' },
         w: 18,
@@ -417,7 +433,7 @@ group by 1 order by 1`,
             .displayMode(common.BarGaugeDisplayMode.Basic)
             .orientation(common.VizOrientation.Horizontal),
         format: 'table',
-        sql: `select reason, count(*)::bigint as ballots from rejected_ballots where election_id = '\${election}' group by 1 order by 2 desc`,
+        sql: `select reason, count(*)::bigint as ballots from rejected_ballots where election_id = ${ELECTION} group by 1 order by 2 desc`,
         needs: { reason: 'text', ballots: 'number' },
         w: 10,
         h: 9,
@@ -427,7 +443,7 @@ group by 1 order by 1`,
         panel: () => new table.PanelBuilder(),
         format: 'table',
         sql: `select ran_at as "ran at", final, ballots, tallied, verdict, jsonb_array_length(differences)::int as differences, repaired
-from reconciliation_reports where election_id = '\${election}' order by ran_at desc limit 50`,
+from reconciliation_reports where election_id = ${ELECTION} order by ran_at desc limit 50`,
         needs: { 'ran at': 'time', ballots: 'number', tallied: 'number', verdict: 'text', differences: 'number' },
         w: 14,
         h: 9,

@@ -8,7 +8,7 @@ import { createRaceCallActivities } from '../activities/race-calls.ts'
 import { createTallyActivities } from '../activities/tallies.ts'
 import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
-import { type ColumnKind, DATASOURCE, dashboards, fileName, toGrafanaJson } from '../grafana/dashboards.ts'
+import { ALL_STATES, type ColumnKind, DATASOURCE, dashboards, ELECTION, fileName, STATE, toGrafanaJson } from '../grafana/dashboards.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { LOCAL } from '../lib/local-stack.ts'
 import { countBatch } from '../services/tally/count-batch.ts'
@@ -19,24 +19,72 @@ afterAll(() => sql.end({ timeout: 5 }))
 const GRAFANA = join(ROOT, 'grafana')
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 
-/** Grafana's PostgreSQL macros and the dashboard variable, expanded the way Grafana does. */
-function expand(rawSql: string, vars: { election: string; state: string; from: Date; to: Date }): string {
+/** Grafana's value of a variable set to "All". */
+const ALL = '$__all'
+
+/** What `expand` needs of a dashboard variable (as in the JSON's templating list). */
+interface Variable {
+  name: string
+  includeAll?: boolean
+  allValue?: string
+}
+
+/**
+ * Grafana's `${var:sqlstring}`: one SQL string literal, ' doubled and " turned into \"
+ * (grafana/scenes, formatRegistry.ts, sqlStringFormatter).
+ */
+const sqlString = (value: string) => `'${value.replace(/['"]/g, (c) => (c === "'" ? "''" : '\\"'))}'`
+
+/**
+ * A panel's query as Grafana 12 sends it to PostgreSQL: the dashboard variables first (in the
+ * browser; grafana/scenes sceneInterpolator.ts), then the macros (in the datasource's backend).
+ * Only `${name:sqlstring}` is modelled; any other variable form throws, since Grafana renders
+ * it differently by the variable's kind (the PostgreSQL datasource's default quotes a
+ * multi-value or include-All value, 'Ohio', and leaves others bare) and a test that guessed
+ * would pass a panel Grafana breaks (issue 23).
+ */
+function expand(
+  rawSql: string,
+  variables: Variable[],
+  values: Record<string, string>,
+  range: { from: Date; to: Date } = { from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 60_000) },
+): string {
+  const macros = new Set(['__timeFilter', '__timeGroupAlias', '__timeFrom', '__timeTo'])
+  // The three syntaxes Grafana recognises: $name, [[name:format]] and ${name.path:format}.
+  const reference = /\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)([^:}]*)(?::([^}]+))?\}/g
+  const interpolate = (text: string): string =>
+    text.replace(reference, (match, bare, bracketed, _bracketFormat, braced, path, format) => {
+      if (bare && macros.has(bare)) return match
+      const variable = variables.find((v) => v.name === braced)
+      const value = variable ? values[variable.name] : undefined
+      if (!variable || value === undefined || path || format !== 'sqlstring' || bracketed)
+        throw new Error(`${match}: not modelled; write \${name:sqlstring} for a dashboard variable`)
+      if (value !== ALL) return sqlString(value)
+      // A custom all value goes in as it is, whatever the format, then is interpolated itself.
+      if (!variable.includeAll || variable.allValue === undefined) throw new Error(`${match}: "All" without a custom all value`)
+      return interpolate(variable.allValue)
+    })
   const seconds = (interval: string) => {
     const m = /^'?(\d+)([smhd])'?$/.exec(interval.trim())
     if (!m) throw new Error(`unsupported interval ${interval}`)
     return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd']
   }
-  return rawSql
-    .replace(/\$__timeFilter\(([^)]+)\)/g, (_, col) => `${col} BETWEEN '${vars.from.toISOString()}' AND '${vars.to.toISOString()}'`)
+  const query = interpolate(rawSql)
+    .replace(/\$__timeFilter\(([^)]+)\)/g, (_, col) => `${col} BETWEEN '${range.from.toISOString()}' AND '${range.to.toISOString()}'`)
     .replace(
       /\$__timeGroupAlias\(([^,]+),([^)]+)\)/g,
       (_, col, iv) => `floor(extract(epoch from ${col})/${seconds(iv)})*${seconds(iv)} AS "time"`,
     )
-    .replace(/\$__timeFrom\(\)/g, `'${vars.from.toISOString()}'`)
-    .replace(/\$__timeTo\(\)/g, `'${vars.to.toISOString()}'`)
-    .replace(/\$\{election\}|\$election\b/g, vars.election)
-    .replace(/\$\{state\}|\$state\b/g, vars.state)
+    .replace(/\$__timeFrom\(\)/g, `'${range.from.toISOString()}'`)
+    .replace(/\$__timeTo\(\)/g, `'${range.to.toISOString()}'`)
+  const left = /\$__\w+/.exec(query)
+  if (left) throw new Error(`${left[0]}: a macro not modelled`)
+  return query
 }
+
+/** The dashboard's variables, as Grafana loads them. */
+const variablesOf = (d: (typeof dashboards)[number]) =>
+  (toGrafanaJson(d) as { templating: { list: Array<Variable & { query: string }> } }).templating.list
 
 function kindOf(v: unknown): ColumnKind | 'null' | 'other' {
   if (v === null) return 'null'
@@ -80,24 +128,54 @@ describe('the dashboards as code', () => {
     expect(map.fieldConfig.defaults.color.mode).toBe('thresholds')
     expect(map.fieldConfig.defaults.thresholds.steps).toHaveLength(1 + 12) // no leader, then 12 candidates at most
     // Every region panel of that dashboard follows the variable.
-    for (const p of turnout!.panels.filter((p) => !p.title.startsWith('States'))) expect(p.sql, p.title).toMatch(/\$\{state\}/)
+    for (const p of turnout!.panels.filter((p) => !p.title.startsWith('States'))) expect(p.sql, p.title).toMatch(/\$\{state:sqlstring\}/)
+  })
+})
+
+describe('expand, as Grafana 12 interpolates the forms the panels use', () => {
+  const variables: Variable[] = [{ name: 'election' }, { name: 'state', includeAll: true, allValue: ALL_STATES }]
+  const values = { election: 'e-1', state: "Hawai'i" }
+
+  it('renders a sqlstring variable as one literal, quotes doubled, and "All" as the custom all value', () => {
+    expect(expand(`select ${ELECTION}, ${STATE}`, variables, values)).toBe(`select 'e-1', 'Hawai''i'`)
+    expect(expand(`select ${STATE}`, variables, { ...values, state: ALL })).toBe(`select ${ALL_STATES}`)
+  })
+
+  it('refuses every other form, so a panel written the broken way fails', () => {
+    // The first is the form of issue 23: Grafana sent ''Ohio'' for it.
+    const forms = [
+      `'\${state}'`,
+      '$state',
+      '[[state]]',
+      `\${state:raw}`,
+      `'\${state:singlequote}'`,
+      `\${state.x:sqlstring}`,
+      `\${nope:sqlstring}`,
+    ]
+    for (const form of forms) expect(() => expand(`select ${form}`, variables, values), form).toThrow(/not modelled/)
   })
 })
 
 describe('every panel query against the real schema after an election', () => {
+  // A state whose name holds a quote: the panels must pass it to PostgreSQL as one literal.
+  const QUOTED_STATE = "Hawai'i"
   let election = ''
-  let state = ''
+  let plainState = ''
+  // Region name → state, for panels that show the region only (names are unique in this plan).
+  const stateOfRegion = new Map<string, string>()
   beforeAll(async () => {
-    const plan = defaultPlan(`grafana-${Date.now().toString(36)}`, {
+    const generated = defaultPlan(`grafana-${Date.now().toString(36)}`, {
       seed: 7,
       voters: 3000,
       turnout: 0.8,
       invalidShare: 0.05,
       duplicateShare: 0.02,
     })
+    const states = [...new Set(generated.regions.map((r) => r.state))]
+    plainState = states[1] ?? ''
+    const plan = { ...generated, regions: generated.regions.map((r) => (r.state === states[0] ? { ...r, state: QUOTED_STATE } : r)) }
     election = plan.electionId
-    // The drill-down panels run for one state (the `state` variable), which must have rows.
-    state = plan.regions[0]?.state ?? ''
+    for (const r of plan.regions) stateOfRegion.set(r.name, r.state)
     await createSimulatedElection(sql, plan, 'Grafana check')
     await createSimulatedRoll(sql, plan)
     await setElectionStatus(sql, election, 'open')
@@ -122,11 +200,19 @@ describe('every panel query against the real schema after an election', () => {
     await new MockActivityEnvironment().run(() => calls.checkRaceCallsAgainstFinalCount(election))
   })
 
-  const panels = dashboards.flatMap((d) => d.panels.map((p) => ({ dashboard: d.title, ...p })))
-  it.each(panels)('$dashboard / $title returns the columns the panel needs', async (panel) => {
-    const query = expand(panel.sql, { election, state, from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 60_000) })
-    expect(query).not.toMatch(/\$__|\$\{|\$election/)
-    const rows = await sql.unsafe(query)
+  it('has a plain state besides the quoted one, and regions told apart by name', () => {
+    expect(plainState).not.toBe('')
+    expect(stateOfRegion.size).toBeGreaterThan(1)
+    expect([...stateOfRegion.values()]).toContain(QUOTED_STATE)
+  })
+
+  // The drill-down panels run for a plain state, the quoted one, and "All"; the others once.
+  const cases = dashboards.flatMap((d) =>
+    d.panels.flatMap((p) => (p.sql.includes(STATE) ? ['plain', 'quoted', 'All'] : ['-']).map((state) => ({ dashboard: d, ...p, state }))),
+  )
+  it.each(cases)('$dashboard.title / $title (state: $state) returns the columns the panel needs', async (panel) => {
+    const state = { plain: plainState, quoted: QUOTED_STATE, All: ALL, '-': ALL }[panel.state] ?? ALL
+    const rows = await sql.unsafe(expand(panel.sql, variablesOf(panel.dashboard), { election, state }))
     expect(rows.length, `${panel.title} returned no rows`).toBeGreaterThan(0)
     for (const [column, kind] of Object.entries(panel.needs)) {
       expect(
@@ -136,6 +222,21 @@ describe('every panel query against the real schema after an election', () => {
       const kinds = new Set(rows.map((r) => kindOf(r[column])))
       expect([...kinds], `${panel.title}: ${column}`).toEqual([kind])
     }
+    if (panel.state === '-') return
+    // The filter took: the regions shown are those of the state chosen, or of every state.
+    const shown = new Set(rows.map((r) => r.state ?? stateOfRegion.get(r.region)))
+    expect(shown, panel.title).toEqual(panel.state === 'All' ? new Set(stateOfRegion.values()) : new Set([state]))
+  })
+
+  it('lists the election, and its states with the quoted one, from the variable queries', async () => {
+    const turnout = dashboards.find((d) => d.uid === 'votestream-turnout')!
+    const variables = variablesOf(turnout)
+    const query = (name: string) => expand(variables.find((v) => v.name === name)?.query ?? '', variables, { election })
+    const elections = await sql.unsafe(query('election'))
+    // The first column is the value (__value; the client renames columns).
+    expect(elections.map((r) => Object.values(r)[0])).toContain(election)
+    const states = await sql.unsafe(query('state'))
+    expect(states.map((r) => r.state)).toEqual(expect.arrayContaining([QUOTED_STATE, plainState]))
   })
 })
 
