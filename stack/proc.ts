@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { waitUntil } from '../lib/wait.ts'
 import { LOG_DIR, logFile, pidFile, RUN_DIR, STACK_DIR } from './paths.ts'
 
 /**
@@ -87,19 +88,6 @@ export async function stopProcess(name: string, signal: NodeJS.Signals = 'SIGTER
   }
   rmSync(pidFile(name), { force: true })
   return true
-}
-
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if (await check()) return true
-    } catch {
-      // not ready yet
-    }
-    if (Date.now() > deadline) return false
-    await new Promise((r) => setTimeout(r, intervalMs))
-  }
 }
 
 /** Runs a command to completion, streaming nothing; returns its exit code and output. */

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { LOCAL, LOCAL_TEMPORAL_ADDRESS, SEARCH_ATTRIBUTES } from '../lib/local-stack.ts'
+import { waitUntil } from '../lib/wait.ts'
 import type { Component, Progress } from './component.ts'
 import { DOCKER_HINT, StackError } from './component.ts'
 import { STACK_CONFIG, type StackConfig } from './config.ts'
 import { STACK_DIR, TOOLS_DIR } from './paths.ts'
-import { run, runningPid, spawnDetached, stopProcess, waitUntil, which } from './proc.ts'
+import { run, runningPid, spawnDetached, stopProcess, which } from './proc.ts'
 
 const NAME = 'temporal'
 const TEMPORAL_DIR = join(STACK_DIR, 'temporal')

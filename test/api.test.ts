@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultPlan } from '../domain/simulation.ts'
 import { createSimulatedElection } from '../lib/db/elections.ts'
-import { waitUntil } from '../stack/proc.ts'
+import { waitUntil } from '../lib/wait.ts'
 import { startApiHarness as start, type startApiHarness } from './api-harness.ts'
 import { startTally, type TallyProcess } from './processes.ts'
 

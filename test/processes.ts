@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { createWriteStream, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { waitUntil } from '../stack/proc.ts'
+import { waitUntil } from '../lib/wait.ts'
 import { BUN, ROOT } from './helpers.ts'
 
 /**

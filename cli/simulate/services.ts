@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { LOCAL } from '../../lib/local-stack.ts'
-import { waitUntil } from '../../stack/proc.ts'
+import { waitUntil } from '../../lib/wait.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const BUN = process.execPath
