@@ -1,15 +1,71 @@
+import { Context } from '@temporalio/activity'
+import { type CertificationCheck, checkCertification } from '../domain/certification.ts'
+import { finalCountDisagreement } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
+import { recordCertificationCheck, turnoutOverRoll } from '../lib/db/certification.ts'
+import { messageLedger, storedOffsets } from '../lib/db/counting.ts'
 import { getElection, setElectionStatus } from '../lib/db/elections.ts'
+import { logGapsSince } from '../lib/db/log-gaps.ts'
+import { closeMarks } from '../lib/db/polls.ts'
+import { latestCalls, raceFacts } from '../lib/db/race-calls.ts'
+import { findDifferences } from '../lib/db/reconciliation.ts'
 import { loadResults } from '../lib/db/results.ts'
 import { loadPlan, storeSimulationTruth } from '../lib/db/simulation.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 
-export function createCertifyActivities({ sql, producer }: ActivityDeps) {
+export function createCertifyActivities({ sql, producer, tallyGroupId }: ActivityDeps) {
+  const topic = TOPICS.votes.name
   return {
     /**
+     * Runs the certification checklist against the evidence as it stands and records the
+     * run: the ledger, a recount, the close marks, the log's gaps, turnout against the
+     * roll, and the race calls. Reads only; the workflow decides what a failure means.
+     */
+    async checkCertification(electionId: string, options: { repaired: number }): Promise<CertificationCheck> {
+      const ctx = Context.current()
+      const election = await getElection(sql, electionId)
+      const ledger = await messageLedger(sql, { groupId: tallyGroupId, topic })
+      ctx.heartbeat('ledger')
+      const differences = await findDifferences(sql, electionId)
+      ctx.heartbeat('recount')
+      const turnout = await turnoutOverRoll(sql, electionId)
+      ctx.heartbeat('turnout')
+      const facts = await raceFacts(sql, electionId, tallyGroupId, topic)
+      const votesIn = (scope: string | null) => {
+        const by = new Map<string, number>()
+        for (const v of facts.votes)
+          if (scope === null || v.regionId === scope) by.set(v.candidateId, (by.get(v.candidateId) ?? 0) + v.votes)
+        return facts.candidates.map((id) => ({ id, votes: by.get(id) ?? 0 }))
+      }
+      const standing = (await latestCalls(sql, electionId)).filter((c) => c.status === 'standing')
+      const wrongCalls = standing.flatMap((c) => {
+        const reason = finalCountDisagreement(c, votesIn(c.regionId))
+        return reason ? [{ regionId: c.regionId, candidateId: c.candidateId, reason }] : []
+      })
+      const check = checkCertification(
+        {
+          ledger,
+          differences: differences.length,
+          repaired: options.repaired,
+          closeMarks: await closeMarks(sql, electionId, topic),
+          stored: Object.fromEntries([...(await storedOffsets(sql, tallyGroupId, topic))].map(([p, o]) => [String(p), o])),
+          gaps: await logGapsSince(sql, tallyGroupId, topic, election.openedAt ?? election.createdAt),
+          overTurnout: turnout.over,
+          regionsChecked: turnout.regionsChecked,
+          wrongCalls,
+          standingCalls: standing.length,
+        },
+        new Date(),
+      )
+      await recordCertificationCheck(sql, electionId, check)
+      return check
+    },
+
+    /**
      * Certifies the counted result and publishes it. For a simulation it also stores
-     * what the generator produced, so anyone can compare the count with the truth.
+     * what the generator produced, so anyone can compare the count with the truth. The
+     * workflow calls it only after a checklist run whose items all passed.
      */
     async certifyElection(electionId: string, options: { ballotsGenerated: number | null }) {
       const election = await getElection(sql, electionId)

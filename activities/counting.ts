@@ -1,10 +1,12 @@
 import { Context } from '@temporalio/activity'
 import { storedOffsets } from '../lib/db/counting.ts'
 import { setElectionStatus } from '../lib/db/elections.ts'
+import { recordLogGaps } from '../lib/db/log-gaps.ts'
 import { publishOutbox } from '../lib/db/outbox.ts'
 import { closeMarks, lockElection, storeCloseMarks } from '../lib/db/polls.ts'
 import { recordedCounts } from '../lib/db/results.ts'
 import { TOPICS } from '../lib/local-stack.ts'
+import { gapsAgainstLog } from '../lib/log-bounds.ts'
 import type { ActivityDeps } from './deps.ts'
 
 export function createCountingActivities({ sql, admin, producer, tallyGroupId }: ActivityDeps) {
@@ -29,6 +31,9 @@ export function createCountingActivities({ sql, admin, producer, tallyGroupId }:
         while (published > 0)
         const offsets = await admin.fetchTopicOffsets(topic)
         const marks = Object.fromEntries(offsets.map((o) => [String(o.partition), o.high]))
+        // A log that ends below what was counted (re-created) or starts above it (retention)
+        // is a gap: recorded here too, so certification sees it even if no tally does.
+        await recordLogGaps(tx, tallyGroupId, topic, gapsAgainstLog(await storedOffsets(tx, tallyGroupId, topic), offsets))
         await setElectionStatus(tx, electionId, 'closing')
         await storeCloseMarks(tx, electionId, topic, marks, produced)
         return marks
@@ -42,12 +47,21 @@ export function createCountingActivities({ sql, admin, producer, tallyGroupId }:
      */
     async waitUntilCounted(electionId: string, highWater: Record<string, string>): Promise<{ counted: number; rejected: number }> {
       const ctx = Context.current()
-      for (;;) {
+      const lost = new Set<string>()
+      for (let round = 0; ; round++) {
         const reached = await storedOffsets(sql, tallyGroupId, topic)
         const at = (p: string) => BigInt(reached.get(Number(p)) ?? '0')
-        const behind = Object.entries(highWater).filter(([p, high]) => BigInt(high) > 0n && at(p) < BigInt(high))
+        const behind = Object.entries(highWater).filter(([p, high]) => BigInt(high) > 0n && at(p) < BigInt(high) && !lost.has(p))
         if (behind.length === 0) break
         ctx.heartbeat({ behind: behind.map(([p, high]) => ({ partition: p, high, at: String(at(p)) })) })
+        // Positions deleted before the tally read them can never be counted: every few
+        // seconds the log's start is compared with what was counted, and such a partition
+        // is recorded as a gap (certification then fails on it) instead of waited for.
+        if (round % 20 === 19) {
+          const gaps = gapsAgainstLog(reached, await admin.fetchTopicOffsets(topic)).filter((g) => g.kind === 'missing')
+          await recordLogGaps(sql, tallyGroupId, topic, gaps)
+          for (const g of gaps) lost.add(String(g.partition))
+        }
         await ctx.sleep(250)
       }
       return recordedCounts(sql, electionId)

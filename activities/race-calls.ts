@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity'
-import { contradiction, decideCall, outstandingBallots, type RaceCall } from '../domain/results.ts'
+import { contradiction, decideCall, finalCountDisagreement, outstandingBallots } from '../domain/results.ts'
 import { latestCalls, raceFacts, recordCall, retractCall } from '../lib/db/race-calls.ts'
 import { lockResults, nextResultsVersion } from '../lib/db/versions.ts'
 import { TOPICS } from '../lib/local-stack.ts'
@@ -45,7 +45,7 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
         const counted = votes.reduce((s, x) => s + x.votes, 0)
         const standing = calls.get(scope)
         if (standing?.status === 'standing') {
-          const reason = contradiction(standing, votes) ?? (options.final ? notFinalLeader(standing, votes) : null)
+          const reason = options.final ? finalCountDisagreement(standing, votes) : contradiction(standing, votes)
           if (!reason) continue
           await retractCall(tx, standing.id, reason, await v())
           out.retracted.push({ regionId: scope, candidateId: standing.candidateId, reason })
@@ -83,10 +83,4 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
       return decide(electionId, { final: true })
     },
   }
-}
-
-function notFinalLeader(call: Pick<RaceCall, 'candidateId'>, votes: Array<{ id: string; votes: number }>): string | null {
-  const top = Math.max(...votes.map((v) => v.votes))
-  const called = votes.find((v) => v.id === call.candidateId)?.votes ?? 0
-  return called < top ? `the certified count does not make ${call.candidateId} the leader` : null
 }

@@ -23,6 +23,8 @@ export const electionStateSchema = z.object({
   counted: z.number(),
   rejected: z.number(),
   runs: z.number(),
+  /** The checklist items that hold certification back (empty once all pass; absent before the first run). */
+  certificationFailing: z.array(z.string()).optional(),
 })
 export type ElectionState = z.infer<typeof electionStateSchema>
 

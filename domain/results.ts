@@ -166,6 +166,18 @@ export function contradiction(call: Pick<RaceCall, 'candidateId'>, votes: Array<
   return null
 }
 
+/**
+ * Why the final count does not bear a standing call out, or null when it does: the call
+ * must name the leader (a tie for the lead contradicts it too).
+ */
+export function finalCountDisagreement(call: Pick<RaceCall, 'candidateId'>, votes: Array<{ id: string; votes: number }>): string | null {
+  const contradicted = contradiction(call, votes)
+  if (contradicted) return contradicted
+  const top = Math.max(0, ...votes.map((v) => v.votes))
+  const called = votes.find((v) => v.id === call.candidateId)?.votes ?? 0
+  return called < top ? `the certified count does not make ${call.candidateId} the leader` : null
+}
+
 /** Votes per candidate per minute of casting, and the reconciliation snapshots over time. */
 export const trendSchema = z.object({
   electionId: z.string(),

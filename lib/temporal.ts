@@ -1,7 +1,7 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client'
 import { AppError } from '../domain/errors.ts'
 import type { ElectionProgress, ElectionWorkflowInput, electionWorkflow } from '../workflows/election.ts'
-import { pauseSignal, progressQuery, resumeSignal, setRateUpdate, stopSignal } from '../workflows/election.ts'
+import { pauseSignal, progressQuery, recheckCertificationSignal, resumeSignal, setRateUpdate, stopSignal } from '../workflows/election.ts'
 import { electionIdKey, electionStatusKey } from '../workflows/search-attributes.ts'
 
 export const electionWorkflowId = (electionId: string) => `election-${electionId}`
@@ -43,6 +43,11 @@ export function electionControl(client: Client, taskQueue: string) {
     async stop(electionId: string) {
       await handle(electionId)
         .signal(stopSignal)
+        .catch((e) => notRunning(electionId, e))
+    },
+    async recheckCertification(electionId: string) {
+      await handle(electionId)
+        .signal(recheckCertificationSignal)
         .catch((e) => notRunning(electionId, e))
     },
     async setRate(electionId: string, rate: number): Promise<number> {

@@ -253,8 +253,9 @@ describe('rules the API enforces, against the real process', () => {
     expect(after?.n).toBe(before?.n)
   })
 
-  it('registers voters only before the polls close, and refuses repeated ids in one request', async () => {
+  it('registers voters only before the polls close, never past the declared registered voters, and refuses repeated ids', async () => {
     const e = await openTestElection(sql, { regions: { north: 0 } })
+    await sql`update regions set registered_voters = 2 where election_id = ${e.id}`
     const register = (voters: Array<{ id: string; regionId: string }>) =>
       fetch(`${api.url}/elections/${e.id}/voters`, { method: 'POST', headers: { ...admin, ...from() }, body: JSON.stringify({ voters }) })
     await expectProblem(
@@ -267,6 +268,15 @@ describe('rules the API enforces, against the real process', () => {
     )
     expect((await register([{ id: 'v1', regionId: 'north' }])).status).toBe(201)
     await expectProblem(await register([{ id: 'v1', regionId: 'north' }]), 409, /already registered/)
+    // Three on a roll of two declared would make turnout over 100 % possible: refused whole.
+    await expectProblem(
+      await register([
+        { id: 'v2', regionId: 'north' },
+        { id: 'v3', regionId: 'north' },
+      ]),
+      409,
+      /exceed the registered voters declared for north \(2 declared, 1 registered, 2 more asked\)/,
+    )
     await sql`update elections set status = 'closing' where id = ${e.id}`
     await expectProblem(await register([{ id: 'v2', regionId: 'north' }]), 409, /registration closed/)
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from voters where election_id = ${e.id}`

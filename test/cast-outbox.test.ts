@@ -36,6 +36,8 @@ afterAll(async () => {
 describe('casting through the API', () => {
   it('counts every 202 exactly once and locks no voter out, through kill -9 of the API while Kafka is paused', async () => {
     const e = await openTestElection(sql, { status: 'draft', regions: { north: 0, south: 0 } })
+    // Registration is capped by the registered voters declared per region: room for 60.
+    await sql`update regions set registered_voters = 30 where election_id = ${e.id}`
     let api = await startApi({ port: PORT, taskQueue: 'unused', name: 'api-cast-1', env })
     const admin_ = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, 'content-type': 'application/json' }
     const reg = await fetch(`${api.url}/elections/${e.id}/voters`, {

@@ -54,7 +54,7 @@ describe('race calls', () => {
           { id: 'ada', name: 'Ada' },
           { id: 'bob', name: 'Bob' },
         ],
-        regions: [{ id: 'north', name: 'North', state: 'N', registeredVoters: 2 }],
+        regions: [{ id: 'north', name: 'North', state: 'N', registeredVoters: 10 }],
       }),
     })
     expect(created.status).toBe(201)

@@ -10,6 +10,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow'
@@ -45,11 +46,15 @@ export const pauseSignal = defineSignal('pause')
 export const resumeSignal = defineSignal('resume')
 /** Closes the polls early (or, for a live election, at all). */
 export const stopSignal = defineSignal('stop')
+/** Runs the certification checklist again (after an operator fixed what made an item fail). */
+export const recheckCertificationSignal = defineSignal('recheckCertification')
 export const setRateUpdate = defineUpdate<number, [number]>('setRate')
 export const progressQuery = defineQuery<ElectionProgress>('progress')
 
 /** Histories recorded before race calls moved into the workflow replay without them. */
 const RACE_CALLS_PATCH = 'race-calls-decided-by-the-workflow'
+/** Histories recorded before the certification checklist replay without it. */
+const CHECKLIST_PATCH = 'certification-checklist'
 
 const acts = proxyActivities<ElectionActivities>({
   startToCloseTimeout: '2 minutes',
@@ -62,6 +67,16 @@ const waiting = proxyActivities<ElectionActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+})
+
+/**
+ * The final reconciliation and the checklist read every ballot of the election: minutes on
+ * a large one. They heartbeat between steps; a lost worker is noticed within two minutes.
+ */
+const long = proxyActivities<ElectionActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['AppError'] },
 })
 
 /**
@@ -86,6 +101,7 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     runs: 1,
   }
   let producing = false
+  let recheckRequested = false
 
   setHandler(pauseSignal, () => {
     state.paused = true
@@ -95,6 +111,9 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
   })
   setHandler(stopSignal, () => {
     state.stopRequested = true
+  })
+  setHandler(recheckCertificationSignal, () => {
+    recheckRequested = true
   })
   setHandler(progressQuery, () => ({ ...state, electionId, producing }))
   setHandler(
@@ -168,10 +187,27 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     await acts.finishCounting(electionId)
     setPhase('closed')
   }
-  const report = await acts.reconcileElection(electionId, { final: true })
+  const checklist = patched(CHECKLIST_PATCH)
+  // Counting is over: the periodic recounts stop before the final one.
+  if (checklist) await acts.unscheduleReconciliation(electionId)
+  let report = await (checklist ? long : acts).reconcileElection(electionId, { final: true })
   // Every call made so far must agree with the final count (or it is retracted), and the
   // races not called yet are called now that nothing is outstanding.
   if (patched(RACE_CALLS_PATCH)) await acts.checkRaceCallsAgainstFinalCount(electionId)
+  // Nothing certifies on a failing item: the election stays closed, the failing items are
+  // named (API, live page, Grafana, this workflow's memo), and an operator who fixed the
+  // cause asks for the checks again.
+  while (checklist) {
+    const check = await long.checkCertification(electionId, { repaired: report.differences.length })
+    state.certificationFailing = check.items.filter((i) => !i.passed).map((i) => i.id)
+    upsertMemo({ certification: check.passed ? 'every check passed' : `blocked by: ${state.certificationFailing.join(', ')}` })
+    if (check.passed) break
+    log.warn('certification blocked', { electionId, failing: check.items.filter((i) => !i.passed) })
+    recheckRequested = false
+    await condition(() => recheckRequested)
+    report = await long.reconcileElection(electionId, { final: true })
+    await acts.checkRaceCallsAgainstFinalCount(electionId)
+  }
   const certified = await acts.certifyElection(electionId, { ballotsGenerated: simulation ? state.nextIndex : null })
   await acts.unscheduleReconciliation(electionId)
   setPhase('certified')

@@ -39,6 +39,17 @@ export interface RejectionRow {
   castAt: string | null
 }
 
+/** What one transaction accounts for in one partition (see accountedPerPartition). */
+export interface Accounted {
+  /** The fence after this transaction: the next position to account for. */
+  next: number
+  messages: number
+  /** Positions the broker did not hand over: transaction markers, aborted records. */
+  skipped: number
+  /** Ranges [from, to) between the fence and the next position handed over: never read. */
+  gaps: Array<{ from: number; to: number }>
+}
+
 export interface DuplicateRow {
   partition: number
   offset: string
@@ -184,7 +195,7 @@ export async function finishBatch(
     electionIds: Iterable<string>
     counted: BallotRow[]
     rejections: RejectionRow[]
-    accounted: Map<number, { next: bigint; messages: number }>
+    accounted: Map<number, Accounted>
   },
 ): Promise<string | null> {
   const ids = [...new Set(batch.electionIds)].sort()
@@ -192,6 +203,8 @@ export async function finishBatch(
   const rj = batch.rejections
   const rc = <K extends keyof RejectionRow>(k: K) => rj.map((r) => r[k])
   const parts = [...batch.accounted.keys()]
+  const acc = (p: number) => batch.accounted.get(p) as Accounted
+  const gaps = parts.flatMap((p) => acc(p).gaps.map((g) => ({ p, ...g })))
   const [row] = await tx<{ version: string | null }[]>`
     with v as (
       select nextval('results_version') as version
@@ -234,10 +247,20 @@ export async function finishBatch(
       do update set counted = election_totals.counted + excluded.counted, rejected = election_totals.rejected + excluded.rejected
       returning 1
     ), offsets as (
-      update consumer_offsets o set next_offset = greatest(o.next_offset, t.next_offset), messages = o.messages + t.messages, updated_at = now()
-      from unnest(${parts}::int[], ${parts.map((p) => String(batch.accounted.get(p)?.next))}::bigint[],
-                  ${parts.map((p) => batch.accounted.get(p)?.messages ?? 0)}::bigint[]) as t(partition, next_offset, messages)
+      update consumer_offsets o
+      set next_offset = greatest(o.next_offset, t.next_offset), messages = o.messages + t.messages,
+          skipped = o.skipped + t.skipped, gapped = o.gapped + t.gapped, updated_at = now()
+      from unnest(${parts}::int[], ${parts.map((p) => String(acc(p).next))}::bigint[], ${parts.map((p) => acc(p).messages)}::bigint[],
+                  ${parts.map((p) => acc(p).skipped)}::bigint[], ${parts.map((p) => acc(p).gaps.reduce((n, g) => n + g.to - g.from, 0))}::bigint[])
+        as t(partition, next_offset, messages, skipped, gapped)
       where o.group_id = ${batch.groupId} and o.topic = ${batch.topic} and o.partition = t.partition
+      returning 1
+    ), gaps as (
+      -- Positions never read: recorded with the fence that passes them, so certification sees them.
+      insert into log_gaps (group_id, topic, kafka_partition, from_offset, to_offset, kind, detail)
+      select ${batch.groupId}, ${batch.topic}, p, f, t, 'missing', 'positions between the stored offset and the next one the broker handed over were never read (deleted by retention, or skipped by the client)'
+      from unnest(${gaps.map((g) => g.p)}::int[], ${gaps.map((g) => String(g.from))}::bigint[], ${gaps.map((g) => String(g.to))}::bigint[]) as x(p, f, t)
+      on conflict do nothing
       returning 1
     )
     select (select version::text from v) as version`
@@ -271,14 +294,14 @@ function aggregate(ballots: BallotRow[]) {
   return { counts: byKey(counts), trend: byKey(trend), totals: byKey(totals) }
 }
 
-/** Records messages that repeat a counted ballot, with the position of the one they repeat. */
-export async function recordDuplicates(tx: Db, topic: string, duplicates: DuplicateRow[]) {
+/** Records messages that repeat a counted ballot, with the position of the one they repeat and the batch's results version. */
+export async function recordDuplicates(tx: Db, topic: string, duplicates: DuplicateRow[], version: string) {
   if (duplicates.length === 0) return
   const col = <K extends keyof DuplicateRow>(k: K) => duplicates.map((d) => d[k])
   await tx`
     insert into duplicate_ballots (topic, kafka_partition, kafka_offset, election_id, voter_id, ballot_id,
-                                   original_topic, original_partition, original_offset)
-    select ${topic}, * from unnest(${col('partition')}::int[], ${col('offset')}::bigint[], ${col('electionId')}::text[],
+                                   original_topic, original_partition, original_offset, version)
+    select ${topic}, *, ${version}::bigint from unnest(${col('partition')}::int[], ${col('offset')}::bigint[], ${col('electionId')}::text[],
                 ${col('voterId')}::text[], ${col('ballotId')}::uuid[], ${duplicates.map((d) => d.original.topic)}::text[],
                 ${duplicates.map((d) => d.original.partition)}::int[], ${duplicates.map((d) => d.original.offset)}::bigint[])
     on conflict (topic, kafka_partition, kafka_offset) do nothing`
@@ -293,13 +316,21 @@ export interface LedgerRow {
   counted: string
   rejected: string
   duplicates: string
+  /** Positions the broker did not hand over (transaction markers, aborted records). */
+  skipped: string
+  /** Positions never read (recorded in log_gaps). */
+  gapped: string
+  /** messages = counted + rejected + duplicates */
   balanced: boolean
+  /** next offset = messages + skipped + gapped: no position unaccounted for */
+  contiguous: boolean
 }
 
 /** Per partition: messages accounted for against what they became (counted + rejected + duplicates). */
 export async function messageLedger(db: Db, filter: { groupId?: string; topic?: string } = {}): Promise<LedgerRow[]> {
   return db<LedgerRow[]>`
-    select group_id, topic, partition, next_offset::text, messages::text, counted::text, rejected::text, duplicates::text, balanced
+    select group_id, topic, partition, next_offset::text, messages::text, counted::text, rejected::text, duplicates::text,
+           skipped::text, gapped::text, balanced, contiguous
     from message_ledger
     where (${filter.groupId ?? null}::text is null or group_id = ${filter.groupId ?? null})
       and (${filter.topic ?? null}::text is null or topic = ${filter.topic ?? null})

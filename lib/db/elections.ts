@@ -27,6 +27,8 @@ export interface ElectionRow {
   producedBallots: bigint | null
   /** int8: a BigInt */
   version: bigint
+  /** The results version at which counting finished (the count is frozen from there); int8. */
+  countedVersion: bigint | null
 }
 
 export async function createElection(db: Db, e: NewElection): Promise<void> {
@@ -78,6 +80,7 @@ export async function setElectionStatus(db: Db, id: string, to: ElectionStatus):
     const version = await takeResultsVersion(tx, [id])
     const [row] = await tx<ElectionRow[]>`
       update elections set status = ${to}, version = ${version}::bigint ${stamp ? tx`, ${tx(stamp)} = coalesce(${tx(stamp)}, now())` : tx``}
+        ${to === 'closed' ? tx`, counted_version = ${version}::bigint` : tx``}
       where id = ${id}
       returning *`
     return row as ElectionRow

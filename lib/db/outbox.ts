@@ -9,11 +9,17 @@ import type { Db, Sql } from './sql.ts'
  * row is read `for share`, so closing the polls (which locks it) waits for a cast in
  * flight, and a cast after the close sees the new status. Throws a conflict if the
  * polls are not open or the voter has voted.
+ *
+ * The ballot's `castAt` is the database's clock in this transaction, the clock the tally
+ * judges it by: an API host whose clock is off cannot turn a 202 into a rejection.
+ * Returns the ballot as published.
  */
-export async function castBallot(sql: Sql, ballot: Ballot): Promise<void> {
-  await sql.begin(async (tx) => {
-    const [election] = await tx<{ status: string }[]>`select status from elections where id = ${ballot.electionId} for share`
-    if (!election) throw new AppError('not_found', `no election ${ballot.electionId}`)
+export async function castBallot(sql: Sql, unstamped: Omit<Ballot, 'castAt'>): Promise<Ballot> {
+  return sql.begin(async (tx) => {
+    const [election] = await tx<{ status: string; now: Date }[]>`
+      select status, now() from elections where id = ${unstamped.electionId} for share`
+    if (!election) throw new AppError('not_found', `no election ${unstamped.electionId}`)
+    const ballot: Ballot = { ...unstamped, castAt: election.now.toISOString() }
     if (election.status !== 'open') {
       throw new AppError('conflict', `election ${ballot.electionId} is ${election.status}: the polls are not open`)
     }
@@ -24,6 +30,7 @@ export async function castBallot(sql: Sql, ballot: Ballot): Promise<void> {
     await tx`
       insert into ballot_outbox (election_id, voter_id, ballot_id, payload)
       values (${ballot.electionId}, ${ballot.voterId}, ${ballot.ballotId}, ${encodeBallot(ballot)})`
+    return ballot
   })
 }
 

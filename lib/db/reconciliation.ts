@@ -54,7 +54,7 @@ export async function recordReconciliation(
   sql: Sql,
   report: { electionId: string; final: boolean; differences: Difference[]; repaired: boolean; ledger: LedgerRow[] | null },
 ) {
-  const ledgerBalanced = report.ledger ? report.ledger.every((r) => r.balanced) : null
+  const ledgerBalanced = report.ledger ? report.ledger.every((r) => r.balanced && r.contiguous) : null
   return sql.begin(async (tx) => {
     const [totals] = await tx<{ ballots: number; tallied: number }[]>`
       select (select count(*) from ballots where election_id = ${report.electionId})::float8 as ballots,
@@ -79,7 +79,7 @@ export async function recordReconciliation(
   })
 }
 
-/** The latest reconciliation report of an election, and how many ran and repaired. */
+/** The latest reconciliation report of an election (the final one, once there is one), and how many ran and repaired. */
 export async function latestReconciliation(db: Db, electionId: string) {
   const [latest] = await db<
     {
@@ -96,7 +96,7 @@ export async function latestReconciliation(db: Db, electionId: string) {
   >`
     select ran_at, final, ballots::float8, tallied::float8, verdict, repaired, differences, ledger, ledger_balanced
     from reconciliation_reports
-    where election_id = ${electionId} order by id desc limit 1`
+    where election_id = ${electionId} order by final desc, id desc limit 1`
   const [counts] = await db<{ reports: number; repairs: number }[]>`
     select count(*)::float8 as reports, count(*) filter (where repaired)::float8 as repairs
     from reconciliation_reports where election_id = ${electionId}`

@@ -22,6 +22,29 @@ export async function registerVoters(
     const regions = new Set((await tx<{ id: string }[]>`select id from regions where election_id = ${electionId}`).map((r) => r.id))
     const unknown = [...new Set(voters.filter((v) => !regions.has(v.regionId)).map((v) => v.regionId))]
     if (unknown.length > 0) throw new AppError('invalid_input', `unknown regions: ${unknown.join(', ')}`)
+    // A region's roll is capped by the registered voters declared for it, so turnout can
+    // never pass 100 %. The regions' rows are locked (in order) so that two registrations
+    // at once cannot both take the last places.
+    const wanted = new Map<string, number>()
+    for (const v of voters) wanted.set(v.regionId, (wanted.get(v.regionId) ?? 0) + 1)
+    const full = await tx<{ id: string; declared: number; registered: number }[]>`
+      with locked as (
+        select id, registered_voters from regions where election_id = ${electionId} and id = any(${[...wanted.keys()]}::text[])
+        order by id for update
+      )
+      select l.id, l.registered_voters::float8 as declared,
+             (select count(*) from voters v where v.election_id = ${electionId} and v.region_id = l.id)::float8 as registered
+      from locked l`
+    const over = full.filter((r) => r.registered + (wanted.get(r.id) ?? 0) > r.declared)
+    if (over.length > 0) {
+      throw new AppError(
+        'conflict',
+        `the roll would exceed the registered voters declared for ${over
+          .slice(0, 10)
+          .map((r) => `${r.id} (${r.declared} declared, ${r.registered} registered, ${wanted.get(r.id)} more asked)`)
+          .join(', ')}`,
+      )
+    }
     const inserted = await tx<{ id: string }[]>`
       insert into voters (election_id, id, region_id, token_hash)
       select ${electionId}, id, region_id, decode(token_hex, 'hex')

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto'
-import type { Consumer, Kafka, Producer } from 'kafkajs'
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs'
 import { storedOffsets } from '../../lib/db/counting.ts'
+import { recordLogGaps } from '../../lib/db/log-gaps.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
 import type { Logger } from '../../lib/log.ts'
+import { gapsAgainstLog } from '../../lib/log-bounds.ts'
 import { accountBatch } from './account-batch.ts'
 import type { TallyConfig } from './config.ts'
 import type { ConsumedMessage, Rejection } from './count-batch.ts'
 import { createGroupCommit } from './group-commit.ts'
 import type { TallyMetrics } from './metrics.ts'
 import { createProgressWatch } from './progress-watch.ts'
+import { runsOfBatch } from './runs-of-batch.ts'
 
 /** Raw bytes republished to `votes.rejected` at most; the full bytes stay in PostgreSQL. */
 export const REJECTED_RAW_MAX_BYTES = 16 * 1024
@@ -51,6 +54,8 @@ export interface TallyConsumer {
  */
 export function createTallyConsumer(deps: {
   kafka: Kafka
+  /** Reads the log's bounds at assignment (connected and disconnected by the caller). */
+  admin: Admin
   producer: Producer
   sql: Sql
   log: Logger
@@ -87,6 +92,8 @@ export function createTallyConsumer(deps: {
   let joined = false
   let stopping = false
   let known = new Map<number, string>()
+  /** Partitions whose log ends below the stored offset, with why: counting them is impossible. */
+  const truncated = new Map<number, string>()
 
   const { GROUP_JOIN, CRASH, DISCONNECT, REBALANCING } = consumer.events
   consumer.on(GROUP_JOIN, ({ payload }) => {
@@ -101,8 +108,9 @@ export function createTallyConsumer(deps: {
         known = fresh
         seekTo(partitions, fresh)
         log.info({ partitions, offsets: Object.fromEntries(fresh) }, 'partitions assigned; resuming from stored offsets')
+        return checkLogBounds(partitions, fresh)
       })
-      .catch((err) => log.error({ err }, 'could not read stored offsets'))
+      .catch((err) => log.error({ err }, 'could not read stored offsets or the log bounds'))
   })
   consumer.on(REBALANCING, () => {
     joined = false
@@ -116,6 +124,24 @@ export function createTallyConsumer(deps: {
     // process will: exit so that whatever supervises this one starts it again.
     if (!payload.restart && !stopping) deps.onFatal(payload.error)
   })
+
+  /**
+   * A log that ends below the stored offset (the topic re-created) or starts above it
+   * (retention passed while the tally was away) is recorded as a gap, which blocks the
+   * certification of every election open meanwhile, and a truncated log makes the tally
+   * unhealthy: what is written there now lies below the fence and cannot be counted.
+   */
+  async function checkLogBounds(partitions: number[], stored: Map<number, string>) {
+    const offsets = await deps.admin.fetchTopicOffsets(topic)
+    const mine = offsets.filter((o) => partitions.includes(o.partition))
+    const gaps = gapsAgainstLog(stored, mine)
+    if (gaps.length === 0) return
+    await recordLogGaps(sql, groupId, topic, gaps)
+    for (const g of gaps) {
+      if (g.kind === 'log_truncated') truncated.set(g.partition, g.detail)
+      log.error({ partition: g.partition, from: g.from, to: g.to, kind: g.kind }, `gap in the log: ${g.detail}`)
+    }
+  }
 
   function seekTo(partitions: number[], offsets: Map<number, string>) {
     for (const partition of partitions) {
@@ -196,6 +222,7 @@ export function createTallyConsumer(deps: {
   return {
     problem() {
       if (!joined) return 'consumer not in its group'
+      for (const [p, detail] of truncated) return `partition ${p}: ${detail}; reset its stored offset after checking what was lost`
       const stalled = progress.stalled()
       for (const p of progress.partitions()) metrics.stalled.set({ partition: p }, stalled.includes(p) ? 1 : 0)
       if (stalled.length > 0) return `partitions with lag and no progress for ${config.TALLY_STALL_AFTER_MS} ms: ${stalled.join(', ')}`
@@ -215,25 +242,14 @@ export function createTallyConsumer(deps: {
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const { partition } = batch
           progress.fetched(partition, BigInt(batch.highWatermark))
-          for (let i = 0; i < batch.messages.length; i += config.TALLY_MAX_BATCH) {
+          for (const run of runsOfBatch(batch, config.TALLY_MAX_BATCH)) {
             if (!isRunning() || isStale()) return
-            const chunk = batch.messages.slice(i, i + config.TALLY_MAX_BATCH)
-            await committer.submit(
-              chunk.map((m) => ({
-                partition,
-                offset: m.offset,
-                value: m.value,
-                electionHeader: m.headers?.['election-id']?.toString(),
-              })),
-            )
-            const last = chunk[chunk.length - 1]
-            if (last) {
-              resolveOffset(last.offset)
-              const next = BigInt(last.offset) + 1n
-              known.set(partition, String(next))
-              progress.accounted(partition, next)
-              metrics.lag.set({ partition }, Math.max(0, Number(BigInt(batch.highWatermark) - next)))
-            }
+            await committer.submit(run.entries)
+            resolveOffset(run.through)
+            const next = BigInt(run.through) + 1n
+            known.set(partition, String(next))
+            progress.accounted(partition, next)
+            metrics.lag.set({ partition }, Math.max(0, Number(BigInt(batch.highWatermark) - next)))
             await heartbeat()
           }
         },

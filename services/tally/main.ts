@@ -25,10 +25,13 @@ runMain(bootLog, async () => {
   // idempotent mode wants unbounded retries.
   const producer = kafka.producer()
   await producer.connect()
+  const admin = kafka.admin()
+  await admin.connect()
   const metrics = createTallyMetrics()
   const results = createResultsPublisher({ sql, producer, log, intervalMs: config.TALLY_SNAPSHOT_INTERVAL_MS })
   const consumer = createTallyConsumer({
     kafka,
+    admin,
     producer,
     sql,
     log,
@@ -54,7 +57,8 @@ runMain(bootLog, async () => {
     log.debug('consumer left the group')
     await results.close()
     await producer.disconnect()
-    log.debug('producer disconnected')
+    await admin.disconnect()
+    log.debug('producer and admin disconnected')
     await sql.end({ timeout: 5 })
     server.stop(true)
   })

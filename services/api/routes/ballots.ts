@@ -1,5 +1,4 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import type { Ballot } from '../../../domain/ballot.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { getElection } from '../../../lib/db/elections.ts'
 import { castBallot } from '../../../lib/db/outbox.ts'
@@ -68,7 +67,9 @@ export function ballotRoutes(deps: ApiDeps) {
         if (election.status !== 'open') throw new AppError('conflict', `election ${id} is ${election.status}: the polls are not open`)
         if (!(await hasCandidate(sql, id, body.candidateId)))
           throw new AppError('invalid_input', `no candidate ${body.candidateId} in ${id}`)
-        const ballot: Ballot = {
+        // The receipt and the ballot in one transaction: a 202 means it will be counted. The
+        // database stamps castAt: one clock for casting and counting.
+        const ballot = await castBallot(sql, {
           v: 1,
           ballotId: uuidV7(),
           electionId: id,
@@ -76,10 +77,7 @@ export function ballotRoutes(deps: ApiDeps) {
           candidateId: body.candidateId,
           regionId: voter.regionId,
           channel: body.channel,
-          castAt: new Date().toISOString(),
-        }
-        // The receipt and the ballot in one transaction: a 202 means it will be counted.
-        await castBallot(sql, ballot)
+        })
         deps.outbox.kick()
         return c.json({ electionId: id, ballotId: ballot.ballotId, status: 'accepted for counting' as const }, 202)
       },

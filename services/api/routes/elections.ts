@@ -156,6 +156,17 @@ export function electionRoutes(deps: ApiDeps) {
       return c.json({ electionId: id, requested: 'stop' }, 202)
     })
     .openapi(
+      signalRoute(adminOnly, 'certification/check', 'Run the certification checklist again, after fixing what made an item fail'),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        const e = await getElection(sql, id)
+        if (e.status !== 'closed')
+          throw new AppError('conflict', `election ${id} is ${e.status}: only a closed election awaits certification`)
+        await elections.recheckCertification(id)
+        return c.json({ electionId: id, requested: 'certification check' }, 202)
+      },
+    )
+    .openapi(
       createRoute({
         method: 'put',
         path: '/{id}/rate',

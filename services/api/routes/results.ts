@@ -1,6 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { certificationCheckSchema } from '../../../domain/certification.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { simulationComparisonSchema, trendSchema } from '../../../domain/results.ts'
+import { latestCertificationCheck } from '../../../lib/db/certification.ts'
 import { getElection } from '../../../lib/db/elections.ts'
 import { latestReconciliation, simulationComparison } from '../../../lib/db/reconciliation.ts'
 import { loadRegion, loadRegions, loadResults, loadTrend, resultsEtag } from '../../../lib/db/results.ts'
@@ -188,6 +190,21 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
           { electionId: id, ...latest, ranAt: latest.ranAt.toISOString(), reports: counts?.reports ?? 0, repairs: counts?.repairs ?? 0 },
           200,
         )
+      },
+    )
+    .openapi(
+      electionRead(
+        '/{id}/certification',
+        'The certification checklist as last run: every item with its verdict and evidence (404 before the polls close)',
+        certificationCheckSchema,
+        'the latest checklist',
+      ),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        await getElection(sql, id)
+        const check = await latestCertificationCheck(sql, id)
+        if (!check) throw new AppError('not_found', `the certification checklist has not run for ${id} yet`)
+        return c.json(check, 200)
       },
     )
     .openapi(

@@ -1,0 +1,130 @@
+import { z } from 'zod'
+
+/**
+ * The certification checklist: what must hold before an election certifies, each item
+ * decided from evidence the system holds and shown with that evidence. An election
+ * certifies only when every item passes; otherwise it stays `closed` with the failing
+ * items named, until an operator fixes the cause and asks for the checks again.
+ */
+export const CERTIFICATION_ITEMS = {
+  ledger_balanced: 'Every message on the votes topic is accounted for (counted, rejected or a duplicate), position by position',
+  recount_equal: 'A recount of the raw ballots equals the running counts',
+  counted_to_close: 'Every partition is counted up to the mark taken when the polls closed',
+  no_log_gaps: 'No gap in the log since the election opened (no position deleted or re-created before it was read)',
+  turnout_within_roll: 'No region has more ballots than voters on its roll or declared for it',
+  race_calls_agree: 'Every standing race call names the leader of the final count',
+} as const
+export type CertificationItemId = keyof typeof CERTIFICATION_ITEMS
+
+export const certificationItemSchema = z.object({
+  id: z.enum(Object.keys(CERTIFICATION_ITEMS) as [CertificationItemId, ...CertificationItemId[]]),
+  title: z.string(),
+  passed: z.boolean(),
+  /** The evidence, in words: what was compared, and what failed. */
+  detail: z.string(),
+})
+export type CertificationItem = z.infer<typeof certificationItemSchema>
+
+export const certificationCheckSchema = z.object({
+  passed: z.boolean(),
+  checkedAt: z.string(),
+  items: z.array(certificationItemSchema),
+})
+export type CertificationCheck = z.infer<typeof certificationCheckSchema>
+
+/** What the checks read, gathered by the certification activity. */
+export interface CertificationEvidence {
+  ledger: Array<{
+    partition: number
+    nextOffset: string
+    messages: string
+    counted: string
+    rejected: string
+    duplicates: string
+    skipped: string
+    gapped: string
+    balanced: boolean
+    contiguous: boolean
+  }>
+  /** Cells where a recount of the ballots differs from the running counts, after the final reconciliation. */
+  differences: number
+  /** Cells the final reconciliation had to repair. */
+  repaired: number
+  /** The end of each partition when the polls closed (null: never closed). */
+  closeMarks: Record<string, string> | null
+  /** The tally's stored offset per partition. */
+  stored: Record<string, string>
+  gaps: Array<{ partition: number; from: string; to: string; kind: string; detail: string }>
+  /** Regions whose counted ballots exceed their roll or their declared registered voters. */
+  overTurnout: Array<{ regionId: string; ballots: number; roll: number; declared: number }>
+  regionsChecked: number
+  /** Standing calls that the final count does not bear out, with why. */
+  wrongCalls: Array<{ regionId: string | null; candidateId: string; reason: string }>
+  standingCalls: number
+}
+
+const MAX_LISTED = 5
+const listed = <T>(xs: T[], show: (x: T) => string) =>
+  xs.slice(0, MAX_LISTED).map(show).join('; ') + (xs.length > MAX_LISTED ? `; and ${xs.length - MAX_LISTED} more` : '')
+
+/** Decides every item of the checklist from its evidence. Pure: the same evidence, the same verdict. */
+export function checkCertification(e: CertificationEvidence, checkedAt: Date): CertificationCheck {
+  const item = (id: CertificationItemId, passed: boolean, detail: string): CertificationItem => ({
+    id,
+    title: CERTIFICATION_ITEMS[id],
+    passed,
+    detail,
+  })
+  const sum = (k: 'messages' | 'counted' | 'rejected' | 'duplicates' | 'skipped') => e.ledger.reduce((n, r) => n + BigInt(r[k]), 0n)
+  const unbalanced = e.ledger.filter((r) => !r.balanced || !r.contiguous)
+  const behind = e.closeMarks ? Object.entries(e.closeMarks).filter(([p, mark]) => BigInt(e.stored[p] ?? '0') < BigInt(mark)) : []
+  const items = [
+    item(
+      'ledger_balanced',
+      e.ledger.length > 0 && unbalanced.length === 0,
+      e.ledger.length === 0
+        ? 'no ledger rows for the votes topic: nothing shows the messages were accounted for'
+        : unbalanced.length > 0
+          ? `partitions out of balance: ${listed(unbalanced, (r) => `partition ${r.partition}: ${r.messages} messages against ${r.counted} counted + ${r.rejected} rejected + ${r.duplicates} duplicates; next offset ${r.nextOffset} against ${r.messages} messages + ${r.skipped} skipped + ${r.gapped} never read`)}`
+          : `${e.ledger.length} partitions, ${sum('messages')} messages = ${sum('counted')} counted + ${sum('rejected')} rejected + ${sum('duplicates')} duplicates; ${sum('skipped')} transaction markers or aborted records skipped`,
+    ),
+    item(
+      'recount_equal',
+      e.differences === 0,
+      e.differences === 0
+        ? `the recount equals the running counts in every cell${e.repaired > 0 ? ` (the final reconciliation repaired ${e.repaired} cells first)` : ''}`
+        : `${e.differences} cells differ between the recount and the running counts`,
+    ),
+    item(
+      'counted_to_close',
+      e.closeMarks !== null && behind.length === 0,
+      e.closeMarks === null
+        ? 'the polls have no close marks: they were never closed'
+        : behind.length > 0
+          ? `partitions not counted to their mark: ${listed(behind, ([p, mark]) => `partition ${p} at ${e.stored[p] ?? '0'} of ${mark}`)}`
+          : `${Object.keys(e.closeMarks).length} partitions counted to their close marks`,
+    ),
+    item(
+      'no_log_gaps',
+      e.gaps.length === 0,
+      e.gaps.length === 0
+        ? 'no gap recorded in the log since the election opened'
+        : `gaps: ${listed(e.gaps, (g) => `partition ${g.partition} [${g.from}, ${g.to}) ${g.kind}: ${g.detail}`)}`,
+    ),
+    item(
+      'turnout_within_roll',
+      e.overTurnout.length === 0,
+      e.overTurnout.length === 0
+        ? `${e.regionsChecked} regions: ballots within the roll and the declared registered voters in each`
+        : `regions over 100 %: ${listed(e.overTurnout, (r) => `${r.regionId}: ${r.ballots} ballots, ${r.roll} on the roll, ${r.declared} declared`)}`,
+    ),
+    item(
+      'race_calls_agree',
+      e.wrongCalls.length === 0,
+      e.wrongCalls.length === 0
+        ? `${e.standingCalls} standing calls, each naming the leader of the final count`
+        : `calls the count does not bear out: ${listed(e.wrongCalls, (c) => `${c.regionId ?? 'the election'}: ${c.candidateId} (${c.reason})`)}`,
+    ),
+  ]
+  return { passed: items.every((i) => i.passed), checkedAt: checkedAt.toISOString(), items }
+}
