@@ -448,6 +448,16 @@ from reconciliation_reports where election_id = ${ELECTION} order by ran_at desc
         w: 14,
         h: 9,
       },
+      {
+        title: 'Certification checklist (latest run): an election certifies only when every item passes',
+        panel: () => new table.PanelBuilder(),
+        format: 'table',
+        sql: `select case when passed then 'pass' else 'FAIL' end as verdict, title as item, detail as evidence, checked_at as "checked at"
+from certification_checklist where election_id = ${ELECTION} order by position`,
+        needs: { verdict: 'text', item: 'text', evidence: 'text', 'checked at': 'time' },
+        w: 24,
+        h: 8,
+      },
     ],
   },
 ]

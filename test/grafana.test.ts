@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { MockActivityEnvironment } from '@temporalio/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { createCertifyActivities } from '../activities/certify.ts'
 import type { ActivityDeps } from '../activities/deps.ts'
 import { createRaceCallActivities } from '../activities/race-calls.ts'
 import { createTallyActivities } from '../activities/tallies.ts'
@@ -198,6 +199,9 @@ describe('every panel query against the real schema after an election', () => {
     await setElectionStatus(sql, election, 'closed')
     const calls = createRaceCallActivities({ sql, tallyGroupId: 'tally' } as ActivityDeps)
     await new MockActivityEnvironment().run(() => calls.checkRaceCallsAgainstFinalCount(election))
+    // A checklist run, so the certification panel has items to show.
+    const certify = createCertifyActivities({ sql, tallyGroupId: 'tally' } as ActivityDeps)
+    await new MockActivityEnvironment().run(() => certify.checkCertification(election, { repaired: 0 }))
   })
 
   it('has a plain state besides the quoted one, and regions told apart by name', () => {

@@ -86,7 +86,9 @@ function expand(rawSql: string): string {
     )
     .replace(/\$__timeFrom\(\)/g, `'${from}'`)
     .replace(/\$__timeTo\(\)/g, `'${to}'`)
-    .replace(/\$\{election\}|\$election\b/g, 'no-such-election')
+    // As Grafana's sqlstring format: a quoted literal (grafana.test.ts models it fully).
+    .replace(/\$\{election:sqlstring\}/g, "'no-such-election'")
+    .replace(/\$\{state:sqlstring\}/g, "'__all'")
 }
 
 describe('the roles', () => {

@@ -12,7 +12,7 @@ export interface FetchedBatch {
 }
 
 /**
- * Cuts one fetched batch into runs of at most `max` messages, each covering a contiguous
+ * Cuts one fetched batch into runs of at most `max` entries, each covering a contiguous
  * range of positions. Positions the broker returned but kafkajs filtered out (a
  * transaction's commit or abort marker, the records of an aborted transaction) become
  * entries with `skippedThrough`, so the fence passes them: a marker at the tail of a

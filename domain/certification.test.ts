@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import { type CertificationEvidence, checkCertification } from './certification.ts'
+
+const sound: CertificationEvidence = {
+  ledger: [
+    {
+      partition: 0,
+      nextOffset: '12',
+      messages: '10',
+      counted: '8',
+      rejected: '1',
+      duplicates: '1',
+      skipped: '2',
+      gapped: '0',
+      balanced: true,
+      contiguous: true,
+    },
+  ],
+  differences: 0,
+  repaired: 0,
+  closeMarks: { '0': '12' },
+  stored: { '0': '12' },
+  gaps: [],
+  overTurnout: [],
+  regionsChecked: 3,
+  wrongCalls: [],
+  standingCalls: 1,
+}
+const failing = (e: CertificationEvidence) =>
+  checkCertification(e, new Date(0))
+    .items.filter((i) => !i.passed)
+    .map((i) => i.id)
+
+describe('the certification checklist', () => {
+  it('passes every item on sound evidence, and says what it compared', () => {
+    const check = checkCertification(sound, new Date(0))
+    expect(check.passed).toBe(true)
+    expect(check.items.map((i) => i.id)).toEqual([
+      'ledger_balanced',
+      'recount_equal',
+      'counted_to_close',
+      'no_log_gaps',
+      'turnout_within_roll',
+      'race_calls_agree',
+    ])
+    expect(check.items[0]?.detail).toBe(
+      '1 partitions, 10 messages = 8 counted + 1 rejected + 1 duplicates; 2 transaction markers or aborted records skipped',
+    )
+  })
+
+  it('fails exactly the item whose evidence is wrong, naming it', () => {
+    const [row] = sound.ledger
+    if (!row) throw new Error('fixture')
+    expect(failing({ ...sound, ledger: [{ ...row, balanced: false }] })).toEqual(['ledger_balanced'])
+    expect(failing({ ...sound, ledger: [{ ...row, contiguous: false }] })).toEqual(['ledger_balanced'])
+    expect(failing({ ...sound, ledger: [] })).toEqual(['ledger_balanced'])
+    expect(failing({ ...sound, differences: 2 })).toEqual(['recount_equal'])
+    expect(failing({ ...sound, stored: { '0': '11' } })).toEqual(['counted_to_close'])
+    expect(failing({ ...sound, closeMarks: null })).toEqual(['counted_to_close'])
+    expect(failing({ ...sound, gaps: [{ partition: 0, from: '3', to: '5', kind: 'missing', detail: 'retention' }] })).toEqual([
+      'no_log_gaps',
+    ])
+    expect(failing({ ...sound, overTurnout: [{ regionId: 'north', ballots: 3, roll: 3, declared: 1 }] })).toEqual(['turnout_within_roll'])
+    expect(failing({ ...sound, wrongCalls: [{ regionId: null, candidateId: 'ada', reason: 'alan leads' }] })).toEqual(['race_calls_agree'])
+    const turnout = checkCertification({ ...sound, overTurnout: [{ regionId: 'north', ballots: 3, roll: 3, declared: 1 }] }, new Date(0))
+    expect(turnout.passed).toBe(false)
+    expect(turnout.items.find((i) => i.id === 'turnout_within_roll')?.detail).toBe(
+      'regions over 100 %: north: 3 ballots, 3 on the roll, 1 declared',
+    )
+  })
+})

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto'
+import { Client, Connection } from '@temporalio/client'
+import type { Admin, Producer } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CertificationCheck } from '../domain/certification.ts'
+import { sendBallots } from '../lib/ballot-producer.ts'
+import { latestCertificationCheck } from '../lib/db/certification.ts'
+import { loadResults } from '../lib/db/results.ts'
+import { createKafka } from '../lib/kafka.ts'
+import { TOPICS } from '../lib/local-stack.ts'
+import { waitUntil } from '../lib/wait.ts'
+import { type electionWorkflow, recheckCertificationSignal, stopSignal } from '../workflows/election.ts'
+import { electionIdKey, electionStatusKey } from '../workflows/search-attributes.ts'
+import { ballot, openTestElection } from './fixtures/elections.ts'
+import { testSql } from './helpers.ts'
+import { buildWorker, startTally, startWorker, type TallyProcess, type WorkerProcess } from './processes.ts'
+
+/**
+ * Certification checks its own evidence (issue 23), against the real tally, worker, Kafka,
+ * PostgreSQL and Temporal: transaction markers no longer hold the close back, a broken
+ * ledger holds certification back with the item named until an operator fixes it and asks
+ * again, and a certified result does not move.
+ */
+const sql = testSql()
+const taskQueue = `certification-${randomUUID().slice(0, 8)}`
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+const topic = TOPICS.votes.name
+let connection: Connection
+let client: Client
+let tally: TallyProcess
+let worker: WorkerProcess
+let producer: Producer
+let admin: Admin
+
+beforeAll(async () => {
+  buildWorker()
+  tally = startTally({ name: 'tally-for-certification' })
+  await tally.waitHealthy()
+  worker = startWorker(taskQueue, 'worker-for-certification')
+  connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' })
+  client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' })
+  const kafka = createKafka({ brokers, clientId: 'certification-test' })
+  producer = kafka.producer()
+  admin = kafka.admin()
+  await Promise.all([producer.connect(), admin.connect()])
+})
+afterAll(async () => {
+  await worker?.stop()
+  await tally?.stop()
+  await Promise.all([producer?.disconnect(), admin?.disconnect()])
+  await connection?.close()
+  await sql.end({ timeout: 5 })
+})
+
+/** A live election (no generator) with a roll of 20, opened by its workflow. */
+async function liveElection() {
+  const e = await openTestElection(sql, { status: 'draft', regions: { north: 10, south: 10 } })
+  const handle = await client.workflow.start<typeof electionWorkflow>('electionWorkflow', {
+    taskQueue,
+    workflowId: `election-${e.id}`,
+    args: [{ electionId: e.id, reconcileEverySeconds: 3600 }],
+    typedSearchAttributes: [
+      { key: electionIdKey, value: e.id },
+      { key: electionStatusKey, value: 'open' },
+    ],
+  })
+  expect(await waitUntil(async () => (await status(e.id)) === 'open', 30_000)).toBe(true)
+  await sendBallots(
+    producer,
+    e.voters.slice(0, 12).map((v, i) => ({
+      key: v.id,
+      electionId: e.id,
+      ballot: ballot(e.id, v.id, i % 3 === 0 ? 'alan' : 'ada', v.regionId),
+    })),
+  )
+  return { ...e, handle }
+}
+
+async function status(id: string): Promise<string | undefined> {
+  const [row] = await sql<{ status: string }[]>`select status from elections where id = ${id}`
+  return row?.status
+}
+
+/** Writes a message on every partition of `votes` inside a transaction, then commits or aborts it. */
+async function transactionOnEveryPartition(electionId: string, outcome: 'commit' | 'abort') {
+  const txProducer = createKafka({ brokers, clientId: 'exactly-once-producer' }).producer({
+    transactionalId: `certification-${outcome}-${randomUUID()}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  })
+  await txProducer.connect()
+  const partitions = (await admin.fetchTopicOffsets(topic)).map((o) => o.partition)
+  const txn = await txProducer.transaction()
+  await txn.send({
+    topic,
+    messages: partitions.map((partition) => ({ partition, value: `not a ballot (${outcome})`, headers: { 'election-id': electionId } })),
+  })
+  if (outcome === 'commit') await txn.commit()
+  else await txn.abort()
+  await txProducer.disconnect()
+}
+
+describe('certification', () => {
+  it('completes the close past committed and aborted transactions at the tail of every partition', async () => {
+    const e = await liveElection()
+    await transactionOnEveryPartition(e.id, 'commit')
+    await transactionOnEveryPartition(e.id, 'abort')
+    await e.handle.signal(stopSignal)
+    const outcome = await e.handle.result()
+    expect(outcome.counted).toBe(12)
+    expect(await status(e.id)).toBe('certified')
+    const check = (await latestCertificationCheck(sql, e.id)) as CertificationCheck
+    expect(check.passed).toBe(true)
+    // Each partition holds at least one commit marker, one abort marker and one aborted message.
+    const [ledger] = await sql<{ skipped: number; contiguous: boolean }[]>`
+      select sum(skipped)::int as skipped, bool_and(contiguous) as contiguous from message_ledger where group_id = 'tally' and topic = ${topic}`
+    const partitions = (await admin.fetchTopicOffsets(topic)).length
+    expect(ledger?.skipped).toBeGreaterThanOrEqual(3 * partitions)
+    expect(ledger?.contiguous).toBe(true)
+    // The committed junk was read and rejected like any other message; the aborted never was.
+    const rejected = await sql<{ n: number }[]>`
+      select count(*)::int as n from rejected_ballots where election_id = ${e.id} and convert_from(raw, 'UTF8') like 'not a ballot (%'`
+    expect(rejected[0]?.n).toBe(partitions)
+
+    // Junk naming the certified election changes none of its certified figures.
+    const certified = await loadResults(sql, e.id)
+    await sendBallots(producer, [{ key: 'junk', electionId: e.id, raw: 'junk after certification' }])
+    const recorded = await waitUntil(async () => {
+      const [r] = await sql<{ n: number }[]>`
+        select count(*)::int as n from rejected_ballots where election_id = ${e.id} and raw = ${Buffer.from('junk after certification')}`
+      return (r?.n ?? 0) === 1
+    }, 30_000)
+    expect(recorded).toBe(true)
+    const after = await loadResults(sql, e.id)
+    expect({ version: after.version, totals: after.totals, rejections: after.rejections }).toEqual({
+      version: certified.version,
+      totals: certified.totals,
+      rejections: certified.rejections,
+    })
+  }, 120_000)
+
+  it('holds an election with an unbalanced ledger at closed, names the item, and certifies once fixed and asked again', async () => {
+    const e = await liveElection()
+    // One message too many on partition 0's ledger: as if a message had been lost between
+    // the log and the tables (the one thing the ledger exists to detect).
+    const tamper = (by: number) =>
+      sql`update consumer_offsets set messages = messages + ${by} where group_id = 'tally' and topic = ${topic} and partition = 0`
+    await tamper(1)
+    try {
+      await e.handle.signal(stopSignal)
+      const held = await waitUntil(async () => (await latestCertificationCheck(sql, e.id)) !== null, 60_000)
+      expect(held).toBe(true)
+      const check = (await latestCertificationCheck(sql, e.id)) as CertificationCheck
+      expect(check.passed).toBe(false)
+      expect(check.items.filter((i) => !i.passed).map((i) => i.id)).toEqual(['ledger_balanced'])
+      expect(check.items.find((i) => i.id === 'ledger_balanced')?.detail).toMatch(/partition 0: \d+ messages against/)
+      expect(await status(e.id)).toBe('closed')
+      const described = await e.handle.describe()
+      expect(described.memo?.certification).toBe('blocked by: ledger_balanced')
+    } finally {
+      await tamper(-1)
+    }
+    await e.handle.signal(recheckCertificationSignal)
+    const outcome = await e.handle.result()
+    expect(outcome.counted).toBe(12)
+    expect(await status(e.id)).toBe('certified')
+    expect((await latestCertificationCheck(sql, e.id))?.passed).toBe(true)
+  }, 120_000)
+})
