@@ -78,17 +78,19 @@ function expand(rawSql: string): string {
   }
   const from = new Date(Date.now() - 3600_000).toISOString()
   const to = new Date().toISOString()
-  return rawSql
-    .replace(/\$__timeFilter\(([^)]+)\)/g, (_, col) => `${col} BETWEEN '${from}' AND '${to}'`)
-    .replace(
-      /\$__timeGroupAlias\(([^,]+),([^)]+)\)/g,
-      (_, col, iv) => `floor(extract(epoch from ${col})/${seconds(iv)})*${seconds(iv)} AS "time"`,
-    )
-    .replace(/\$__timeFrom\(\)/g, `'${from}'`)
-    .replace(/\$__timeTo\(\)/g, `'${to}'`)
-    // As Grafana's sqlstring format: a quoted literal (grafana.test.ts models it fully).
-    .replace(/\$\{election:sqlstring\}/g, "'no-such-election'")
-    .replace(/\$\{state:sqlstring\}/g, "'__all'")
+  return (
+    rawSql
+      .replace(/\$__timeFilter\(([^)]+)\)/g, (_, col) => `${col} BETWEEN '${from}' AND '${to}'`)
+      .replace(
+        /\$__timeGroupAlias\(([^,]+),([^)]+)\)/g,
+        (_, col, iv) => `floor(extract(epoch from ${col})/${seconds(iv)})*${seconds(iv)} AS "time"`,
+      )
+      .replace(/\$__timeFrom\(\)/g, `'${from}'`)
+      .replace(/\$__timeTo\(\)/g, `'${to}'`)
+      // As Grafana's sqlstring format: a quoted literal (grafana.test.ts models it fully).
+      .replace(/\$\{election:sqlstring\}/g, "'no-such-election'")
+      .replace(/\$\{state:sqlstring\}/g, "'__all'")
+  )
 }
 
 describe('the roles', () => {
