@@ -10,6 +10,7 @@ import {
   electionWorkflow,
   pauseSignal,
   progressQuery,
+  recheckCertificationSignal,
   resumeSignal,
   setRateUpdate,
   stopSignal,
@@ -39,7 +40,7 @@ beforeAll(async () => {
 afterAll(() => env?.teardown())
 
 /** Stub activities that record what the workflow asked for; produceBallots can be held at a gate. */
-function stubs(ballotCount: number) {
+function stubs(ballotCount: number, verdicts: boolean[] = []) {
   const calls: string[] = []
   const produced: Array<{ from: number; to: number }> = []
   let gate: Promise<void> = Promise.resolve()
@@ -77,6 +78,16 @@ function stubs(ballotCount: number) {
       ledgerBalanced: true,
     }),
     checkRaceCallsAgainstFinalCount: async () => ({ called: [], retracted: [] }),
+    // Each run of the checklist takes the next verdict; once they run out, every item passes.
+    checkCertification: async () => {
+      calls.push('checkCertification')
+      const passed = verdicts.shift() ?? true
+      return {
+        passed,
+        checkedAt: new Date().toISOString(),
+        items: [{ id: 'ledger_balanced' as const, title: 'ledger', passed, detail: passed ? 'balanced' : 'partition 0 out of balance' }],
+      }
+    },
     certifyElection: async () => {
       calls.push('certifyElection')
       return { counted: produced.reduce((s, p) => s + p.to - p.from, 0), rejected: 0, version: 1 }
@@ -126,7 +137,7 @@ describe('the election workflow (an ephemeral dev server, stub activities)', () 
     expect(outcome.runs).toBeGreaterThan(1)
     // Contiguous chunks, none twice: continue-as-new carried the generator's position.
     expect(s.produced.map((p) => p.from)).toEqual([0, ...s.produced.slice(0, -1).map((p) => p.to)])
-    expect(s.calls).toEqual(['openElection', 'closePolls', 'finishCounting', 'certifyElection'])
+    expect(s.calls).toEqual(['openElection', 'closePolls', 'finishCounting', 'checkCertification', 'certifyElection'])
   }, 60_000)
 
   it('holds production while paused, resumes, and certifies what was produced when stopped', async () => {
@@ -172,6 +183,27 @@ describe('the election workflow (an ephemeral dev server, stub activities)', () 
     })
     expect(outcome.produced).toBeLessThanOrEqual(s.produced.reduce((n, p) => n + p.to - p.from, 0))
     expect(s.calls).toContain('certifyElection')
+  }, 60_000)
+
+  it('holds a failing checklist at closed, names the items, and certifies only after a recheck that passes', async () => {
+    const s = stubs(0, [false])
+    const outcome = await withWorker(s.acts, async (tq) => {
+      const handle = await start(tq, { simulation: undefined })
+      await until(() => s.calls.includes('openElection'))
+      await handle.signal(stopSignal)
+      await until(() => s.calls.includes('checkCertification'))
+      await until(async () => (await handle.query(progressQuery)).certificationFailing !== undefined)
+      const held = await handle.query(progressQuery)
+      expect(held).toMatchObject({ phase: 'closed', certificationFailing: ['ledger_balanced'] })
+      await new Promise((r) => setTimeout(r, 300))
+      expect(s.calls).not.toContain('certifyElection')
+      expect((await handle.describe()).memo?.certification).toBe('blocked by: ledger_balanced')
+      await handle.signal(recheckCertificationSignal)
+      return handle.result()
+    })
+    expect(s.calls.filter((c) => c === 'checkCertification')).toHaveLength(2)
+    expect(s.calls.at(-1)).toBe('certifyElection')
+    expect(outcome.counted).toBe(0)
   }, 60_000)
 
   it('runs a live election (no simulation) until it is stopped', async () => {
