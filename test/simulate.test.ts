@@ -35,9 +35,11 @@ describe('bun run simulate', () => {
       'python3',
       [
         'test/pty/press-ctrl-c.py',
-        'generated',
+        // Pressed once ballots flow: the status line says "open" only after the roll of
+        // 200,000 voters is written, which took over 6 s on a loaded 2-core machine.
+        'open ',
         '240',
-        '6',
+        '4',
         '--',
         'npx',
         'bun',
