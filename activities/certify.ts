@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity'
 import { type CertificationCheck, checkCertification } from '../domain/certification.ts'
-import { finalCountDisagreement } from '../domain/results.ts'
+import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
 import { recordCertificationCheck, turnoutOverRoll } from '../lib/db/certification.ts'
 import { messageLedger, storedOffsets } from '../lib/db/counting.ts'
@@ -32,12 +32,7 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
       const turnout = await turnoutOverRoll(sql, electionId)
       ctx.heartbeat('turnout')
       const facts = await raceFacts(sql, electionId, tallyGroupId, topic)
-      const votesIn = (scope: string | null) => {
-        const by = new Map<string, number>()
-        for (const v of facts.votes)
-          if (scope === null || v.regionId === scope) by.set(v.candidateId, (by.get(v.candidateId) ?? 0) + v.votes)
-        return facts.candidates.map((id) => ({ id, votes: by.get(id) ?? 0 }))
-      }
+      const votesIn = votesByScope(facts.votes, facts.candidates)
       const standing = (await latestCalls(sql, electionId)).filter((c) => c.status === 'standing')
       const wrongCalls = standing.flatMap((c) => {
         const reason = finalCountDisagreement(c, votesIn(c.regionId))

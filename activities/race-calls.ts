@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity'
-import { contradiction, decideCall, finalCountDisagreement, outstandingBallots } from '../domain/results.ts'
+import { contradiction, decideCall, finalCountDisagreement, outstandingBallots, votesByScope } from '../domain/results.ts'
 import { latestCalls, raceFacts, recordCall, retractCall } from '../lib/db/race-calls.ts'
 import { lockResults, nextResultsVersion } from '../lib/db/versions.ts'
 import { TOPICS } from '../lib/local-stack.ts'
@@ -27,21 +27,10 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
         version ??= await nextResultsVersion(tx)
         return version
       }
-      // Votes per scope (null: the whole election) and candidate, in one pass over the facts:
-      // with 5,000 regions, filtering the facts again for every scope took seconds of the
-      // worker's only thread, and its workflow tasks timed out meanwhile.
-      const byScope = new Map<string | null, Map<string, number>>()
-      for (const x of facts.votes) {
-        for (const scope of [null, x.regionId]) {
-          const row = byScope.get(scope) ?? new Map<string, number>()
-          row.set(x.candidateId, (row.get(x.candidateId) ?? 0) + x.votes)
-          byScope.set(scope, row)
-        }
-      }
+      const votesIn = votesByScope(facts.votes, facts.candidates)
       const scopes: Array<string | null> = [null, ...facts.regions]
       for (const scope of scopes) {
-        const row = byScope.get(scope)
-        const votes = facts.candidates.map((id) => ({ id, votes: row?.get(id) ?? 0 }))
+        const votes = votesIn(scope)
         const counted = votes.reduce((s, x) => s + x.votes, 0)
         const standing = calls.get(scope)
         if (standing?.status === 'standing') {

@@ -1,4 +1,4 @@
-import type { LedgerRow } from '../lib/db/counting.ts'
+import type { LedgerRow } from '../domain/ledger.ts'
 import { messageLedger } from '../lib/db/counting.ts'
 import { type Difference, findDifferences, recordReconciliation, repairDifferences } from '../lib/db/reconciliation.ts'
 import { TOPICS } from '../lib/local-stack.ts'

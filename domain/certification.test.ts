@@ -4,6 +4,8 @@ import { type CertificationEvidence, checkCertification } from './certification.
 const sound: CertificationEvidence = {
   ledger: [
     {
+      groupId: 'tally',
+      topic: 'votes',
       partition: 0,
       nextOffset: '12',
       messages: '10',

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { LedgerRow } from './ledger.ts'
 
 /**
  * The certification checklist: what must hold before an election certifies, each item
@@ -34,18 +35,7 @@ export type CertificationCheck = z.infer<typeof certificationCheckSchema>
 
 /** What the checks read, gathered by the certification activity. */
 export interface CertificationEvidence {
-  ledger: Array<{
-    partition: number
-    nextOffset: string
-    messages: string
-    counted: string
-    rejected: string
-    duplicates: string
-    skipped: string
-    gapped: string
-    balanced: boolean
-    contiguous: boolean
-  }>
+  ledger: LedgerRow[]
   /** Cells where a recount of the ballots differs from the running counts, after the final reconciliation. */
   differences: number
   /** Cells the final reconciliation had to repair. */

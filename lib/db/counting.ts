@@ -1,4 +1,5 @@
 import type { Channel, RejectionReason } from '../../domain/ballot.ts'
+import type { LedgerRow } from '../../domain/ledger.ts'
 import type { Db } from './sql.ts'
 
 /**
@@ -305,25 +306,6 @@ export async function recordDuplicates(tx: Db, topic: string, duplicates: Duplic
                 ${col('voterId')}::text[], ${col('ballotId')}::uuid[], ${duplicates.map((d) => d.original.topic)}::text[],
                 ${duplicates.map((d) => d.original.partition)}::int[], ${duplicates.map((d) => d.original.offset)}::bigint[])
     on conflict (topic, kafka_partition, kafka_offset) do nothing`
-}
-
-export interface LedgerRow {
-  groupId: string
-  topic: string
-  partition: number
-  nextOffset: string
-  messages: string
-  counted: string
-  rejected: string
-  duplicates: string
-  /** Positions the broker did not hand over (transaction markers, aborted records). */
-  skipped: string
-  /** Positions never read (recorded in log_gaps). */
-  gapped: string
-  /** messages = counted + rejected + duplicates */
-  balanced: boolean
-  /** next offset = messages + skipped + gapped: no position unaccounted for */
-  contiguous: boolean
 }
 
 /** Per partition: messages accounted for against what they became (counted + rejected + duplicates). */

@@ -1,5 +1,5 @@
+import type { LedgerRow } from '../../domain/ledger.ts'
 import type { CellMismatch } from '../../domain/results.ts'
-import type { LedgerRow } from './counting.ts'
 import type { Db, Sql } from './sql.ts'
 import { takeResultsVersion } from './versions.ts'
 
@@ -109,7 +109,8 @@ export async function latestReconciliation(db: Db, electionId: string) {
  * rejected only in another election cannot hide this one's. Rejections are counted by
  * ballot: a generator that retried after a crash re-sends the same invalid ballots, and
  * each re-sent message is a rejection of its own in the ledger, but not another injected
- * ballot (messages with no ballot id, such as bytes that are not JSON, by their bytes).
+ * ballot (messages with no ballot id, such as bytes that are not JSON, by the hash of their
+ * bytes, which is kept when the bytes are purged).
  */
 export async function simulationComparison(db: Db, electionId: string) {
   const candidates = await db<{ candidateId: string; generated: number; counted: number }[]>`
@@ -120,7 +121,7 @@ export async function simulationComparison(db: Db, electionId: string) {
   const rejections = await db<{ reason: string; injected: number; rejected: number }[]>`
     select reason, coalesce(i.ballots, 0)::float8 as injected, coalesce(r.n, 0)::float8 as rejected
     from (select reason, ballots from simulation_injected where election_id = ${electionId}) i
-    full join (select reason, count(distinct coalesce(ballot_id, md5(raw))) as n from rejected_ballots where election_id = ${electionId} group by 1) r using (reason)
+    full join (select reason, count(distinct coalesce(ballot_id, encode(coalesce(raw_sha256, sha256(raw)), 'hex'))) as n from rejected_ballots where election_id = ${electionId} group by 1) r using (reason)
     order by reason`
   // Cell by cell: candidate × region × channel (truth stored before 0008 has channel '*':
   // compared per candidate and region). Only the first mismatches are listed.

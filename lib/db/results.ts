@@ -51,20 +51,20 @@ async function readResults(
   const candidates = candidateRows.map((c) => ({ ...c, votes: byCandidate.get(c.id) ?? 0 }))
   // Once counting finished, what is recorded later (junk naming the election, a late
   // re-send) stays in the ledger but changes no figure and takes no visible version.
-  const frozenAt = election.countedVersion === null ? null : String(election.countedVersion)
+  const beforeFreeze = election.countedVersion === null ? db`` : db`and version <= ${String(election.countedVersion)}::bigint`
   const rejections = await db<{ reason: RejectionReason; n: number }[]>`
     select reason, count(*)::float8 as n from rejected_ballots
-    where election_id = ${electionId} and (${frozenAt}::bigint is null or version <= ${frozenAt}::bigint) group by reason`
+    where election_id = ${electionId} ${beforeFreeze} group by reason`
   const [extra] = await db<{ version: number; duplicates: number }[]>`
     select greatest(${String(election.version)}::bigint,
                     (select max(version) from tally_counts where election_id = ${electionId}),
                     (select max(version) from rejected_ballots
-                      where election_id = ${electionId} and (${frozenAt}::bigint is null or version <= ${frozenAt}::bigint)),
+                      where election_id = ${electionId} ${beforeFreeze}),
                     (select max(version) from duplicate_ballots
-                      where election_id = ${electionId} and (${frozenAt}::bigint is null or version <= ${frozenAt}::bigint)),
+                      where election_id = ${electionId} ${beforeFreeze}),
                     (select max(greatest(version, retracted_version)) from race_calls where election_id = ${electionId}))::float8 as version,
            (select count(*) from duplicate_ballots
-             where election_id = ${electionId} and (${frozenAt}::bigint is null or version <= ${frozenAt}::bigint))::float8 as duplicates`
+             where election_id = ${electionId} ${beforeFreeze})::float8 as duplicates`
   const calls = await latestCalls(db, electionId)
   const counted = candidates.reduce((s, c) => s + c.votes, 0)
   const rejected = rejections.reduce((s, r) => s + r.n, 0)
