@@ -4,13 +4,20 @@ export type Sql = postgres.Sql
 /** A pool or a transaction: functions that may run inside one take this as first argument. */
 export type Db = postgres.Sql | postgres.TransactionSql
 
-export function createSql(url: string, options: { max?: number; applicationName?: string } = {}): Sql {
+export function createSql(
+  url: string,
+  options: {
+    max?: number
+    applicationName?: string /** Session settings, e.g. statement_timeout. */
+    settings?: Record<string, string | number>
+  } = {},
+): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
     // jit off for every session, whatever the server's default: the planner overrates
     // the unnest-based batch statements and JIT-compiles them each time (see bench).
-    connection: { application_name: options.applicationName ?? 'votestream', jit: 'off' },
+    connection: { application_name: options.applicationName ?? 'votestream', jit: 'off', ...options.settings },
     // bigint (int8) columns come back as JS BigInt, exactly. Queries that want a plain
     // number cast to float8 or int (counts stay far below 2^53); row types say which.
     types: { bigint: postgres.BigInt },

@@ -29,6 +29,29 @@ const TRANSIENT_CODES = new Set([
   'ENOTFOUND',
 ])
 
+/**
+ * PostgreSQL error classes that say the database's state is at fault, not a message:
+ * privileges or a missing object after a migration (42, e.g. 42501 a revoked grant),
+ * an internal error or corruption (XX, e.g. XX001 a corrupt page), a feature not supported
+ * (0A), a transaction state (25). Counting stops on the batch and retries it until an
+ * operator has fixed the cause; no ballot is rejected for it.
+ */
+const DATABASE_FAULT_SQLSTATE = /^(42|XX|0A|25)/
+/** A statement cancelled by a timeout (a role's statement_timeout): a smaller batch may pass. */
+const STATEMENT_TIMEOUT = '57014'
+
+/** The database's state is at fault (see DATABASE_FAULT_SQLSTATE). */
+export function isDatabaseFault(err: unknown): boolean {
+  return sqlState(err)?.match(DATABASE_FAULT_SQLSTATE) != null
+}
+
+function sqlState(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined
+  const e = err as { name?: string; code?: unknown; cause?: unknown }
+  if (e.name === 'PostgresError' && typeof e.code === 'string') return e.code
+  return e.cause !== undefined ? sqlState(e.cause) : undefined
+}
+
 /** True when retrying the same batch later may succeed: the fault is not in the messages. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof TransientCountingError) return true
@@ -42,7 +65,10 @@ export function isTransient(err: unknown): boolean {
 }
 
 export interface AccountingOptions {
-  /** Called before each retry of a transient failure; throw to give up (e.g. when stopping). */
+  /**
+   * Called before each retry of a transient failure or a database fault (`isDatabaseFault`
+   * tells which); throw to give up (e.g. when stopping).
+   */
   beforeRetry: (err: unknown, attempt: number) => Promise<void>
   /** Called when a message is set aside as unprocessable. */
   onUnprocessable?: (message: ConsumedMessage, err: unknown) => void
@@ -50,11 +76,14 @@ export interface AccountingOptions {
 }
 
 /**
- * Accounts for a batch whatever it holds. Transient failures are retried; a failure that
- * is about the messages splits the batch in halves until the message that causes it is
- * alone, and that one is recorded as `unprocessable` with the database's reason, so the
- * rest are counted and the partition moves on. A batch of n messages with one poison
- * message costs about 2·log2(n) extra transactions.
+ * Accounts for a batch whatever it holds, sorting failures by whose fault they are:
+ * - transient (a connection, a restart) and the database's state (a revoked grant, a
+ *   corrupt index): the same batch is retried until it passes; nothing is rejected for it;
+ * - a statement timeout: the batch is halved, down to single messages, which are retried;
+ * - anything else is about the messages: the batch is split in halves until the message
+ *   that causes it is alone, and that one is recorded as `unprocessable` with the
+ *   database's reason, so the rest are counted and the partition moves on. A batch of n
+ *   messages with one poison message costs about 2·log2(n) extra transactions.
  */
 export async function accountBatch(sql: Sql, input: BatchInput, options: AccountingOptions): Promise<BatchOutcome[]> {
   if (input.messages.length === 0) return []
@@ -62,7 +91,8 @@ export async function accountBatch(sql: Sql, input: BatchInput, options: Account
     try {
       return [await countBatch(sql, input, options.beforeCommit)]
     } catch (err) {
-      if (isTransient(err)) {
+      const timedOut = sqlState(err) === STATEMENT_TIMEOUT
+      if (timedOut ? input.messages.length === 1 : isDatabaseFault(err) || isTransient(err)) {
         await options.beforeRetry(err, attempt)
         continue
       }

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto'
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs'
+import { safeText } from '../../domain/ballot.ts'
 import { storedOffsets } from '../../lib/db/counting.ts'
 import { recordLogGaps } from '../../lib/db/log-gaps.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
 import type { Logger } from '../../lib/log.ts'
 import { gapsAgainstLog } from '../../lib/log-bounds.ts'
-import { accountBatch } from './account-batch.ts'
+import { accountBatch, isDatabaseFault } from './account-batch.ts'
 import type { TallyConfig } from './config.ts'
 import type { ConsumedMessage, Rejection } from './count-batch.ts'
 import { createGroupCommit } from './group-commit.ts'
@@ -94,6 +95,8 @@ export function createTallyConsumer(deps: {
   let known = new Map<number, string>()
   /** Partitions whose log ends below the stored offset, with why: counting them is impossible. */
   const truncated = new Map<number, string>()
+  /** The database error that holds counting back, while it does. */
+  let databaseFault: string | null = null
 
   const { GROUP_JOIN, CRASH, DISCONNECT, REBALANCING } = consumer.events
   consumer.on(GROUP_JOIN, ({ payload }) => {
@@ -175,11 +178,19 @@ export function createTallyConsumer(deps: {
     }
   }
 
-  /** Waits before retrying a transient failure, longer each time; gives up when stopping. */
+  /**
+   * Waits before retrying a transient failure or a database fault, longer each time; gives
+   * up when stopping. A database fault makes the tally unhealthy, naming the error, until a
+   * batch commits again: an operator has something to fix, and no ballot pays for it.
+   */
   async function beforeRetry(err: unknown, attempt: number, partitions: number[]) {
     metrics.retries.inc()
     const waitMs = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))
-    log.warn({ err, partitions, attempt, waitMs }, 'batch failed for a transient reason; retrying')
+    if (isDatabaseFault(err)) {
+      databaseFault = safeText(String((err as { code?: string }).code ?? '') + ' ' + String((err as Error).message), 300)
+      metrics.databaseFault.set(1)
+      log.error({ err, partitions, attempt, waitMs }, 'counting stopped by the database (not by a message); retrying until fixed')
+    } else log.warn({ err, partitions, attempt, waitMs }, 'batch failed for a transient reason; retrying')
     await new Promise((r) => setTimeout(r, waitMs))
     if (stopping) throw new Error('stopping: the batch is left for redelivery')
   }
@@ -204,6 +215,11 @@ export function createTallyConsumer(deps: {
         },
       )
       timer()
+      if (databaseFault !== null) {
+        log.info({ fault: databaseFault }, 'the database accepts batches again: counting resumed')
+        databaseFault = null
+        metrics.databaseFault.set(0)
+      }
       metrics.batchSize.observe(messages.length)
       const changed = new Set<string>()
       for (const outcome of outcomes) {
@@ -222,7 +238,9 @@ export function createTallyConsumer(deps: {
   return {
     problem() {
       if (!joined) return 'consumer not in its group'
-      for (const [p, detail] of truncated) return `partition ${p}: ${detail}; reset its stored offset after checking what was lost`
+      if (databaseFault !== null) return `counting stopped by the database: ${databaseFault}`
+      const [cut] = truncated
+      if (cut) return `partition ${cut[0]}: ${cut[1]}; reset its stored offset after checking what was lost`
       const stalled = progress.stalled()
       for (const p of progress.partitions()) metrics.stalled.set({ partition: p }, stalled.includes(p) ? 1 : 0)
       if (stalled.length > 0) return `partitions with lag and no progress for ${config.TALLY_STALL_AFTER_MS} ms: ${stalled.join(', ')}`

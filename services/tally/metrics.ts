@@ -51,6 +51,11 @@ export function createTallyMetrics() {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
+    databaseFault: new Gauge({
+      name: 'votestream_database_fault',
+      help: "1 while counting is stopped by the database's state (a revoked grant, corruption): alert on it",
+      registers,
+    }),
     stalled: new Gauge({
       name: 'votestream_partition_stalled',
       help: '1 while a partition has lag but has made no progress for TALLY_STALL_AFTER_MS',
