@@ -39,6 +39,11 @@ export const tallyConfig = z.object({
   TALLY_STALL_AFTER_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** Where /healthz and /metrics listen: the loopback unless a deployment opens it. */
   TALLY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Days the raw bytes of rejected messages are kept after their election is certified (or,
+   * with no known election, after they were rejected); then only their SHA-256 and size.
+   */
+  TALLY_REJECTED_RAW_KEEP_DAYS: z.coerce.number().min(0).max(36_500).default(30),
   TALLY_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(250),
 })
 export type TallyConfig = z.output<typeof tallyConfig>

@@ -8,6 +8,7 @@ import { onShutdown, runMain } from '../../lib/process.ts'
 import { loadTallyConfig } from './config.ts'
 import { createTallyConsumer } from './consumer.ts'
 import { createTallyMetrics } from './metrics.ts'
+import { startRawRetention } from './raw-retention.ts'
 import { createResultsPublisher } from './results-publisher.ts'
 
 /** The tally service: consumes `votes`, counts into PostgreSQL, publishes `results`. */
@@ -44,6 +45,8 @@ runMain(bootLog, async () => {
     },
   })
 
+  const retention = startRawRetention({ sql, log, keepDays: config.TALLY_REJECTED_RAW_KEEP_DAYS })
+
   const app = new Hono()
   app.get('/healthz', (c) => {
     const problem = consumer.problem()
@@ -56,6 +59,7 @@ runMain(bootLog, async () => {
     await consumer.stop()
     log.debug('consumer left the group')
     await results.close()
+    await retention.stop()
     await producer.disconnect()
     await admin.disconnect()
     log.debug('producer and admin disconnected')
