@@ -22,13 +22,16 @@ export function createBallotActivities({ sql, producer }: ActivityDeps) {
   }
 
   return {
-    /** Opens the polls; for a simulation, first writes the voter roll it will draw on. */
+    /** Opens the polls; for a simulation, first writes the voter roll it will draw on (minutes for millions: it heartbeats). */
     async openElection(electionId: string): Promise<{ ballotCount: number }> {
+      const ctx = Context.current()
       const election = await getElection(sql, electionId)
       let ballotCount = 0
       if (election.simulated) {
         const sim = await simulationOf(electionId)
-        await createSimulatedRoll(sql, sim.plan)
+        // Heartbeats the roll written so far; a retry resumes there.
+        const resumed = ctx.info.heartbeatDetails as { rollFrom: number } | undefined
+        await createSimulatedRoll(sql, sim.plan, { from: resumed?.rollFrom ?? 0, progress: (next) => ctx.heartbeat({ rollFrom: next }) })
         await storePlannedBallots(sql, electionId, sim.plannedPerRegion())
         ballotCount = sim.ballotCount
       }

@@ -70,8 +70,8 @@ const waiting = proxyActivities<ElectionActivities>({
 })
 
 /**
- * The final reconciliation and the checklist read every ballot of the election: minutes on
- * a large one. They heartbeat between steps; a lost worker is noticed within two minutes.
+ * Writing a large roll, the final reconciliation and the checklist read or write every
+ * voter or ballot of the election: minutes on a large one. They heartbeat between steps; a lost worker is noticed within two minutes.
  */
 const long = proxyActivities<ElectionActivities>({
   startToCloseTimeout: '30 minutes',
@@ -138,7 +138,8 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
   }
 
   if (!input.carried) {
-    const opened = await acts.openElection(electionId)
+    // Writing a simulated roll of millions takes minutes: a long activity that heartbeats.
+    const opened = await long.openElection(electionId)
     state.ballotCount = opened.ballotCount
     await acts.scheduleReconciliation(electionId, input.reconcileEverySeconds ?? 30)
     setPhase('open')

@@ -126,14 +126,28 @@ export async function createSimulatedElection(
   })
 }
 
-/** Writes the whole voter roll of a simulated election, as the generator defines it. */
-export async function createSimulatedRoll(db: Db, plan: SimulationPlan): Promise<void> {
+/**
+ * Writes the voter roll of a simulated election, as the generator defines it, a chunk at a
+ * time from voter `from` on, calling `progress` with the next voter after each chunk: a
+ * roll of millions takes minutes, and an activity that reports progress can resume where
+ * it was (a voter written twice is ignored).
+ */
+export async function createSimulatedRoll(
+  db: Db,
+  plan: SimulationPlan,
+  options: { from?: number; progress?: (next: number) => void } = {},
+): Promise<void> {
   const sim = new Simulation(plan)
-  const voters = Array.from({ length: plan.settings.voters }, (_, i) => ({
-    id: voterId(i),
-    regionId: plan.regions[sim.regionIndexOf(i)]?.id ?? '',
-  }))
-  await addVoters(db, plan.electionId, voters)
+  const CHUNK = 50_000
+  for (let start = options.from ?? 0; start < plan.settings.voters; start += CHUNK) {
+    const end = Math.min(plan.settings.voters, start + CHUNK)
+    const voters = Array.from({ length: end - start }, (_, k) => ({
+      id: voterId(start + k),
+      regionId: plan.regions[sim.regionIndexOf(start + k)]?.id ?? '',
+    }))
+    await addVoters(db, plan.electionId, voters)
+    options.progress?.(end)
+  }
 }
 
 /** Vacuums and analyzes the roll after a bulk load (the benchmark's; VACUUM cannot run in a transaction). */
