@@ -212,7 +212,20 @@ describe('a live election through the API', () => {
     // 2 of 3 counted, nothing outstanding once the polls closed: the race is called.
     expect(final?.call).toMatchObject({ candidateId: 'ada' })
     const reconciliation = await (await h.request(`/elections/${id}/reconciliation`)).json()
-    expect(reconciliation).toMatchObject({ final: true, verdict: 'match', ballots: 3, tallied: 3 })
+    expect(reconciliation).toMatchObject({ final: true, verdict: 'match', ballots: 3, tallied: 3, certification: { passed: true } })
+    expect(reconciliation.certification.items.map((i: { id: string }) => i.id)).toEqual([
+      'ledger_balanced',
+      'recount_equal',
+      'counted_to_close',
+      'no_log_gaps',
+      'turnout_within_roll',
+      'race_calls_agree',
+    ])
+    // The ballot's castAt is the database's clock in the cast transaction, the receipt's too.
+    const [clock] = await h.sql<{ same: boolean }[]>`
+      select bool_and(b.cast_at = date_trunc('milliseconds', r.cast_at)) as same
+      from ballots b join cast_receipts r using (election_id, voter_id) where b.election_id = ${id}`
+    expect(clock?.same).toBe(true)
     const trend = await (await h.request(`/elections/${id}/trend`)).json()
     expect(trend.minutes.reduce((s: number, m: { votes: number }) => s + m.votes, 0)).toBe(3)
     await expectProblem(await h.request(`/elections/${id}/pause`, { method: 'POST', headers: h.admin }), 409)

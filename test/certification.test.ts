@@ -111,6 +111,7 @@ describe('certification', () => {
     expect(await status(e.id)).toBe('certified')
     const check = (await latestCertificationCheck(sql, e.id)) as CertificationCheck
     expect(check.passed).toBe(true)
+    expect(check.items.every((i) => i.passed)).toBe(true)
     // Each partition holds at least one commit marker, one abort marker and one aborted message.
     const [ledger] = await sql<{ skipped: number; contiguous: boolean }[]>`
       select sum(skipped)::int as skipped, bool_and(contiguous) as contiguous from message_ledger where group_id = 'tally' and topic = ${topic}`

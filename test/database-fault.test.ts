@@ -15,8 +15,8 @@ import { startTally, type TallyProcess } from './processes.ts'
  * a corrupt index) stops counting loudly and rejects no ballot; a statement timeout makes
  * batches smaller; only what is about a message is set aside (unprocessable.test.ts).
  *
- * A revoked grant and corruption are played by a trigger that raises their SQLSTATE
- * (42501, XX001) for this test's election only, so the rest of the database is untouched.
+ * The grant is revoked for real; corruption is played by a trigger that raises its
+ * SQLSTATE (XX001) for this test's election only, so the rest of the database is untouched.
  */
 const sql = testSql()
 let tally: TallyProcess | undefined
@@ -61,25 +61,36 @@ const messagesFor = (electionId: string, n: number) =>
   }))
 
 describe('a fault of the database, not of a message', () => {
-  it('is retried until fixed, and no ballot is rejected for it', async () => {
+  it('(a revoked grant) is retried until the grant is back, and no ballot is rejected for it', async () => {
     const e = await openTestElection(sql)
     const topic = `fault-${e.id}`
     const seen: string[] = []
-    const outcomes = await withTrigger(e.id, "raise exception 'permission denied for table ballots' using errcode = '42501';", (drop) =>
-      accountBatch(
-        sql,
-        { groupId: 'fault', topic, messages: messagesFor(e.id, 16) },
-        {
-          beforeRetry: async (err, attempt) => {
-            seen.push(`${isDatabaseFault(err)}:${(err as { code?: string }).code}`)
-            if (attempt === 3) await drop()
-          },
-          onUnprocessable: () => {
-            throw new Error('a database fault must not set a message aside')
-          },
+    // A real revoke, of the application role's right to insert ballots, counting as that
+    // role as the services do in a deployment (0003_roles.sql); the stack's own user is a
+    // superuser, whom no revoke would stop.
+    const app = createSql(process.env.DATABASE_URL ?? '', { max: 2, applicationName: 'fault-test', settings: { role: 'votestream_app' } })
+    await sql`revoke insert on ballots from votestream_app`
+    let granted = false
+    const grant = async () => {
+      if (!granted) await sql`grant insert on ballots to votestream_app`
+      granted = true
+    }
+    const outcomes = await accountBatch(
+      app,
+      { groupId: 'fault', topic, messages: messagesFor(e.id, 16) },
+      {
+        beforeRetry: async (err, attempt) => {
+          seen.push(`${isDatabaseFault(err)}:${(err as { code?: string }).code}`)
+          if (attempt === 3) await grant()
         },
-      ),
-    )
+        onUnprocessable: () => {
+          throw new Error('a database fault must not set a message aside')
+        },
+      },
+    ).finally(async () => {
+      await grant()
+      await app.end({ timeout: 5 })
+    })
     expect(seen).toEqual(['true:42501', 'true:42501', 'true:42501'])
     expect(outcomes.reduce((n, o) => n + o.counted, 0)).toBe(16)
     const [rejected] = await sql<{ n: number }[]>`select count(*)::int as n from rejected_ballots where topic = ${topic}`

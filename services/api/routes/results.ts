@@ -175,6 +175,8 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
               ledgerBalanced: z.boolean().nullable(),
               reports: z.number(),
               repairs: z.number(),
+              /** The certification checklist as last run (null before the polls close): see /certification. */
+              certification: certificationCheckSchema.nullable(),
             }),
             'the latest report',
           ),
@@ -187,7 +189,14 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         const { latest, counts } = await latestReconciliation(sql, id)
         if (!latest) throw new AppError('not_found', `no reconciliation has run for ${id} yet`)
         return c.json(
-          { electionId: id, ...latest, ranAt: latest.ranAt.toISOString(), reports: counts?.reports ?? 0, repairs: counts?.repairs ?? 0 },
+          {
+            electionId: id,
+            ...latest,
+            ranAt: latest.ranAt.toISOString(),
+            reports: counts?.reports ?? 0,
+            repairs: counts?.repairs ?? 0,
+            certification: await latestCertificationCheck(sql, id),
+          },
           200,
         )
       },
