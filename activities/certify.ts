@@ -3,6 +3,7 @@ import { type CertificationCheck, checkCertification } from '../domain/certifica
 import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
 import { recordCertificationCheck, turnoutOverRoll } from '../lib/db/certification.ts'
+import { recountContests } from '../lib/db/contest-recount.ts'
 import { messageLedger, storedOffsets } from '../lib/db/counting.ts'
 import { getElection, setElectionStatus } from '../lib/db/elections.ts'
 import { logGapsSince } from '../lib/db/log-gaps.ts'
@@ -28,6 +29,8 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
       const ledger = await messageLedger(sql, { groupId: tallyGroupId, topic })
       ctx.heartbeat('ledger')
       const differences = await findDifferences(sql, electionId)
+      // Every contest recounted from the ballot box; a cell off the invariant counts as a difference too.
+      const contests = await sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId))
       ctx.heartbeat('recount')
       const turnout = await turnoutOverRoll(sql, electionId)
       ctx.heartbeat('turnout')
@@ -41,7 +44,7 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
       const check = checkCertification(
         {
           ledger,
-          differences: differences.length,
+          differences: differences.length + contests.differences.length + contests.unbalanced,
           repaired: options.repaired,
           closeMarks: await closeMarks(sql, electionId, topic),
           stored: Object.fromEntries([...(await storedOffsets(sql, tallyGroupId, topic))].map(([p, o]) => [String(p), o])),

@@ -1,6 +1,8 @@
 import type { LedgerRow } from '../domain/ledger.ts'
+import { mixBallotBox } from '../lib/db/ballot-box.ts'
+import { recountContests } from '../lib/db/contest-recount.ts'
 import { messageLedger } from '../lib/db/counting.ts'
-import { type Difference, findDifferences, recordReconciliation, repairDifferences } from '../lib/db/reconciliation.ts'
+import { type ContestRecount, type Difference, findDifferences, recordReconciliation, repairDifferences } from '../lib/db/reconciliation.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 
@@ -16,6 +18,8 @@ export interface ReconciliationReport {
   /** Per partition of `votes`: messages consumed against counted + rejected + duplicates (final run only: null otherwise). */
   ledger: LedgerRow[] | null
   ledgerBalanced: boolean | null
+  /** Elections with contests: the recount of every contest from the ballot box, and the invariant per cell. */
+  contests: ContestRecount | null
 }
 
 export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
@@ -29,9 +33,20 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
       let differences: Difference[] = await findDifferences(sql, electionId)
       if (differences.length > 0) differences = await repairDifferences(sql, electionId)
       const repaired = differences.length > 0
+      // Before the final recount, the last window goes into the ballot box: what is certified is all mixed.
+      if (options.final) await mixBallotBox(sql)
+      const recount = await sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId))
+      const contests = recount.cells > 0 || recount.differences.length > 0 ? recount : null
       // The ledger scans every row ever recorded: taken at certification, not every few seconds.
       const ledger = options.final ? await messageLedger(sql, { groupId: tallyGroupId, topic: TOPICS.votes.name }) : null
-      const recorded = await recordReconciliation(sql, { electionId, final: options.final, differences, repaired, ledger })
+      const recorded = await recordReconciliation(sql, {
+        electionId,
+        final: options.final,
+        differences,
+        repaired,
+        ledger,
+        contests,
+      })
       return {
         id: recorded.id,
         electionId,
@@ -43,6 +58,7 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
         verdict: repaired ? 'repaired' : 'match',
         ledger,
         ledgerBalanced: recorded.ledgerBalanced,
+        contests,
       }
     },
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { CONTEST_LIMITS } from './contest-limits.ts'
 
 /**
  * The ballot contract on the `votes` topic: key = voter id, value = this JSON.
@@ -54,6 +55,56 @@ export const ballotV1 = z.strictObject({
 })
 export type Ballot = z.output<typeof ballotV1>
 
+/**
+ * A write-in: the name the voter wrote on a write-in line. Text, bounded, no control
+ * characters; it is kept in the ballot box and counted on the contest's write-in line.
+ */
+export const writeInMarkSchema = z.strictObject({
+  writeIn: z
+    .string()
+    .trim()
+    .min(1)
+    .max(CONTEST_LIMITS.writeInName)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters'),
+})
+/** One mark in one contest: a selection's id, or a name written in. */
+export const markSchema = z.union([idSchema, writeInMarkSchema])
+export type Mark = z.output<typeof markSchema>
+
+/** Per contest (by id) the marks the voter made in it; a contest left out is blank. */
+export const marksSchema = z
+  .record(idSchema, z.array(markSchema).max(CONTEST_LIMITS.marksPerContest, `at most ${CONTEST_LIMITS.marksPerContest} marks in a contest`))
+  .superRefine((m, ctx) => {
+    const contests = Object.keys(m).length
+    if (contests > CONTEST_LIMITS.contests)
+      ctx.addIssue({ code: 'custom', message: `at most ${CONTEST_LIMITS.contests} contests on a ballot (${contests} given)` })
+    let marks = 0
+    for (const k in m) marks += m[k]?.length ?? 0
+    if (marks > CONTEST_LIMITS.marksPerBallot)
+      ctx.addIssue({ code: 'custom', message: `at most ${CONTEST_LIMITS.marksPerBallot} marks on a ballot (${marks} given)` })
+  })
+export type Marks = z.output<typeof marksSchema>
+
+/**
+ * Version 2: the voter's marks for the contests of their ballot style. Whether the marks
+ * fit the style (contests on it, selections in them, write-ins allowed) is judged by the
+ * counter against the election's definition (tabulation.ts): the contract checks the shape.
+ */
+export const ballotV2 = z.strictObject({
+  v: z.literal(2),
+  ballotId: ballotIdSchema,
+  electionId: idSchema,
+  voterId: idSchema,
+  regionId: idSchema,
+  channel: z.enum(CHANNELS),
+  castAt: castAtSchema,
+  marks: marksSchema,
+})
+export type BallotV2 = z.output<typeof ballotV2>
+export type AnyBallot = Ballot | BallotV2
+
+const anyBallot = z.discriminatedUnion('v', [ballotV1, ballotV2])
+
 /** Why a message was not counted. Every rejection records one of these. */
 export const REJECTION_REASONS = [
   'malformed', // not JSON
@@ -68,6 +119,12 @@ export const REJECTION_REASONS = [
   'wrong_region', // the voter is on the roll of another region
   'duplicate_voter', // the voter has already cast a (different) ballot
   'duplicate_ballot_id', // the ballot id is already used by another voter's ballot
+  'wrong_ballot_version', // a v2 ballot for an election without contests
+  'unknown_contest', // a contest the election does not have
+  'contest_not_on_style', // a contest of the election, but not on the ballot style of the voter's region
+  'unknown_selection', // a mark for a selection the contest does not have
+  'write_in_not_allowed', // a name written in where the contest has no write-in line
+  'malformed_mark', // the same selection marked twice in one contest
   'unprocessable', // passed every check but the database refused it: the error is kept
 ] as const
 export type RejectionReason = (typeof REJECTION_REASONS)[number]
@@ -80,10 +137,10 @@ export interface Attribution {
 }
 
 export type Decoded =
-  | { ok: true; ballot: Ballot }
+  | { ok: true; ballot: AnyBallot }
   | { ok: false; reason: 'malformed' | 'invalid_schema'; detail: string; partial?: Attribution }
 
-export function encodeBallot(ballot: Ballot): Buffer {
+export function encodeBallot(ballot: AnyBallot): Buffer {
   return Buffer.from(JSON.stringify(ballot))
 }
 
@@ -97,7 +154,7 @@ export function decodeBallot(bytes: Buffer | null): Decoded {
   }
   const fast = acceptCanonicalBallot(json)
   if (fast) return { ok: true, ballot: fast }
-  const parsed = ballotV1.safeParse(json)
+  const parsed = anyBallot.safeParse(json)
   if (parsed.success) return { ok: true, ballot: parsed.data }
   const detail = parsed.error.issues
     .slice(0, 5)

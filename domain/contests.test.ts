@@ -483,3 +483,15 @@ describe('resolveDefinition', () => {
     expect(r.styleOfRegion.get('n1')).not.toBe(r.styleOfRegion.get('n2'))
   })
 })
+
+describe('thresholds given as numbers with more than six decimals', () => {
+  // "at most six decimals": 2/3 typed as a number (0.6666666666666666) must not silently
+  // become 666667/1000000, under which a measure at exactly 2/3 (2 yes, 1 no) fails.
+  it('refuses them rather than rounding them', () => {
+    for (const t of [2 / 3, 0.6666666, 0.9999999]) {
+      const parsed = electionDefinitionSchema.safeParse(definition([measure({ threshold: t })]))
+      expect(parsed.success, String(t)).toBe(false)
+      expect(parsed.error?.issues.map((i) => i.path)).toContainEqual(['contests', 0, 'threshold'])
+    }
+  })
+})

@@ -429,3 +429,49 @@ describe('the ballot contract, version 1, unchanged', () => {
     expect(ballots.map((b) => ('marks' in b ? 'marks' : 'candidateId' in b ? 'candidate' : '?'))).toEqual(['candidate', 'marks'])
   })
 })
+
+describe('contest ids that are names of Object.prototype', () => {
+  // Ids the id rule allows; a ballot leaving such a contest blank must count it blank.
+  const special = indexOf(
+    {
+      districts: [{ id: 'all', name: 'Everywhere' }],
+      contests: [
+        { id: 'constructor', name: 'Constructor', type: 'candidate', district: 'all', candidates: [{ id: 'a', name: 'A' }] },
+        { id: 'toString', name: 'To string', type: 'measure', district: 'all' },
+        { id: 'valueOf', name: 'Value of', type: 'measure', district: 'all' },
+      ],
+    },
+    [{ id: 'r1', state: 'AA' }],
+  )
+
+  it('counts them blank when the ballot leaves them out', () => {
+    expect(tabulateBallot(special, 'r1', {})).toEqual({
+      ok: true,
+      styleId: 'style-1',
+      contests: [outcome('constructor', [], 1), outcome('toString', [], 1), outcome('valueOf', [], 1)],
+    })
+  })
+
+  it('counts them blank when a decoded v2 ballot leaves them out', () => {
+    const d = decodeBallot(
+      Buffer.from(
+        JSON.stringify({
+          v: 2,
+          ballotId: '3b241101-e2bb-4255-8caf-4136c566a962',
+          electionId: 'e1',
+          voterId: 'v1',
+          regionId: 'r1',
+          channel: 'mail',
+          castAt: '2026-11-03T15:04:05.000Z',
+          marks: { constructor: ['a'] },
+        }),
+      ),
+    )
+    if (!d.ok || d.ballot.v !== 2) throw new Error('expected a v2 ballot')
+    expect(tabulateBallot(special, 'r1', d.ballot.marks)).toEqual({
+      ok: true,
+      styleId: 'style-1',
+      contests: [outcome('constructor', ['a'], 0), outcome('toString', [], 1), outcome('valueOf', [], 1)],
+    })
+  })
+})

@@ -76,6 +76,7 @@ function stubs(ballotCount: number, verdicts: boolean[] = []) {
       verdict: 'match',
       ledger: [],
       ledgerBalanced: true,
+      contests: null,
     }),
     checkRaceCallsAgainstFinalCount: async () => ({ called: [], retracted: [] }),
     // Each run of the checklist takes the next verdict; once they run out, every item passes.

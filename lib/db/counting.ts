@@ -1,4 +1,5 @@
 import type { Channel, RejectionReason } from '../../domain/ballot.ts'
+import { BALLOTS_KEY } from '../../domain/contests.ts'
 import type { LedgerRow } from '../../domain/ledger.ts'
 import type { Db } from './sql.ts'
 
@@ -20,7 +21,8 @@ export interface BallotRow {
   ballotId: string
   electionId: string
   voterId: string
-  candidateId: string
+  /** null for a ballot of an election with contests: its marks go to the ballot box, never beside the voter. */
+  candidateId: string | null
   regionId: string
   channel: Channel
   castAt: string
@@ -134,7 +136,7 @@ export async function classifyAndInsert(tx: Db, topic: string, ballots: BallotRo
         when not (e.status = 'open' or (e.status = 'closing' and coalesce(i.kafka_offset < m.high_offset, false))) then 'election_not_open'
         when i.cast_at > now() + make_interval(secs => ${skewMs / 1000}) then 'cast_in_future'
         when i.cast_at < e.opened_at - make_interval(secs => ${skewMs / 1000}) then 'cast_before_open'
-        when c.id is null then 'unknown_candidate'
+        when i.candidate_id is not null and c.id is null then 'unknown_candidate'
         -- A voter on the roll in the ballot's region proves the region exists (the roll's
         -- foreign key): the region is looked up only for a ballot that fails this, which
         -- spares almost every ballot an index lookup.
@@ -274,14 +276,16 @@ function aggregate(ballots: BallotRow[]) {
   const trend = new Map<string, { e: string; c: string; m: string; p: number; n: number }>()
   const totals = new Map<string, { e: string; p: number; n: number }>()
   for (const b of ballots) {
-    const k = `${b.electionId}|${b.candidateId}|${b.regionId}|${b.channel}|${b.partition}`
-    const row = counts.get(k) ?? { e: b.electionId, c: b.candidateId, r: b.regionId, ch: b.channel, p: b.partition, n: 0 }
+    // A ballot of an election with contests counts here as a ballot, not a choice (BALLOTS_KEY).
+    const candidate = b.candidateId ?? BALLOTS_KEY
+    const k = `${b.electionId}|${candidate}|${b.regionId}|${b.channel}|${b.partition}`
+    const row = counts.get(k) ?? { e: b.electionId, c: candidate, r: b.regionId, ch: b.channel, p: b.partition, n: 0 }
     row.n++
     counts.set(k, row)
     // castAt is canonical (decodeBallot stores toISOString's form), so its minute is a prefix.
     const minute = `${b.castAt.slice(0, 16)}:00.000Z`
-    const tk = `${b.electionId}|${b.candidateId}|${minute}|${b.partition}`
-    const t = trend.get(tk) ?? { e: b.electionId, c: b.candidateId, m: minute, p: b.partition, n: 0 }
+    const tk = `${b.electionId}|${candidate}|${minute}|${b.partition}`
+    const t = trend.get(tk) ?? { e: b.electionId, c: candidate, m: minute, p: b.partition, n: 0 }
     t.n++
     trend.set(tk, t)
     const ek = `${b.electionId}|${b.partition}`

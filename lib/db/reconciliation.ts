@@ -1,6 +1,11 @@
+import { BALLOTS_KEY } from '../../domain/contests.ts'
 import type { LedgerRow } from '../../domain/ledger.ts'
 import type { CellMismatch } from '../../domain/results.ts'
+import type { recountContests } from './contest-recount.ts'
 import type { Db, Sql } from './sql.ts'
+
+export type ContestRecount = Awaited<ReturnType<typeof recountContests>>
+
 import { takeResultsVersion } from './versions.ts'
 
 export interface Difference {
@@ -15,7 +20,9 @@ export interface Difference {
 export async function findDifferences(db: Db, electionId: string) {
   return db<Difference[]>`
     with counted as (
-      select candidate_id, region_id, channel, count(*) as n from ballots where election_id = ${electionId} group by 1, 2, 3
+      -- A poll book entry of an election with contests counts as a ballot (BALLOTS_KEY).
+      select coalesce(candidate_id, ${BALLOTS_KEY}) as candidate_id, region_id, channel, count(*) as n
+      from ballots where election_id = ${electionId} group by 1, 2, 3
     ), running as (
       select candidate_id, region_id, channel, sum(votes) as n from tally_counts where election_id = ${electionId} group by 1, 2, 3
     )
@@ -40,8 +47,8 @@ export async function repairDifferences(sql: Sql, electionId: string): Promise<D
                and region_id = ${d.regionId} and channel = ${d.channel}`
       await tx`
         insert into tally_counts (election_id, candidate_id, region_id, channel, kafka_partition, votes, version)
-        select election_id, candidate_id, region_id, channel, kafka_partition, count(*), ${version}::bigint
-        from ballots where election_id = ${electionId} and candidate_id = ${d.candidateId}
+        select election_id, coalesce(candidate_id, ${BALLOTS_KEY}), region_id, channel, kafka_partition, count(*), ${version}::bigint
+        from ballots where election_id = ${electionId} and coalesce(candidate_id, ${BALLOTS_KEY}) = ${d.candidateId}
           and region_id = ${d.regionId} and channel = ${d.channel}
         group by 1, 2, 3, 4, 5`
     }
@@ -52,7 +59,14 @@ export async function repairDifferences(sql: Sql, electionId: string): Promise<D
 /** Records a reconciliation report and a trend snapshot taken at the same moment. */
 export async function recordReconciliation(
   sql: Sql,
-  report: { electionId: string; final: boolean; differences: Difference[]; repaired: boolean; ledger: LedgerRow[] | null },
+  report: {
+    electionId: string
+    final: boolean
+    differences: Difference[]
+    repaired: boolean
+    ledger: LedgerRow[] | null
+    contests: ContestRecount | null
+  },
 ) {
   const ledgerBalanced = report.ledger ? report.ledger.every((r) => r.balanced && r.contiguous) : null
   return sql.begin(async (tx) => {
@@ -60,10 +74,11 @@ export async function recordReconciliation(
       select (select count(*) from ballots where election_id = ${report.electionId})::float8 as ballots,
              (select coalesce(sum(votes), 0) from tally_counts where election_id = ${report.electionId})::float8 as tallied`
     const [row] = await tx<{ id: string; ranAt: Date }[]>`
-      insert into reconciliation_reports (election_id, final, ballots, tallied, differences, repaired, verdict, ledger, ledger_balanced)
+      insert into reconciliation_reports (election_id, final, ballots, tallied, differences, repaired, verdict, ledger, ledger_balanced, contests)
       values (${report.electionId}, ${report.final}, ${totals?.ballots ?? 0}, ${totals?.tallied ?? 0},
               ${tx.json(report.differences.map((d) => ({ ...d })))}, ${report.repaired}, ${report.repaired ? 'repaired' : 'match'},
-              ${report.ledger ? tx.json(report.ledger.map((l) => ({ ...l }))) : null}, ${ledgerBalanced})
+              ${report.ledger ? tx.json(report.ledger.map((l) => ({ ...l }))) : null}, ${ledgerBalanced},
+              ${report.contests ? tx.json(JSON.parse(JSON.stringify(report.contests))) : null})
       returning id::text, ran_at`
     await tx`
       insert into trend_snapshots (election_id, taken_at, candidate_id, votes)

@@ -66,7 +66,9 @@ async function readResults(
            (select count(*) from duplicate_ballots
              where election_id = ${electionId} ${beforeFreeze})::float8 as duplicates`
   const calls = await latestCalls(db, electionId)
-  const counted = candidates.reduce((s, c) => s + c.votes, 0)
+  // Every counted ballot is one vote of one row: a candidate's, or (an election with
+  // contests) BALLOTS_KEY's, which no candidate has.
+  const counted = cells.reduce((s, c) => s + c.votes, 0)
   const rejected = rejections.reduce((s, r) => s + r.n, 0)
   const registeredVoters = regionRows.reduce((s, r) => s + r.registeredVoters, 0)
   const produced = election.producedBallots === null ? null : Number(election.producedBallots)
@@ -197,7 +199,8 @@ function rollUp(regionRows: RegionRow[], cells: Cell[], candidateIds: string[], 
   }
   const regions = regionRows.map((r) => {
     const votes = candidateIds.map((id) => ({ id, votes: byRegion.get(r.id)?.get(id) ?? 0 }))
-    const ballots = votes.reduce((s, v) => s + v.votes, 0)
+    // All the region's rows: its candidates', or BALLOTS_KEY's for an election with contests.
+    const ballots = [...(byRegion.get(r.id)?.values() ?? [])].reduce((s, n) => s + n, 0)
     const expected = r.planned ?? r.registeredVoters
     return {
       id: r.id,

@@ -7,6 +7,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import { Counter, Gauge, Histogram } from 'prom-client'
 import { AppError } from '../../domain/errors.ts'
 import { countCalls } from '../../lib/db/race-calls.ts'
+import { bearer, isAdminToken } from './auth.ts'
 import type { ApiDeps } from './deps.ts'
 import { createConnectionLimiter } from './limits/connection-limiter.ts'
 import { rateLimit } from './limits/middleware.ts'
@@ -14,6 +15,7 @@ import { createRateLimiter } from './limits/rate-limiter.ts'
 import { onError, problem } from './problems.ts'
 import type { ResultsFeed } from './results-feed.ts'
 import { ballotRoutes } from './routes/ballots.ts'
+import { contestRoutes } from './routes/contests.ts'
 import { electionRoutes } from './routes/elections.ts'
 import { resultsRoutes } from './routes/results.ts'
 
@@ -53,13 +55,22 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
     end({ method: c.req.method, route })
     requests.inc({ method: c.req.method, route, status: String(c.res.status) })
   })
-  app.use(
+  const limitOf = (maxSize: number) =>
     bodyLimit({
-      maxSize: deps.config.API_BODY_LIMIT_BYTES,
+      maxSize,
       onError: () => {
-        throw new AppError('payload_too_large', `the body is larger than ${deps.config.API_BODY_LIMIT_BYTES} bytes`)
+        throw new AppError('payload_too_large', `the body is larger than ${maxSize} bytes`)
       },
-    }),
+    })
+  const bodyLimitDefault = limitOf(deps.config.API_BODY_LIMIT_BYTES)
+  // An election's definition (150 contests over 5,000 regions) is larger than any other
+  // body: it gets its own limit, and only with the admin token (checked again by the route).
+  const bodyLimitDefinition = limitOf(deps.config.API_DEFINITION_LIMIT_BYTES)
+  const adminToken = Buffer.from(deps.config.API_ADMIN_TOKEN)
+  app.use((c, next) =>
+    c.req.method === 'POST' && c.req.path === '/elections' && isAdminToken(bearer(c.req.header('authorization')), adminToken)
+      ? bodyLimitDefinition(c, next)
+      : bodyLimitDefault(c, next),
   )
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -93,6 +104,7 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
   app.route('/elections', electionRoutes(deps))
   app.route('/elections', resultsRoutes(deps, feed, streams))
   app.route('/elections', ballotRoutes(deps))
+  app.route('/elections', contestRoutes(deps))
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -37,6 +37,15 @@ export const apiConfig = refuseDefaultSecrets(
       .int()
       .min(1024)
       .default(64 * 1024),
+    /** The body of POST /elections with the admin token: a definition of many contests over many regions. */
+    API_DEFINITION_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
+    /** Public results hide cells (a region, a channel) with fewer ballots than this. */
+    API_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().int().min(1).max(10_000).default(10),
   }),
 )
 export type ApiConfig = z.output<typeof apiConfig>

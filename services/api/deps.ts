@@ -16,7 +16,14 @@ export interface ApiDeps {
   health: () => Promise<Record<string, boolean>>
   config: Pick<
     ApiConfig,
-    'API_ADMIN_TOKEN' | 'API_VOTER_SECRET' | 'API_BODY_LIMIT_BYTES' | 'API_PUBLIC_URL' | 'TEMPORAL_UI_URL' | 'TEMPORAL_NAMESPACE'
+    | 'API_ADMIN_TOKEN'
+    | 'API_VOTER_SECRET'
+    | 'API_BODY_LIMIT_BYTES'
+    | 'API_DEFINITION_LIMIT_BYTES'
+    | 'API_RESULTS_MIN_CELL_BALLOTS'
+    | 'API_PUBLIC_URL'
+    | 'TEMPORAL_UI_URL'
+    | 'TEMPORAL_NAMESPACE'
   >
   /** Per-client limits, parsed with the rest of the configuration at start. */
   limits: LimitsConfig

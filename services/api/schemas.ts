@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { CHANNELS, ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../domain/ballot.ts'
+import { electionDefinitionSchema } from '../../domain/contests.ts'
 import { ELECTION_STATUSES } from '../../domain/election.ts'
 import { electionProgressSchema } from '../../domain/progress.ts'
 import { RATE_LIMITS } from '../../domain/rates.ts'
@@ -67,12 +68,15 @@ export const CreateElection = z
     simulation: SimulationInput.optional(),
     candidates: z.array(CandidateInput).min(2).max(50).optional(),
     regions: z.array(RegionInput).min(1).max(5000).optional(),
+    /** Districts and contests: a ballot of many contests (version 2). Instead of `candidates`. */
+    definition: electionDefinitionSchema.optional(),
     reconcileEverySeconds: z.number().int().min(1).max(86_400).default(30),
     start: z.boolean().default(true),
   })
-  .refine((e) => e.simulation || (e.candidates && e.regions), {
-    message: 'give either simulation settings or candidates and regions',
+  .refine((e) => e.simulation || ((e.candidates || e.definition) && e.regions), {
+    message: 'give either simulation settings or regions with candidates or a definition',
   })
+  .refine((e) => !(e.candidates && e.definition), { message: 'give candidates or a definition, not both', path: ['definition'] })
   .superRefine((e, ctx) => {
     uniqueIds('candidates')(e.candidates, ctx)
     uniqueIds('regions')(e.regions, ctx)

@@ -44,6 +44,12 @@ export const tallyConfig = z.object({
    * with no known election, after they were rejected); then only their SHA-256 and size.
    */
   TALLY_REJECTED_RAW_KEEP_DAYS: z.coerce.number().min(0).max(36_500).default(30),
+  /**
+   * The ballot box's window: ballots counted within one window are moved into the box
+   * together, in random order. The finest grain at which anyone with the database can
+   * place a ballot in time; also the longest a ballot waits in the pending box.
+   */
+  TALLY_BALLOT_BOX_MIX_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
   TALLY_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(250),
 })
 export type TallyConfig = z.output<typeof tallyConfig>

@@ -1,4 +1,6 @@
-import { decodeBallot, type RejectionReason, safeId } from '../../domain/ballot.ts'
+import { decodeBallot, type Marks, type RejectionReason, safeId } from '../../domain/ballot.ts'
+import { type ContestOutcome, tabulateBallot } from '../../domain/tabulation.ts'
+import { type BoxedBallot, countIntoBallotBox } from '../../lib/db/ballot-box.ts'
 import {
   type Accounted,
   type BallotRow,
@@ -11,6 +13,7 @@ import {
   recordDuplicates,
 } from '../../lib/db/counting.ts'
 import type { Sql } from '../../lib/db/sql.ts'
+import { definitions } from './definitions.ts'
 
 /** One consumed Kafka message, as the counter needs it. */
 export interface ConsumedMessage {
@@ -93,6 +96,13 @@ export async function countBatch(
     const rejections: Rejection[] = []
     const duplicates: DuplicateRow[] = []
     const candidates: Array<BallotRow & { raw: Buffer }> = []
+    // Ballots of elections with contests: judged against the definition before the
+    // database sees them (what goes into the ballot box is what was judged).
+    const boxed = new Map<number, { styleId: string; marks: Marks; contests: ContestOutcome[] }>()
+    const defs = await definitions.get(
+      tx,
+      fresh.flatMap(({ d }) => (d.ok ? [d.ballot.electionId] : [])),
+    )
     for (const { m, idx, d } of fresh) {
       if (!d.ok) {
         rejections.push({
@@ -109,10 +119,50 @@ export async function countBatch(
         })
         continue
       }
+      const { v: _, ...ballot } = d.ballot
+      const row = {
+        ...ballot,
+        candidateId: 'candidateId' in ballot ? ballot.candidateId : null,
+        idx,
+        partition: m.partition,
+        offset: m.offset,
+        raw: m.value ?? Buffer.alloc(0),
+      }
+      const index = defs.get(ballot.electionId)
+      if (index) {
+        // A ballot of the first kind names one candidate: a mark in the election's first contest.
+        const marks: Marks = 'marks' in ballot ? ballot.marks : { [index.resolved.contests[0]?.id ?? '']: [ballot.candidateId] }
+        const judged = tabulateBallot(index, ballot.regionId, marks)
+        if (!judged.ok) {
+          rejections.push({
+            topic,
+            ...position(row),
+            ...ids(row),
+            reason: judged.reason,
+            detail: judged.detail,
+            raw: row.raw,
+            castAt: row.castAt,
+          })
+          continue
+        }
+        boxed.set(idx, { styleId: judged.styleId, marks, contests: judged.contests })
+        row.candidateId = null
+      } else if (index === null && 'marks' in ballot) {
+        rejections.push({
+          topic,
+          ...position(row),
+          ...ids(row),
+          reason: 'wrong_ballot_version',
+          detail: `election ${ballot.electionId} has no contests: its ballots name a candidate (version 1)`,
+          raw: row.raw,
+          castAt: row.castAt,
+        })
+        continue
+      }
       // The same ballot twice in one batch (a producer's retry) is left to the database: the
       // first that passes every check is inserted, and a later one finds it as a conflict.
       // Deciding here would make a re-send the duplicate of a message that is then rejected.
-      candidates.push({ ...d.ballot, idx, partition: m.partition, offset: m.offset, raw: m.value ?? Buffer.alloc(0) })
+      candidates.push(row)
     }
 
     const reject = (b: BallotRow & { raw: Buffer }, reason: RejectionReason, detail: string) =>
@@ -163,6 +213,11 @@ export async function countBatch(
       accounted,
     })
     await recordDuplicates(tx, topic, duplicates, version ?? '0')
+    const intoBox: BoxedBallot[] = inserted.flatMap((b) => {
+      const judged = boxed.get(b.idx)
+      return judged ? [{ electionId: b.electionId, partition: b.partition, regionId: b.regionId, channel: b.channel, ...judged }] : []
+    })
+    if (intoBox.length > 0) await countIntoBallotBox(tx, version ?? '0', intoBox)
     if (beforeCommit && rejections.length > 0) await beforeCommit(rejections)
     return { inserted, rejections, duplicates: duplicates.length, redelivered, changed }
   })

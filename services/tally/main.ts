@@ -5,6 +5,7 @@ import { createSql } from '../../lib/db/sql.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/log.ts'
 import { onShutdown, runMain } from '../../lib/process.ts'
+import { startBallotBoxMixer } from './ballot-box-mixer.ts'
 import { loadTallyConfig } from './config.ts'
 import { createTallyConsumer } from './consumer.ts'
 import { createTallyMetrics } from './metrics.ts'
@@ -46,6 +47,7 @@ runMain(bootLog, async () => {
   })
 
   const retention = startRawRetention({ sql, log, keepDays: config.TALLY_REJECTED_RAW_KEEP_DAYS })
+  const mixer = startBallotBoxMixer({ sql, log, everySeconds: config.TALLY_BALLOT_BOX_MIX_SECONDS })
 
   const app = new Hono()
   app.get('/healthz', (c) => {
@@ -60,6 +62,7 @@ runMain(bootLog, async () => {
     log.debug('consumer left the group')
     await results.close()
     await retention.stop()
+    await mixer.stop()
     await producer.disconnect()
     await admin.disconnect()
     log.debug('producer and admin disconnected')

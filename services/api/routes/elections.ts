@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
+import { resolveDefinition } from '../../../domain/contests.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { defaultPlan } from '../../../domain/simulation.ts'
+import { saveDefinition } from '../../../lib/db/contests.ts'
 import { createElection, createSimulatedElection, type ElectionRow, getElection, listElections } from '../../../lib/db/elections.ts'
 import { requireAdmin } from '../auth.ts'
 import type { ApiDeps } from '../deps.ts'
@@ -72,9 +74,16 @@ export function electionRoutes(deps: ApiDeps) {
           const plan = defaultPlan(id, settings, { candidates, regions })
           await sql.begin((tx) => createSimulatedElection(tx, plan, body.name, { ratePerSecond }))
         } else {
-          await sql.begin((tx) =>
-            createElection(tx, { id, name: body.name, candidates: body.candidates ?? [], regions: body.regions ?? [] }),
-          )
+          const regions = body.regions ?? []
+          const resolved = body.definition ? resolveDefinition(body.definition, regions) : null
+          if (resolved && !resolved.ok) {
+            const errors = resolved.issues.map((i) => ({ path: ['definition', ...i.path].join('.'), message: i.message }))
+            throw new AppError('invalid_input', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors)
+          }
+          await sql.begin(async (tx) => {
+            await createElection(tx, { id, name: body.name, candidates: body.candidates ?? [], regions })
+            if (body.definition && resolved?.ok) await saveDefinition(tx, id, body.definition.districts, resolved.resolved)
+          })
         }
         const created = await getElection(sql, id)
         if (body.start) await startWorkflow(created, body.reconcileEverySeconds)

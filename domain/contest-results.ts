@@ -1,0 +1,237 @@
+import { z } from 'zod'
+import { type ContestRules, isSimpleMajority, measurePasses, WRITE_IN_SELECTION } from './contests.ts'
+import { cellBalances } from './tabulation.ts'
+
+/**
+ * One contest's results from its counts: the rules that turn counts into what the public
+ * sees — totals, the leaders or the measure's pass/fail against its threshold, whether the
+ * outcome is decided, and the breakdown by region and channel with small cells suppressed.
+ * Pure: the API, the terminal and the tests apply the same rules to the same numbers.
+ */
+
+/** Cells with fewer ballots than this are not shown (VotingWorks' default is 10). */
+export const DEFAULT_MIN_CELL_BALLOTS = 10
+
+export interface VoteCell {
+  regionId: string
+  channel: string
+  selectionId: string
+  votes: number
+}
+export interface BallotCell {
+  regionId: string
+  channel: string
+  ballots: number
+  undervotes: number
+  overvotes: number
+}
+export interface RegionInfo {
+  id: string
+  name: string
+  state: string
+  registeredVoters: number
+}
+
+const breakdownSchema = z.object({
+  ballots: z.number().nullable(),
+  undervotes: z.number().nullable(),
+  overvotes: z.number().nullable(),
+  /** Selection id → votes; null when the cell is suppressed. */
+  votes: z.record(z.string(), z.number()).nullable(),
+  suppressed: z.boolean(),
+})
+
+export const contestResultsSchema = z.object({
+  electionId: z.string(),
+  contestId: z.string(),
+  name: z.string(),
+  type: z.enum(['candidate', 'measure']),
+  district: z.string(),
+  votesAllowed: z.number(),
+  numberElected: z.number(),
+  threshold: z.object({ numerator: z.number(), denominator: z.number(), rule: z.enum(['more-than', 'at-least']) }).nullable(),
+  totals: z.object({ ballots: z.number(), votes: z.number(), undervotes: z.number(), overvotes: z.number() }),
+  selections: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      party: z.string().nullable(),
+      writeIn: z.boolean(),
+      votes: z.number(),
+      share: z.number(),
+    }),
+  ),
+  outcome: z.object({
+    /** Candidate contests: the ids ahead for the seats (numberElected of them); measures: empty. */
+    leaders: z.array(z.string()),
+    /** Measures: whether yes meets the threshold on the votes counted so far. */
+    passes: z.boolean().nullable(),
+    /**
+     * True only when no arrangement of the ballots still to come (every registered voter of
+     * the contest's regions who has not voted yet) can change the outcome, or counting has
+     * finished; never true on a tie.
+     */
+    decided: z.boolean(),
+    outstanding: z.number(),
+  }),
+  /** Σ selections + undervotes + overvotes × votesAllowed = ballots × votesAllowed, in every region × channel cell. */
+  balanced: z.boolean(),
+  minCellBallots: z.number(),
+  channels: z.array(breakdownSchema.extend({ channel: z.string() })),
+  regions: z.array(breakdownSchema.extend({ id: z.string(), name: z.string(), state: z.string() })),
+})
+export type ContestResults = z.infer<typeof contestResultsSchema>
+
+export function contestResults(input: {
+  electionId: string
+  rules: ContestRules
+  votes: VoteCell[]
+  ballots: BallotCell[]
+  /** The contest's regions (its district). */
+  regions: RegionInfo[]
+  /** Counting has finished: nothing is outstanding. */
+  finished: boolean
+  minCellBallots?: number
+}): ContestResults {
+  const { rules } = input
+  const min = input.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS
+  const lines = [...rules.selections, ...(rules.writeIns ? [{ id: WRITE_IN_SELECTION, name: 'Write-in', party: null, writeIn: true }] : [])]
+  const total = new Map<string, number>(lines.map((s) => [s.id, 0]))
+  const byRegion = new Map<string, Acc>()
+  const byChannel = new Map<string, Acc>()
+  const byCell = new Map<string, Acc>()
+  const acc = (m: Map<string, Acc>, k: string) => {
+    let a = m.get(k)
+    if (!a) {
+      a = { ballots: 0, undervotes: 0, overvotes: 0, votes: new Map() }
+      m.set(k, a)
+    }
+    return a
+  }
+  for (const v of input.votes) {
+    total.set(v.selectionId, (total.get(v.selectionId) ?? 0) + v.votes)
+    for (const a of [acc(byRegion, v.regionId), acc(byChannel, v.channel), acc(byCell, `${v.regionId}|${v.channel}`)])
+      a.votes.set(v.selectionId, (a.votes.get(v.selectionId) ?? 0) + v.votes)
+  }
+  for (const b of input.ballots)
+    for (const a of [acc(byRegion, b.regionId), acc(byChannel, b.channel), acc(byCell, `${b.regionId}|${b.channel}`)]) {
+      a.ballots += b.ballots
+      a.undervotes += b.undervotes
+      a.overvotes += b.overvotes
+    }
+  const sum = (xs: Iterable<number>) => [...xs].reduce((s, x) => s + x, 0)
+  const votes = sum(total.values())
+  const all = [...byRegion.values()]
+  const totals = {
+    ballots: sum(all.map((a) => a.ballots)),
+    votes,
+    undervotes: sum(all.map((a) => a.undervotes)),
+    overvotes: sum(all.map((a) => a.overvotes)),
+  }
+  const balanced = [...byCell.values()].every((a) =>
+    cellBalances({
+      votesAllowed: rules.votesAllowed,
+      ballots: a.ballots,
+      undervotes: a.undervotes,
+      overvotes: a.overvotes,
+      selectionVotes: sum(a.votes.values()),
+    }),
+  )
+
+  const counted = new Map([...byRegion].map(([id, a]) => [id, a.ballots]))
+  const outstanding = input.finished ? 0 : sum(input.regions.map((r) => Math.max(0, r.registeredVoters - (counted.get(r.id) ?? 0))))
+  const selections = lines.map((s) => ({ ...s, votes: total.get(s.id) ?? 0, share: votes > 0 ? (total.get(s.id) ?? 0) / votes : 0 }))
+  const outcome = rules.type === 'measure' ? measureOutcome(rules, total, outstanding) : candidateOutcome(rules, selections, outstanding)
+
+  const regionInfo = new Map(input.regions.map((r) => [r.id, r]))
+  const regionIds = input.regions.map((r) => r.id)
+  const hiddenRegions = suppressed(
+    regionIds.map((id) => [id, counted.get(id) ?? 0]),
+    min,
+  )
+  const channelIds = [...byChannel.keys()].sort()
+  const hiddenChannels = suppressed(
+    channelIds.map((c) => [c, byChannel.get(c)?.ballots ?? 0]),
+    min,
+  )
+  const show = (a: Acc | undefined, hidden: boolean) =>
+    hidden
+      ? { ballots: null, undervotes: null, overvotes: null, votes: null, suppressed: true }
+      : {
+          ballots: a?.ballots ?? 0,
+          undervotes: a?.undervotes ?? 0,
+          overvotes: a?.overvotes ?? 0,
+          votes: Object.fromEntries(lines.map((s) => [s.id, a?.votes.get(s.id) ?? 0])),
+          suppressed: false,
+        }
+  return {
+    electionId: input.electionId,
+    contestId: rules.id,
+    name: rules.name,
+    type: rules.type,
+    district: rules.district,
+    votesAllowed: rules.votesAllowed,
+    numberElected: rules.numberElected,
+    threshold: rules.threshold ? { ...rules.threshold, rule: isSimpleMajority(rules.threshold) ? 'more-than' : 'at-least' } : null,
+    // The contest's own totals are public only once they cover enough ballots.
+    totals: totals.ballots > 0 && totals.ballots < min ? { ballots: totals.ballots, votes: 0, undervotes: 0, overvotes: 0 } : totals,
+    selections: totals.ballots > 0 && totals.ballots < min ? selections.map((s) => ({ ...s, votes: 0, share: 0 })) : selections,
+    outcome,
+    balanced,
+    minCellBallots: min,
+    channels: channelIds.map((c) => ({ channel: c, ...show(byChannel.get(c), hiddenChannels.has(c)) })),
+    regions: regionIds.map((id) => {
+      const r = regionInfo.get(id) as RegionInfo
+      return { id, name: r.name, state: r.state, ...show(byRegion.get(id), hiddenRegions.has(id)) }
+    }),
+  }
+}
+
+interface Acc {
+  ballots: number
+  undervotes: number
+  overvotes: number
+  votes: Map<string, number>
+}
+
+/**
+ * The cells to hide: those with 1..min-1 ballots, and then — so that the total minus the
+ * cells shown does not give a hidden one back — the smallest others, until what is hidden
+ * adds up to at least `min` ballots (or nothing is left to hide).
+ */
+export function suppressed(cells: Array<[string, number]>, min: number): Set<string> {
+  const hidden = new Set(cells.filter(([, n]) => n > 0 && n < min).map(([id]) => id))
+  let hiddenBallots = cells.filter(([id]) => hidden.has(id)).reduce((s, [, n]) => s + n, 0)
+  if (hiddenBallots > 0 && hiddenBallots < min) {
+    const rest = cells.filter(([id, n]) => !hidden.has(id) && n > 0).sort(([, a], [, b]) => a - b)
+    for (const [id, n] of rest) {
+      if (hiddenBallots >= min) break
+      hidden.add(id)
+      hiddenBallots += n
+    }
+  }
+  return hidden
+}
+
+function candidateOutcome(rules: ContestRules, selections: Array<{ id: string; votes: number }>, outstanding: number) {
+  const ranked = [...selections].sort((a, b) => b.votes - a.votes || (a.id < b.id ? -1 : 1))
+  const seats = rules.numberElected
+  const leaders = ranked.slice(0, seats).filter((s) => s.votes > 0)
+  const lastIn = ranked[seats - 1]?.votes ?? 0
+  const firstOut = ranked[seats]?.votes ?? 0
+  // Each outstanding ballot adds at most one vote to any one selection: the seats are
+  // settled once the last seat's lead over the first loser exceeds what is outstanding.
+  // The write-in line is not a person: a seat it holds needs adjudication, not a call.
+  const decided = leaders.length === seats && lastIn - firstOut > outstanding && !leaders.some((s) => s.id === WRITE_IN_SELECTION)
+  return { leaders: leaders.map((s) => s.id), passes: null, decided, outstanding }
+}
+
+function measureOutcome(rules: ContestRules, total: Map<string, number>, outstanding: number) {
+  const threshold = rules.threshold ?? { numerator: 1, denominator: 2 }
+  const yes = total.get('yes') ?? 0
+  const no = total.get('no') ?? 0
+  const passes = measurePasses(threshold, yes, no)
+  // Decided when every outstanding ballot voting the other way cannot cross the threshold.
+  const decided = passes ? measurePasses(threshold, yes, no + outstanding) : !measurePasses(threshold, yes + outstanding, no)
+  return { leaders: [], passes: yes + no > 0 ? passes : null, decided: decided && yes + no > 0, outstanding }
+}

@@ -1,0 +1,98 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../../domain/ballot.ts'
+import { contestResults, contestResultsSchema } from '../../../domain/contest-results.ts'
+import { AppError } from '../../../domain/errors.ts'
+import { listContestSummaries, readContestCounts } from '../../../lib/db/contest-results.ts'
+import { loadDefinitions } from '../../../lib/db/contests.ts'
+import { getElection } from '../../../lib/db/elections.ts'
+import type { ApiDeps } from '../deps.ts'
+import { ElectionIdParam, json, problemResponses } from '../schemas.ts'
+import { validationHook } from '../validation.ts'
+
+const id = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, ID_RULE)
+
+const ContestSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(['candidate', 'measure']),
+  district: z.string(),
+  votesAllowed: z.number(),
+  regions: z.number(),
+  ballots: z.number(),
+})
+
+/** Results per contest: the list, and one contest by region and channel with small cells suppressed. */
+export function contestRoutes(deps: ApiDeps) {
+  const { sql } = deps
+  const app = new OpenAPIHono({ defaultHook: validationHook })
+  return app
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/contests',
+        summary: 'The contests on the ballot, in ballot order, with the ballots that carried each so far',
+        request: { params: ElectionIdParam },
+        responses: {
+          200: json(z.object({ electionId: z.string(), contests: z.array(ContestSummary) }), 'contests'),
+          ...problemResponses(400, 404),
+        },
+      }),
+      async (c) => {
+        const electionId = c.req.valid('param').id
+        const rows = await sql.begin('isolation level repeatable read read only', async (tx) => {
+          await getElection(tx, electionId)
+          return listContestSummaries(tx, electionId)
+        })
+        return c.json(
+          {
+            electionId,
+            contests: rows.map((r) => ({
+              id: r.id,
+              name: r.name,
+              type: r.kind,
+              district: r.districtId,
+              votesAllowed: r.votesAllowed,
+              regions: r.regions,
+              // A contest's ballot count is public once it is not a small cell.
+              ballots: r.ballots < deps.config.API_RESULTS_MIN_CELL_BALLOTS ? 0 : r.ballots,
+            })),
+          },
+          200,
+        )
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/contests/{contestId}',
+        summary: "One contest's results: selections, over- and undervotes, outcome, by region and channel",
+        description:
+          'Cells (a region, a channel) with fewer ballots than the configured minimum are suppressed, and so are enough others that the totals do not give them back.',
+        request: { params: ElectionIdParam.extend({ contestId: id.openapi({ param: { name: 'contestId', in: 'path' } }) }) },
+        responses: {
+          200: json(contestResultsSchema.extend({ status: z.string(), version: z.number() }), 'the contest'),
+          ...problemResponses(400, 404),
+        },
+      }),
+      async (c) => {
+        const { id: electionId, contestId } = c.req.valid('param')
+        const { election, counts, rules } = await sql.begin('isolation level repeatable read read only', async (tx) => {
+          const election = await getElection(tx, electionId)
+          const definition = (await loadDefinitions(tx, [electionId])).get(electionId)
+          const rules = definition?.contests.find((k) => k.id === contestId)
+          if (!rules) throw new AppError('not_found', `no contest ${contestId} in election ${electionId}`)
+          return { election, rules, counts: await readContestCounts(tx, electionId, contestId) }
+        })
+        const results = contestResults({
+          electionId,
+          rules,
+          votes: counts.votes,
+          ballots: counts.ballots,
+          regions: counts.regions,
+          finished: election.countedVersion !== null,
+          minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
+        })
+        return c.json({ ...results, status: election.status, version: counts.version }, 200)
+      },
+    )
+}

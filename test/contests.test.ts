@@ -1,0 +1,294 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type BallotV2, encodeBallot, type Marks } from '../domain/ballot.ts'
+import { mixBallotBox } from '../lib/db/ballot-box.ts'
+import { recountContests } from '../lib/db/contest-recount.ts'
+import { addVoters, setElectionStatus } from '../lib/db/elections.ts'
+import { countBatch } from '../services/tally/count-batch.ts'
+import { startApiHarness } from './api-harness.ts'
+import { ballot, openTestElection } from './fixtures/elections.ts'
+
+let h: Awaited<ReturnType<typeof startApiHarness>>
+beforeAll(async () => {
+  h = await startApiHarness()
+})
+afterAll(() => h?.close())
+
+const regions = [
+  { id: 'north', name: 'North', state: 'N', registeredVoters: 40 },
+  { id: 'south', name: 'South', state: 'S', registeredVoters: 40 },
+  { id: 'east', name: 'East', state: 'S', registeredVoters: 5 },
+]
+const definition = {
+  districts: [
+    { id: 'county', name: 'The county', level: 'county' },
+    { id: 'south-d', name: 'Southern district', level: 'legislative', states: ['S'] },
+    { id: 'north-city', name: 'North city', level: 'city', regions: ['north'] },
+  ],
+  contests: [
+    {
+      id: 'gov',
+      name: 'Governor',
+      type: 'candidate',
+      district: 'county',
+      candidates: [
+        { id: 'ada', name: 'Ada', party: 'Blue' },
+        { id: 'bob', name: 'Bob', party: 'Red' },
+      ],
+      writeIns: true,
+    },
+    {
+      id: 'council',
+      name: 'Council (vote for 2)',
+      type: 'candidate',
+      district: 'south-d',
+      votesAllowed: 2,
+      candidates: ['c1', 'c2', 'c3', 'c4'].map((c) => ({ id: c, name: c.toUpperCase() })),
+    },
+    { id: 'm1', name: 'Measure 1', type: 'measure', district: 'county', threshold: '2/3' },
+    { id: 'parks', name: 'Parks bond', type: 'measure', district: 'north-city', threshold: 0.55 },
+  ],
+}
+
+async function createDefined(extra: Record<string, unknown> = {}) {
+  const id = `c-${randomUUID().slice(0, 8)}`
+  const res = await h.request('/elections', {
+    method: 'POST',
+    headers: h.admin,
+    body: JSON.stringify({ id, name: 'Contests', regions, definition, start: false, ...extra }),
+  })
+  return { id, res }
+}
+
+async function openDefined() {
+  const { id, res } = await createDefined()
+  expect(res.status, await res.clone().text()).toBe(201)
+  await addVoters(
+    h.sql,
+    id,
+    regions.flatMap((r) => Array.from({ length: r.registeredVoters }, (_, i) => ({ id: `${r.id}-${i}`, regionId: r.id }))),
+  )
+  await setElectionStatus(h.sql, id, 'open')
+  return id
+}
+
+const v2 = (electionId: string, voterId: string, regionId: string, marks: Marks, extra: Partial<BallotV2> = {}): BallotV2 => ({
+  v: 2,
+  ballotId: randomUUID(),
+  electionId,
+  voterId,
+  regionId,
+  channel: 'election_day',
+  castAt: new Date().toISOString(),
+  marks,
+  ...extra,
+})
+
+let topicSeq = 0
+async function count(electionId: string, ballots: object[]) {
+  return countBatch(h.sql, {
+    groupId: 'contests-test',
+    topic: `contests-${electionId}-${topicSeq++}`,
+    messages: ballots.map((b, i) => ({ partition: 0, offset: String(i), value: encodeBallot(b as BallotV2) })),
+  })
+}
+
+const get = async (path: string) => {
+  const res = await h.request(path)
+  expect(res.status, await res.clone().text()).toBe(200)
+  return res.json()
+}
+
+describe('an election defined by contests', () => {
+  it('refuses bad definitions with a 400 naming the field', async () => {
+    const bad = async (def: unknown, regionsGiven = regions) => {
+      const res = await h.request('/elections', {
+        method: 'POST',
+        headers: h.admin,
+        body: JSON.stringify({ name: 'Bad', regions: regionsGiven, definition: def, start: false }),
+      })
+      expect(res.status).toBe(400)
+      return JSON.stringify(await res.json())
+    }
+    const contest = definition.contests[0] as Record<string, unknown>
+    expect(await bad({ ...definition, contests: [{ ...contest, writeIns: false, votesAllowed: 5 }] })).toContain('definition.contests.0.votesAllowed')
+    expect(await bad({ ...definition, contests: [{ ...contest, votesAllowed: 0 }] })).toContain('definition.contests.0.votesAllowed')
+    expect(await bad({ ...definition, contests: [{ ...contest, district: 'nowhere' }] })).toContain('definition.contests.0.district')
+    expect(await bad({ ...definition, contests: [contest, contest] })).toContain('definition.contests.1.id')
+    expect(await bad({ ...definition, contests: [{ id: 'm', name: 'M', type: 'measure', district: 'county', threshold: 1.5 }] })).toContain(
+      'definition.contests.0.threshold',
+    )
+    // Only the north city's contest: south and east would get an empty ballot.
+    expect(await bad({ ...definition, contests: [definition.contests[3]] })).toContain('definition.regions.1')
+    expect(
+      await bad({ ...definition, districts: [...definition.districts, { id: 'x', name: 'X', regions: ['atlantis'] }] }),
+    ).toContain('definition.districts.3.regions.0')
+    const many = Array.from({ length: 501 }, (_, i) => ({ id: `m${i}`, name: `M${i}`, type: 'measure', district: 'county' }))
+    expect(await bad({ ...definition, contests: many })).toMatch(/definition\.contests.*500/)
+  })
+
+  it('lists its contests with their districts', async () => {
+    const id = await openDefined()
+    const list = await get(`/elections/${id}/contests`)
+    expect(list.contests.map((c: { id: string; regions: number }) => [c.id, c.regions])).toEqual([
+      ['gov', 3],
+      ['council', 2],
+      ['m1', 3],
+      ['parks', 1],
+    ])
+  })
+
+  it('counts over- and undervotes per contest, rejects what is not on the ballot, and keeps the invariant in every cell', async () => {
+    const id = await openDefined()
+    const ballots: object[] = []
+    // North: 12 ballots. gov: 7 ada, 3 bob, 1 write-in, 1 overvote; m1: 9 yes 3 no; parks: 6 yes, 4 no, 2 blank.
+    for (let i = 0; i < 12; i++) {
+      const gov = i < 7 ? ['ada'] : i < 10 ? ['bob'] : i === 10 ? [{ writeIn: 'Grace Hopper' }] : ['ada', 'bob']
+      const marks: Marks = { gov, m1: [i < 9 ? 'yes' : 'no'] }
+      if (i < 10) marks.parks = [i < 6 ? 'yes' : 'no']
+      ballots.push(v2(id, `north-${i}`, 'north', marks))
+    }
+    // South: 10 ballots. council (vote for 2): 6 × [c1, c2], 2 × [c3], 1 blank; gov: 10 × bob, the last as a
+    // ballot of the first kind (a mark in the first contest only: council and m1 blank).
+    for (let i = 0; i < 10; i++) {
+      const council = i < 6 ? ['c1', 'c2'] : i < 8 ? ['c3'] : []
+      ballots.push(i === 9 ? ballot(id, `south-${i}`, 'bob', 'south') : v2(id, `south-${i}`, 'south', { gov: ['bob'], council, m1: ['yes'] }))
+    }
+    // East: 2 ballots (a small cell).
+    ballots.push(v2(id, 'east-0', 'east', { gov: ['ada'], council: ['c4'], m1: ['no'] }))
+    ballots.push(v2(id, 'east-1', 'east', { gov: ['ada'], council: ['c4', 'c1'], m1: ['no'] }))
+    ballots.push(v2(id, 'south-10', 'south', { gov: ['bob'], council: ['c1', 'c2', 'c3'], m1: ['yes'] })) // a council overvote
+    // Each rejected whole, with its own reason.
+    const rejected = [
+      v2(id, 'north-20', 'north', { gov: ['ada'], council: ['c1'] }), // council is not on the north's ballot
+      v2(id, 'north-21', 'north', { gov: ['zed'] }),
+      v2(id, 'south-20', 'south', { council: [{ writeIn: 'Someone' }] }),
+      v2(id, 'south-21', 'south', { gov: ['ada', 'ada'] }),
+      v2(id, 'south-22', 'south', { senate: ['x'] }),
+    ]
+    const outcome = await count(id, [...ballots, ...rejected])
+    expect(outcome.counted).toBe(25)
+    expect(outcome.rejected.map((r) => r.reason)).toEqual([
+      'contest_not_on_style',
+      'unknown_selection',
+      'write_in_not_allowed',
+      'malformed_mark',
+      'unknown_contest',
+    ])
+
+    const gov = await get(`/elections/${id}/contests/gov`)
+    expect(gov.totals).toEqual({ ballots: 25, votes: 24, undervotes: 0, overvotes: 1 })
+    expect(Object.fromEntries(gov.selections.map((s: { id: string; votes: number }) => [s.id, s.votes]))).toEqual({
+      ada: 9,
+      bob: 14,
+      'write-in': 1,
+    })
+    expect(gov.balanced).toBe(true)
+    expect(gov.outcome.leaders).toEqual(['bob'])
+    // 85 registered, 25 voted: 60 outstanding could still overturn a lead of 5.
+    expect(gov.outcome).toMatchObject({ decided: false, outstanding: 60 })
+
+    const council = await get(`/elections/${id}/contests/council`)
+    // 12 + 2 + 1 + 2 votes and one overvote (south-10); undervotes 2 (c3 alone) + 2 (blank) + 2 (first kind) + 1 (east-0).
+    expect(council.totals).toEqual({ ballots: 13, votes: 17, undervotes: 7, overvotes: 1 })
+    expect(council.outcome.leaders).toEqual(['c1', 'c2'])
+    // South has 10 ballots, east 2: east is a small cell, hidden, and south with it (else the total would give east back).
+    expect(council.regions.map((r: { id: string; suppressed: boolean }) => [r.id, r.suppressed])).toEqual([
+      ['east', true],
+      ['south', true],
+    ])
+
+    const m1 = await get(`/elections/${id}/contests/m1`)
+    // yes 9 + 10, no 3 + 2 (and the first-kind ballot blank): 19 / 24 ≥ 2/3.
+    expect(m1.selections.map((s: { votes: number }) => s.votes)).toEqual([19, 5])
+    expect(m1.threshold).toEqual({ numerator: 2, denominator: 3, rule: 'at-least' })
+    expect(m1.outcome.passes).toBe(true)
+    const parks = await get(`/elections/${id}/contests/parks`)
+    // 6 / 10 = 60 % ≥ 55 %; 2 blank ballots are undervotes.
+    expect(parks).toMatchObject({ totals: { ballots: 12, votes: 10, undervotes: 2, overvotes: 0 }, outcome: { passes: true } })
+    expect(parks.threshold).toEqual({ numerator: 11, denominator: 20, rule: 'at-least' })
+
+    // The one-contest results read the same ballots: turnout and totals, no candidate.
+    const results = await get(`/elections/${id}/results`)
+    expect(results.totals.counted).toBe(25)
+    expect(results.regions.map((r: { id: string; ballots: number }) => [r.id, r.ballots]).sort()).toEqual([
+      ['east', 2],
+      ['north', 12],
+      ['south', 11],
+    ])
+    // The seed's query keeps working for the first contest.
+    const seed = await h.sql<{ candidate: string; count: string }[]>`
+      select candidate, count(*)::text from votes where election_id = ${id} group by candidate order by candidate`
+    expect(seed.map((r) => [r.candidate, Number(r.count)])).toEqual([
+      ['Ada', 9],
+      ['Bob', 14],
+    ])
+
+    // The recount from the ballot box equals the running counts; a tampered count does not.
+    const clean = await recountContests(h.sql, id)
+    expect(clean).toMatchObject({ differences: [], unbalanced: 0 })
+    expect(clean.cells).toBeGreaterThan(0)
+    await h.sql`update contest_counts set votes = votes + 1 where election_id = ${id} and contest_id = 'gov' and selection_id = 'ada' and region_id = 'east'`
+    const tampered = await recountContests(h.sql, id)
+    expect(tampered.differences).toEqual([
+      { contestId: 'gov', line: 'ada', regionId: 'east', channel: 'election_day', recounted: 2, running: 3 },
+    ])
+    expect(tampered.unbalanced).toBe(1)
+  })
+
+  it('refuses a ballot of many contests for an election of one contest', async () => {
+    const legacy = await openTestElection(h.sql)
+    const outcome = await count(legacy.id, [v2(legacy.id, 'north-1', 'north', { gov: ['ada'] })])
+    expect(outcome.rejected.map((r) => r.reason)).toEqual(['wrong_ballot_version'])
+  })
+})
+
+describe('the secret ballot', () => {
+  it('keeps the poll book and the ballot box apart: no voter, position, time or order joins them', async () => {
+    const id = await openDefined()
+    const order: string[] = []
+    const ballots = Array.from({ length: 40 }, (_, i) => {
+      const pick = ['ada', 'bob'][i % 2] as string
+      order.push(pick)
+      return v2(id, `north-${i}`, 'north', { gov: [pick], m1: ['yes'], parks: [i < 20 ? 'yes' : 'no'] })
+    })
+    await count(id, ballots)
+    const pollBook = await h.sql<{ candidateId: string | null }[]>`select candidate_id from ballots where election_id = ${id}`
+    expect(pollBook).toHaveLength(40)
+    expect(pollBook.every((r) => r.candidateId === null)).toBe(true)
+
+    // What the ballot box holds: nothing about the voter, the log or the time.
+    const columns = await h.sql<{ columnName: string }[]>`
+      select column_name from information_schema.columns where table_name in ('ballot_box', 'ballot_box_pending') order by 1`
+    expect([...new Set(columns.map((c) => c.columnName))]).toEqual(['channel', 'election_id', 'id', 'marks', 'region_id', 'style_id'])
+
+    await mixBallotBox(h.sql)
+    const [pending] = await h.sql<{ n: number }[]>`select count(*)::int as n from ballot_box_pending where election_id = ${id}`
+    expect(pending?.n).toBe(0)
+    // In the order they lie on disk: random (v4) ids, and an order unrelated to arrival.
+    const box = await h.sql<{ id: string; xmin: string; marks: Marks }[]>`
+      select id::text, xmin::text, marks from ballot_box where election_id = ${id} order by ctid`
+    expect(box).toHaveLength(40)
+    expect(box.every((b) => b.id[14] === '4')).toBe(true)
+    // One transaction for the whole window, not the counting batch's.
+    expect(new Set(box.map((b) => b.xmin)).size).toBe(1)
+    const [pollXmin] = await h.sql<{ xmin: string }[]>`select distinct xmin::text from ballots where election_id = ${id}`
+    expect(box[0]?.xmin).not.toBe(pollXmin?.xmin)
+    // The parks mark was 'yes' for the first 20 to arrive: on disk they are spread through the box.
+    const firstHalfYes = box.slice(0, 20).filter((b) => b.marks.parks?.[0] === 'yes').length
+    expect(firstHalfYes).toBeGreaterThan(3)
+    expect(firstHalfYes).toBeLessThan(17)
+  })
+
+  it('suppresses small cells in public results', async () => {
+    const id = await openDefined()
+    await count(id, [v2(id, 'east-0', 'east', { gov: ['ada'], council: ['c4'], m1: ['no'] })])
+    const gov = await get(`/elections/${id}/contests/gov`)
+    expect(gov.totals.votes).toBe(0)
+    expect(gov.selections.every((s: { votes: number }) => s.votes === 0)).toBe(true)
+    expect(gov.regions.find((r: { id: string }) => r.id === 'east')).toMatchObject({ suppressed: true, votes: null })
+    expect(gov.channels).toEqual([expect.objectContaining({ channel: 'election_day', suppressed: true, votes: null })])
+    const list = await get(`/elections/${id}/contests`)
+    expect(list.contests[0].ballots).toBe(0)
+  })
+})
