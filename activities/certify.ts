@@ -11,7 +11,7 @@ import { closeMarks } from '../lib/db/polls.ts'
 import { latestCalls, raceFacts } from '../lib/db/race-calls.ts'
 import { findDifferences } from '../lib/db/reconciliation.ts'
 import { loadResults } from '../lib/db/results.ts'
-import { loadPlan, storeSimulationTruth } from '../lib/db/simulation.ts'
+import { loadPlan, storeContestTruth, storeSimulationTruth } from '../lib/db/simulation.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 
@@ -68,8 +68,13 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
     async certifyElection(electionId: string, options: { ballotsGenerated: number | null }) {
       const election = await getElection(sql, electionId)
       if (election.simulated && options.ballotsGenerated !== null) {
-        const truth = new Simulation(await loadPlan(sql, electionId)).groundTruthByChannel(options.ballotsGenerated)
-        await storeSimulationTruth(sql, electionId, truth)
+        const sim = new Simulation(await loadPlan(sql, electionId))
+        await storeSimulationTruth(sql, electionId, sim.groundTruthByChannel(options.ballotsGenerated))
+        if (sim.contests) {
+          const ctx = Context.current()
+          const truth = sim.contestTruth(options.ballotsGenerated, (k) => ctx.heartbeat(`contest truth: ballot ${k}`))
+          await storeContestTruth(sql, electionId, truth)
+        }
       }
       await setElectionStatus(sql, electionId, 'certified')
       const snapshot = await loadResults(sql, electionId)

@@ -35,7 +35,9 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
       const repaired = differences.length > 0
       // Before the final recount, the last window goes into the ballot box: what is certified is all mixed.
       if (options.final) await mixBallotBox(sql)
-      const recount = await sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId))
+      const recount = await sql.begin('isolation level repeatable read read only', (tx) =>
+        recountContests(tx, electionId, { fromBallotBox: options.final }),
+      )
       const contests = recount.cells > 0 || recount.differences.length > 0 ? recount : null
       // The ledger scans every row ever recorded: taken at certification, not every few seconds.
       const ledger = options.final ? await messageLedger(sql, { groupId: tallyGroupId, topic: TOPICS.votes.name }) : null

@@ -190,7 +190,11 @@ export function resolveDefinition(
   const issues: DefinitionIssue[] = []
   const regionIds = new Set(regions.map((r) => r.id))
   const byState = new Map<string, string[]>()
-  for (const r of regions) byState.set(r.state, [...(byState.get(r.state) ?? []), r.id])
+  for (const r of regions) {
+    const list = byState.get(r.state)
+    if (list) list.push(r.id)
+    else byState.set(r.state, [r.id])
+  }
 
   const covered = new Map<string, string[]>()
   for (const [i, d] of definition.districts.entries()) {

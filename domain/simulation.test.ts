@@ -96,7 +96,7 @@ describe('the election generator', () => {
       for (let k = 0; k < Math.min(n, sim.ballotCount); k++) {
         for (const m of sim.messagesFor(k, at)) {
           if (m.kind === 'valid') {
-            const key = `${m.ballot.candidateId}|${m.ballot.regionId}`
+            const key = `${'candidateId' in m.ballot ? m.ballot.candidateId : ''}|${m.ballot.regionId}`
             votes.set(key, (votes.get(key) ?? 0) + 1)
             byChannel.set(`${key}|${m.ballot.channel}`, (byChannel.get(`${key}|${m.ballot.channel}`) ?? 0) + 1)
           } else {

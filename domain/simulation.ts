@@ -1,8 +1,11 @@
-import type { Ballot, Channel, RejectionReason } from './ballot.ts'
+import type { AnyBallot, Ballot, BallotV2, Channel, RejectionReason } from './ballot.ts'
+import { BALLOTS_KEY, type ElectionDefinitionInput, electionDefinitionSchema, resolveDefinition } from './contests.ts'
 import type { Candidate, Region } from './election.ts'
+import { generateDefinition, markBallot, regionsFromGeography } from './simulation-contests.ts'
 import { candidatesFor, type Geography, geography } from './simulation-geography.ts'
 import { SIMULATION_LIMITS as L } from './simulation-limits.ts'
 import { apportion, hashString, mix, normal, permute, uniform } from './simulation-random.ts'
+import { indexDefinition, type TabulationIndex, tabulateBallot } from './tabulation.ts'
 
 /**
  * A seeded, deterministic election generator. Everything about ballot number `k` is a
@@ -44,6 +47,11 @@ export interface SimulationSettings {
   invalidShare: number
   /** Probability, per valid ballot, of the same voter trying again with another ballot. */
   duplicateShare: number
+  /**
+   * A long ballot: districts and contests drawn for the simulated country
+   * (simulation-contests.ts), ballots of version 2. Otherwise one contest, version 1.
+   */
+  contests?: boolean
 }
 
 export interface SimulationPlan {
@@ -65,9 +73,17 @@ export const INJECTED_KINDS = [
 ] as const satisfies readonly RejectionReason[]
 
 export type GeneratedMessage =
-  | { kind: 'valid'; key: string; ballot: Ballot; raw?: undefined }
-  | { kind: 'duplicate_voter'; key: string; ballot: Ballot; raw?: undefined }
-  | { kind: (typeof INJECTED_KINDS)[number]; key: string; ballot?: Ballot; raw?: string }
+  | { kind: 'valid'; key: string; ballot: AnyBallot; raw?: undefined }
+  | { kind: 'duplicate_voter'; key: string; ballot: AnyBallot; raw?: undefined }
+  | { kind: (typeof INJECTED_KINDS)[number]; key: string; ballot?: AnyBallot; raw?: string }
+
+/** The definition of a simulated election with contests: a pure function of its seed and its number of regions. */
+export function simulatedDefinition(seed: number, regionCount: number): ElectionDefinitionInput {
+  return generateDefinition(seed, regionsFromGeography(geography(seed, regionCount)))
+}
+
+/** The line of a contest's count a truth or recount cell is about: a selection, or one of these. */
+export const CONTEST_LINES = { ballots: ':ballots', undervotes: ':undervotes', overvotes: ':overvotes' } as const
 
 /** The order the channels arrive in: ballot k's channel never goes back in this list. */
 export const CHANNEL_ORDER = ['early', 'election_day', 'mail'] as const satisfies readonly Channel[]
@@ -205,6 +221,8 @@ export class Simulation {
   private readonly orderKey: number
   /** The seed of ballot ids: the generator's seed and the election's id. */
   private readonly idSeed: number
+  /** An election with contests: its definition, indexed for marking and tabulating ballots. */
+  readonly contests: TabulationIndex | null
 
   constructor(readonly plan: SimulationPlan) {
     const { voters, turnout, seed } = plan.settings
@@ -213,6 +231,7 @@ export class Simulation {
     }
     this.ballotCount = Math.max(0, Math.floor(voters * turnout))
     this.idSeed = mix(seed ^ hashString(plan.electionId))
+    this.contests = plan.settings.contests ? indexSimulated(seed, plan.regions) : null
     this.orderKey = mix(seed ^ Math.imul(M.order, 0x9e3779b1))
     const R = plan.regions.length
     const C = plan.candidates.length
@@ -454,33 +473,37 @@ export class Simulation {
     const { electionId, candidates, regions } = this.plan
     const b = this.validBallot(k)
     const voter = voterId(b.voterIndex)
-    const ballot: Ballot = {
-      v: 1,
-      ballotId: b.ballotId,
-      electionId,
-      voterId: voter,
-      candidateId: candidates[b.candidateIndex]?.id ?? '',
-      regionId: regions[b.regionIndex]?.id ?? '',
-      channel: b.channel,
-      castAt,
-    }
+    const regionId = regions[b.regionIndex]?.id ?? ''
+    const common = { ballotId: b.ballotId, electionId, voterId: voter, regionId, channel: b.channel, castAt }
+    const index = this.contests
+    const ballot: AnyBallot = index
+      ? { v: 2, ...common, marks: markBallot(this.plan.settings.seed, k, index, regionId, b.channel) }
+      : { v: 1, ...common, candidateId: candidates[b.candidateIndex]?.id ?? '' }
     const out: GeneratedMessage[] = [{ kind: 'valid', key: voter, ballot }]
     if (this.duplicates(k)) {
-      const other = candidates[(b.candidateIndex + 1) % candidates.length]?.id ?? ballot.candidateId
-      out.push({ kind: 'duplicate_voter', key: voter, ballot: { ...ballot, ballotId: uuidFor(this.idSeed, k, 1), candidateId: other } })
+      const again: AnyBallot =
+        ballot.v === 2
+          ? { ...ballot, ballotId: uuidFor(this.idSeed, k, 1) }
+          : {
+              ...ballot,
+              ballotId: uuidFor(this.idSeed, k, 1),
+              candidateId: candidates[(b.candidateIndex + 1) % candidates.length]?.id ?? ballot.candidateId,
+            }
+      out.push({ kind: 'duplicate_voter', key: voter, ballot: again })
     }
     const kind = this.injected(k)
     if (kind) {
       const bad = { ...ballot, ballotId: uuidFor(this.idSeed, k, 2) }
       switch (kind) {
         case 'malformed':
-          out.push({ kind, key: voter, raw: `{"v":1,"ballotId":"${bad.ballotId}","electionId":"${electionId}",` })
+          out.push({ kind, key: voter, raw: `{"v":${ballot.v},"ballotId":"${bad.ballotId}","electionId":"${electionId}",` })
           break
         case 'invalid_schema':
-          out.push({ kind, key: voter, raw: JSON.stringify({ ...bad, candidateId: undefined, v: 1 }) })
+          out.push({ kind, key: voter, raw: JSON.stringify({ ...bad, candidateId: undefined, marks: undefined }) })
           break
         case 'unknown_candidate':
-          out.push({ kind, key: voter, ballot: { ...bad, candidateId: 'write-in-unknown' } })
+          // On a long ballot: a selection the contest does not have (rejected as unknown_selection).
+          out.push({ kind, key: voter, ballot: withUnknownSelection(bad, index) })
           break
         case 'unknown_region':
           out.push({ kind, key: voter, ballot: { ...bad, regionId: 'atlantis' } })
@@ -489,13 +512,49 @@ export class Simulation {
           out.push({ kind, key: `x${k}`, ballot: { ...bad, voterId: `x${k.toString(36)}` } })
           break
         case 'wrong_region': {
-          const wrong = regions[(b.regionIndex + 1) % regions.length]?.id ?? ballot.regionId
-          out.push({ kind, key: voter, ballot: { ...bad, regionId: wrong } })
+          const wrong = regions[(b.regionIndex + 1) % regions.length]?.id ?? regionId
+          // Marked for the other region's ballot, so the roll is what refuses it.
+          const marks = index && bad.v === 2 ? { marks: markBallot(this.plan.settings.seed, k, index, wrong, b.channel) } : {}
+          out.push({ kind, key: voter, ballot: { ...bad, regionId: wrong, ...marks } })
           break
         }
       }
     }
     return out
+  }
+
+  /** The reason the counter gives an injected message of this kind. */
+  reasonFor(kind: (typeof INJECTED_KINDS)[number]): RejectionReason {
+    return kind === 'unknown_candidate' && this.contests ? 'unknown_selection' : kind
+  }
+
+  /**
+   * What ballots [0, produced) must count to in every contest: per `contest|line|region|channel`,
+   * where a line is a selection (the write-in line included) or one of CONTEST_LINES.
+   */
+  contestTruth(produced: number, progress?: (k: number) => void): Map<string, number> {
+    const index = this.contests
+    const truth = new Map<string, number>()
+    if (!index) return truth
+    const add = (key: string, n: number) => {
+      if (n > 0) truth.set(key, (truth.get(key) ?? 0) + n)
+    }
+    const n = Math.min(produced, this.ballotCount)
+    for (let k = 0; k < n; k++) {
+      if (progress && k % 50_000 === 0) progress(k)
+      const b = this.validBallot(k)
+      const regionId = this.plan.regions[b.regionIndex]?.id ?? ''
+      const judged = tabulateBallot(index, regionId, markBallot(this.plan.settings.seed, k, index, regionId, b.channel))
+      if (!judged.ok) throw new Error(`the generator's ballot ${k} does not tabulate: ${judged.detail}`)
+      for (const c of judged.contests) {
+        const cell = `|${regionId}|${b.channel}`
+        add(`${c.contestId}|${CONTEST_LINES.ballots}${cell}`, 1)
+        add(`${c.contestId}|${CONTEST_LINES.undervotes}${cell}`, c.undervotes)
+        add(`${c.contestId}|${CONTEST_LINES.overvotes}${cell}`, c.overvoted)
+        for (const sel of c.selections) add(`${c.contestId}|${sel}${cell}`, 1)
+      }
+    }
+    return truth
   }
 
   /** The valid ballots the generator will send, per region id: what a simulated election can still bring. */
@@ -530,7 +589,7 @@ export class Simulation {
       cube[cell] = (cube[cell] ?? 0) + 1
       if (this.duplicates(k)) rejections.set('duplicate_voter', (rejections.get('duplicate_voter') ?? 0) + 1)
       const kind = this.injected(k)
-      if (kind) rejections.set(kind, (rejections.get(kind) ?? 0) + 1)
+      if (kind) rejections.set(this.reasonFor(kind), (rejections.get(this.reasonFor(kind)) ?? 0) + 1)
     }
     return { cube, rejections }
   }
@@ -550,7 +609,10 @@ export class Simulation {
   groundTruthByChannel(produced: number): { votes: Map<string, number>; rejections: Map<RejectionReason, number> } {
     const { cube, rejections } = this.tally(produced)
     const votes = new Map<string, number>()
-    this.eachCell(cube, (candidate, region, channel, n) => votes.set(`${candidate}|${region}|${channel}`, n))
+    this.eachCell(cube, (candidate, region, channel, n) => {
+      const key = `${candidate}|${region}|${channel}`
+      votes.set(key, (votes.get(key) ?? 0) + n)
+    })
     return { votes, rejections }
   }
 
@@ -562,7 +624,9 @@ export class Simulation {
       for (let c = 0; c < C; c++) {
         for (let ch = 0; ch < 3; ch++) {
           const n = cube[(r * C + c) * 3 + ch] ?? 0
-          if (n > 0) f(candidates[c]?.id ?? '', regions[r]?.id ?? '', CHANNEL_ORDER[ch] ?? 'election_day', n)
+          // A long ballot counts in the one-contest rows as a ballot, whoever it chose (BALLOTS_KEY).
+          const key = this.contests ? BALLOTS_KEY : (candidates[c]?.id ?? '')
+          if (n > 0) f(key, regions[r]?.id ?? '', CHANNEL_ORDER[ch] ?? 'election_day', n)
         }
       }
     }
@@ -657,4 +721,19 @@ function drawPreferences(seed: number, geo: Geography, C: number): Float64Array 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b]
   return a
+}
+
+function indexSimulated(seed: number, regions: Region[]): TabulationIndex {
+  const parsed = electionDefinitionSchema.parse(simulatedDefinition(seed, regions.length))
+  const resolved = resolveDefinition(parsed, regions)
+  if (!resolved.ok) throw new Error(`the simulated definition does not fit its regions: ${resolved.issues[0]?.message}`)
+  return indexDefinition(resolved.resolved)
+}
+
+/** A long ballot with a mark no contest has (the first contest on its style gets 'write-in-unknown'). */
+function withUnknownSelection(ballot: AnyBallot, index: TabulationIndex | null): AnyBallot {
+  if (ballot.v === 1 || !index) return { ...(ballot as Ballot), candidateId: 'write-in-unknown' }
+  const style = index.resolved.styleOfRegion.get(ballot.regionId) ?? ''
+  const first = index.resolved.styles.get(style)?.[0] ?? ''
+  return { ...(ballot as BallotV2), marks: { ...ballot.marks, [first]: ['write-in-unknown'] } }
 }

@@ -32,6 +32,8 @@ export interface TabulationIndex {
   contests: Map<string, ContestRules>
   /** Contest id → its declared selections (write-in line excluded). */
   selections: Map<string, Set<string>>
+  /** Style id → its contests, as a set (a ballot's marks are checked against it). */
+  onStyle: Map<string, Set<string>>
 }
 
 export function indexDefinition(resolved: ResolvedDefinition): TabulationIndex {
@@ -39,6 +41,7 @@ export function indexDefinition(resolved: ResolvedDefinition): TabulationIndex {
     resolved,
     contests: new Map(resolved.contests.map((c) => [c.id, c])),
     selections: new Map(resolved.contests.map((c) => [c.id, new Set(c.selections.map((s) => s.id))])),
+    onStyle: new Map([...resolved.styles].map(([id, list]) => [id, new Set(list)])),
   }
 }
 
@@ -46,11 +49,12 @@ export function tabulateBallot(index: TabulationIndex, regionId: string, marks: 
   const styleId = index.resolved.styleOfRegion.get(regionId)
   if (styleId === undefined) return { ok: false, reason: 'unknown_region', detail: `no region ${regionId} in the election's definition` }
   const onStyle = index.resolved.styles.get(styleId) ?? []
+  const allowed = index.onStyle.get(styleId) ?? new Set<string>()
   for (const contestId in marks) {
     if (!Object.hasOwn(marks, contestId)) continue
     const contest = index.contests.get(contestId)
     if (!contest) return { ok: false, reason: 'unknown_contest', detail: `no contest ${contestId} in this election` }
-    if (!onStyle.includes(contestId))
+    if (!allowed.has(contestId))
       return { ok: false, reason: 'contest_not_on_style', detail: `contest ${contestId} is not on the ballot of region ${regionId}` }
     const problem = checkMarks(index, contest, marks[contestId] ?? [])
     if (problem) return { ok: false, ...problem }

@@ -1,12 +1,12 @@
 import type { Producer } from 'kafkajs'
-import { type Ballot, encodeBallot } from '../domain/ballot.ts'
+import { type AnyBallot, encodeBallot } from '../domain/ballot.ts'
 import { TOPICS } from './local-stack.ts'
 
 /** A message for the `votes` topic: a ballot, or raw bytes (the simulator's invalid ones, the outbox's). */
 export interface OutgoingBallot {
   key: string
   electionId: string
-  ballot?: Ballot
+  ballot?: AnyBallot
   raw?: string | Buffer
 }
 

@@ -19,6 +19,12 @@ export const stackConfig = z.object({
     .regex(/^[^:\s]+:\d+$/, 'expected host:port')
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default(LOCAL.temporal.namespace),
+  /**
+   * How long the `votes` topic keeps ballots. Each message there carries the voter's id with
+   * their marks (the counter needs both), so this is how long a voter can be linked to a
+   * choice by whoever can read the topic: keep it as short as recovery allows.
+   */
+  VOTES_RETENTION_HOURS: z.coerce.number().int().min(1).max(8_760).default(168),
   /** A `temporal` binary to use instead of finding or installing one. */
   TEMPORAL_CLI: z.string().min(1).optional(),
 })

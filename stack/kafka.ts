@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ConfigResourceTypes } from 'kafkajs'
 import { createKafka } from '../lib/kafka.ts'
 import { LOCAL, LOCAL_KAFKA_BROKERS, TOPICS } from '../lib/local-stack.ts'
 import { waitUntil } from '../lib/wait.ts'
@@ -97,7 +98,7 @@ export function kafkaComponent(env: StackConfig = STACK_CONFIG): Component {
         const up = await waitUntil(async () => (await ready()) || !runningPid(NAME, KAFKA_DIR), 120_000)
         if (!up || !runningPid(NAME, KAFKA_DIR)) throw new StackError('Kafka did not start; see `bun run stack logs kafka`')
       }
-      await ensureTopics(brokers)
+      await ensureTopics(brokers, env.VOTES_RETENTION_HOURS)
     },
   }
 }
@@ -163,9 +164,13 @@ const LOG4J = `Configuration:
         level: INFO
 `
 
-/** Creates the project's topics if missing; several partitions so tally instances can share. */
-export async function ensureTopics(brokers: string[]) {
+/**
+ * Creates the project's topics if missing (several partitions so tally instances can
+ * share), and holds `votes` to its retention: ballots there name their voter.
+ */
+export async function ensureTopics(brokers: string[], votesRetentionHours: number) {
   const admin = createKafka({ brokers, clientId: 'votestream-stack' }).admin()
+  const retention = { name: 'retention.ms', value: String(votesRetentionHours * 3_600_000) }
   await admin.connect()
   try {
     const existing = new Set(await admin.listTopics())
@@ -173,9 +178,18 @@ export async function ensureTopics(brokers: string[]) {
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          configEntries: t.name === TOPICS.votes.name ? [retention] : [],
+        })),
       })
     }
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: TOPICS.votes.name, configEntries: [retention] }],
+    })
   } finally {
     await admin.disconnect()
   }

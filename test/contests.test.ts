@@ -111,7 +111,9 @@ describe('an election defined by contests', () => {
       return JSON.stringify(await res.json())
     }
     const contest = definition.contests[0] as Record<string, unknown>
-    expect(await bad({ ...definition, contests: [{ ...contest, writeIns: false, votesAllowed: 5 }] })).toContain('definition.contests.0.votesAllowed')
+    expect(await bad({ ...definition, contests: [{ ...contest, writeIns: false, votesAllowed: 5 }] })).toContain(
+      'definition.contests.0.votesAllowed',
+    )
     expect(await bad({ ...definition, contests: [{ ...contest, votesAllowed: 0 }] })).toContain('definition.contests.0.votesAllowed')
     expect(await bad({ ...definition, contests: [{ ...contest, district: 'nowhere' }] })).toContain('definition.contests.0.district')
     expect(await bad({ ...definition, contests: [contest, contest] })).toContain('definition.contests.1.id')
@@ -120,9 +122,9 @@ describe('an election defined by contests', () => {
     )
     // Only the north city's contest: south and east would get an empty ballot.
     expect(await bad({ ...definition, contests: [definition.contests[3]] })).toContain('definition.regions.1')
-    expect(
-      await bad({ ...definition, districts: [...definition.districts, { id: 'x', name: 'X', regions: ['atlantis'] }] }),
-    ).toContain('definition.districts.3.regions.0')
+    expect(await bad({ ...definition, districts: [...definition.districts, { id: 'x', name: 'X', regions: ['atlantis'] }] })).toContain(
+      'definition.districts.3.regions.0',
+    )
     const many = Array.from({ length: 501 }, (_, i) => ({ id: `m${i}`, name: `M${i}`, type: 'measure', district: 'county' }))
     expect(await bad({ ...definition, contests: many })).toMatch(/definition\.contests.*500/)
   })
@@ -152,7 +154,9 @@ describe('an election defined by contests', () => {
     // ballot of the first kind (a mark in the first contest only: council and m1 blank).
     for (let i = 0; i < 10; i++) {
       const council = i < 6 ? ['c1', 'c2'] : i < 8 ? ['c3'] : []
-      ballots.push(i === 9 ? ballot(id, `south-${i}`, 'bob', 'south') : v2(id, `south-${i}`, 'south', { gov: ['bob'], council, m1: ['yes'] }))
+      ballots.push(
+        i === 9 ? ballot(id, `south-${i}`, 'bob', 'south') : v2(id, `south-${i}`, 'south', { gov: ['bob'], council, m1: ['yes'] }),
+      )
     }
     // East: 2 ballots (a small cell).
     ballots.push(v2(id, 'east-0', 'east', { gov: ['ada'], council: ['c4'], m1: ['no'] }))

@@ -1,6 +1,7 @@
 import { type Candidate, canTransition, type ElectionStatus, type Region } from '../../domain/election.ts'
 import { AppError } from '../../domain/errors.ts'
-import { Simulation, type SimulationPlan, voterId } from '../../domain/simulation.ts'
+import { Simulation, type SimulationPlan, simulatedDefinition, voterId } from '../../domain/simulation.ts'
+import { saveDefinition } from './contests.ts'
 import { type Db, inTransaction } from './sql.ts'
 import { takeResultsVersion } from './versions.ts'
 
@@ -116,14 +117,25 @@ export async function createSimulatedElection(
   name: string,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
+  const sim = new Simulation(plan)
   await createElection(db, {
     id: plan.electionId,
     name,
-    candidates: plan.candidates,
+    // An election with contests has no candidates of its own: its contests have them.
+    candidates: sim.contests ? [] : plan.candidates,
     regions: plan.regions,
     simulated: true,
     settings: { simulation: { ...plan.settings, ...extra } },
   })
+  if (sim.contests) {
+    const definition = simulatedDefinition(plan.settings.seed, plan.regions.length)
+    await saveDefinition(
+      db,
+      plan.electionId,
+      (definition.districts ?? []).map((d) => ({ id: d.id, name: d.name, level: d.level ?? 'other' })),
+      sim.contests.resolved,
+    )
+  }
 }
 
 /**

@@ -57,6 +57,8 @@ export const SimulationInput = z
     ratePerSecond: rate.default(L.ratePerSecond.default),
     candidates: z.number().int().min(L.candidates.min).max(L.candidates.max).default(L.candidates.default),
     regions: z.number().int().min(L.regions.min).max(L.regions.max).default(L.regions.default),
+    /** A long ballot: districts and contests drawn for the simulated country (ballots of version 2). */
+    contests: z.boolean().default(false),
   })
   .openapi('SimulationSettings')
 

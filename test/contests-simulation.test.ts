@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto'
+import { Client, Connection } from '@temporalio/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultPlan } from '../domain/simulation.ts'
+import { createSimulatedElection } from '../lib/db/elections.ts'
+import { compareContestTruth } from '../lib/db/simulation.ts'
+import type { electionWorkflow } from '../workflows/election.ts'
+import { electionIdKey, electionStatusKey } from '../workflows/search-attributes.ts'
+import { testSql } from './helpers.ts'
+import { buildWorker, startTally, startWorker, type TallyProcess, type WorkerProcess } from './processes.ts'
+
+const sql = testSql()
+const taskQueue = `contests-${randomUUID().slice(0, 8)}`
+let connection: Connection
+let client: Client
+let tally: TallyProcess
+let worker: WorkerProcess
+
+beforeAll(async () => {
+  buildWorker()
+  // A short ballot-box window, so the mixer runs while the election does.
+  tally = await startTally({ name: 'tally-for-contests', env: { TALLY_BALLOT_BOX_MIX_SECONDS: '2' } })
+  await tally.waitHealthy()
+  worker = startWorker(taskQueue, 'worker-for-contests')
+  connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' })
+  client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' })
+})
+afterAll(async () => {
+  await worker?.stop()
+  await tally?.stop()
+  await connection?.close()
+  await sql.end({ timeout: 5 })
+})
+
+describe('a simulated election with a long ballot', () => {
+  it('certifies equal to the ground truth in every contest × selection × region × channel cell, the invariant holding in each', {
+    timeout: 240_000,
+  }, async () => {
+    const id = `lb-${randomUUID().slice(0, 8)}`
+    const plan = defaultPlan(
+      id,
+      { seed: 24, voters: 20_000, turnout: 0.75, invalidShare: 0.01, duplicateShare: 0.005, contests: true },
+      { regions: 300 },
+    )
+    await createSimulatedElection(sql, plan, `Long ballot ${id}`)
+    const handle = await client.workflow.start<typeof electionWorkflow>('electionWorkflow', {
+      taskQueue,
+      workflowId: `election-${id}`,
+      args: [{ electionId: id, simulation: { ratePerSecond: 6_000 }, reconcileEverySeconds: 5 }],
+      typedSearchAttributes: [
+        { key: electionIdKey, value: id },
+        { key: electionStatusKey, value: 'open' },
+      ],
+    })
+    const outcome = await handle.result()
+    expect(outcome.reconciliation).toBe('match')
+    expect(outcome.counted).toBe(15_000)
+    const [e] = await sql<{ status: string }[]>`select status from elections where id = ${id}`
+    expect(e?.status).toBe('certified')
+
+    const truth = await compareContestTruth(sql, id)
+    console.log(`long ballot ${id}: ${truth.compared} contest cells compared with the ground truth, ${truth.differing} differ`)
+    expect(truth.differences).toEqual([])
+    expect(truth.compared).toBeGreaterThan(5_000)
+
+    // The final reconciliation recounted every contest from the ballot box: equal, and balanced in every cell.
+    const [final] = await sql<{ contests: { differences: unknown[]; cells: number; unbalanced: number } }[]>`
+      select contests from reconciliation_reports where election_id = ${id} and final order by id desc limit 1`
+    expect(final?.contests).toMatchObject({ differences: [], unbalanced: 0 })
+    expect(final?.contests.cells).toBeGreaterThan(2_000)
+    const [pending] = await sql<{ n: number }[]>`select count(*)::int as n from ballot_box_pending where election_id = ${id}`
+    expect(pending?.n).toBe(0)
+    const [boxed] = await sql<{ n: number }[]>`select count(*)::int as n from ballot_box where election_id = ${id}`
+    expect(boxed?.n).toBe(15_000)
+    // The generator's invalid marks were refused with their own reason.
+    const reasons = await sql<{ reason: string }[]>`select distinct reason from rejected_ballots where election_id = ${id}`
+    expect(reasons.map((r) => r.reason)).toContain('unknown_selection')
+  })
+})
