@@ -227,5 +227,7 @@ export const simulationComparisonSchema = z.object({
   candidates: z.array(z.object({ candidateId: z.string(), generated: z.number(), counted: z.number() })),
   rejections: z.array(z.object({ reason: z.string(), injected: z.number(), rejected: z.number() })),
   cells: z.object({ compared: z.number(), mismatched: z.number(), examples: z.array(cellMismatchSchema) }),
+  /** An election with contests: contest × line (selection, undervotes, overvotes, ballots) × region × channel cells. */
+  contests: z.object({ compared: z.number(), mismatched: z.number() }).nullable(),
 })
 export type SimulationComparison = z.infer<typeof simulationComparisonSchema>

@@ -34,6 +34,7 @@ const flags = z.object({
   invalid: z.coerce.number().min(0).max(L.invalidShare.max).default(L.invalidShare.default),
   duplicates: z.coerce.number().min(0).max(L.duplicateShare.max).default(L.duplicateShare.default),
   name: z.string().default('Simulated general election'),
+  contests: z.enum(['true', 'false']).default('false'),
 })
 
 const USAGE = `usage: bun run simulate [flags]
@@ -59,6 +60,9 @@ tend to be first, cities last), then mail ballots: early leads can fade.
   --duplicates SHARE second attempts by the same voter per valid ballot, 0 to
                      ${L.duplicateShare.max} (default ${L.duplicateShare.default})
   --name TEXT        the election's name (default "Simulated general election")
+  --contests true    a long ballot: districts and ~150 contests (20–40 per precinct's
+                     ballot: vote-for-N, measures with thresholds, write-ins, over- and
+                     undervotes), results per contest at /elections/{id}/contests
   --help             this text
 
 Uses VOTESTREAM_API_URL (and API_ADMIN_TOKEN) when set; otherwise brings up the local
@@ -110,6 +114,7 @@ async function main() {
           ratePerSecond: opts.rate,
           candidates: opts.candidates,
           regions: opts.regions,
+          contests: opts.contests === 'true',
         },
         reconcileEverySeconds: 10,
       }),

@@ -95,7 +95,7 @@ function closestRegions(s: ResultsSnapshot): string[] {
 
 export function printCertified(
   s: ResultsSnapshot,
-  extra: { verdict: string; truth: Pick<SimulationComparison, 'matches' | 'cells'> | null; urls: Record<string, string> },
+  extra: { verdict: string; truth: Pick<SimulationComparison, 'matches' | 'cells' | 'contests'> | null; urls: Record<string, string> },
 ) {
   const lines = [
     '',
@@ -121,6 +121,13 @@ export function printCertified(
           extra.truth.matches
             ? `the count equals what the generator produced, in each of ${fmt(extra.truth.cells.compared)} candidate × region × channel cells`
             : `MISMATCH with the generator (${fmt(extra.truth.cells.mismatched)} of ${fmt(extra.truth.cells.compared)} cells differ)`
+        }`
+      : '',
+    extra.truth?.contests
+      ? `  contests: ${
+          extra.truth.contests.mismatched === 0
+            ? `equal to the generator in each of ${fmt(extra.truth.contests.compared)} contest × line × region × channel cells (selections, undervotes, overvotes, ballots)`
+            : `MISMATCH in ${fmt(extra.truth.contests.mismatched)} of ${fmt(extra.truth.contests.compared)} contest cells`
         }`
       : '',
     s.call

@@ -6,6 +6,7 @@ import { latestCertificationCheck } from '../../../lib/db/certification.ts'
 import { getElection } from '../../../lib/db/elections.ts'
 import { latestReconciliation, simulationComparison } from '../../../lib/db/reconciliation.ts'
 import { loadRegion, loadRegions, loadResults, loadTrend, resultsEtag } from '../../../lib/db/results.ts'
+import { compareContestTruth } from '../../../lib/db/simulation.ts'
 import type { ApiDeps } from '../deps.ts'
 import { clientAddress } from '../limits/client-address.ts'
 import type { ResultsFeed } from '../results-feed.ts'
@@ -228,13 +229,17 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         const e = await getElection(sql, id)
         if (!e.simulated) throw new AppError('not_found', `${id} is not a simulated election`)
         const { candidates, rejections, cells } = await simulationComparison(sql, id)
+        const truth = await compareContestTruth(sql, id)
+        // An election with contests: every contest × line × region × channel against the generator's.
+        const contests = truth.compared > 0 ? { compared: truth.compared, mismatched: truth.differing } : null
         const certified = e.status === 'certified'
         const matches =
           certified &&
           candidates.every((x) => x.generated === x.counted) &&
           rejections.every((r) => r.injected === r.rejected) &&
-          cells.mismatched === 0
-        return c.json({ electionId: id, matches, candidates, rejections, cells }, 200)
+          cells.mismatched === 0 &&
+          (contests?.mismatched ?? 0) === 0
+        return c.json({ electionId: id, matches, candidates, rejections, cells, contests }, 200)
       },
     )
 }
