@@ -14,6 +14,7 @@ import { loadResults } from '../lib/db/results.ts'
 import { loadPlan, storeContestTruth, storeSimulationTruth } from '../lib/db/simulation.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
+import { heartbeating } from './heartbeat.ts'
 
 export function createCertifyActivities({ sql, producer, tallyGroupId }: ActivityDeps) {
   const topic = TOPICS.votes.name
@@ -30,7 +31,10 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
       ctx.heartbeat('ledger')
       const differences = await findDifferences(sql, electionId)
       // Every contest recounted from the ballot box; a cell off the invariant counts as a difference too.
-      const contests = await sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId))
+      const contests = await heartbeating(
+        sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId)),
+        'recounting the contests',
+      )
       ctx.heartbeat('recount')
       const turnout = await turnoutOverRoll(sql, electionId)
       ctx.heartbeat('turnout')

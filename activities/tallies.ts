@@ -5,6 +5,7 @@ import { messageLedger } from '../lib/db/counting.ts'
 import { type ContestRecount, type Difference, findDifferences, recordReconciliation, repairDifferences } from '../lib/db/reconciliation.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
+import { heartbeating } from './heartbeat.ts'
 
 export interface ReconciliationReport {
   id: number
@@ -35,8 +36,9 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
       const repaired = differences.length > 0
       // Before the final recount, the last window goes into the ballot box: what is certified is all mixed.
       if (options.final) await mixBallotBox(sql)
-      const recount = await sql.begin('isolation level repeatable read read only', (tx) =>
-        recountContests(tx, electionId, { fromBallotBox: options.final }),
+      const recount = await heartbeating(
+        sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId, { fromBallotBox: options.final })),
+        'recounting the contests',
       )
       const contests = recount.cells > 0 || recount.differences.length > 0 ? recount : null
       // The ledger scans every row ever recorded: taken at certification, not every few seconds.
