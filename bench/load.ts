@@ -2,6 +2,7 @@ import { type Admin, ConfigResourceTypes, type Producer } from 'kafkajs'
 import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
 import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
+import { recountContests } from '../lib/db/contest-recount.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settleRoll } from '../lib/db/elections.ts'
 import type { Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
@@ -18,7 +19,13 @@ export interface StepResult {
   lag: Array<{ t: number; lag: number }>
   maxLag: number
   sendErrors: number
+  /** Realistic ballots only: what each ballot carried, and the recount of the step's ballot box against the running counts. */
+  contests?: { perBallot: number; marksPerBallot: number; recountSeconds: number; differences: number; unbalanced: number }
 }
+
+export type BenchBallot = 'one-contest' | 'realistic'
+/** The realistic ballot's map: as many precincts as the simulator draws, each ballot a cell of its own. */
+const REALISTIC_PRECINCTS = 5000
 
 /**
  * The benchmark's own topic, shaped like `votes`: its backlog never lands on the regular
@@ -80,15 +87,14 @@ export async function closeBenchElections(sql: Sql): Promise<void> {
 }
 
 /** A fresh open election with a roll big enough for `ballots` valid ballots. */
-export async function benchElection(sql: Sql, ballots: number, label: string) {
+export async function benchElection(sql: Sql, ballots: number, label: string, ballot: BenchBallot = 'one-contest') {
   const voters = Math.ceil(ballots / 0.9) + 10
-  const plan = defaultPlan(`bench-${label}-${Date.now().toString(36)}`, {
-    seed: 99,
-    voters,
-    turnout: 0.9,
-    invalidShare: 0,
-    duplicateShare: 0,
-  })
+  const realistic = ballot === 'realistic'
+  const plan = defaultPlan(
+    `bench-${label}-${Date.now().toString(36)}`,
+    { seed: 99, voters, turnout: 0.9, invalidShare: 0, duplicateShare: 0, contests: realistic },
+    realistic ? { regions: REALISTIC_PRECINCTS } : {},
+  )
   // Marked as the benchmark's: hidden from the default listing, closed when the run ends.
   await createSimulatedElection(sql, plan, `Benchmark ${label}`, { benchmark: true })
   await createSimulatedRoll(sql, plan)
@@ -119,14 +125,14 @@ export async function consumerLag(sql: Sql, admin: Admin, groupId: string, topic
  * instead of quietly lowering the offered rate.
  */
 export async function runStep<M>(
-  deps: { sql: Sql; producer: Producer; admin: Admin; groupId: string },
+  deps: { sql: Sql; producer: Producer; admin: Admin; groupId: string; ballot?: BenchBallot },
   rate: number,
   seconds: number,
   startMeter: () => () => M,
 ): Promise<StepResult & { meter: M }> {
   const { sql, producer, admin, groupId } = deps
   const total = Math.round(rate * seconds)
-  const sim = await benchElection(sql, total, `${rate}`)
+  const sim = await benchElection(sql, total, `${rate}`, deps.ballot)
   // Metered from here: loading the roll above is the election's setup, not the counting.
   const stopMeter = startMeter()
   const electionId = sim.plan.electionId
@@ -176,6 +182,7 @@ export async function runStep<M>(
     select extract(epoch from max(pg_xact_commit_timestamp(xmin)))::float8 * 1000 as last from ballots where election_id = ${electionId}`
   const [tallied] = await sql<{ n: number }[]>`select coalesce(sum(votes), 0)::int as n from tally_counts where election_id = ${electionId}`
   const elapsed = ((span?.last ?? Date.now()) - startEpoch) / 1000
+  const contests = sim.contests ? await recountStep(sql, electionId, counted) : undefined
   return {
     offered: rate,
     seconds,
@@ -184,11 +191,33 @@ export async function runStep<M>(
     achieved: Math.round(counted / Math.max(elapsed, seconds)),
     // Exact: every ballot Kafka accepted is counted once; sends that failed are reported apart
     // (a timed-out send may still have been written, so they bound the count from below).
-    exact: counted >= total - sendErrors && counted <= total && tallied?.n === counted,
+    exact:
+      counted >= total - sendErrors &&
+      counted <= total &&
+      tallied?.n === counted &&
+      (!contests || (contests.differences === 0 && contests.unbalanced === 0)),
+    contests,
     latency: await measureLatency(sql, electionId),
     lag,
     maxLag: Math.max(0, ...lag.map((l) => l.lag)),
     sendErrors,
     meter,
+  }
+}
+
+/** The step's ballot box recounted against its running counts, timed (after the step: not metered). */
+async function recountStep(sql: Sql, electionId: string, counted: number): Promise<NonNullable<StepResult['contests']>> {
+  const started = performance.now()
+  const recount = await sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId))
+  const recountSeconds = (performance.now() - started) / 1000
+  const [marks] = await sql<
+    { n: number }[]
+  >`select coalesce(sum(votes), 0)::float8 as n from contest_counts where election_id = ${electionId}`
+  return {
+    perBallot: counted > 0 ? recount.contestBallots / counted : 0,
+    marksPerBallot: counted > 0 ? (marks?.n ?? 0) / counted : 0,
+    recountSeconds,
+    differences: recount.differences.length,
+    unbalanced: recount.unbalanced,
   }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
- * `bun run bench [--quick] [--rates r1,r2] [--seconds s] [--keep-data]`: the end-to-end
- * benchmark against the real stack.
+ * `bun run bench [--quick] [--rates r1,r2] [--seconds s] [--ballot one-contest|realistic] [--keep-data]`:
+ * the end-to-end benchmark against the real stack.
  *
  * For each offered rate: an open-loop generator sends ballots to `votes`, a real tally
  * process counts them, and the latency of every ballot is measured from its intended send
@@ -41,6 +41,7 @@ function readFlags() {
         rates: { type: 'string' },
         seconds: { type: 'string' },
         'keep-data': { type: 'boolean', default: false },
+        ballot: { type: 'string', default: 'one-contest' },
       },
     }).values
   } catch (err) {
@@ -60,6 +61,9 @@ const flags = z.object({
     .optional(),
   seconds: z.coerce.number().int().min(2).max(3600).optional(),
   'keep-data': z.boolean().default(false),
+  // one-contest: today's one-mark ballots over the default map; realistic: the simulator's
+  // long ballot (20–40 contests per style) over 5,000 precincts.
+  ballot: z.enum(['one-contest', 'realistic']).default('one-contest'),
 })
 const parsedFlags = flags.safeParse(values)
 if (!parsedFlags.success) {
@@ -146,12 +150,20 @@ async function main() {
   try {
     // Warm-up, not reported: the first batches pay for JIT compilation and cold caches.
     say('warming up for 3 s')
-    await runStep({ sql, producer, admin, groupId }, 1000, 3, () => () => undefined)
+    await runStep({ sql, producer, admin, groupId, ballot: opts.ballot }, 1000, 3, () => () => undefined)
     for (const rate of rates) {
       say(`offering ${rate.toLocaleString('en-US')} ballots/s for ${seconds} s`)
-      const { meter: cpu, ...step } = await runStep({ sql, producer, admin, groupId }, rate, seconds, () => cpuMeter(processes))
+      const { meter: cpu, ...step } = await runStep({ sql, producer, admin, groupId, ballot: opts.ballot }, rate, seconds, () =>
+        cpuMeter(processes),
+      )
       steps.push({ ...step, cpu: cpu.percent, cpuSeconds: cpu.seconds, tallyPeakRssMiB: peakRssMiB(tally.pid ?? 0) })
       say(`  achieved ${step.achieved.toLocaleString('en-US')}/s, p99 ${step.latency.p99} ms, exact: ${step.exact}`)
+      if (step.contests) {
+        const c = step.contests
+        say(
+          `  ${c.perBallot.toFixed(1)} contests and ${c.marksPerBallot.toFixed(1)} counted marks per ballot (${Math.round(step.achieved * c.marksPerBallot).toLocaleString('en-US')} marks/s); recount of the ballot box ${c.recountSeconds.toFixed(1)} s, ${c.differences} cells differ, ${c.unbalanced} unbalanced`,
+        )
+      }
     }
   } finally {
     tally.kill('SIGTERM')
@@ -182,6 +194,7 @@ async function main() {
     when: new Date().toISOString(),
     machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
     quick,
+    ballot: opts.ballot,
     steps,
     parts: { kafkaAlone: kafkaOnly, postgresAlone: pgOnly },
     summary: {
