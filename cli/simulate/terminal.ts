@@ -1,10 +1,13 @@
 import type { ResultsSnapshot, SimulationComparison } from '../../domain/results.ts'
+import { type Headline, headlineLines } from './format.ts'
 
 const tty = process.stdout.isTTY === true
 const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s)
 const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s)
 const fmt = (n: number) => n.toLocaleString('en-US')
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`
+/** The terminal's width, for lines that must not wrap (a wrapped line breaks the redraw in place). */
+const columns = () => (tty && process.stdout.columns ? process.stdout.columns : 120)
 
 function bar(fraction: number, width: number): string {
   const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width)
@@ -18,6 +21,8 @@ export interface LiveView {
   target: number
   rate: number
   paused: boolean
+  /** An election with contests: the headline contests as last read, and how many contests the ballot has. */
+  headlines?: { shown: Headline[]; total: number }
 }
 
 /**
@@ -36,6 +41,7 @@ export function printAboveLiveBlock(text: string) {
 /** Redraws the progress block in place on a terminal; prints a line now and then elsewhere. */
 export function createRenderer() {
   let lastPlain = 0
+  let lastPlainHeadlines = 0
   return {
     draw(v: LiveView) {
       const s = v.snapshot
@@ -52,6 +58,8 @@ export function createRenderer() {
         const called = s?.call?.status === 'standing' && s.call.candidateId === c.id ? ' ✔ called' : ''
         out.push(`  ${c.name.padEnd(18)} ${bar(c.votes / max, 30)} ${fmt(c.votes).padStart(9)} ${pct(c.share).padStart(6)}${called}`)
       }
+      const headlines = v.headlines ? headlineLines(v.headlines.shown, v.headlines.total, columns() - 1) : []
+      out.push(...headlines.map((l, i) => (i === 0 ? dim(l) : l)))
       if (s) out.push(...statesReporting(s), ...closestRegions(s))
       if (tty) {
         if (drawnLines > 0) process.stdout.write(`\x1b[${drawnLines}F\x1b[J`)
@@ -60,6 +68,11 @@ export function createRenderer() {
       } else if (Date.now() - lastPlain > 5000) {
         lastPlain = Date.now()
         process.stdout.write(`${out[0]}\n${out[1]}\n`)
+        // The contests change more slowly than the counters: every third time is enough in a log.
+        if (headlines.length > 0 && Date.now() - lastPlainHeadlines > 15_000) {
+          lastPlainHeadlines = Date.now()
+          process.stdout.write(`${headlines.join('\n')}\n`)
+        }
       }
     },
   }
@@ -75,13 +88,15 @@ function statesReporting(s: ResultsSnapshot): string[] {
     dim('  states reporting'),
     ...shown.map(
       (st) =>
-        `  ${st.state.padEnd(18)} ${bar(st.shareCounted, 12)} ${pct(st.shareCounted).padStart(6)}  ${nameOf(s, st.leader)} by ${fmt(st.margin)}`,
+        // An election with contests has no candidates of its own: its leaders are per contest, above.
+        `  ${st.state.padEnd(18)} ${bar(st.shareCounted, 12)} ${pct(st.shareCounted).padStart(6)}${s.candidates.length > 0 ? `  ${nameOf(s, st.leader)} by ${fmt(st.margin)}` : ''}`,
     ),
   ]
 }
 
 /** The regions with counted ballots where the lead is smallest (three lines). */
 function closestRegions(s: ResultsSnapshot): string[] {
+  if (s.candidates.length === 0) return []
   const close = s.regions
     .filter((r) => r.ballots > 0)
     .sort((a, b) => a.margin / a.ballots - b.margin / b.ballots)
@@ -95,19 +110,32 @@ function closestRegions(s: ResultsSnapshot): string[] {
 
 export function printCertified(
   s: ResultsSnapshot,
-  extra: { verdict: string; truth: Pick<SimulationComparison, 'matches' | 'cells' | 'contests'> | null; urls: Record<string, string> },
+  extra: {
+    verdict: string
+    truth: Pick<SimulationComparison, 'matches' | 'cells' | 'contests'> | null
+    urls: Record<string, string>
+    /** An election with contests: its headline contests, read once it was certified. */
+    headlines?: { shown: Headline[]; total: number }
+    /** Printed beside the links: whether they still lead anywhere once this run ends. */
+    linksNote: string[]
+  },
 ) {
+  // The live block stays on screen as the last picture; what follows goes below it.
+  drawnLines = 0
+  // Printed once, below everything: no redraw to protect, so no line is cut.
+  const contests = extra.headlines ? headlineLines(extra.headlines.shown, extra.headlines.total, Number.POSITIVE_INFINITY) : []
   const lines = [
     '',
     bold(`${s.name}: ${s.reportingStatus.toUpperCase()} (version ${s.version})`),
     '',
-    `  ${'candidate'.padEnd(20)} ${'votes'.padStart(10)} ${'share'.padStart(7)}`,
+    ...(s.candidates.length > 0 ? [`  ${'candidate'.padEnd(20)} ${'votes'.padStart(10)} ${'share'.padStart(7)}`] : []),
     ...[...s.candidates]
       .sort((a, b) => b.votes - a.votes)
       .map(
         (c) =>
           `  ${c.name.padEnd(20)} ${fmt(c.votes).padStart(10)} ${pct(c.share).padStart(7)}${s.call?.status === 'standing' && s.call.candidateId === c.id ? '  winner' : ''}`,
       ),
+    ...contests,
     '',
     `  counted ${fmt(s.totals.counted)} of ${fmt(s.totals.registeredVoters)} registered voters (turnout ${pct(s.totals.registeredVoters ? s.totals.counted / s.totals.registeredVoters : 0)})`,
     `  rejected ${fmt(s.totals.rejected)}: ${
@@ -135,6 +163,7 @@ export function printCertified(
       : '',
     '',
     ...Object.entries(extra.urls).map(([k, v]) => `  ${k.padEnd(16)} ${v}`),
+    ...extra.linksNote.map((l) => `  ${l}`),
     '',
   ]
   process.stdout.write(`${lines.filter((l, i, a) => l !== '' || a[i - 1] !== '').join('\n')}\n`)
