@@ -37,6 +37,7 @@ export type ColumnKind = 'text' | 'number' | 'time'
 /** What every panel builder of the SDK offers; each panel type adds its own options. */
 interface SdkPanelBuilder extends cog.Builder<Panel> {
   title(title: string): this
+  description(description: string): this
   datasource(datasource: typeof DATASOURCE): this
   gridPos(gridPos: { x: number; y: number; w: number; h: number }): this
   withTarget(target: cog.Builder<cog.Dataquery>): this
@@ -50,6 +51,12 @@ export interface PanelSpec {
   format: 'table' | 'time_series'
   /** Columns the panel needs, checked against the query's real result. */
   needs: Partial<Record<string, ColumnKind>>
+  /** Of those, the ones that are NULL where a small cell is suppressed (or nothing is counted yet). */
+  nullable?: string[]
+  /** A panel of the chosen contest that has rows only when that contest is a measure. */
+  onlyMeasures?: boolean
+  /** Shown in the panel's header (the ⓘ). */
+  description?: string
   w?: number
   h?: number
 }
@@ -60,6 +67,8 @@ export interface DashboardSpec {
   description: string
   /** Adds the `state` variable; panels filter with `inState`. */
   byState?: boolean
+  /** Adds the `contest` variable (elections with contests); panels filter with `CONTEST`. */
+  byContest?: boolean
   panels: PanelSpec[]
 }
 
@@ -97,6 +106,8 @@ class SqlQueryBuilder implements cog.Builder<cog.Dataquery> {
 export const ELECTION = '${election:sqlstring}'
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, expanded by Grafana
 export const STATE = '${state:sqlstring}'
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, expanded by Grafana
+export const CONTEST = '${contest:sqlstring}'
 
 /** The election shown, chosen from the newest first. */
 const electionVariable = () =>
@@ -117,6 +128,23 @@ const stateVariable = () =>
     .allValue(ALL_STATES)
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc)
+
+/**
+ * The contest shown, from the chosen election's contests in ballot order. Only an election
+ * with a ballot definition has contests: for one of a single contest (candidates and
+ * tallies) the list is empty and the contest panels show nothing; the panels above them
+ * show that election.
+ */
+const contestVariable = () =>
+  new QueryVariableBuilder('contest')
+    .label('Contest')
+    .description(
+      'Elections with a ballot definition (a long ballot): the contest the contest panels show. Empty for an election of one contest.',
+    )
+    .datasource(DATASOURCE)
+    .query(`select id as __value, (position + 1) || '. ' || name as __text from contests where election_id = ${ELECTION} order by position`)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.Disabled)
 
 /**
  * The `state` variable's value for "All". Grafana inserts a custom all value as it is, in
@@ -149,6 +177,15 @@ const everyValue = () => new common.ReduceDataOptionsBuilder().values(true).calc
 /** Every field of the last row: for stat panels that show text columns. */
 const everyField = () => new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']).fields('/.*/')
 
+/**
+ * The contest panels read `contest_totals` and `contest_results` (db/migrations/0018), which
+ * suppress small cells themselves: a panel cannot show what the view does not give.
+ */
+const CONTEST_NOTE =
+  'Elections with a ballot definition: the contest chosen above (empty for an election of one contest). A region with fewer than 10 ballots in the contest is suppressed (shown empty, not zero), and so is the next smallest region while the suppressed ones add up to fewer than 10 ballots, so that the totals minus the regions shown do not give one back; a contest with fewer than 10 ballots in all shows no counts.'
+/** What a contest panel shows without a value: no contest chosen, or a suppressed count. */
+const NO_CONTEST_VALUE = '– (no contest, or fewer than 10 ballots)'
+
 const candidateVotes = `select c.name as candidate, coalesce(t.votes, 0)::bigint as votes
 from candidates c left join tallies t on t.election_id = c.election_id and t.candidate_id = c.id
 where c.election_id = ${ELECTION} order by c.position`
@@ -157,7 +194,9 @@ export const dashboards: DashboardSpec[] = [
   {
     uid: 'votestream-results',
     title: 'Election results',
-    description: 'Votes per candidate, share, share counted, status and the leader.',
+    description:
+      'Votes per candidate, share, share counted, status and the leader; for an election with a ballot definition, the contest chosen: its selections, ballots, results by state and a measure against its threshold.',
+    byContest: true,
     panels: [
       {
         title: 'Votes per candidate',
@@ -255,6 +294,93 @@ order by r.region_id nulls first, r.id desc`,
         needs: { region: 'text', 'called for': 'text', status: 'text', rule: 'text', 'called at': 'time' },
         w: 24,
         h: 8,
+      },
+      {
+        title: 'Contest: votes per selection, and share',
+        description: CONTEST_NOTE,
+        panel: () =>
+          new bargauge.PanelBuilder()
+            .reduceOptions(everyValue().fields('/^votes$/'))
+            .displayMode(common.BarGaugeDisplayMode.Basic)
+            .orientation(common.VizOrientation.Horizontal)
+            .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.PaletteClassic))
+            .noValue(NO_CONTEST_VALUE),
+        format: 'table',
+        // The share in the label: the bars are the votes.
+        sql: `select selection || coalesce(' · ' || to_char(100 * share, 'FM990.0') || ' %', '') as selection, votes, share
+from (
+  select selection || coalesce(' (' || party || ')', '') as selection, selection_position, votes,
+         votes::float8 / nullif(sum(votes) over (), 0) as share
+  from contest_totals where election_id = ${ELECTION} and contest_id = ${CONTEST}
+) t order by selection_position`,
+        needs: { selection: 'text', votes: 'number', share: 'number' },
+        nullable: ['votes', 'share'],
+        w: 10,
+        h: 10,
+      },
+      {
+        title: 'Contest: ballots, undervotes, overvotes',
+        description: CONTEST_NOTE,
+        panel: () => new stat.PanelBuilder().reduceOptions(everyField()).colorMode(common.BigValueColorMode.None).noValue(NO_CONTEST_VALUE),
+        format: 'table',
+        sql: `select ballots, undervotes, overvotes from contest_totals where election_id = ${ELECTION} and contest_id = ${CONTEST} limit 1`,
+        needs: { ballots: 'number', undervotes: 'number', overvotes: 'number' },
+        nullable: ['ballots', 'undervotes', 'overvotes'],
+        w: 7,
+        h: 10,
+      },
+      {
+        title: 'Measure: yes share against its threshold (votes counted so far)',
+        description: `${CONTEST_NOTE} Yes passes when its share of yes + no exceeds a simple majority (1/2), or reaches any other threshold (2/3, 55 %), as the API decides (domain/contests.ts, measurePasses). Candidate contests: nothing to show.`,
+        panel: () =>
+          new stat.PanelBuilder()
+            .reduceOptions(everyField())
+            .colorMode(common.BigValueColorMode.None)
+            .unit('percentunit')
+            .decimals(1)
+            .noValue('– (not a measure, or fewer than 10 ballots)'),
+        format: 'table',
+        sql: `select case when yes + no > 0 then yes::float8 / (yes + no) end as "yes share",
+       num::float8 / den as threshold,
+       case when num * 2 = den then 'more than ' else 'at least ' end || num || '/' || den as rule,
+       case when suppressed then 'suppressed: fewer than 10 ballots'
+            when yes + no = 0 then 'no votes yet'
+            when (num * 2 = den and yes * den > (yes + no) * num) or (num * 2 <> den and yes * den >= (yes + no) * num) then 'passing'
+            else 'failing' end as outcome
+from (
+  select coalesce(threshold_numerator, 1) as num, coalesce(threshold_denominator, 2) as den, bool_or(suppressed) as suppressed,
+         coalesce(sum(votes) filter (where selection_id = 'yes'), 0) as yes, coalesce(sum(votes) filter (where selection_id = 'no'), 0) as no
+  from contest_totals where election_id = ${ELECTION} and contest_id = ${CONTEST} and kind = 'measure'
+  group by 1, 2
+) m`,
+        needs: { 'yes share': 'number', threshold: 'number', rule: 'text', outcome: 'text' },
+        nullable: ['yes share'],
+        onlyMeasures: true,
+        w: 7,
+        h: 10,
+      },
+      {
+        title: 'Contest by state (regions shown only)',
+        description: `${CONTEST_NOTE} A state's votes are those of its regions shown; "regions suppressed" counts the others.`,
+        panel: () => new table.PanelBuilder().noValue('–'),
+        format: 'table',
+        sql: `select state, selection, sum(votes)::bigint as votes,
+       round(100.0 * sum(votes) / nullif(sum(sum(votes)) over (partition by state), 0), 2)::float8 as "share %",
+       count(*) filter (where not suppressed)::bigint as "regions shown",
+       count(*) filter (where suppressed)::bigint as "regions suppressed"
+from contest_results where election_id = ${ELECTION} and contest_id = ${CONTEST}
+group by state, selection, selection_position order by state, selection_position`,
+        needs: {
+          state: 'text',
+          selection: 'text',
+          votes: 'number',
+          'share %': 'number',
+          'regions shown': 'number',
+          'regions suppressed': 'number',
+        },
+        nullable: ['votes', 'share %'],
+        w: 24,
+        h: 12,
       },
     ],
   },
@@ -474,6 +600,7 @@ export function toGrafanaJson(d: DashboardSpec): Record<string, unknown> {
     .readonly()
     .withVariable(electionVariable())
   if (d.byState) dashboard.withVariable(stateVariable())
+  if (d.byContest) dashboard.withVariable(contestVariable())
   dashboard.link(new DashboardLinkBuilder('VoteStream').type(DashboardLinkType.Dashboards).tags(['votestream']).asDropdown(true))
   // Left to right, a new row when the next panel does not fit in Grafana's 24 columns.
   let x = 0
@@ -487,9 +614,9 @@ export function toGrafanaJson(d: DashboardSpec): Record<string, unknown> {
       y += rowHeight
       rowHeight = 0
     }
-    dashboard.withPanel(
-      p.panel().title(p.title).datasource(DATASOURCE).gridPos({ x, y, w, h }).withTarget(new SqlQueryBuilder(p.sql, p.format)),
-    )
+    const panel = p.panel().title(p.title).datasource(DATASOURCE).gridPos({ x, y, w, h }).withTarget(new SqlQueryBuilder(p.sql, p.format))
+    if (p.description) panel.description(p.description)
+    dashboard.withPanel(panel)
     x += w
     rowHeight = Math.max(rowHeight, h)
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MockActivityEnvironment } from '@temporalio/testing'
+import type postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { createCertifyActivities } from '../activities/certify.ts'
@@ -8,11 +9,25 @@ import type { ActivityDeps } from '../activities/deps.ts'
 import { createRaceCallActivities } from '../activities/race-calls.ts'
 import { createTallyActivities } from '../activities/tallies.ts'
 import { encodeBallot } from '../domain/ballot.ts'
+import { contestResults } from '../domain/contest-results.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
-import { ALL_STATES, type ColumnKind, DATASOURCE, dashboards, ELECTION, fileName, STATE, toGrafanaJson } from '../grafana/dashboards.ts'
+import {
+  ALL_STATES,
+  CONTEST,
+  type ColumnKind,
+  DATASOURCE,
+  dashboards,
+  ELECTION,
+  fileName,
+  STATE,
+  toGrafanaJson,
+} from '../grafana/dashboards.ts'
+import { readContestCounts } from '../lib/db/contest-results.ts'
+import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { LOCAL } from '../lib/local-stack.ts'
 import { countBatch } from '../services/tally/count-batch.ts'
+import { GRAFANA_ROLE } from '../stack/compose/roles.ts'
 import { ROOT, testSql } from './helpers.ts'
 
 const sql = testSql()
@@ -131,6 +146,24 @@ describe('the dashboards as code', () => {
     // Every region panel of that dashboard follows the variable.
     for (const p of turnout!.panels.filter((p) => !p.title.startsWith('States'))) expect(p.sql, p.title).toMatch(/\$\{state:sqlstring\}/)
   })
+
+  it('choose a contest of the election on the results dashboard, and read contests only through the views that suppress small cells', () => {
+    const results = dashboards.find((d) => d.uid === 'votestream-results')!
+    const contest = variablesOf(results).find((v) => v.name === 'contest')
+    expect(contest?.query).toMatch(/from contests where election_id = \$\{election:sqlstring\} order by position/)
+    const contestPanels = results.panels.filter((p) => p.sql.includes(CONTEST))
+    expect(contestPanels.length).toBeGreaterThanOrEqual(4)
+    for (const p of contestPanels) {
+      expect(p.sql, p.title).toContain(`election_id = ${ELECTION}`)
+      expect(p.sql, p.title).toMatch(/from contest_(results|totals) /)
+    }
+    // The bar gauge, the ballots, the table by state and the measure against its threshold.
+    expect(contestPanels.some((p) => p.onlyMeasures && /threshold/.test(p.sql))).toBe(true)
+    expect(contestPanels.some((p) => /group by state/.test(p.sql))).toBe(true)
+    // The counts themselves (unsuppressed) stay out of every dashboard.
+    for (const d of dashboards)
+      for (const p of d.panels) expect(p.sql, `${d.title} / ${p.title}`).not.toMatch(/\bcontest_(counts|ballots)\b|style_counts/)
+  })
 })
 
 describe('expand, as Grafana 12 interpolates the forms the panels use', () => {
@@ -164,6 +197,41 @@ describe('every panel query against the real schema after an election', () => {
   let plainState = ''
   // Region name → state, for panels that show the region only (names are unique in this plan).
   const stateOfRegion = new Map<string, string>()
+  // An election with a ballot definition (a long ballot), for the contest panels: many small
+  // regions, so that small cells are suppressed (and some of their neighbours with them).
+  let contestElection = ''
+  // The contests the contest panels run for: the candidate contest and the measure that
+  // cover the most regions.
+  const contestOf: Record<'candidate' | 'measure', string> = { candidate: '', measure: '' }
+  async function createContestElection() {
+    const plan = defaultPlan(
+      `grafana-lb-${Date.now().toString(36)}`,
+      { seed: 7, voters: 2000, turnout: 0.8, invalidShare: 0.05, duplicateShare: 0.02, contests: true },
+      { regions: 120 },
+    )
+    contestElection = plan.electionId
+    await createSimulatedElection(sql, plan, 'Grafana check, long ballot')
+    await createSimulatedRoll(sql, plan)
+    await setElectionStatus(sql, contestElection, 'open')
+    const sim = new Simulation(plan)
+    const messages = []
+    for (let k = 0; k < sim.ballotCount; k++) {
+      for (const m of sim.messagesFor(k, new Date().toISOString())) {
+        messages.push({
+          partition: k % 3,
+          offset: String(k),
+          value: m.ballot ? encodeBallot(m.ballot) : Buffer.from(m.raw ?? ''),
+          electionHeader: contestElection,
+        })
+      }
+    }
+    await countBatch(sql, { groupId: `grafana-${contestElection}`, topic: `grafana-${contestElection}`, messages })
+    const widest = await sql<{ id: string; kind: 'candidate' | 'measure' }[]>`
+      select c.id, c.kind from contests c
+      where c.election_id = ${contestElection}
+      order by (select count(*) from contest_regions r where r.election_id = c.election_id and r.contest_id = c.id) desc, c.position`
+    for (const kind of ['candidate', 'measure'] as const) contestOf[kind] = widest.find((c) => c.kind === kind)?.id ?? ''
+  }
   beforeAll(async () => {
     const generated = defaultPlan(`grafana-${Date.now().toString(36)}`, {
       seed: 7,
@@ -202,6 +270,7 @@ describe('every panel query against the real schema after an election', () => {
     // A checklist run, so the certification panel has items to show.
     const certify = createCertifyActivities({ sql, tallyGroupId: 'tally' } as ActivityDeps)
     await new MockActivityEnvironment().run(() => certify.checkCertification(election, { repaired: 0 }))
+    await createContestElection()
   })
 
   it('has a plain state besides the quoted one, and regions told apart by name', () => {
@@ -210,13 +279,31 @@ describe('every panel query against the real schema after an election', () => {
     expect([...stateOfRegion.values()]).toContain(QUOTED_STATE)
   })
 
-  // The drill-down panels run for a plain state, the quoted one, and "All"; the others once.
+  it('has a candidate contest and a measure for the contest panels', () => {
+    expect(contestOf.candidate).not.toBe('')
+    expect(contestOf.measure).not.toBe('')
+  })
+
+  // The drill-down panels run for a plain state, the quoted one, and "All"; the contest
+  // panels for a candidate contest and a measure of the long-ballot election; the others once.
   const cases = dashboards.flatMap((d) =>
-    d.panels.flatMap((p) => (p.sql.includes(STATE) ? ['plain', 'quoted', 'All'] : ['-']).map((state) => ({ dashboard: d, ...p, state }))),
+    d.panels.flatMap((p) =>
+      p.sql.includes(CONTEST)
+        ? (['candidate', 'measure'] as const).map((contest) => ({ dashboard: d, ...p, state: '-', contest }))
+        : (p.sql.includes(STATE) ? ['plain', 'quoted', 'All'] : ['-']).map((state) => ({ dashboard: d, ...p, state, contest: '-' })),
+    ),
   )
-  it.each(cases)('$dashboard.title / $title (state: $state) returns the columns the panel needs', async (panel) => {
+  it.each(cases)('$dashboard.title / $title (state: $state, contest: $contest) returns the columns the panel needs', async (panel) => {
     const state = { plain: plainState, quoted: QUOTED_STATE, All: ALL, '-': ALL }[panel.state] ?? ALL
-    const rows = await sql.unsafe(expand(panel.sql, variablesOf(panel.dashboard), { election, state }))
+    const values: Record<string, string> =
+      panel.contest === '-'
+        ? { election, state }
+        : { election: contestElection, state, contest: contestOf[panel.contest as 'candidate' | 'measure'] }
+    const rows = await sql.unsafe(expand(panel.sql, variablesOf(panel.dashboard), values))
+    if (panel.onlyMeasures && panel.contest === 'candidate') {
+      expect(rows, `${panel.title}: a candidate contest is not a measure`).toHaveLength(0)
+      return
+    }
     expect(rows.length, `${panel.title} returned no rows`).toBeGreaterThan(0)
     for (const [column, kind] of Object.entries(panel.needs)) {
       expect(
@@ -224,6 +311,8 @@ describe('every panel query against the real schema after an election', () => {
         panel.title,
       ).toContain(column)
       const kinds = new Set(rows.map((r) => kindOf(r[column])))
+      // A suppressed cell is NULL, not zero: allowed where the panel says so, never in every row.
+      if (panel.nullable?.includes(column as string)) kinds.delete('null')
       expect([...kinds], `${panel.title}: ${column}`).toEqual([kind])
     }
     if (panel.state === '-') return
@@ -241,6 +330,105 @@ describe('every panel query against the real schema after an election', () => {
     expect(elections.map((r) => Object.values(r)[0])).toContain(election)
     const states = await sql.unsafe(query('state'))
     expect(states.map((r) => r.state)).toEqual(expect.arrayContaining([QUOTED_STATE, plainState]))
+  })
+
+  it('lists the contests of an election with contests in ballot order, and none for an election of one contest', async () => {
+    const results = dashboards.find((d) => d.uid === 'votestream-results')!
+    const variables = variablesOf(results)
+    const query = variables.find((v) => v.name === 'contest')?.query ?? ''
+    const listed = await sql.unsafe(expand(query, variables, { election: contestElection }))
+    const contests = await sql<{ id: string }[]>`select id from contests where election_id = ${contestElection} order by position`
+    expect(contests.length).toBeGreaterThan(1)
+    expect(listed.map((r) => Object.values(r)[0])).toEqual(contests.map((c) => c.id))
+    expect(await sql.unsafe(expand(query, variables, { election }))).toHaveLength(0)
+    // ...and then the contest panels show nothing (Grafana sends the empty value), without an error.
+    for (const p of results.panels.filter((p) => p.sql.includes(CONTEST)))
+      expect(await sql.unsafe(expand(p.sql, variables, { election, contest: '' })), p.title).toHaveLength(0)
+  })
+
+  /** Reads as Grafana's role does. */
+  const asGrafana = <T>(fn: (tx: postgres.TransactionSql) => Promise<T>) =>
+    sql.begin(async (tx) => {
+      await tx.unsafe(`set local role ${GRAFANA_ROLE}`)
+      return fn(tx)
+    }) as Promise<T>
+
+  it('suppresses small cells in contest_results and contest_totals as the API does, cell for cell', async () => {
+    const definition = (await loadDefinitions(sql, [contestElection])).get(contestElection)
+    expect(definition?.contests.length).toBeGreaterThan(1)
+    const num = (x: unknown) => (x === null ? null : Number(x))
+    let suppressed = 0
+    let complementary = 0
+    let smallContests = 0
+    for (const rules of definition?.contests ?? []) {
+      const counts = await readContestCounts(sql, contestElection, rules.id)
+      const api = contestResults({
+        electionId: contestElection,
+        rules,
+        votes: counts.votes,
+        ballots: counts.ballots,
+        regions: counts.regions,
+        finished: false,
+      })
+      const { cells, totals } = await asGrafana(async (tx) => ({
+        cells: await tx`select region_id, region, state, selection_id, votes::float8, ballots::float8, undervotes::float8,
+                               overvotes::float8, suppressed
+                        from contest_results where election_id = ${contestElection} and contest_id = ${rules.id}`,
+        totals: await tx`select selection_id, selection, party, write_in, votes::float8, ballots::float8, undervotes::float8,
+                                overvotes::float8, suppressed
+                         from contest_totals where election_id = ${contestElection} and contest_id = ${rules.id}
+                         order by selection_position`,
+      }))
+      // By region: the same regions, the same ones suppressed (NULL, not zero), the same counts shown.
+      const regions = api.regions.map((r) => r.id)
+      const byRegion = regions.map((id) => {
+        const rows = cells.filter((c) => c.regionId === id)
+        const first = rows[0]
+        return {
+          id,
+          name: first?.region,
+          state: first?.state,
+          ballots: num(first?.ballots),
+          undervotes: num(first?.undervotes),
+          overvotes: num(first?.overvotes),
+          // A suppressed region: every count NULL, as the API's `votes: null`.
+          votes: rows.every((c) => c.votes === null) ? null : Object.fromEntries(rows.map((c) => [c.selectionId, num(c.votes)])),
+          suppressed: rows.every((c) => c.suppressed === first?.suppressed) ? first?.suppressed : 'mixed',
+        }
+      })
+      expect(byRegion, rules.id).toEqual(api.regions)
+      expect(cells, rules.id).toHaveLength(regions.length * api.selections.length)
+      // What suppression protects: the public totals minus the regions shown give back no cell of 1 to 9 ballots.
+      const small = api.totals.ballots > 0 && api.totals.ballots < 10
+      const hiddenBallots = api.totals.ballots - api.regions.filter((r) => !r.suppressed).reduce((n, r) => n + (r.ballots ?? 0), 0)
+      if (!small) expect(hiddenBallots === 0 || hiddenBallots >= 10, `${rules.id}: ${hiddenBallots} ballots hidden`).toBe(true)
+      const ballotsOf = new Map(counts.regions.map((r) => [r.id, 0]))
+      for (const b of counts.ballots) ballotsOf.set(b.regionId, (ballotsOf.get(b.regionId) ?? 0) + b.ballots)
+      for (const r of api.regions.filter((r) => r.suppressed)) {
+        suppressed++
+        if ((ballotsOf.get(r.id) ?? 0) >= 10) complementary++
+      }
+      // The totals: public as the API's, NULL where the API hides them (a contest of 1 to 9 ballots).
+      if (small) smallContests++
+      expect(
+        totals.map((t) => ({ id: t.selectionId, name: t.selection, party: t.party, writeIn: t.writeIn, votes: num(t.votes) })),
+        rules.id,
+      ).toEqual(api.selections.map((s) => ({ id: s.id, name: s.name, party: s.party, writeIn: s.writeIn, votes: small ? null : s.votes })))
+      for (const t of totals) {
+        expect(t.suppressed, rules.id).toBe(small)
+        expect({ ballots: num(t.ballots), undervotes: num(t.undervotes), overvotes: num(t.overvotes) }, rules.id).toEqual(
+          small
+            ? { ballots: null, undervotes: null, overvotes: null }
+            : { ballots: api.totals.ballots, undervotes: api.totals.undervotes, overvotes: api.totals.overvotes },
+        )
+      }
+    }
+    // The election was drawn for it: small regions, and regions suppressed only as their complement.
+    expect(suppressed).toBeGreaterThan(0)
+    expect(complementary).toBeGreaterThan(0)
+    console.log(
+      `grafana contest views: ${suppressed} regions suppressed (${complementary} as complements), ${smallContests} contests under 10 ballots`,
+    )
   })
 })
 

@@ -90,6 +90,7 @@ function expand(rawSql: string): string {
       // As Grafana's sqlstring format: a quoted literal (grafana.test.ts models it fully).
       .replace(/\$\{election:sqlstring\}/g, "'no-such-election'")
       .replace(/\$\{state:sqlstring\}/g, "'__all'")
+      .replace(/\$\{contest:sqlstring\}/g, "'no-such-contest'")
   )
 }
 
@@ -171,8 +172,18 @@ describe('votestream_grafana', () => {
       ...(await tx`select * from tallies limit 1`),
       ...(await tx`select * from turnout limit 1`),
       ...(await tx`select count(*) from ballots where counted_at > now() - interval '1 minute'`),
+      ...(await tx`select * from contest_results limit 1`),
+      ...(await tx`select * from contest_totals limit 1`),
     ])
     expect(rows).toHaveLength(1)
+  })
+
+  it('sees the contests only through the views that suppress small cells (db/migrations/0018)', async () => {
+    for (const query of ['select * from contest_counts', 'select * from contest_ballots', 'select marks from ballot_box'])
+      await expect(
+        asGrafana((tx) => tx.unsafe(query)),
+        query,
+      ).rejects.toThrow(/permission denied/)
   })
 
   it('cannot insert, update or delete in any table, nor create one', async () => {
