@@ -232,7 +232,13 @@ describe('an election defined by contests', () => {
     const clean = await recountContests(h.sql, id)
     expect(clean).toMatchObject({ differences: [], unbalanced: 0 })
     expect(clean.cells).toBeGreaterThan(0)
-    await h.sql`update contest_counts set votes = votes + 1 where election_id = ${id} and contest_id = 'gov' and selection_id = 'ada' and region_id = 'east'`
+    // One more vote for ada in east, written into the region's count vector (what the views read).
+    await h.sql`
+      update style_counts v set counts[sc.at + 4 + s.position] = v.counts[sc.at + 4 + s.position] + 1
+      from style_contests sc join contest_selections s on s.election_id = sc.election_id and s.contest_id = sc.contest_id
+      where v.election_id = ${id} and v.region_id = 'east' and sc.election_id = v.election_id and sc.style_id = v.style_id
+        and sc.contest_id = 'gov' and s.id = 'ada'
+        and v.ctid = (select ctid from style_counts where election_id = ${id} and region_id = 'east' limit 1)`
     const tampered = await recountContests(h.sql, id)
     expect(tampered.differences).toEqual([
       { contestId: 'gov', line: 'ada', regionId: 'east', channel: 'election_day', recounted: 2, running: 3 },

@@ -78,6 +78,11 @@ const ELECTION_RECORDS = [
   'election_totals',
   'ballot_outbox',
   'cast_receipts',
+  'style_counts',
+  'contest_counts_legacy',
+  'contest_ballots_legacy',
+  'ballot_box_pending',
+  'ballot_box',
 ] as const
 
 /** One election and everything recorded for it (in the caller's transaction). */

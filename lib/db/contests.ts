@@ -1,4 +1,5 @@
 import type { ContestRules, ResolvedDefinition } from '../../domain/contests.ts'
+import { countLayout, type StyleLayouts } from '../../domain/count-vector.ts'
 import type { Db } from './sql.ts'
 
 /** The definition's district ids, names and levels as given (for listing; coverage lives in contest_regions). */
@@ -45,6 +46,13 @@ export async function saveDefinition(db: Db, electionId: string, districts: Dist
     insert into ballot_styles (election_id, id, contests)
     select ${electionId}, id, string_to_array(list, ',')
     from unnest(${styles.map(([id]) => id)}::text[], ${styles.map(([, list]) => list.join(','))}::text[]) as t(id, list)`
+  const layout = [...countLayout(resolved)].flatMap(([style, at]) => [...at].map(([contest, start]) => [style, contest, start] as const))
+  for (let i = 0; i < layout.length; i += CHUNK) {
+    const part = layout.slice(i, i + CHUNK)
+    await db`
+      insert into style_contests (election_id, style_id, contest_id, at)
+      select ${electionId}, * from unnest(${part.map(([s]) => s)}::text[], ${part.map(([, c]) => c)}::text[], ${part.map(([, , a]) => a)}::int[])`
+  }
   const assigned = [...resolved.styleOfRegion]
   await db`
     update regions r set style_id = t.style
@@ -111,6 +119,28 @@ export async function loadDefinitions(db: Db, electionIds: string[]): Promise<Ma
     const regionsOfContest = new Map<string, string[]>(rules.map((c) => [c.id, []]))
     for (const [region, style] of styleOfRegion) for (const c of styleMap.get(style) ?? []) regionsOfContest.get(c)?.push(region)
     out.set(id, { contests: rules, styles: styleMap, styleOfRegion, regionsOfContest })
+  }
+  return out
+}
+
+/** The stored count layout of these elections (see domain/count-vector.ts): election → style → contest → start. */
+export async function loadCountLayouts(db: Db, electionIds: string[]): Promise<Map<string, StyleLayouts>> {
+  const out = new Map<string, StyleLayouts>()
+  if (electionIds.length === 0) return out
+  const rows = await db<{ electionId: string; styleId: string; contestId: string; at: number }[]>`
+    select election_id, style_id, contest_id, at from style_contests where election_id = any(${electionIds}::text[])`
+  for (const r of rows) {
+    let styles = out.get(r.electionId)
+    if (!styles) {
+      styles = new Map()
+      out.set(r.electionId, styles)
+    }
+    let at = styles.get(r.styleId)
+    if (!at) {
+      at = new Map()
+      styles.set(r.styleId, at)
+    }
+    at.set(r.contestId, r.at)
   }
   return out
 }

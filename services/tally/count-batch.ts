@@ -1,4 +1,5 @@
 import { decodeBallot, type Marks, type RejectionReason, safeId } from '../../domain/ballot.ts'
+import { sumVectors } from '../../domain/count-vector.ts'
 import { type ContestOutcome, tabulateBallot } from '../../domain/tabulation.ts'
 import { type BoxedBallot, countIntoBallotBox } from '../../lib/db/ballot-box.ts'
 import {
@@ -13,7 +14,7 @@ import {
   recordDuplicates,
 } from '../../lib/db/counting.ts'
 import type { Sql } from '../../lib/db/sql.ts'
-import { definitions } from './definitions.ts'
+import { type CountingIndex, definitions } from './definitions.ts'
 
 /** One consumed Kafka message, as the counter needs it. */
 export interface ConsumedMessage {
@@ -94,6 +95,8 @@ export async function countBatch(
     const accounted = accountedPerPartition(input.messages, fence)
 
     const rejections: Rejection[] = []
+    const reject = (b: BallotRow & { raw: Buffer }, reason: RejectionReason, detail: string) =>
+      rejections.push({ topic, ...position(b), ...ids(b), reason, detail, raw: b.raw, castAt: b.castAt })
     const duplicates: DuplicateRow[] = []
     const candidates: Array<BallotRow & { raw: Buffer }> = []
     // Ballots of elections with contests: judged against the definition before the
@@ -134,29 +137,13 @@ export async function countBatch(
         const marks: Marks = 'marks' in ballot ? ballot.marks : { [index.resolved.contests[0]?.id ?? '']: [ballot.candidateId] }
         const judged = tabulateBallot(index, ballot.regionId, marks)
         if (!judged.ok) {
-          rejections.push({
-            topic,
-            ...position(row),
-            ...ids(row),
-            reason: judged.reason,
-            detail: judged.detail,
-            raw: row.raw,
-            castAt: row.castAt,
-          })
+          reject(row, judged.reason, judged.detail)
           continue
         }
         boxed.set(idx, { styleId: judged.styleId, marks, contests: judged.contests })
         row.candidateId = null
       } else if (index === null && 'marks' in ballot) {
-        rejections.push({
-          topic,
-          ...position(row),
-          ...ids(row),
-          reason: 'wrong_ballot_version',
-          detail: `election ${ballot.electionId} has no contests: its ballots name a candidate (version 1)`,
-          raw: row.raw,
-          castAt: row.castAt,
-        })
+        reject(row, 'wrong_ballot_version', `election ${ballot.electionId} has no contests: its ballots name a candidate (version 1)`)
         continue
       }
       // The same ballot twice in one batch (a producer's retry) is left to the database: the
@@ -164,9 +151,6 @@ export async function countBatch(
       // Deciding here would make a re-send the duplicate of a message that is then rejected.
       candidates.push(row)
     }
-
-    const reject = (b: BallotRow & { raw: Buffer }, reason: RejectionReason, detail: string) =>
-      rejections.push({ topic, ...position(b), ...ids(b), reason, detail, raw: b.raw, castAt: b.castAt })
 
     const byIdx = new Map(candidates.map((b) => [b.idx, b]))
     const inserted: BallotRow[] = []
@@ -213,11 +197,21 @@ export async function countBatch(
       accounted,
     })
     await recordDuplicates(tx, topic, duplicates, version ?? '0')
-    const intoBox: BoxedBallot[] = inserted.flatMap((b) => {
+    const judgedInserted = inserted.flatMap((b) => {
       const judged = boxed.get(b.idx)
       return judged ? [{ electionId: b.electionId, partition: b.partition, regionId: b.regionId, channel: b.channel, ...judged }] : []
     })
-    if (intoBox.length > 0) await countIntoBallotBox(tx, version ?? '0', intoBox)
+    if (judgedInserted.length > 0) {
+      const vectors = sumVectors(judgedInserted, (id) => (defs.get(id) as CountingIndex).vector)
+      const intoBox: BoxedBallot[] = judgedInserted.map((b) => ({
+        electionId: b.electionId,
+        regionId: b.regionId,
+        channel: b.channel,
+        styleId: b.styleId,
+        marks: b.marks,
+      }))
+      await countIntoBallotBox(tx, version ?? '0', intoBox, vectors)
+    }
     if (beforeCommit && rejections.length > 0) await beforeCommit(rejections)
     return { inserted, rejections, duplicates: duplicates.length, redelivered, changed }
   })
