@@ -1,83 +1,80 @@
-import { BALLOTS_KEY, WRITE_IN_SELECTION } from '../../domain/contests.ts'
+import {
+  addRunningVectors,
+  compareGrids,
+  type Grid,
+  newGrid,
+  type RecountDefinition,
+  recountBallot,
+  type VectorRowStored,
+} from '../../domain/recount.ts'
 import type { Db } from './sql.ts'
 
-/** A cell where the recount of the ballot box and the running counts disagree. */
-export interface ContestDifference {
-  contestId: string
-  /** A selection id, or `:ballots`, `:undervotes`, `:overvotes` for the cell's other counts. */
-  line: string
-  regionId: string
-  channel: string
-  recounted: number
-  running: number
-}
+export type { ContestDifference } from '../../domain/recount.ts'
 
 /**
- * Recounts every contest from the ballot box (mixed and pending alike), in SQL, apart from
- * the counter's code: for each ballot, each contest of its style; more marks than allowed
- * is an overvote, fewer are undervotes, a name written in counts on the write-in line.
- * Compares each contest × line × region × channel with the running counts, and checks the
- * invariant on the running counts of every cell. Call it in one snapshot (repeatable read).
+ * Recounts every contest from the ballot box (mixed and pending alike) and compares each
+ * contest × line × region × channel with the running counts; checks the invariant of every
+ * running cell. The tabulation is domain/recount.ts, written apart from the counter's.
+ * The ballots stream through a cursor (a million ballots are hundreds of megabytes of
+ * marks); call it in one snapshot (repeatable read), so both sides see the same commit.
+ * With `fromBallotBox: false` only the invariant is checked (the periodic runs).
  */
 export async function recountContests(db: Db, electionId: string, options: { fromBallotBox: boolean } = { fromBallotBox: true }) {
-  // The recount reads every ballot's marks (seconds per 100,000 ballots): the final
-  // reconciliation and the certification do it; periodic runs check the invariant only.
-  const differences = !options.fromBallotBox
-    ? []
-    : await db<ContestDifference[]>`
-    with box as (
-      select style_id, region_id, channel, marks from ballot_box where election_id = ${electionId}
+  const definition = await readRecountDefinition(db, electionId)
+  const running = await readRunningCells(db, electionId, definition)
+  let recounted: Grid | null = null
+  if (options.fromBallotBox) {
+    const recount = newGrid(definition)
+    const cursor = db<{ styleId: string; regionId: string; channel: string; marks: string }[]>`
+      select style_id, region_id, channel, marks::text as marks from ballot_box where election_id = ${electionId}
       union all
-      select style_id, region_id, channel, marks from ballot_box_pending where election_id = ${electionId}
-    ), judged as (
-      select b.region_id, b.channel, k.id as contest_id, k.votes_allowed,
-             coalesce(b.marks -> k.id, '[]'::jsonb) as made,
-             jsonb_array_length(coalesce(b.marks -> k.id, '[]'::jsonb)) as n
-      from box b
-      join ballot_styles s on s.election_id = ${electionId} and s.id = b.style_id
-      cross join lateral unnest(s.contests) as on_style(contest_id)
-      join contests k on k.election_id = ${electionId} and k.id = on_style.contest_id
-    ), recounted as (
-      select contest_id, ${BALLOTS_KEY}::text as line, region_id, channel, count(*) as n from judged group by 1, 2, 3, 4
-      union all
-      select contest_id, ':undervotes', region_id, channel, sum(greatest(votes_allowed - n, 0) * (n <= votes_allowed)::int)
-      from judged group by 1, 2, 3, 4
-      union all
-      select contest_id, ':overvotes', region_id, channel, sum((n > votes_allowed)::int) from judged group by 1, 2, 3, 4
-      union all
-      select contest_id, case when jsonb_typeof(m) = 'string' then m #>> '{}' else ${WRITE_IN_SELECTION} end, region_id, channel, count(*)
-      from judged cross join lateral jsonb_array_elements(made) as m where n <= votes_allowed group by 1, 2, 3, 4
-    ), running as (
-      select contest_id, ${BALLOTS_KEY}::text as line, region_id, channel, sum(ballots) as n
-      from contest_ballots where election_id = ${electionId} group by 1, 2, 3, 4
-      union all
-      select contest_id, ':undervotes', region_id, channel, sum(undervotes) from contest_ballots where election_id = ${electionId} group by 1, 2, 3, 4
-      union all
-      select contest_id, ':overvotes', region_id, channel, sum(overvotes) from contest_ballots where election_id = ${electionId} group by 1, 2, 3, 4
-      union all
-      select contest_id, selection_id, region_id, channel, sum(votes) from contest_counts where election_id = ${electionId} group by 1, 2, 3, 4
-    )
-    -- One grouping over both sides, not a join: the planner's estimates of these CTEs are
-    -- far off, and a nested loop over hundreds of thousands of cells never ends.
-    select contest_id, line, region_id, channel, sum(r)::float8 as recounted, sum(c)::float8 as running
-    from (select contest_id, line, region_id, channel, n as r, 0 as c from recounted
-          union all select contest_id, line, region_id, channel, 0, n from running) x
-    group by 1, 2, 3, 4
-    having sum(r) <> sum(c)
-    order by 1, 2, 3, 4
-    limit 1000`
-  const [summary] = await db<{ cells: number; unbalanced: number; ballots: number }[]>`
-    with cells as (
-      select contest_id, region_id, channel, sum(b) as ballots, sum(u) as under, sum(o) as over, sum(v) as votes
-      from (select contest_id, region_id, channel, ballots as b, undervotes as u, overvotes as o, 0 as v
-            from contest_ballots where election_id = ${electionId}
-            union all
-            select contest_id, region_id, channel, 0, 0, 0, votes from contest_counts where election_id = ${electionId}) x
-      group by 1, 2, 3
-    )
-    select count(*)::float8 as cells,
-           count(*) filter (where c.votes + c.under + c.over * k.votes_allowed <> c.ballots * k.votes_allowed)::float8 as unbalanced,
-           coalesce(sum(c.ballots), 0)::float8 as ballots
-    from cells c join contests k on k.election_id = ${electionId} and k.id = c.contest_id`
-  return { differences, cells: summary?.cells ?? 0, unbalanced: summary?.unbalanced ?? 0, contestBallots: summary?.ballots ?? 0 }
+      select style_id, region_id, channel, marks::text from ballot_box_pending where election_id = ${electionId}`.cursor(5000)
+    for await (const rows of cursor) for (const row of rows) recountBallot(recount, definition, row)
+    recounted = recount
+  }
+  return compareGrids(recounted, running)
+}
+
+/** The definition as stored: each style's contests, each contest's votes allowed, write-in line and selections. */
+async function readRecountDefinition(db: Db, electionId: string): Promise<RecountDefinition> {
+  const styles = await db<{ id: string; contests: string[] }[]>`
+    select id, contests from ballot_styles where election_id = ${electionId}`
+  const contests = await db<{ id: string; votesAllowed: number; writeIns: boolean; selections: string[] }[]>`
+    select c.id, c.votes_allowed, c.write_ins,
+           coalesce((select array_agg(s.id order by s.position) from contest_selections s
+                     where s.election_id = c.election_id and s.contest_id = c.id), '{}') as selections
+    from contests c where c.election_id = ${electionId}`
+  return {
+    styles: new Map(styles.map((s) => [s.id, s.contests])),
+    contests: new Map(contests.map((c) => [c.id, { votesAllowed: c.votesAllowed, writeIns: c.writeIns, selections: c.selections }])),
+  }
+}
+
+/** The running counts per cell: the stored vectors through the stored layout, plus what 0015's tables kept. */
+async function readRunningCells(db: Db, electionId: string, definition: RecountDefinition): Promise<Grid> {
+  const layoutRows = await db<{ styleId: string; contestId: string; at: number }[]>`
+    select style_id, contest_id, at from style_contests where election_id = ${electionId} order by style_id, at`
+  const layout = new Map<string, Array<{ contestId: string; at: number }>>()
+  for (const r of layoutRows) {
+    let list = layout.get(r.styleId)
+    if (!list) {
+      list = []
+      layout.set(r.styleId, list)
+    }
+    list.push({ contestId: r.contestId, at: r.at })
+  }
+  const cells = newGrid(definition)
+  const vectors = db<VectorRowStored[]>`
+    select region_id, channel, style_id, counts from style_counts where election_id = ${electionId}`.cursor(5000)
+  for await (const rows of vectors) addRunningVectors(cells, rows, layout)
+  const legacy = await db<{ contestId: string; line: string; regionId: string; channel: string; n: number }[]>`
+    select contest_id, selection_id as line, region_id, channel, sum(votes)::float8 as n
+    from contest_counts_legacy where election_id = ${electionId} group by 1, 2, 3, 4
+    union all
+    select contest_id, x.line, region_id, channel, sum(x.n)::float8
+    from contest_ballots_legacy
+    cross join lateral (values (':ballots', ballots), (':undervotes', undervotes), (':overvotes', overvotes)) as x(line, n)
+    where election_id = ${electionId} group by 1, 2, 3, 4`
+  for (const c of legacy) cells.addNamed(c.contestId, c.line, c.regionId, c.channel, c.n)
+  return cells
 }
