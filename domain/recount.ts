@@ -66,10 +66,13 @@ export class Grid {
     const c = this.space.byId.get(contestId)
     const i = c?.lineAt.get(line)
     if (c && i !== undefined) bump(this.row(regionId, channel), c.at + i, n)
-    else {
-      const k = [contestId, line, regionId, channel].join('\u0000')
-      this.others.set(k, (this.others.get(k) ?? 0) + n)
-    }
+    else this.addOther(contestId, line, regionId, channel, n)
+  }
+
+  /** Adds to a cell kept apart from the definition's lines, whatever its name. */
+  addOther(contestId: string, line: string, regionId: string, channel: string, n: number): void {
+    const k = [contestId, line, regionId, channel].join('\u0000')
+    this.others.set(k, (this.others.get(k) ?? 0) + n)
   }
 }
 
@@ -112,7 +115,9 @@ export function recountBallot(grid: Grid, definition: RecountDefinition, row: Bo
       const i = c.lineAt.get(line)
       // A line's position is found by name, and the write-in line must not be named by a string mark.
       if (i !== undefined && i >= 3 && !(i === 3 && typeof m === 'string')) bump(counts, c.at + i, 1)
-      else grid.addNamed(contestId, line, row.regionId, row.channel, 1)
+      // A mark naming no declared selection (or naming a reserved line, such as `write-in`,
+      // as a string) is kept apart under its name: it never lands on a defined line.
+      else grid.addOther(contestId, line, row.regionId, row.channel, 1)
     }
   }
 }
