@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { acceptCanonicalBallot, ballotV1, decodeBallot, encodeBallot } from './ballot.ts'
+import { acceptCanonicalBallot, acceptCanonicalBallotV2, ballotV1, ballotV2, decodeBallot, encodeBallot } from './ballot.ts'
 
 const ballot = {
   v: 1 as const,
@@ -107,6 +107,59 @@ describe('the fast path for ballots in canonical form', () => {
       }),
       { numRuns: 5000 },
     )
+  })
+
+  // Version 2: the same envelope, and marks per contest (ids, sometimes a name written in).
+  const mark = fc.oneof(
+    { weight: 6, arbitrary: id },
+    { weight: 1, arbitrary: tricky },
+    { weight: 1, arbitrary: fc.record({ writeIn: fc.string() }) },
+  )
+  const marks = fc.oneof(
+    fc.dictionary(id, fc.array(id, { maxLength: 4 }), { maxKeys: 30 }),
+    fc.dictionary(fc.oneof(id, fc.string()), fc.array(mark, { maxLength: 4 }), { maxKeys: 6 }),
+    fc.dictionary(id, fc.array(id, { minLength: 95, maxLength: 105 }), { maxKeys: 12 }),
+    tricky,
+  )
+  const canonicalV2 = fc.record({
+    v: fc.constant(2),
+    ballotId: uuid,
+    electionId: id,
+    voterId: id,
+    regionId: id,
+    channel: fc.constantFrom('election_day', 'early', 'mail'),
+    castAt: instant,
+    marks,
+  })
+  const mutatedV2 = fc
+    .tuple(canonicalV2, fc.constantFrom('v', 'ballotId', 'marks', 'candidateId', 'castAt', 'extra'), tricky, fc.boolean())
+    .map(([b, key, value, drop]) => {
+      const o: Record<string, unknown> = { ...b }
+      if (drop && key !== 'extra') delete o[key]
+      else o[key] = value
+      return o
+    })
+
+  it('version 2: accepts nothing the schema refuses, and returns what the schema returns', () => {
+    fc.assert(
+      fc.property(fc.oneof(canonicalV2, mutatedV2, fc.anything()), (o) => {
+        const json = JSON.parse(JSON.stringify(o) ?? 'null')
+        const fast = acceptCanonicalBallotV2(json)
+        const parsed = ballotV2.safeParse(json)
+        if (fast === undefined) return true
+        return parsed.success && JSON.stringify(fast) === JSON.stringify(parsed.data)
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('version 2: a long ballot of selection ids, as the simulator sends it, takes the fast path', () => {
+    const { candidateId: _, ...envelope } = ballot
+    const sent = { ...envelope, v: 2 as const, marks: { president: ['ada'], council: ['a', 'b'], 'prop-1': [] } }
+    const json = JSON.parse(encodeBallot(ballotV2.parse(sent)).toString())
+    expect(acceptCanonicalBallotV2(json)).toEqual(ballotV2.parse(sent))
+    expect(acceptCanonicalBallotV2({ ...json, marks: { president: [{ writeIn: 'Zed' }] } })).toBeUndefined()
+    expect(acceptCanonicalBallotV2({ ...json, marks: { president: Array(101).fill('ada') } })).toBeUndefined()
   })
 
   it('decodes what the simulator and the API send through the fast path', () => {
