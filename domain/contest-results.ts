@@ -32,7 +32,8 @@ export interface RegionInfo {
   registeredVoters: number
 }
 
-const breakdownSchema = z.object({
+/** The counts of one scope (a region, a channel, a whole contest), or nulls when it is a small cell. */
+export const breakdownSchema = z.object({
   ballots: z.number().nullable(),
   undervotes: z.number().nullable(),
   overvotes: z.number().nullable(),
@@ -40,6 +41,28 @@ const breakdownSchema = z.object({
   votes: z.record(z.string(), z.number()).nullable(),
   suppressed: z.boolean(),
 })
+
+/** A measure's threshold as the law states it: a simple majority must be exceeded, any other reached. */
+export const contestThresholdSchema = z.object({
+  numerator: z.number(),
+  denominator: z.number(),
+  rule: z.enum(['more-than', 'at-least']),
+})
+
+export const contestOutcomeSchema = z.object({
+  /** Candidate contests: the ids ahead for the seats (numberElected of them); measures: empty. */
+  leaders: z.array(z.string()),
+  /** Measures: whether yes meets the threshold on the votes counted so far. */
+  passes: z.boolean().nullable(),
+  /**
+   * True only when no arrangement of the ballots still to come (every registered voter of
+   * the contest's regions who has not voted yet) can change the outcome, or counting has
+   * finished; never true on a tie.
+   */
+  decided: z.boolean(),
+  outstanding: z.number(),
+})
+export type ContestOutcomeSummary = z.infer<typeof contestOutcomeSchema>
 
 export const contestResultsSchema = z.object({
   electionId: z.string(),
@@ -49,7 +72,7 @@ export const contestResultsSchema = z.object({
   district: z.string(),
   votesAllowed: z.number(),
   numberElected: z.number(),
-  threshold: z.object({ numerator: z.number(), denominator: z.number(), rule: z.enum(['more-than', 'at-least']) }).nullable(),
+  threshold: contestThresholdSchema.nullable(),
   totals: z.object({ ballots: z.number(), votes: z.number(), undervotes: z.number(), overvotes: z.number() }),
   selections: z.array(
     z.object({
@@ -61,19 +84,7 @@ export const contestResultsSchema = z.object({
       share: z.number(),
     }),
   ),
-  outcome: z.object({
-    /** Candidate contests: the ids ahead for the seats (numberElected of them); measures: empty. */
-    leaders: z.array(z.string()),
-    /** Measures: whether yes meets the threshold on the votes counted so far. */
-    passes: z.boolean().nullable(),
-    /**
-     * True only when no arrangement of the ballots still to come (every registered voter of
-     * the contest's regions who has not voted yet) can change the outcome, or counting has
-     * finished; never true on a tie.
-     */
-    decided: z.boolean(),
-    outstanding: z.number(),
-  }),
+  outcome: contestOutcomeSchema,
   /** Σ selections + undervotes + overvotes × votesAllowed = ballots × votesAllowed, in every region × channel cell. */
   balanced: z.boolean(),
   minCellBallots: z.number(),
@@ -95,7 +106,7 @@ export function contestResults(input: {
 }): ContestResults {
   const { rules } = input
   const min = input.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS
-  const lines = [...rules.selections, ...(rules.writeIns ? [{ id: WRITE_IN_SELECTION, name: 'Write-in', party: null, writeIn: true }] : [])]
+  const lines = resultLines(rules)
   const total = new Map<string, number>(lines.map((s) => [s.id, 0]))
   const byRegion = new Map<string, Acc>()
   const byChannel = new Map<string, Acc>()
@@ -139,9 +150,9 @@ export function contestResults(input: {
   )
 
   const counted = new Map([...byRegion].map(([id, a]) => [id, a.ballots]))
-  const outstanding = input.finished ? 0 : sum(input.regions.map((r) => Math.max(0, r.registeredVoters - (counted.get(r.id) ?? 0))))
+  const outstanding = contestOutstanding(input.regions, counted, input.finished)
   const selections = lines.map((s) => ({ ...s, votes: total.get(s.id) ?? 0, share: votes > 0 ? (total.get(s.id) ?? 0) / votes : 0 }))
-  const outcome = rules.type === 'measure' ? measureOutcome(rules, total, outstanding) : candidateOutcome(rules, selections, outstanding)
+  const outcome = contestOutcome(rules, total, outstanding)
 
   const regionInfo = new Map(input.regions.map((r) => [r.id, r]))
   const regionIds = input.regions.map((r) => r.id)
@@ -172,10 +183,10 @@ export function contestResults(input: {
     district: rules.district,
     votesAllowed: rules.votesAllowed,
     numberElected: rules.numberElected,
-    threshold: rules.threshold ? { ...rules.threshold, rule: isSimpleMajority(rules.threshold) ? 'more-than' : 'at-least' } : null,
+    threshold: thresholdOf(rules),
     // The contest's own totals are public only once they cover enough ballots.
-    totals: totals.ballots > 0 && totals.ballots < min ? { ballots: totals.ballots, votes: 0, undervotes: 0, overvotes: 0 } : totals,
-    selections: totals.ballots > 0 && totals.ballots < min ? selections.map((s) => ({ ...s, votes: 0, share: 0 })) : selections,
+    totals: isSmallCell(totals.ballots, min) ? { ballots: totals.ballots, votes: 0, undervotes: 0, overvotes: 0 } : totals,
+    selections: isSmallCell(totals.ballots, min) ? selections.map((s) => ({ ...s, votes: 0, share: 0 })) : selections,
     outcome,
     balanced,
     minCellBallots: min,
@@ -194,13 +205,52 @@ interface Acc {
   votes: Map<string, number>
 }
 
+/** The lines a contest's votes are counted on: its declared selections, then the write-in line where it has one. */
+export function resultLines(rules: ContestRules): Array<{ id: string; name: string; party: string | null; writeIn: boolean }> {
+  return [...rules.selections, ...(rules.writeIns ? [{ id: WRITE_IN_SELECTION, name: 'Write-in', party: null, writeIn: true }] : [])]
+}
+
+export function thresholdOf(rules: ContestRules): z.infer<typeof contestThresholdSchema> | null {
+  return rules.threshold ? { ...rules.threshold, rule: isSimpleMajority(rules.threshold) ? 'more-than' : 'at-least' } : null
+}
+
+/** A cell too small to show: some ballots, fewer than the minimum (an empty cell reveals nothing). */
+export const isSmallCell = (ballots: number, min: number) => ballots > 0 && ballots < min
+
+/**
+ * The ballots that may still come in a contest: every registered voter of its regions who
+ * has not voted yet (`counted`: the contest's ballots per region), or none once counting
+ * has finished.
+ */
+export function contestOutstanding(
+  regions: Array<Pick<RegionInfo, 'id' | 'registeredVoters'>>,
+  counted: ReadonlyMap<string, number>,
+  finished: boolean,
+): number {
+  if (finished) return 0
+  let outstanding = 0
+  for (const r of regions) outstanding += Math.max(0, r.registeredVoters - (counted.get(r.id) ?? 0))
+  return outstanding
+}
+
+/**
+ * The outcome from a contest's votes per line (`total`: selection id or the write-in line →
+ * votes) and the ballots still outstanding: the leaders for the seats, or a measure's
+ * pass/fail against its threshold, and whether nothing outstanding can change it.
+ */
+export function contestOutcome(rules: ContestRules, total: ReadonlyMap<string, number>, outstanding: number): ContestOutcomeSummary {
+  if (rules.type === 'measure') return measureOutcome(rules, total, outstanding)
+  const selections = resultLines(rules).map((s) => ({ id: s.id, votes: total.get(s.id) ?? 0 }))
+  return candidateOutcome(rules, selections, outstanding)
+}
+
 /**
  * The cells to hide: those with 1..min-1 ballots, and then — so that the total minus the
  * cells shown does not give a hidden one back — the smallest others, until what is hidden
  * adds up to at least `min` ballots (or nothing is left to hide).
  */
 export function suppressed(cells: Array<[string, number]>, min: number): Set<string> {
-  const hidden = new Set(cells.filter(([, n]) => n > 0 && n < min).map(([id]) => id))
+  const hidden = new Set(cells.filter(([, n]) => isSmallCell(n, min)).map(([id]) => id))
   let hiddenBallots = cells.filter(([id]) => hidden.has(id)).reduce((s, [, n]) => s + n, 0)
   if (hiddenBallots > 0 && hiddenBallots < min) {
     const rest = cells.filter(([id, n]) => !hidden.has(id) && n > 0).sort(([, a], [, b]) => a - b)
@@ -226,7 +276,7 @@ function candidateOutcome(rules: ContestRules, selections: Array<{ id: string; v
   return { leaders: leaders.map((s) => s.id), passes: null, decided, outstanding }
 }
 
-function measureOutcome(rules: ContestRules, total: Map<string, number>, outstanding: number) {
+function measureOutcome(rules: ContestRules, total: ReadonlyMap<string, number>, outstanding: number) {
   const threshold = rules.threshold ?? { numerator: 1, denominator: 2 }
   const yes = total.get('yes') ?? 0
   const no = total.get('no') ?? 0

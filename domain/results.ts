@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { REJECTION_REASONS } from './ballot.ts'
+import { snapshotContestSchema } from './contest-totals.ts'
 import { ELECTION_STATUSES, type ElectionStatus, REPORTING_STATUSES } from './election.ts'
 
 /**
@@ -87,6 +88,13 @@ export const resultsSnapshotSchema = z.object({
   rejections: z.partialRecord(z.enum(REJECTION_REASONS), z.number()),
   /** The election's race call, standing or retracted. */
   call: raceCallSchema.nullable(),
+  /**
+   * An election defined by contests: each contest in ballot order with its totals over the
+   * whole election and its outcome (a contest with fewer ballots than the minimum cell is
+   * suppressed). Results by region and channel: GET /elections/{id}/contests/{contestId}.
+   * Null for a one-contest election (its results are `candidates`).
+   */
+  contests: z.array(snapshotContestSchema).nullable(),
   /** Present when a client asked what changed since a version it has. */
   changedSince: z.object({ since: z.number(), candidates: z.array(z.string()), regions: z.array(z.string()) }).optional(),
 })

@@ -1,7 +1,10 @@
 import type { RejectionReason } from '../../domain/ballot.ts'
+import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
+import { contestTotals } from '../../domain/contest-totals.ts'
 import { reportingStatus } from '../../domain/election.ts'
 import { AppError } from '../../domain/errors.ts'
 import { leaderOf, REGIONS_INLINE, type ResultsSnapshot } from '../../domain/results.ts'
+import { readContestTotalsInput } from './contest-totals.ts'
 import { getElection } from './elections.ts'
 import { latestCalls } from './race-calls.ts'
 import type { Db, Sql } from './sql.ts'
@@ -9,18 +12,24 @@ import type { Db, Sql } from './sql.ts'
 /**
  * Reads an election's results from the running counts (summed over partitions). Every
  * statement runs in one read-only, repeatable-read transaction: one database snapshot,
- * so the version, totals, candidates, regions and calls agree with each other. Reads
- * never write: race calls are decided elsewhere (activities/race-calls.ts).
+ * so the version, totals, candidates, regions, contests and calls agree with each other.
+ * Reads never write: race calls are decided elsewhere (activities/race-calls.ts).
+ * `minCellBallots`: contests with fewer ballots are suppressed (the caller's configured
+ * minimum; default DEFAULT_MIN_CELL_BALLOTS).
  */
-export async function loadResults(sql: Sql, electionId: string, options: { since?: number } = {}): Promise<ResultsSnapshot> {
+export async function loadResults(
+  sql: Sql,
+  electionId: string,
+  options: { since?: number; minCellBallots?: number } = {},
+): Promise<ResultsSnapshot> {
   return sql.begin('isolation level repeatable read read only', (tx) => readResults(tx, electionId, options))
 }
 
 async function readResults(
   db: Db,
   electionId: string,
-  options: { since?: number },
-  shape: { allRegions?: boolean } = {},
+  options: { since?: number; minCellBallots?: number },
+  shape: { allRegions?: boolean; contests?: boolean } = {},
 ): Promise<ResultsSnapshot> {
   const election = await getElection(db, electionId)
   const candidateRows = await db<{ id: string; name: string; party: string | null }[]>`
@@ -55,6 +64,9 @@ async function readResults(
   const rejections = await db<{ reason: RejectionReason; n: number }[]>`
     select reason, count(*)::float8 as n from rejected_ballots
     where election_id = ${electionId} ${beforeFreeze} group by reason`
+  // Contest counts need no term of their own: a batch writes its vectors (style_counts) in
+  // the transaction that adds its ballots to tally_counts (as BALLOTS_KEY rows), under the
+  // same version, so max(tally_counts.version) moves with every contest vector.
   const [extra] = await db<{ version: number; duplicates: number }[]>`
     select greatest(${String(election.version)}::bigint,
                     (select max(version) from tally_counts where election_id = ${electionId}),
@@ -66,6 +78,14 @@ async function readResults(
            (select count(*) from duplicate_ballots
              where election_id = ${electionId} ${beforeFreeze})::float8 as duplicates`
   const calls = await latestCalls(db, electionId)
+  const contestInput = shape.contests === false ? null : await readContestTotalsInput(db, electionId)
+  const contests = contestInput
+    ? contestTotals({
+        ...contestInput,
+        finished: election.countedVersion !== null,
+        minCellBallots: options.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS,
+      })
+    : null
   // Every counted ballot is one vote of one row: a candidate's, or (an election with
   // contests) BALLOTS_KEY's, which no candidate has.
   const counted = cells.reduce((s, c) => s + c.votes, 0)
@@ -111,6 +131,7 @@ async function readResults(
     totals: { counted, rejected, registeredVoters, expected, shareCounted: expected > 0 ? Math.min(1, counted / expected) : 0 },
     rejections: Object.fromEntries(rejections.map((r) => [r.reason, r.n])),
     call: callOf(null),
+    contests,
     ...(options.since !== undefined ? { changedSince: await changedSince(db, electionId, options.since) } : {}),
   }
 }
@@ -121,7 +142,7 @@ async function readResults(
  */
 export async function loadRegions(sql: Sql, electionId: string, options: { state?: string; offset: number; limit: number }) {
   return sql.begin('isolation level repeatable read read only', async (db) => {
-    const snapshot = await readResults(db, electionId, {}, { allRegions: true })
+    const snapshot = await readResults(db, electionId, {}, { allRegions: true, contests: false })
     const matching = snapshot.regions.filter((r) => options.state === undefined || r.state === options.state)
     return {
       electionId,
@@ -136,7 +157,7 @@ export async function loadRegions(sql: Sql, electionId: string, options: { state
 /** One region: votes per candidate and per channel, its leader, turnout and call. */
 export async function loadRegion(sql: Sql, electionId: string, regionId: string) {
   return sql.begin('isolation level repeatable read read only', async (db) => {
-    const snapshot = await readResults(db, electionId, {}, { allRegions: true })
+    const snapshot = await readResults(db, electionId, {}, { allRegions: true, contests: false })
     const region = snapshot.regions.find((r) => r.id === regionId)
     if (!region) throw new AppError('not_found', `no region ${regionId} in ${electionId}`)
     const cells = await db<{ candidateId: string; channel: string; votes: number }[]>`

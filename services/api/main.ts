@@ -30,7 +30,7 @@ runMain(bootLog, async () => {
   await Promise.all([producer.connect(), admin.connect()])
   const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
   const registry = new Registry()
-  const feed = createResultsFeed(sql, log)
+  const feed = createResultsFeed(sql, log, { minCellBallots: config.API_RESULTS_MIN_CELL_BALLOTS })
 
   const health = createHealthCheck({ sql, admin, temporal: temporal.client })
   const outbox = createOutboxRelay({ sql, producer, log })

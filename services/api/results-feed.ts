@@ -10,8 +10,10 @@ type Listener = (snapshot: ResultsSnapshot) => void
  * One poller per election in this process, however many clients follow it: a cheap
  * query every interval, and a full snapshot only when something changed, paced by what
  * the last one cost (domain/snapshot-pacing.ts), as the tally's publisher is.
+ * `minCellBallots`: API_RESULTS_MIN_CELL_BALLOTS, below which a contest is suppressed.
  */
-export function createResultsFeed(sql: Sql, log: Logger, intervalMs = 200) {
+export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?: number; minCellBallots?: number } = {}) {
+  const { intervalMs = 200, minCellBallots } = options
   const feeds = new Map<
     string,
     { listeners: Set<Listener>; marker: string; timer: ReturnType<typeof setInterval>; busy: boolean; nextAt: number }
@@ -26,7 +28,7 @@ export function createResultsFeed(sql: Sql, log: Logger, intervalMs = 200) {
       if (marker !== null && marker !== feed.marker) {
         feed.marker = marker
         const started = Date.now()
-        const snapshot = await loadResults(sql, electionId)
+        const snapshot = await loadResults(sql, electionId, { minCellBallots })
         // Less one interval: the poll's own timer already waits that long.
         feed.nextAt = nextSnapshotAt(Date.now(), Date.now() - started, intervalMs) - intervalMs
         for (const l of feed.listeners) l(snapshot)

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
 import { databaseConfig, kafkaConfig, logConfig, parseConfig, refuseDefaultSecrets } from '../../lib/config.ts'
 import { LOCAL, TOPICS } from '../../lib/local-stack.ts'
 
@@ -51,6 +52,12 @@ export const tallyConfig = z.object({
    */
   TALLY_BALLOT_BOX_MIX_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
   TALLY_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(250),
+  /**
+   * The snapshots on the results topic suppress a contest with fewer ballots than this (its
+   * counts and outcome null): the tally's counterpart of API_RESULTS_MIN_CELL_BALLOTS, to
+   * be set to the same value.
+   */
+  TALLY_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MIN_CELL_BALLOTS),
 })
 export type TallyConfig = z.output<typeof tallyConfig>
 

@@ -30,7 +30,13 @@ runMain(bootLog, async () => {
   const admin = kafka.admin()
   await admin.connect()
   const metrics = createTallyMetrics()
-  const results = createResultsPublisher({ sql, producer, log, intervalMs: config.TALLY_SNAPSHOT_INTERVAL_MS })
+  const results = createResultsPublisher({
+    sql,
+    producer,
+    log,
+    intervalMs: config.TALLY_SNAPSHOT_INTERVAL_MS,
+    minCellBallots: config.TALLY_RESULTS_MIN_CELL_BALLOTS,
+  })
   const consumer = createTallyConsumer({
     kafka,
     admin,

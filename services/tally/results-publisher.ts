@@ -13,7 +13,7 @@ import type { Logger } from '../../lib/log.ts'
  * instead of hundreds. Snapshots are state, not events: a lost one is superseded by the
  * next, and each carries a higher version.
  */
-export function createResultsPublisher(deps: { sql: Sql; producer: Producer; log: Logger; intervalMs: number }) {
+export function createResultsPublisher(deps: { sql: Sql; producer: Producer; log: Logger; intervalMs: number; minCellBallots?: number }) {
   const dirty = new Set<string>()
   const notBefore = new Map<string, number>()
   let flushing: Promise<void> | undefined
@@ -31,7 +31,7 @@ export function createResultsPublisher(deps: { sql: Sql; producer: Producer; log
     for (const id of ids) {
       const started = performance.now()
       try {
-        const snapshot = await loadResults(deps.sql, id)
+        const snapshot = await loadResults(deps.sql, id, { minCellBallots: deps.minCellBallots })
         await deps.producer.send({
           topic: TOPICS.results.name,
           acks: -1,

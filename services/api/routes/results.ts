@@ -37,12 +37,16 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         path: '/{id}/results',
         summary: 'Votes per candidate, turnout per region, share counted, rejections, race call and status',
         description:
+          'An election defined by contests lists each contest (`contests`) with its totals over the election and its outcome; a contest with fewer ballots than the minimum cell is suppressed, and results by region are at /elections/{id}/contests/{contestId}. ' +
           'Answers 304 to `If-None-Match` with the current ETag. With `since=N` the snapshot also says which candidates and regions changed after version N.',
         request: { params: ElectionIdParam, query: z.object({ since: z.coerce.number().int().min(0).optional() }) },
         responses: { 200: json(Snapshot, 'the current results'), 304: { description: 'unchanged' }, ...problemResponses(400, 404) },
       }),
       async (c) => {
-        const snapshot = await loadResults(sql, c.req.valid('param').id, { since: c.req.valid('query').since })
+        const snapshot = await loadResults(sql, c.req.valid('param').id, {
+          since: c.req.valid('query').since,
+          minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
+        })
         const etag = resultsEtag(snapshot)
         c.header('ETag', etag)
         c.header('Cache-Control', 'no-cache')
@@ -63,7 +67,7 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
       }),
       async (c) => {
         const { id } = c.req.valid('param')
-        const first = await loadResults(sql, id)
+        const first = await loadResults(sql, id, { minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS })
         return streamResults(c, {
           electionId: id,
           client: clientAddress(c, deps.limits.API_TRUST_PROXY),

@@ -1,0 +1,72 @@
+import type { LegacyBallots, LegacyVotes, RegionTurnout, StyleSum } from '../../domain/contest-totals.ts'
+import type { ContestRules } from '../../domain/contests.ts'
+import type { StyleLayouts } from '../../domain/count-vector.ts'
+import { loadCountLayouts, loadDefinitions } from './contests.ts'
+import type { Db } from './sql.ts'
+
+/**
+ * What an election's contest totals are folded from (domain/contest-totals.ts), read in the
+ * caller's snapshot; null for an election without contests.
+ *
+ * The vectors are summed per ballot style here, in the database, and not cell by cell
+ * through the views `contest_counts`/`contest_ballots`: a county election has ~18,000
+ * vectors (1,000 precincts × 3 channels × 6 partitions) of ~120 integers, which the views
+ * would give back as millions of rows, every second. Nor are the raw vectors brought to
+ * the process and added there: that moves ~2 million integers as text and parses them on
+ * the caller's only thread (the tally's, which is counting meanwhile, or the API's). One
+ * unnest-and-group pass over the election's vectors returns a vector per style (a few
+ * hundred), and everything after that is small. Element-wise sums are valid because all
+ * vectors of a style share its layout (`style_contests`).
+ *
+ * The running ballots per region (for the ballots still outstanding in each contest) come
+ * from `tally_counts`, where every counted ballot of an election with contests is one
+ * BALLOTS_KEY vote of its region, in the same transaction as its vector: the same number
+ * the contest's own ballots give in each of its regions.
+ */
+export async function readContestTotalsInput(
+  db: Db,
+  electionId: string,
+): Promise<{
+  contests: ContestRules[]
+  layouts: StyleLayouts
+  styles: StyleSum[]
+  legacyBallots: LegacyBallots[]
+  legacyVotes: LegacyVotes[]
+  regions: RegionTurnout[]
+} | null> {
+  const definition = (await loadDefinitions(db, [electionId])).get(electionId)
+  if (!definition) return null
+  // Issued together: postgres.js pipelines them on the transaction's connection.
+  const [layouts, styles, legacyBallots, legacyVotes, regions] = await Promise.all([
+    loadCountLayouts(db, [electionId]),
+    db<StyleSum[]>`
+      select style_id, array_agg(n order by i) as counts
+      from (
+        select v.style_id, u.i, sum(u.x)::float8 as n
+        from style_counts v cross join lateral unnest(v.counts) with ordinality as u(x, i)
+        where v.election_id = ${electionId}
+        group by v.style_id, u.i
+      ) s
+      group by style_id`,
+    db<LegacyBallots[]>`
+      select contest_id, sum(ballots)::float8 as ballots, sum(undervotes)::float8 as undervotes, sum(overvotes)::float8 as overvotes
+      from contest_ballots_legacy where election_id = ${electionId} group by 1`,
+    db<LegacyVotes[]>`
+      select contest_id, selection_id, sum(votes)::float8 as votes
+      from contest_counts_legacy where election_id = ${electionId} group by 1, 2`,
+    db<RegionTurnout[]>`
+      select r.id, r.style_id, r.registered_voters, coalesce(t.ballots, 0)::float8 as ballots
+      from regions r
+      left join (select region_id, sum(votes) as ballots from tally_counts where election_id = ${electionId} group by 1) t
+        on t.region_id = r.id
+      where r.election_id = ${electionId} and r.style_id is not null`,
+  ])
+  return {
+    contests: definition.contests,
+    layouts: layouts.get(electionId) ?? new Map(),
+    styles,
+    legacyBallots,
+    legacyVotes,
+    regions,
+  }
+}
