@@ -532,16 +532,24 @@ export class Simulation {
    * What ballots [0, produced) must count to in every contest: per `contest|line|region|channel`,
    * where a line is a selection (the write-in line included) or one of CONTEST_LINES.
    */
-  contestTruth(produced: number, progress?: (k: number) => void): Map<string, number> {
-    const index = this.contests
+  contestTruth(produced: number): Map<string, number> {
     const truth = new Map<string, number>()
-    if (!index) return truth
+    this.addContestTruth(0, Math.min(produced, this.ballotCount), truth)
+    return truth
+  }
+
+  /**
+   * Adds the truth of ballots from..to-1 to `truth`: a million long ballots take minutes of
+   * CPU, so a caller that must stay responsive (an activity that heartbeats) goes a chunk
+   * at a time and yields between chunks.
+   */
+  addContestTruth(from: number, to: number, truth: Map<string, number>): void {
+    const index = this.contests
+    if (!index) return
     const add = (key: string, n: number) => {
       if (n > 0) truth.set(key, (truth.get(key) ?? 0) + n)
     }
-    const n = Math.min(produced, this.ballotCount)
-    for (let k = 0; k < n; k++) {
-      if (progress && k % 50_000 === 0) progress(k)
+    for (let k = from; k < Math.min(to, this.ballotCount); k++) {
       const b = this.validBallot(k)
       const regionId = this.plan.regions[b.regionIndex]?.id ?? ''
       const judged = tabulateBallot(index, regionId, markBallot(this.plan.settings.seed, k, index, regionId, b.channel))
@@ -554,7 +562,6 @@ export class Simulation {
         for (const sel of c.selections) add(`${c.contestId}|${sel}${cell}`, 1)
       }
     }
-    return truth
   }
 
   /** The valid ballots the generator will send, per region id: what a simulated election can still bring. */
