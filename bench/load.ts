@@ -4,6 +4,7 @@ import { defaultPlan, Simulation } from '../domain/simulation.ts'
 import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settleRoll } from '../lib/db/elections.ts'
+import { loadResults } from '../lib/db/results.ts'
 import type { Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import { type LatencySummary, measureLatency } from './latency.ts'
@@ -20,7 +21,16 @@ export interface StepResult {
   maxLag: number
   sendErrors: number
   /** Realistic ballots only: what each ballot carried, and the recount of the step's ballot box against the running counts. */
-  contests?: { perBallot: number; marksPerBallot: number; recountSeconds: number; differences: number; unbalanced: number }
+  contests?: {
+    perBallot: number
+    marksPerBallot: number
+    recountSeconds: number
+    differences: number
+    unbalanced: number
+    /** A full results snapshot of the step's election (what the results topic and SSE carry): its size and build time. */
+    snapshotBytes: number
+    snapshotMs: number
+  }
 }
 
 export type BenchBallot = 'one-contest' | 'realistic'
@@ -133,6 +143,9 @@ export async function runStep<M>(
   const { sql, producer, admin, groupId } = deps
   const total = Math.round(rate * seconds)
   const sim = await benchElection(sql, total, `${rate}`, deps.ballot)
+  // A long ballot costs the generator ~150 µs to draw (more than counting it): drawn before
+  // the step, so the step meters the pipeline, not the simulator; castAt is set when sent.
+  const drawn = sim.contests ? Array.from({ length: total }, (_, k) => sim.messagesFor(k, '')[0]) : null
   // Metered from here: loading the roll above is the election's setup, not the counting.
   const stopMeter = startMeter()
   const electionId = sim.plan.electionId
@@ -154,8 +167,8 @@ export async function runStep<M>(
       const messages = []
       for (let k = sent; k < due; k++) {
         const intended = new Date(startEpoch + (k / rate) * 1000).toISOString()
-        const [m] = sim.messagesFor(k, intended)
-        if (m?.ballot) messages.push({ key: m.key, value: encodeBallot(m.ballot) })
+        const m = drawn ? drawn[k] : sim.messagesFor(k, intended)[0]
+        if (m?.ballot) messages.push({ key: m.key, value: encodeBallot({ ...m.ballot, castAt: intended }) })
       }
       sent = due
       const p = producer
@@ -213,11 +226,16 @@ async function recountStep(sql: Sql, electionId: string, counted: number): Promi
   const [marks] = await sql<
     { n: number }[]
   >`select coalesce(sum(votes), 0)::float8 as n from contest_counts where election_id = ${electionId}`
+  const built = performance.now()
+  const snapshot = JSON.stringify(await loadResults(sql, electionId))
+  const snapshotMs = performance.now() - built
   return {
     perBallot: counted > 0 ? recount.contestBallots / counted : 0,
     marksPerBallot: counted > 0 ? (marks?.n ?? 0) / counted : 0,
     recountSeconds,
     differences: recount.differences.length,
     unbalanced: recount.unbalanced,
+    snapshotBytes: Buffer.byteLength(snapshot),
+    snapshotMs,
   }
 }

@@ -161,7 +161,7 @@ async function main() {
       if (step.contests) {
         const c = step.contests
         say(
-          `  ${c.perBallot.toFixed(1)} contests and ${c.marksPerBallot.toFixed(1)} counted marks per ballot (${Math.round(step.achieved * c.marksPerBallot).toLocaleString('en-US')} marks/s); recount of the ballot box ${c.recountSeconds.toFixed(1)} s, ${c.differences} cells differ, ${c.unbalanced} unbalanced`,
+          `  ${c.perBallot.toFixed(1)} contests and ${c.marksPerBallot.toFixed(1)} counted marks per ballot (${Math.round(step.achieved * c.marksPerBallot).toLocaleString('en-US')} marks/s); recount of the ballot box ${c.recountSeconds.toFixed(1)} s, ${c.differences} cells differ, ${c.unbalanced} unbalanced; a full snapshot ${(c.snapshotBytes / 1024).toFixed(0)} KiB built in ${c.snapshotMs.toFixed(0)} ms`,
         )
       }
     }
