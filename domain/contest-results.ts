@@ -187,7 +187,8 @@ export function contestResults(input: {
     // The contest's own totals are public only once they cover enough ballots.
     totals: isSmallCell(totals.ballots, min) ? { ballots: totals.ballots, votes: 0, undervotes: 0, overvotes: 0 } : totals,
     selections: isSmallCell(totals.ballots, min) ? selections.map((s) => ({ ...s, votes: 0, share: 0 })) : selections,
-    outcome,
+    // Who leads a contest of a handful of ballots is what those voters chose: withheld too.
+    outcome: isSmallCell(totals.ballots, min) ? { ...outcome, leaders: [], passes: null, decided: false } : outcome,
     balanced,
     minCellBallots: min,
     channels: channelIds.map((c) => ({ channel: c, ...show(byChannel.get(c), hiddenChannels.has(c)) })),

@@ -296,6 +296,13 @@ describe('the secret ballot', () => {
     const gov = await get(`/elections/${id}/contests/gov`)
     expect(gov.totals.votes).toBe(0)
     expect(gov.selections.every((s: { votes: number }) => s.votes === 0)).toBe(true)
+    // Nor who leads: one ballot's leader is that voter's choice.
+    expect(gov.outcome).toMatchObject({ leaders: [], passes: null, decided: false })
+    const m1 = await get(`/elections/${id}/contests/m1`)
+    expect(m1.outcome).toMatchObject({ leaders: [], passes: null })
+    // The snapshot (SSE, results topic) withholds the contest whole.
+    const results = await get(`/elections/${id}/results`)
+    expect(results.contests.find((c: { id: string }) => c.id === 'gov')).toMatchObject({ suppressed: true, votes: null, outcome: null })
     expect(gov.regions.find((r: { id: string }) => r.id === 'east')).toMatchObject({ suppressed: true, votes: null })
     expect(gov.channels).toEqual([expect.objectContaining({ channel: 'election_day', suppressed: true, votes: null })])
     const list = await get(`/elections/${id}/contests`)
