@@ -58,7 +58,37 @@ export const tallyConfig = z.object({
    * be set to the same value.
    */
   TALLY_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MIN_CELL_BALLOTS),
+  /**
+   * Limits on every session of the counting pool, so that an instance that freezes in the
+   * middle of a transaction (SIGSTOP, a long pause, a VM migration, a network cut) loses
+   * its locks in seconds and the instance that takes its partitions over goes on:
+   * - a lock waited for longer than TALLY_LOCK_TIMEOUT_MS fails the batch, which is
+   *   retried (55P03 is transient: nothing is rejected for it);
+   * - a session idle inside a transaction for TALLY_IDLE_IN_TRANSACTION_TIMEOUT_MS is ended
+   *   by the server, its transaction rolled back and its locks released (the frozen side);
+   * - a statement running past TALLY_STATEMENT_TIMEOUT_MS is cancelled (the batch is halved);
+   * - TCP keepalives and the server's check of the client end a session whose peer is
+   *   gone within about TALLY_TCP_DEAD_AFTER_S seconds.
+   */
+  TALLY_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  TALLY_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(5_000),
+  TALLY_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
+  TALLY_TCP_DEAD_AFTER_S: z.coerce.number().int().min(3).max(3_600).default(15),
 })
 export type TallyConfig = z.output<typeof tallyConfig>
 
 export const loadTallyConfig = (env = process.env) => parseConfig(refuseDefaultSecrets(tallyConfig), env)
+
+/** The counting pool's session settings (see TALLY_LOCK_TIMEOUT_MS and the others). */
+export function countingSessionSettings(config: TallyConfig): Record<string, number> {
+  const idle = Math.max(1, Math.floor(config.TALLY_TCP_DEAD_AFTER_S / 3))
+  return {
+    lock_timeout: config.TALLY_LOCK_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: config.TALLY_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    statement_timeout: config.TALLY_STATEMENT_TIMEOUT_MS,
+    tcp_keepalives_idle: idle,
+    tcp_keepalives_interval: idle,
+    tcp_keepalives_count: 2,
+    client_connection_check_interval: idle * 1000,
+  }
+}

@@ -6,7 +6,7 @@ import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/log.ts'
 import { onShutdown, runMain } from '../../lib/process.ts'
 import { startBallotBoxMixer } from './ballot-box-mixer.ts'
-import { loadTallyConfig } from './config.ts'
+import { countingSessionSettings, loadTallyConfig } from './config.ts'
 import { createTallyConsumer } from './consumer.ts'
 import { createTallyMetrics } from './metrics.ts'
 import { startRawRetention } from './raw-retention.ts'
@@ -18,8 +18,17 @@ const bootLog = createLogger('tally')
 runMain(bootLog, async () => {
   const config = configOrExit(loadTallyConfig)
   const log = createLogger('tally', config.LOG_LEVEL)
-  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, applicationName: 'votestream-tally' })
-  await migrate(sql)
+  // Migrations on a connection of their own, without the counting limits: a migration may
+  // rightly wait for locks and run for minutes.
+  const migrator = createSql(config.DATABASE_URL, { max: 1, applicationName: 'votestream-tally-migrate' })
+  await migrate(migrator)
+  await migrator.end({ timeout: 5 })
+  const sql = createSql(config.DATABASE_URL, {
+    max: config.DATABASE_POOL_MAX,
+    // The pid names the instance in pg_stat_activity and pg_locks: which one holds a lock.
+    applicationName: `votestream-tally ${process.pid}`,
+    settings: countingSessionSettings(config),
+  })
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-tally`, log })
   // Not idempotent on purpose: rejections are keyed by the position of the message they
