@@ -14,6 +14,15 @@ export const SLOT = { ballots: 0, undervotes: 1, overvotes: 2, writeIn: 3, first
 
 export const blockSize = (c: Pick<ContestRules, 'selections'>) => SLOT.firstSelection + c.selections.length
 
+/**
+ * The stored definition and its count layout do not fit: the database's state is at fault,
+ * not a ballot. The counter stops on the batch and retries it until an operator fixes the
+ * cause; no ballot is rejected for it (services/tally/account-batch.ts).
+ */
+export class CountLayoutError extends Error {
+  override name = 'CountLayoutError'
+}
+
 /** Style id → contest id → where the contest's block starts (1-based, as SQL arrays count). */
 export type StyleLayouts = Map<string, Map<string, number>>
 
@@ -26,7 +35,7 @@ export function countLayout(resolved: ResolvedDefinition): StyleLayouts {
     let next = 1
     for (const id of contests) {
       const contest = byId.get(id)
-      if (!contest) throw new Error(`style ${styleId} names contest ${id}, which the definition lacks`)
+      if (!contest) throw new CountLayoutError(`style ${styleId} names contest ${id}, which the definition lacks`)
       at.set(id, next)
       next += blockSize(contest)
     }
@@ -53,15 +62,15 @@ export function vectorIndex(resolved: ResolvedDefinition, layouts: StyleLayouts)
   const styles: VectorIndex['styles'] = new Map()
   for (const [styleId, contests] of resolved.styles) {
     const at = layouts.get(styleId)
-    if (!at) throw new Error(`no stored count layout for style ${styleId}`)
+    if (!at) throw new CountLayoutError(`no stored count layout for style ${styleId}`)
     let next = 1
     for (const id of contests) {
       const start = at.get(id)
       const contest = byId.get(id)
-      if (start !== next || !contest) throw new Error(`the stored layout of style ${styleId} does not fit contest ${id}`)
+      if (start !== next || !contest) throw new CountLayoutError(`the stored layout of style ${styleId} does not fit contest ${id}`)
       next += blockSize(contest)
     }
-    if (at.size !== contests.length) throw new Error(`the stored layout of style ${styleId} has contests its style lacks`)
+    if (at.size !== contests.length) throw new CountLayoutError(`the stored layout of style ${styleId} has contests its style lacks`)
     styles.set(styleId, { length: next - 1, at })
   }
   const slots: VectorIndex['slots'] = new Map(
@@ -79,15 +88,19 @@ export function vectorIndex(resolved: ResolvedDefinition, layouts: StyleLayouts)
 /** Adds one judged ballot to its style's vector (length from the index; 0-based here, 1-based in SQL). */
 export function addToVector(vector: number[], index: VectorIndex, styleId: string, outcomes: ContestOutcome[]): void {
   const style = index.styles.get(styleId)
-  if (!style) throw new Error(`no count layout for style ${styleId}`)
+  if (!style) throw new CountLayoutError(`no count layout for style ${styleId}`)
   for (const o of outcomes) {
-    const at = (style.at.get(o.contestId) as number) - 1
+    const start = style.at.get(o.contestId)
+    if (start === undefined) throw new CountLayoutError(`contest ${o.contestId} has no block on style ${styleId}`)
+    const at = start - 1
     vector[at + SLOT.ballots] = (vector[at + SLOT.ballots] ?? 0) + 1
     vector[at + SLOT.undervotes] = (vector[at + SLOT.undervotes] ?? 0) + o.undervotes
     vector[at + SLOT.overvotes] = (vector[at + SLOT.overvotes] ?? 0) + o.overvoted
     const slots = index.slots.get(o.contestId) as Map<string, number>
     for (const s of o.selections) {
-      const k = at + (slots.get(s) as number)
+      const slot = slots.get(s)
+      if (slot === undefined) throw new CountLayoutError(`selection ${s} of contest ${o.contestId} has no slot`)
+      const k = at + slot
       vector[k] = (vector[k] ?? 0) + 1
     }
   }

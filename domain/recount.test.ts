@@ -471,21 +471,39 @@ describe('recount: what a difference looks like', () => {
     expect(compareGrids(box, newGrid(definition)).differences).toContainEqual(diff('council', WRITE_IN_SELECTION, 'n1', 'mail', 1, 0))
   })
 
-  it('ignores marks in a contest not on the ballot’s style or not in the election (the counter would have rejected the ballot)', () => {
+  it('keeps marks in a contest not on the ballot’s style or not in the election apart, as differences (the counter would have rejected the ballot)', () => {
     const marks = { mayor: ['ada'], q: ['yes'], senate: ['x'] }
     const index = indexDefinition(resolved)
     expect(tabulateBallot(index, 'n1', { mayor: ['ada'], q: ['yes'] })).toMatchObject({ ok: false, reason: 'contest_not_on_style' })
     expect(tabulateBallot(index, 'n1', { mayor: ['ada'], senate: ['x'] })).toMatchObject({ ok: false, reason: 'unknown_contest' })
     const box = newGrid(definition)
     recountBallot(box, definition, { styleId: styleOf('n1'), regionId: 'n1', channel: 'mail', marks: JSON.stringify(marks) })
-    // Only the style's contests are recounted: q and senate leave no trace, in the grid or apart from it.
-    expect(cellsOf(box)).toEqual({
+    // The style's contests are recounted; q and senate are kept apart, by name, as differences.
+    expect(cellsOf(box)).toMatchObject({
       'mayor|:ballots|n1|mail': 1,
       'mayor|ada|n1|mail': 1,
       'council|:ballots|n1|mail': 1,
       'council|:undervotes|n1|mail': 2,
     })
-    expect(box.others.size).toBe(0)
+    expect(compareGrids(box, box).differences).toEqual([])
+    expect([...box.others.keys()].map((k) => k.split('\u0000').slice(0, 2).join('|')).sort()).toEqual([
+      'q|(marked, not on the style)',
+      'senate|(marked, not on the style)',
+    ])
+  })
+
+  it('keeps a malformed box row apart: marks that are not an object, a contest that is not a list, a mark that is neither a name nor a write-in', () => {
+    const box = newGrid(definition)
+    const at = { styleId: styleOf('n1'), regionId: 'n1', channel: 'mail' }
+    recountBallot(box, definition, { ...at, marks: 'null' })
+    recountBallot(box, definition, { ...at, marks: JSON.stringify({ mayor: 'ada' }) })
+    recountBallot(box, definition, { ...at, marks: JSON.stringify({ mayor: [7] }) })
+    expect([...box.others.entries()].map(([k, n]) => [k.split('\u0000').slice(0, 2).join('|'), n]).sort()).toEqual([
+      ['(ballot)|(marks not an object)', 1],
+      ['mayor|(malformed mark)', 1],
+      ['mayor|(marks not a list)', 1],
+    ])
+    expect(compareGrids(box, newGrid(definition)).differences.length).toBeGreaterThan(3)
   })
 
   it('keeps a ballot of a style the definition lacks apart, as a difference under the style’s name', () => {

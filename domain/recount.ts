@@ -49,7 +49,19 @@ export class Grid {
   /** Cells outside the definition (a mark naming no declared selection, a contest no longer defined). */
   readonly others = new Map<string, number>()
 
+  private readonly styleSets = new Map<string, Set<string>>()
+
   constructor(readonly space: CellSpace) {}
+
+  /** A style's contests as a set (built once per style). */
+  onStyle(styleId: string, contests: string[]): Set<string> {
+    let set = this.styleSets.get(styleId)
+    if (!set) {
+      set = new Set(contests)
+      this.styleSets.set(styleId, set)
+    }
+    return set
+  }
 
   row(regionId: string, channel: string): Int32Array {
     const k = `${regionId}\u0000${channel}`
@@ -88,22 +100,30 @@ export interface BoxRow {
   marks: string
 }
 
-/** Adds one ballot of the box to the recount. */
+/** Adds one ballot of the box to the recount. Whatever in it does not fit the rules is kept apart by name, never dropped. */
 export function recountBallot(grid: Grid, definition: RecountDefinition, row: BoxRow): void {
-  const marks = JSON.parse(row.marks) as Record<string, unknown>
+  const parsed: unknown = JSON.parse(row.marks)
+  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+  const marks = (isObject ? parsed : {}) as Record<string, unknown>
+  if (!isObject) grid.addOther('(ballot)', '(marks not an object)', row.regionId, row.channel, 1)
   const counts = grid.row(row.regionId, row.channel)
   const onStyle = definition.styles.get(row.styleId)
   if (!onStyle) {
-    grid.addNamed(`(style ${row.styleId})`, BALLOTS_KEY, row.regionId, row.channel, 1)
+    grid.addOther(`(style ${row.styleId})`, BALLOTS_KEY, row.regionId, row.channel, 1)
     return
   }
+  for (const contestId in marks)
+    if (Object.hasOwn(marks, contestId) && !grid.onStyle(row.styleId, onStyle).has(contestId))
+      grid.addOther(contestId, '(marked, not on the style)', row.regionId, row.channel, 1)
   for (const contestId of onStyle) {
     const c = grid.space.byId.get(contestId)
     if (!c) {
-      grid.addNamed(contestId, BALLOTS_KEY, row.regionId, row.channel, 1)
+      grid.addOther(contestId, BALLOTS_KEY, row.regionId, row.channel, 1)
       continue
     }
-    const made = Object.hasOwn(marks, contestId) && Array.isArray(marks[contestId]) ? (marks[contestId] as unknown[]) : []
+    const given = Object.hasOwn(marks, contestId) ? marks[contestId] : []
+    if (!Array.isArray(given)) grid.addOther(contestId, '(marks not a list)', row.regionId, row.channel, 1)
+    const made = Array.isArray(given) ? (given as unknown[]) : []
     bump(counts, c.at, 1)
     if (made.length > c.votesAllowed) {
       bump(counts, c.at + 2, 1)
@@ -111,6 +131,11 @@ export function recountBallot(grid: Grid, definition: RecountDefinition, row: Bo
     }
     bump(counts, c.at + 1, c.votesAllowed - made.length)
     for (const m of made) {
+      const writtenIn = typeof m === 'object' && m !== null && typeof (m as { writeIn?: unknown }).writeIn === 'string'
+      if (typeof m !== 'string' && !writtenIn) {
+        grid.addOther(contestId, '(malformed mark)', row.regionId, row.channel, 1)
+        continue
+      }
       const line = typeof m === 'string' ? m : WRITE_IN_SELECTION
       const i = c.lineAt.get(line)
       // A line's position is found by name, and the write-in line must not be named by a string mark.

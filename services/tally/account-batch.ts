@@ -1,4 +1,5 @@
 import { safeText } from '../../domain/ballot.ts'
+import { CountLayoutError } from '../../domain/count-vector.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import {
   type BatchInput,
@@ -42,6 +43,8 @@ const STATEMENT_TIMEOUT = '57014'
 
 /** The database's state is at fault (see DATABASE_FAULT_SQLSTATE). */
 export function isDatabaseFault(err: unknown): boolean {
+  // A definition whose stored count layout does not fit it: the database's state again.
+  if (err instanceof CountLayoutError) return true
   return sqlState(err)?.match(DATABASE_FAULT_SQLSTATE) != null
 }
 
