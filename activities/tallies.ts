@@ -1,4 +1,4 @@
-import type { LedgerRow } from '../domain/ledger.ts'
+import type { ReconciliationReport } from '../domain/reconciliation.ts'
 import { mixBallotBox } from '../lib/db/ballot-box.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { messageLedger } from '../lib/db/counting.ts'
@@ -7,21 +7,8 @@ import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 import { heartbeating } from './heartbeat.ts'
 
-export interface ReconciliationReport {
-  id: number
-  electionId: string
-  ranAt: string
-  ballots: number
-  tallied: number
-  differences: Difference[]
-  repaired: boolean
-  verdict: 'match' | 'repaired'
-  /** Per partition of `votes`: messages consumed against counted + rejected + duplicates (final run only: null otherwise). */
-  ledger: LedgerRow[] | null
-  ledgerBalanced: boolean | null
-  /** Elections with contests: the recount of every contest from the ballot box, and the invariant per cell. */
-  contests: ContestRecount | null
-}
+/** The report (domain/reconciliation.ts) with its row id and, for elections with contests, the recount of every contest and the invariant per cell. */
+export type ReconcileResult = ReconciliationReport & { id: number; contests: ContestRecount | null }
 
 export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
   return {
@@ -30,7 +17,7 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
      * ballots, repairs any drift, and stores a report (with the message ledger) and a
      * trend snapshot.
      */
-    async reconcileElection(electionId: string, options: { final: boolean }): Promise<ReconciliationReport> {
+    async reconcileElection(electionId: string, options: { final: boolean }): Promise<ReconcileResult> {
       let differences: Difference[] = await findDifferences(sql, electionId)
       if (differences.length > 0) differences = await repairDifferences(sql, electionId)
       const repaired = differences.length > 0
@@ -55,6 +42,7 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
         id: recorded.id,
         electionId,
         ranAt: recorded.ranAt.toISOString(),
+        final: options.final,
         ballots: recorded.ballots,
         tallied: recorded.tallied,
         differences,

@@ -69,6 +69,7 @@ function stubs(ballotCount: number, verdicts: boolean[] = []) {
       id: 1,
       electionId,
       ranAt: new Date().toISOString(),
+      final: true,
       ballots: 0,
       tallied: 0,
       differences: [],

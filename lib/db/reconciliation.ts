@@ -1,5 +1,6 @@
 import { BALLOTS_KEY } from '../../domain/contests.ts'
 import type { LedgerRow } from '../../domain/ledger.ts'
+import type { ReconciliationDifference, ReconciliationReport } from '../../domain/reconciliation.ts'
 import type { CellMismatch } from '../../domain/results.ts'
 import type { recountContests } from './contest-recount.ts'
 import type { Db, Sql } from './sql.ts'
@@ -8,13 +9,7 @@ export type ContestRecount = Awaited<ReturnType<typeof recountContests>>
 
 import { takeResultsVersion } from './versions.ts'
 
-export interface Difference {
-  candidateId: string
-  regionId: string
-  channel: string
-  ballots: number
-  tallied: number
-}
+export type Difference = ReconciliationDifference
 
 /** Ballots and running counts compared per candidate, region and channel: one statement, one snapshot. */
 export async function findDifferences(db: Db, electionId: string) {
@@ -96,19 +91,7 @@ export async function recordReconciliation(
 
 /** The latest reconciliation report of an election (the final one, once there is one), and how many ran and repaired. */
 export async function latestReconciliation(db: Db, electionId: string) {
-  const [latest] = await db<
-    {
-      ranAt: Date
-      final: boolean
-      ballots: number
-      tallied: number
-      verdict: string
-      repaired: boolean
-      differences: unknown[]
-      ledger: unknown[] | null
-      ledgerBalanced: boolean | null
-    }[]
-  >`
+  const [latest] = await db<(Omit<ReconciliationReport, 'electionId' | 'ranAt'> & { ranAt: Date })[]>`
     select ran_at, final, ballots::float8, tallied::float8, verdict, repaired, differences, ledger, ledger_balanced
     from reconciliation_reports
     where election_id = ${electionId} order by final desc, id desc limit 1`

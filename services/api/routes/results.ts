@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { certificationCheckSchema } from '../../../domain/certification.ts'
 import { AppError } from '../../../domain/errors.ts'
+import { reconciliationReportSchema } from '../../../domain/reconciliation.ts'
 import { simulationComparisonSchema, trendSchema } from '../../../domain/results.ts'
 import { latestCertificationCheck } from '../../../lib/db/certification.ts'
 import { getElection } from '../../../lib/db/elections.ts'
@@ -166,18 +167,7 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         request: { params: ElectionIdParam },
         responses: {
           200: json(
-            z.object({
-              electionId: z.string(),
-              ranAt: z.string(),
-              final: z.boolean(),
-              ballots: z.number(),
-              tallied: z.number(),
-              verdict: z.string(),
-              repaired: z.boolean(),
-              differences: z.array(z.unknown()),
-              /** Per partition of `votes`: messages consumed against counted + rejected + duplicates; taken by the final (certification) run only, null in periodic ones. */
-              ledger: z.array(z.unknown()).nullable(),
-              ledgerBalanced: z.boolean().nullable(),
+            reconciliationReportSchema.extend({
               reports: z.number(),
               repairs: z.number(),
               /** The certification checklist as last run (null before the polls close): see /certification. */
