@@ -1,15 +1,18 @@
 import { z } from 'zod'
-
-/** Where an election's workflow is: the phase of its lifecycle it drives. */
-export const ELECTION_PHASES = ['open', 'closing', 'closed', 'certified'] as const
-export type ElectionPhase = (typeof ELECTION_PHASES)[number]
+import { ELECTION_STATUSES } from './election.ts'
 
 /**
  * The election workflow's state, carried across continue-as-new and reported by its
  * progress query; the API documents and returns exactly this.
  */
 export const electionStateSchema = z.object({
-  phase: z.enum(ELECTION_PHASES),
+  /**
+   * The election's status (domain/election.ts) as the workflow drives it: the workflow
+   * starts at open, so never draft. Not a second lifecycle: it is set when the workflow
+   * enters a step, so it can be one activity ahead of the stored status (closing before
+   * closePolls stores it) or behind it (closed, certified after the activity stored them).
+   */
+  phase: z.enum(ELECTION_STATUSES).exclude(['draft']),
   paused: z.boolean(),
   stopRequested: z.boolean(),
   rate: z.number(),

@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow'
 import type { ElectionActivities } from '../activities/index.ts'
-import type { ElectionPhase, ElectionProgress, ElectionState } from '../domain/progress.ts'
+import type { ElectionProgress, ElectionState } from '../domain/progress.ts'
 import { rateProblem } from '../domain/rates.ts'
 import { electionStatusKey } from './search-attributes.ts'
 import { turnoutFactor } from './turnout-curve.ts'
@@ -31,7 +31,7 @@ export interface ElectionWorkflowInput {
   carried?: ElectionState
 }
 
-export type { ElectionPhase, ElectionProgress, ElectionState }
+export type { ElectionProgress, ElectionState }
 
 export interface ElectionOutcome {
   electionId: string
@@ -132,7 +132,7 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     },
   )
 
-  const setPhase = (phase: ElectionPhase) => {
+  const setPhase = (phase: ElectionState['phase']) => {
     state.phase = phase
     upsertSearchAttributes([{ key: electionStatusKey, value: phase }])
   }
