@@ -1,6 +1,7 @@
 import type { AnyBallot, Ballot, BallotV2, Channel, RejectionReason } from './ballot.ts'
 import { BALLOTS_KEY, type ElectionDefinitionInput, electionDefinitionSchema, resolveDefinition } from './contests.ts'
 import type { Candidate, Region } from './election.ts'
+import type { SimulationSettings } from './election-settings.ts'
 import { generateDefinition, markBallot, regionsFromGeography } from './simulation-contests.ts'
 import { candidatesFor, type Geography, geography } from './simulation-geography.ts'
 import { SIMULATION_LIMITS as L } from './simulation-limits.ts'
@@ -37,22 +38,8 @@ import { indexDefinition, type TabulationIndex, tabulateBallot } from './tabulat
  * again, another ballot id) or an invalid ballot of some kind.
  */
 
-export interface SimulationSettings {
-  seed: number
-  /** Registered voters on the roll. */
-  voters: number
-  /** Share of the roll that votes, 0..1 (overall; each region draws its own around it). */
-  turnout: number
-  /** Probability, per valid ballot, of injecting an invalid one after it. */
-  invalidShare: number
-  /** Probability, per valid ballot, of the same voter trying again with another ballot. */
-  duplicateShare: number
-  /**
-   * A long ballot: districts and contests drawn for the simulated country
-   * (simulation-contests.ts), ballots of version 2. Otherwise one contest, version 1.
-   */
-  contests?: boolean
-}
+/** Its one definition, a zod schema, is stored with the election: domain/election-settings.ts. */
+export type { SimulationSettings }
 
 export interface SimulationPlan {
   electionId: string

@@ -1,4 +1,5 @@
 import { type Candidate, canTransition, type ElectionStatus, type Region } from '../../domain/election.ts'
+import { type ElectionSettings, electionSettingsSchema, type SimulationRun } from '../../domain/election-settings.ts'
 import { AppError } from '../../domain/errors.ts'
 import { Simulation, type SimulationPlan, simulatedDefinition, voterId } from '../../domain/simulation.ts'
 import { saveDefinition } from './contests.ts'
@@ -11,7 +12,7 @@ export interface NewElection {
   candidates: Candidate[]
   regions: Region[]
   simulated?: boolean
-  settings?: Record<string, unknown>
+  settings?: ElectionSettings
 }
 
 export interface ElectionRow {
@@ -19,7 +20,8 @@ export interface ElectionRow {
   name: string
   status: ElectionStatus
   simulated: boolean
-  settings: Record<string, unknown>
+  /** Parsed by its schema when the row is read (domain/election-settings.ts). */
+  settings: ElectionSettings
   createdAt: Date
   openedAt: Date | null
   closedAt: Date | null
@@ -71,39 +73,51 @@ export async function addVoters(
  * has is a no-op, so a retried activity is harmless. The status change takes a results
  * version (in commit order, see versions.ts), so clients following `?since=N` see it.
  */
+/** A row of `elections` as stored: its settings not parsed yet. */
+type StoredElection = Omit<ElectionRow, 'settings'> & { settings: unknown }
+
+/** The one place `elections.settings` is read in TypeScript: parsed by its schema, never cast. */
+function electionRow(row: StoredElection): ElectionRow {
+  const settings = electionSettingsSchema.safeParse(row.settings)
+  if (!settings.success) throw new Error(`election ${row.id}: its stored settings do not fit their schema: ${settings.error.message}`)
+  return { ...row, settings: settings.data }
+}
+
 export async function setElectionStatus(db: Db, id: string, to: ElectionStatus): Promise<ElectionRow> {
   const stamp = { open: 'opened_at', closing: 'closed_at', closed: null, certified: 'certified_at', draft: null }[to]
   return inTransaction(db, async (tx) => {
-    const [current] = await tx<ElectionRow[]>`select * from elections where id = ${id} for update`
-    if (!current) throw new AppError('not_found', `no election ${id}`)
+    const [stored] = await tx<StoredElection[]>`select * from elections where id = ${id} for update`
+    if (!stored) throw new AppError('not_found', `no election ${id}`)
+    const current = electionRow(stored)
     if (current.status === to) return current
     if (!canTransition(current.status, to)) throw new AppError('conflict', `election ${id} is ${current.status}; it cannot become ${to}`)
     const version = await takeResultsVersion(tx, [id])
-    const [row] = await tx<ElectionRow[]>`
+    const [row] = await tx<StoredElection[]>`
       update elections set status = ${to}, version = ${version}::bigint ${stamp ? tx`, ${tx(stamp)} = coalesce(${tx(stamp)}, now())` : tx``}
         ${to === 'closed' ? tx`, counted_version = ${version}::bigint` : tx``}
       where id = ${id}
       returning *`
-    return row as ElectionRow
+    return electionRow(row as StoredElection)
   })
 }
 
 export async function getElection(db: Db, id: string): Promise<ElectionRow> {
-  const [row] = await db<ElectionRow[]>`select * from elections where id = ${id}`
+  const [row] = await db<StoredElection[]>`select * from elections where id = ${id}`
   if (!row) throw new AppError('not_found', `no election ${id}`)
-  return row
+  return electionRow(row)
 }
 
 /** The newest 200 elections; the benchmark's own elections only when asked for. */
 export async function listElections(db: Db, options: { benchmarks?: boolean } = {}): Promise<ElectionRow[]> {
-  return db<ElectionRow[]>`
+  const rows = await db<StoredElection[]>`
     select * from elections
     where ${options.benchmarks ?? false} or not coalesce((settings #>> '{simulation,benchmark}')::boolean, false)
     order by created_at desc limit 200`
+  return rows.map(electionRow)
 }
 
 /** JSON columns take plain JSON values; this drops `undefined` and checks the type. */
-function toJson(v: Record<string, unknown>) {
+function toJson(v: ElectionSettings) {
   return JSON.parse(JSON.stringify(v))
 }
 
@@ -111,12 +125,7 @@ function toJson(v: Record<string, unknown>) {
  * Creates a simulated election; its voter roll is written when it opens. `extra` joins the
  * stored simulation settings (the API keeps the rate there).
  */
-export async function createSimulatedElection(
-  db: Db,
-  plan: SimulationPlan,
-  name: string,
-  extra: Record<string, unknown> = {},
-): Promise<void> {
+export async function createSimulatedElection(db: Db, plan: SimulationPlan, name: string, extra: SimulationRun = {}): Promise<void> {
   const sim = new Simulation(plan)
   await createElection(db, {
     id: plan.electionId,

@@ -94,7 +94,7 @@ async function readResults(
   const produced = election.producedBallots === null ? null : Number(election.producedBallots)
   // The ballots to expect: once polls close, what was produced; for a simulation, the
   // planned turnout; otherwise every registered voter.
-  const planned = (election.settings as { simulation?: { voters: number; turnout: number } }).simulation
+  const planned = election.settings.simulation
   const expected =
     produced !== null
       ? Math.max(0, produced - rejected - (extra?.duplicates ?? 0))

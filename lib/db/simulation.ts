@@ -7,7 +7,7 @@ import type { Db, Sql } from './sql.ts'
 /** Rebuilds a simulated election's plan from what was stored when it was created. */
 export async function loadPlan(db: Db, electionId: string): Promise<SimulationPlan> {
   const election = await getElection(db, electionId)
-  const settings = (election.settings as { simulation?: SimulationPlan['settings'] }).simulation
+  const settings = election.settings.simulation
   if (!settings) throw new Error(`election ${electionId} has no simulation settings`)
   const stored = await db<{ id: string; name: string; party: string | null }[]>`
     select id, name, party from candidates where election_id = ${electionId} order by position`

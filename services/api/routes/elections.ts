@@ -47,7 +47,7 @@ export function electionRoutes(deps: ApiDeps) {
   }
 
   const startWorkflow = async (e: ElectionRow, reconcileEverySeconds: number) => {
-    const sim = (e.settings as { simulation?: { ratePerSecond?: number } }).simulation
+    const sim = e.settings.simulation
     await elections.start({
       electionId: e.id,
       reconcileEverySeconds,

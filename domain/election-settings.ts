@@ -1,0 +1,42 @@
+import { z } from 'zod'
+
+/**
+ * `elections.settings` (jsonb): what an election was created with beyond its rows. The one
+ * definition of its shape: written by createElection, parsed where an election row is read
+ * (lib/db/elections.ts), never cast. SQL that reads it by JSON path (lib/db/elections.ts,
+ * lib/db/benchmark.ts, grafana/dashboards.ts) follows these names.
+ */
+
+/** A simulation's parameters: everything the generator needs to produce the same ballots again (domain/simulation.ts). */
+export const simulationSettingsSchema = z.object({
+  seed: z.number(),
+  /** Registered voters on the roll. */
+  voters: z.number(),
+  /** Share of the roll that votes, 0..1 (overall; each region draws its own around it). */
+  turnout: z.number(),
+  /** Probability, per valid ballot, of injecting an invalid one after it. */
+  invalidShare: z.number(),
+  /** Probability, per valid ballot, of the same voter trying again with another ballot. */
+  duplicateShare: z.number(),
+  /**
+   * A long ballot: districts and contests drawn for the simulated country
+   * (simulation-contests.ts), ballots of version 2. Otherwise one contest, version 1.
+   */
+  contests: z.boolean().optional(),
+})
+export type SimulationSettings = z.infer<typeof simulationSettingsSchema>
+
+/** Stored beside a simulation's parameters: not the generator's, the run's. */
+export const simulationRunSchema = z.object({
+  /** The rate the workflow starts producing at (the API's `ratePerSecond`). */
+  ratePerSecond: z.number().optional(),
+  /** An election of the benchmark (bench/), left out of GET /elections unless asked for. */
+  benchmark: z.boolean().optional(),
+})
+export type SimulationRun = z.infer<typeof simulationRunSchema>
+
+export const electionSettingsSchema = z.object({
+  /** Present for a simulated election only. */
+  simulation: simulationSettingsSchema.extend(simulationRunSchema.shape).optional(),
+})
+export type ElectionSettings = z.infer<typeof electionSettingsSchema>
