@@ -4,7 +4,7 @@ import { z } from 'zod'
  * `elections.settings` (jsonb): what an election was created with beyond its rows. The one
  * definition of its shape: written by createElection, parsed where an election row is read
  * (lib/db/elections.ts), never cast. SQL that reads it by JSON path (lib/db/elections.ts,
- * lib/db/benchmark.ts, grafana/dashboards.ts) follows these names.
+ * lib/db/benchmark.ts, the expected_ballots view of db/migrations/0020) follows these names.
  */
 
 /** A simulation's parameters: everything the generator needs to produce the same ballots again (domain/simulation.ts). */

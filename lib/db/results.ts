@@ -67,7 +67,9 @@ async function readResults(
   // Contest counts need no term of their own: a batch writes its vectors (style_counts) in
   // the transaction that adds its ballots to tally_counts (as BALLOTS_KEY rows), under the
   // same version, so max(tally_counts.version) moves with every contest vector.
-  const [extra] = await db<{ version: number; duplicates: number }[]>`
+  // The ballots to expect: one rule, the expected_ballots view (db/migrations/0020), which
+  // Grafana's share counted reads too.
+  const [extra] = await db<{ version: number; expected: number | null }[]>`
     select greatest(${String(election.version)}::bigint,
                     (select max(version) from tally_counts where election_id = ${electionId}),
                     (select max(version) from rejected_ballots
@@ -75,8 +77,7 @@ async function readResults(
                     (select max(version) from duplicate_ballots
                       where election_id = ${electionId} ${beforeFreeze}),
                     (select max(greatest(version, retracted_version)) from race_calls where election_id = ${electionId}))::float8 as version,
-           (select count(*) from duplicate_ballots
-             where election_id = ${electionId} ${beforeFreeze})::float8 as duplicates`
+           (select expected from expected_ballots where election_id = ${electionId}) as expected`
   const calls = await latestCalls(db, electionId)
   const contestInput = shape.contests === false ? null : await readContestTotalsInput(db, electionId)
   const contests = contestInput
@@ -91,16 +92,9 @@ async function readResults(
   const counted = cells.reduce((s, c) => s + c.votes, 0)
   const rejected = rejections.reduce((s, r) => s + r.n, 0)
   const registeredVoters = regionRows.reduce((s, r) => s + r.registeredVoters, 0)
-  const produced = election.producedBallots === null ? null : Number(election.producedBallots)
-  // The ballots to expect: once polls close, what was produced; for a simulation, the
-  // planned turnout; otherwise every registered voter.
-  const planned = election.settings.simulation
-  const expected =
-    produced !== null
-      ? Math.max(0, produced - rejected - (extra?.duplicates ?? 0))
-      : election.simulated && planned
-        ? Math.floor(planned.voters * planned.turnout)
-        : registeredVoters
+  // Once polls close, what was produced less rejections and duplicates; before, for a
+  // simulation, the planned turnout; otherwise every registered voter (expected_ballots).
+  const expected = extra?.expected ?? 0
   const byScope = new Map(calls.map((c) => [c.regionId, c]))
   const callOf = (regionId: string | null) => {
     const { id: _, ...call } = byScope.get(regionId) ?? { id: null }
