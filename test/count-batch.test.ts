@@ -182,6 +182,18 @@ describe('counting one batch in PostgreSQL', () => {
     expect(out.rejected.map((r) => r.reason)).toEqual(['election_not_open'])
   })
 
+  it('counts a position once when it comes twice in one batch (a re-fetch merged with the fetch it repeats)', async () => {
+    const { topic, at, count } = topicOfItsOwn()
+    const e = await openTestElection(sql)
+    const [first] = at([encodeBallot(ballot(e.id, 'north-0', 'ada', 'north'))])
+    const [second] = at([encodeBallot(ballot(e.id, 'north-1', 'alan', 'north'))])
+    const out = await count([first!, { ...first! }, second!, { ...second! }])
+    expect(out).toMatchObject({ counted: 2, duplicates: 0, redelivered: 2 })
+    expect(out.rejected).toEqual([])
+    expect(await tallies(e.id)).toEqual({ ada: 1, alan: 1 })
+    await expectLedgerBalanced(topic, 2)
+  })
+
   it('keeps the running tallies equal to a recount of the ballots', async () => {
     const [row] = await sql<{ drift: number }[]>`
       select count(*)::int as drift from (

@@ -90,7 +90,17 @@ export async function countBatch(
       input.messages.map((m) => m.partition),
       decoded.flatMap(({ d }) => (d.ok ? [d.ballot.electionId] : [])),
     )
-    const fresh = decoded.filter(({ m }) => compareOffsets(m.offset, fence.get(m.partition) ?? '0') >= 0)
+    // A position is one message: should the same position come twice in one batch (a
+    // re-fetch merged with the fetch it repeats), the copy is a redelivery, never a second
+    // ballot (the ledger's walk already skips it).
+    const seen = new Set<string>()
+    const fresh = decoded.filter(({ m }) => {
+      if (compareOffsets(m.offset, fence.get(m.partition) ?? '0') < 0) return false
+      const at = `${m.partition}:${m.offset}`
+      if (seen.has(at)) return false
+      seen.add(at)
+      return true
+    })
     const redelivered = decoded.length - fresh.length
     const accounted = accountedPerPartition(input.messages, fence)
 
