@@ -49,6 +49,19 @@ export const contestThresholdSchema = z.object({
   rule: z.enum(['more-than', 'at-least']),
 })
 
+/** One contest as `GET /elections/{id}/contests` lists it: ballot order, its district, the ballots that carried it so far (0 while a small cell). */
+export const contestSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(['candidate', 'measure']),
+  district: z.string(),
+  votesAllowed: z.number(),
+  regions: z.number(),
+  ballots: z.number(),
+})
+export const contestListSchema = z.object({ electionId: z.string(), contests: z.array(contestSummarySchema) })
+export type ContestList = z.infer<typeof contestListSchema>
+
 export const contestOutcomeSchema = z.object({
   /** Candidate contests: the ids ahead for the seats (numberElected of them); measures: empty. */
   leaders: z.array(z.string()),

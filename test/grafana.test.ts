@@ -10,7 +10,7 @@ import { createRaceCallActivities } from '../activities/race-calls.ts'
 import { createTallyActivities } from '../activities/tallies.ts'
 import { encodeBallot } from '../domain/ballot.ts'
 import { contestResults } from '../domain/contest-results.ts'
-import { defaultPlan, Simulation } from '../domain/simulation.ts'
+import { defaultPlan, Simulation, type SimulationPlan } from '../domain/simulation.ts'
 import {
   ALL_STATES,
   CONTEST,
@@ -26,7 +26,7 @@ import { readContestCounts } from '../lib/db/contest-results.ts'
 import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { LOCAL } from '../lib/local-stack.ts'
-import { countBatch } from '../services/tally/count-batch.ts'
+import { type ConsumedMessage, countBatch } from '../services/tally/count-batch.ts'
 import { GRAFANA_ROLE } from '../stack/compose/roles.ts'
 import { ROOT, testSql } from './helpers.ts'
 
@@ -108,6 +108,28 @@ function kindOf(v: unknown): ColumnKind | 'null' | 'other' {
   if (typeof v === 'number' || typeof v === 'bigint') return 'number'
   if (typeof v === 'string') return /^-?\d+(\.\d+)?$/.test(v) ? 'number' : 'text'
   return 'other'
+}
+
+/**
+ * Counts every message a simulated election generates in one batch, each at a position of
+ * its own as Kafka gives them (a ballot's second attempt put at its first attempt's
+ * position was counted as a ballot of its own), on a topic named after the election.
+ */
+async function countSimulation(plan: SimulationPlan) {
+  const sim = new Simulation(plan)
+  const messages: ConsumedMessage[] = []
+  for (let k = 0; k < sim.ballotCount; k++) {
+    for (const m of sim.messagesFor(k, new Date().toISOString())) {
+      const n = messages.length
+      messages.push({
+        partition: n % 3,
+        offset: String(Math.floor(n / 3)),
+        value: m.ballot ? encodeBallot(m.ballot) : Buffer.from(m.raw ?? ''),
+        electionHeader: plan.electionId,
+      })
+    }
+  }
+  await countBatch(sql, { groupId: `grafana-${plan.electionId}`, topic: `grafana-${plan.electionId}`, messages })
 }
 
 describe('the dashboards as code', () => {
@@ -213,22 +235,7 @@ describe('every panel query against the real schema after an election', () => {
     await createSimulatedElection(sql, plan, 'Grafana check, long ballot')
     await createSimulatedRoll(sql, plan)
     await setElectionStatus(sql, contestElection, 'open')
-    const sim = new Simulation(plan)
-    const messages = []
-    for (let k = 0; k < sim.ballotCount; k++) {
-      for (const m of sim.messagesFor(k, new Date().toISOString())) {
-        // Each message at a position of its own, as Kafka gives them: a ballot's second
-        // attempt at its first attempt's position was counted as a ballot of its own.
-        const n: number = messages.length
-        messages.push({
-          partition: n % 3,
-          offset: String(Math.floor(n / 3)),
-          value: m.ballot ? encodeBallot(m.ballot) : Buffer.from(m.raw ?? ''),
-          electionHeader: contestElection,
-        })
-      }
-    }
-    await countBatch(sql, { groupId: `grafana-${contestElection}`, topic: `grafana-${contestElection}`, messages })
+    await countSimulation(plan)
     const widest = await sql<{ id: string; kind: 'candidate' | 'measure' }[]>`
       select c.id, c.kind from contests c
       where c.election_id = ${contestElection}
@@ -251,20 +258,7 @@ describe('every panel query against the real schema after an election', () => {
     await createSimulatedElection(sql, plan, 'Grafana check')
     await createSimulatedRoll(sql, plan)
     await setElectionStatus(sql, election, 'open')
-    const sim = new Simulation(plan)
-    const messages = []
-    for (let k = 0; k < sim.ballotCount; k++) {
-      for (const m of sim.messagesFor(k, new Date().toISOString())) {
-        const n: number = messages.length
-        messages.push({
-          partition: n % 3,
-          offset: String(Math.floor(n / 3)),
-          value: m.ballot ? encodeBallot(m.ballot) : Buffer.from(m.raw ?? ''),
-          electionHeader: election,
-        })
-      }
-    }
-    await countBatch(sql, { groupId: `grafana-${election}`, topic: `grafana-${election}`, messages })
+    await countSimulation(plan)
     await createTallyActivities({ sql } as ActivityDeps).reconcileElection(election, { final: false })
     // Closed and checked, so the race-call panels have calls to show.
     await setElectionStatus(sql, election, 'closing')

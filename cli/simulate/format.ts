@@ -1,5 +1,5 @@
-import { z } from 'zod'
-import { contestResultsSchema } from '../../domain/contest-results.ts'
+import type { z } from 'zod'
+import { type ContestList, contestListSchema, contestResultsSchema } from '../../domain/contest-results.ts'
 import { isSimpleMajority, measurePasses } from '../../domain/contests.ts'
 import { headlineContests } from '../../domain/simulation-contests.ts'
 
@@ -9,20 +9,7 @@ import { headlineContests } from '../../domain/simulation-contests.ts'
  * no terminal here: terminal.ts decorates, the tests read exactly what a user reads.
  */
 
-/** `GET /elections/{id}/contests`, the fields simulate uses. */
-export const contestListSchema = z.object({
-  contests: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      type: z.enum(['candidate', 'measure']),
-      district: z.string(),
-      votesAllowed: z.number(),
-      regions: z.number(),
-    }),
-  ),
-})
-export type ContestList = z.infer<typeof contestListSchema>
+export { type ContestList, contestListSchema }
 
 /** `GET /elections/{id}/contests/{contestId}`, the fields a headline shows (the breakdown by region is not needed). */
 export const headlineSchema = contestResultsSchema.pick({
@@ -44,7 +31,10 @@ export type Headline = z.infer<typeof headlineSchema>
  * single-seat race, the widest measure, the widest council, then ballot order. Widest is
  * read from the number of regions each contest's district covers, as the API lists them.
  */
-export function pickHeadlines(list: ContestList['contests'], n = 4): string[] {
+export function pickHeadlines(
+  list: Array<Pick<ContestList['contests'][number], 'id' | 'type' | 'district' | 'votesAllowed' | 'regions'>>,
+  n = 4,
+): string[] {
   const regions = new Map(list.map((c) => [c.district, c.regions]))
   return headlineContests(
     {

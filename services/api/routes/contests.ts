@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../../domain/ballot.ts'
-import { contestResults, contestResultsSchema } from '../../../domain/contest-results.ts'
+import { contestListSchema, contestResults, contestResultsSchema } from '../../../domain/contest-results.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { listContestSummaries, readContestCounts } from '../../../lib/db/contest-results.ts'
 import { loadDefinitions } from '../../../lib/db/contests.ts'
@@ -10,16 +10,6 @@ import { ElectionIdParam, json, problemResponses } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
 
 const id = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, ID_RULE)
-
-const ContestSummary = z.object({
-  id: z.string(),
-  name: z.string(),
-  type: z.enum(['candidate', 'measure']),
-  district: z.string(),
-  votesAllowed: z.number(),
-  regions: z.number(),
-  ballots: z.number(),
-})
 
 /** Results per contest: the list, and one contest by region and channel with small cells suppressed. */
 export function contestRoutes(deps: ApiDeps) {
@@ -33,7 +23,7 @@ export function contestRoutes(deps: ApiDeps) {
         summary: 'The contests on the ballot, in ballot order, with the ballots that carried each so far',
         request: { params: ElectionIdParam },
         responses: {
-          200: json(z.object({ electionId: z.string(), contests: z.array(ContestSummary) }), 'contests'),
+          200: json(contestListSchema, 'contests'),
           ...problemResponses(400, 404),
         },
       }),
