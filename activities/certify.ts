@@ -1,9 +1,13 @@
 import { Context } from '@temporalio/activity'
 import { type CertificationCheck, checkCertification } from '../domain/certification.ts'
+import { contestCallContradiction } from '../domain/contest-calls.ts'
+import { contestTotals } from '../domain/contest-totals.ts'
 import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
 import { recordCertificationCheck, turnoutOverRoll } from '../lib/db/certification.ts'
+import { latestContestCalls } from '../lib/db/contest-calls.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
+import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { messageLedger, storedOffsets } from '../lib/db/counting.ts'
 import { getElection, setElectionStatus } from '../lib/db/elections.ts'
 import { logGapsSince } from '../lib/db/log-gaps.ts'
@@ -12,9 +16,32 @@ import { latestCalls, raceFacts } from '../lib/db/race-calls.ts'
 import { findDifferences } from '../lib/db/reconciliation.ts'
 import { loadResults } from '../lib/db/results.ts'
 import { loadPlan, storeContestTruth, storeSimulationTruth } from '../lib/db/simulation.ts'
+import type { Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 import { heartbeating } from './heartbeat.ts'
+
+/** The standing contest calls, and those the final count does not bear out (a tie for the last seat does not). */
+async function wrongContestCalls(
+  sql: Sql,
+  electionId: string,
+): Promise<{ standing: number; wrong: Array<{ call: string; reason: string }> }> {
+  const { standingCalls, input } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
+    standingCalls: (await latestContestCalls(tx, electionId)).filter((c) => c.status === 'standing'),
+    input: await readContestTotalsInput(tx, electionId),
+  }))
+  if (!input) return { standing: standingCalls.length, wrong: [] }
+  const rules = new Map(input.contests.map((c) => [c.id, c]))
+  const totals = new Map(contestTotals({ ...input, finished: true, calls: [], minCellBallots: 1 }).map((t) => [t.id, t]))
+  const wrong = standingCalls.flatMap((c) => {
+    const contest = rules.get(c.contestId)
+    const described = `contest ${c.contestId}: ${c.selectionId ? `${c.selectionId} elected` : c.outcome}`
+    if (!contest) return [{ call: described, reason: 'the contest is not in the definition' }]
+    const reason = contestCallContradiction(contest, c, new Map(Object.entries(totals.get(c.contestId)?.votes ?? {})))
+    return reason ? [{ call: described, reason }] : []
+  })
+  return { standing: standingCalls.length, wrong }
+}
 
 export function createCertifyActivities({ sql, producer, tallyGroupId }: ActivityDeps) {
   const topic = TOPICS.votes.name
@@ -43,8 +70,9 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
       const standing = (await latestCalls(sql, electionId)).filter((c) => c.status === 'standing')
       const wrongCalls = standing.flatMap((c) => {
         const reason = finalCountDisagreement(c, votesIn(c.regionId))
-        return reason ? [{ regionId: c.regionId, candidateId: c.candidateId, reason }] : []
+        return reason ? [{ call: `${c.regionId ? `region ${c.regionId}` : 'the election'}: ${c.candidateId}`, reason }] : []
       })
+      const contestCalls = await wrongContestCalls(sql, electionId)
       const check = checkCertification(
         {
           ledger,
@@ -55,8 +83,8 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
           gaps: await logGapsSince(sql, tallyGroupId, topic, election.openedAt ?? election.createdAt),
           overTurnout: turnout.over,
           regionsChecked: turnout.regionsChecked,
-          wrongCalls,
-          standingCalls: standing.length,
+          wrongCalls: [...wrongCalls, ...contestCalls.wrong],
+          standingCalls: standing.length + contestCalls.standing,
         },
         new Date(),
       )

@@ -1,13 +1,23 @@
 import { log } from '@temporalio/activity'
+import { type ContestCall, contestCallContradiction, decideContestCalls } from '../domain/contest-calls.ts'
+import { contestTotals, regionsOfContests } from '../domain/contest-totals.ts'
 import { contradiction, decideCall, finalCountDisagreement, outstandingBallots, votesByScope } from '../domain/results.ts'
+import { latestContestCalls, recordContestCall, retractContestCall } from '../lib/db/contest-calls.ts'
+import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { latestCalls, raceFacts, recordCall, retractCall } from '../lib/db/race-calls.ts'
 import { lockResults, nextResultsVersion } from '../lib/db/versions.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
+import { heartbeating } from './heartbeat.ts'
 
 export interface CallsDecided {
   called: Array<{ regionId: string | null; candidateId: string }>
   retracted: Array<{ regionId: string | null; candidateId: string; reason: string }>
+}
+
+export interface ContestCallsDecided {
+  called: Array<Pick<ContestCall, 'contestId' | 'selectionId' | 'outcome'>>
+  retracted: Array<Pick<ContestCall, 'contestId' | 'selectionId' | 'outcome'> & { reason: string }>
 }
 
 /**
@@ -62,7 +72,76 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
     return out
   }
 
+  /**
+   * The calls of every contest of an election with contests: a standing call the counts
+   * contradict is retracted (loudly), then every seat and measure that no ballot still to
+   * come can change is called. The bound per contest is the election's (outstandingBallots)
+   * over the contest's regions: a simulation's planned ballots there not yet counted while
+   * open, the log's unread backlog while closing, none once closed.
+   */
+  async function decideContests(electionId: string): Promise<ContestCallsDecided> {
+    const out: ContestCallsDecided = { called: [], retracted: [] }
+    await sql.begin(async (tx) => {
+      await lockResults(tx, [electionId])
+      const input = await readContestTotalsInput(tx, electionId)
+      if (!input) return
+      const facts = await raceFacts(tx, electionId, tallyGroupId, TOPICS.votes.name)
+      // Every ballot counted, nothing suppressed: the writer sees the whole count.
+      const totals = new Map(contestTotals({ ...input, finished: false, calls: [], minCellBallots: 1 }).map((t) => [t.id, t]))
+      const regionsOf = regionsOfContests(input.contests, input.layouts, input.regions)
+      const calls = new Map<string, Array<ContestCall & { id: string }>>()
+      for (const c of await latestContestCalls(tx, electionId)) calls.set(c.contestId, [...(calls.get(c.contestId) ?? []), c])
+      let version: string | undefined
+      const v = async () => {
+        version ??= await nextResultsVersion(tx)
+        return version
+      }
+      for (const rules of input.contests) {
+        const votes = new Map(Object.entries(totals.get(rules.id)?.votes ?? {}))
+        const standing: ContestCall[] = []
+        for (const call of calls.get(rules.id) ?? []) {
+          if (call.status !== 'standing') continue
+          const reason = contestCallContradiction(rules, call, votes)
+          if (!reason) {
+            standing.push(call)
+            continue
+          }
+          await retractContestCall(tx, call.id, reason, await v())
+          out.retracted.push({ contestId: rules.id, selectionId: call.selectionId, outcome: call.outcome, reason })
+          log.error('contest call retracted: the counts contradict it', {
+            electionId,
+            contestId: rules.id,
+            selectionId: call.selectionId,
+            reason,
+          })
+        }
+        const regions = regionsOf.get(rules.id) ?? []
+        const bound = outstandingBallots({
+          status: facts.status,
+          simulated: facts.simulated,
+          planned: facts.planned.size > 0 ? regions.reduce((s, r) => s + (facts.planned.get(r.id) ?? 0), 0) : null,
+          counted: regions.reduce((s, r) => s + r.ballots, 0),
+          backlog: facts.backlog,
+        })
+        for (const decision of decideContestCalls(rules, votes, bound, standing)) {
+          await recordContestCall(tx, electionId, decision, await v())
+          out.called.push({ contestId: rules.id, selectionId: decision.selectionId, outcome: decision.outcome })
+        }
+      }
+    })
+    if (out.called.length > 0) log.info('contests called', { electionId, called: out.called.length })
+    return out
+  }
+
   return {
+    /**
+     * Decides the contests' calls (see decideContests). The workflow runs it every few
+     * seconds while a simulation produces, and again when the polls close and at the final
+     * count: it reads every count vector of the election, too much to do per chunk.
+     */
+    async decideContestCalls(electionId: string): Promise<ContestCallsDecided> {
+      return heartbeating(decideContests(electionId), 'deciding contest calls', 5_000)
+    },
     /** Calls every race (the election's, each region's) that no ballot still to come can overturn. */
     async decideRaceCalls(electionId: string): Promise<CallsDecided> {
       return decide(electionId, { final: false })

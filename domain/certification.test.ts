@@ -63,7 +63,7 @@ describe('the certification checklist', () => {
       'no_log_gaps',
     ])
     expect(failing({ ...sound, overTurnout: [{ regionId: 'north', ballots: 3, roll: 3, declared: 1 }] })).toEqual(['turnout_within_roll'])
-    expect(failing({ ...sound, wrongCalls: [{ regionId: null, candidateId: 'ada', reason: 'alan leads' }] })).toEqual(['race_calls_agree'])
+    expect(failing({ ...sound, wrongCalls: [{ call: 'the election: ada', reason: 'alan leads' }] })).toEqual(['race_calls_agree'])
     const turnout = checkCertification({ ...sound, overTurnout: [{ regionId: 'north', ballots: 3, roll: 3, declared: 1 }] }, new Date(0))
     expect(turnout.passed).toBe(false)
     expect(turnout.items.find((i) => i.id === 'turnout_within_roll')?.detail).toBe(

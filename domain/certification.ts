@@ -13,7 +13,7 @@ export const CERTIFICATION_ITEMS = {
   counted_to_close: 'Every partition is counted up to the mark taken when the polls closed',
   no_log_gaps: 'No gap in the log since the election opened (no position deleted or re-created before it was read)',
   turnout_within_roll: 'No region has more ballots than voters on its roll or declared for it',
-  race_calls_agree: 'Every standing race call names the leader of the final count',
+  race_calls_agree: 'Every standing race call (the election, each region, each contest seat and measure) agrees with the final count',
 } as const
 export type CertificationItemId = keyof typeof CERTIFICATION_ITEMS
 
@@ -48,8 +48,8 @@ export interface CertificationEvidence {
   /** Regions whose counted ballots exceed their roll or their declared registered voters. */
   overTurnout: Array<{ regionId: string; ballots: number; roll: number; declared: number }>
   regionsChecked: number
-  /** Standing calls that the final count does not bear out, with why. */
-  wrongCalls: Array<{ regionId: string | null; candidateId: string; reason: string }>
+  /** Standing calls (of the election, a region, a contest's seat or measure) that the final count does not bear out: which call, and why. */
+  wrongCalls: Array<{ call: string; reason: string }>
   standingCalls: number
 }
 
@@ -112,8 +112,8 @@ export function checkCertification(e: CertificationEvidence, checkedAt: Date): C
       'race_calls_agree',
       e.wrongCalls.length === 0,
       e.wrongCalls.length === 0
-        ? `${e.standingCalls} standing calls, each naming the leader of the final count`
-        : `calls the count does not bear out: ${listed(e.wrongCalls, (c) => `${c.regionId ?? 'the election'}: ${c.candidateId} (${c.reason})`)}`,
+        ? `${e.standingCalls} standing calls, each borne out by the final count`
+        : `calls the count does not bear out: ${listed(e.wrongCalls, (c) => `${c.call} (${c.reason})`)}`,
     ),
   ]
   return { passed: items.every((i) => i.passed), checkedAt: checkedAt.toISOString(), items }

@@ -129,7 +129,9 @@ describe('calls are never wrong', () => {
     }),
     fc.record({ kind: fc.constant('measure' as const), threshold: fc.constantFrom([1, 2], [2, 3], [11, 20], [1, 1]) }),
   )
-  type Case = { kind: 'candidate'; candidates: number; seats: number; writeIns: boolean } | { kind: 'measure'; threshold: number[] }
+  type Case =
+    | { kind: 'candidate'; candidates: number; seats: number; writeIns: boolean }
+    | { kind: 'measure'; threshold: readonly number[] }
   const rulesOf = (c: Case) =>
     c.kind === 'measure'
       ? measure(c.threshold[0] as number, c.threshold[1] as number)

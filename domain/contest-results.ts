@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { type ContestCall, contestCallSchema, decidedByCalls } from './contest-calls.ts'
 import { type ContestRules, isSimpleMajority, measurePasses, WRITE_IN_SELECTION } from './contests.ts'
 import { cellBalances } from './tabulation.ts'
 
@@ -68,11 +69,14 @@ export const contestOutcomeSchema = z.object({
   /** Measures: whether yes meets the threshold on the votes counted so far. */
   passes: z.boolean().nullable(),
   /**
-   * True only when no arrangement of the ballots still to come (every registered voter of
-   * the contest's regions who has not voted yet) can change the outcome, or counting has
-   * finished; never true on a tie.
+   * True once the election workflow has called every seat (a measure: its pass or fail),
+   * because no arrangement of the ballots still to come can change it (domain/contest-calls.ts).
+   * Never decided here on read: the calls are recorded facts with one writer.
    */
   decided: z.boolean(),
+  /** The contest's recorded calls, standing or retracted (a retraction stays visible). */
+  calls: z.array(contestCallSchema),
+  /** Ballots that may still come: every registered voter of the contest's regions who has not voted yet (0 once counting has finished). */
   outstanding: z.number(),
 })
 export type ContestOutcomeSummary = z.infer<typeof contestOutcomeSchema>
@@ -115,6 +119,8 @@ export function contestResults(input: {
   regions: RegionInfo[]
   /** Counting has finished: nothing is outstanding. */
   finished: boolean
+  /** The contest's recorded calls (lib/db/contest-calls.ts). */
+  calls: ContestCall[]
   minCellBallots?: number
 }): ContestResults {
   const { rules } = input
@@ -165,7 +171,7 @@ export function contestResults(input: {
   const counted = new Map([...byRegion].map(([id, a]) => [id, a.ballots]))
   const outstanding = contestOutstanding(input.regions, counted, input.finished)
   const selections = lines.map((s) => ({ ...s, votes: total.get(s.id) ?? 0, share: votes > 0 ? (total.get(s.id) ?? 0) / votes : 0 }))
-  const outcome = contestOutcome(rules, total, outstanding)
+  const outcome = contestOutcome(rules, total, outstanding, input.calls)
 
   const regionInfo = new Map(input.regions.map((r) => [r.id, r]))
   const regionIds = input.regions.map((r) => r.id)
@@ -201,7 +207,7 @@ export function contestResults(input: {
     totals: isSmallCell(totals.ballots, min) ? { ballots: totals.ballots, votes: 0, undervotes: 0, overvotes: 0 } : totals,
     selections: isSmallCell(totals.ballots, min) ? selections.map((s) => ({ ...s, votes: 0, share: 0 })) : selections,
     // Who leads a contest of a handful of ballots is what those voters chose: withheld too.
-    outcome: isSmallCell(totals.ballots, min) ? { ...outcome, leaders: [], passes: null, decided: false } : outcome,
+    outcome: isSmallCell(totals.ballots, min) ? withheldOutcome(outcome) : outcome,
     balanced,
     minCellBallots: min,
     channels: channelIds.map((c) => ({ channel: c, ...show(byChannel.get(c), hiddenChannels.has(c)) })),
@@ -249,14 +255,37 @@ export function contestOutstanding(
 
 /**
  * The outcome from a contest's votes per line (`total`: selection id or the write-in line →
- * votes) and the ballots still outstanding: the leaders for the seats, or a measure's
- * pass/fail against its threshold, and whether nothing outstanding can change it.
+ * votes): the leaders for the seats, or a measure's pass/fail against its threshold so far,
+ * and whether its recorded calls decide it.
  */
-export function contestOutcome(rules: ContestRules, total: ReadonlyMap<string, number>, outstanding: number): ContestOutcomeSummary {
-  if (rules.type === 'measure') return measureOutcome(rules, total, outstanding)
-  const selections = resultLines(rules).map((s) => ({ id: s.id, votes: total.get(s.id) ?? 0 }))
-  return candidateOutcome(rules, selections, outstanding)
+export function contestOutcome(
+  rules: ContestRules,
+  total: ReadonlyMap<string, number>,
+  outstanding: number,
+  calls: ContestCall[],
+): ContestOutcomeSummary {
+  const decided = decidedByCalls(rules, calls)
+  if (rules.type === 'measure') {
+    const threshold = rules.threshold ?? { numerator: 1, denominator: 2 }
+    const yes = total.get('yes') ?? 0
+    const no = total.get('no') ?? 0
+    return { leaders: [], passes: yes + no > 0 ? measurePasses(threshold, yes, no) : null, decided, calls, outstanding }
+  }
+  const ranked = resultLines(rules)
+    .map((s) => ({ id: s.id, votes: total.get(s.id) ?? 0 }))
+    .sort((a, b) => b.votes - a.votes || (a.id < b.id ? -1 : 1))
+  const leaders = ranked.slice(0, rules.numberElected).filter((s) => s.votes > 0)
+  return { leaders: leaders.map((s) => s.id), passes: null, decided, calls, outstanding }
 }
+
+/** A contest of a handful of ballots: who leads, what passes and what was called is what those voters chose. */
+export const withheldOutcome = (o: ContestOutcomeSummary): ContestOutcomeSummary => ({
+  ...o,
+  leaders: [],
+  passes: null,
+  decided: false,
+  calls: [],
+})
 
 /**
  * The cells to hide: those with 1..min-1 ballots, and then — so that the total minus the
@@ -275,27 +304,4 @@ export function suppressed(cells: Array<[string, number]>, min: number): Set<str
     }
   }
   return hidden
-}
-
-function candidateOutcome(rules: ContestRules, selections: Array<{ id: string; votes: number }>, outstanding: number) {
-  const ranked = [...selections].sort((a, b) => b.votes - a.votes || (a.id < b.id ? -1 : 1))
-  const seats = rules.numberElected
-  const leaders = ranked.slice(0, seats).filter((s) => s.votes > 0)
-  const lastIn = ranked[seats - 1]?.votes ?? 0
-  const firstOut = ranked[seats]?.votes ?? 0
-  // Each outstanding ballot adds at most one vote to any one selection: the seats are
-  // settled once the last seat's lead over the first loser exceeds what is outstanding.
-  // The write-in line is not a person: a seat it holds needs adjudication, not a call.
-  const decided = leaders.length === seats && lastIn - firstOut > outstanding && !leaders.some((s) => s.id === WRITE_IN_SELECTION)
-  return { leaders: leaders.map((s) => s.id), passes: null, decided, outstanding }
-}
-
-function measureOutcome(rules: ContestRules, total: ReadonlyMap<string, number>, outstanding: number) {
-  const threshold = rules.threshold ?? { numerator: 1, denominator: 2 }
-  const yes = total.get('yes') ?? 0
-  const no = total.get('no') ?? 0
-  const passes = measurePasses(threshold, yes, no)
-  // Decided when every outstanding ballot voting the other way cannot cross the threshold.
-  const decided = passes ? measurePasses(threshold, yes, no + outstanding) : !measurePasses(threshold, yes + outstanding, no)
-  return { leaders: [], passes: yes + no > 0 ? passes : null, decided: decided && yes + no > 0, outstanding }
 }

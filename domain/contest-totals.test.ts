@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { ContestCall } from './contest-calls.ts'
 import { type BallotCell, contestResults, type VoteCell } from './contest-results.ts'
 import { contestTotals, type RegionTurnout, type StyleSum } from './contest-totals.ts'
 import { type ElectionDefinitionInput, electionDefinitionSchema, resolveDefinition, WRITE_IN_SELECTION } from './contests.ts'
@@ -70,6 +71,7 @@ const base = {
   legacyVotes: [],
   regions,
   finished: false,
+  calls: [] as ContestCall[],
   minCellBallots: 10,
 }
 const byId = (xs: ReturnType<typeof contestTotals>) => new Map(xs.map((x) => [x.id, x]))
@@ -120,26 +122,42 @@ describe('contest totals from vectors summed per style', () => {
     expect(50 + 35 + 26 + 5 + 18 + 3 * 2).toBe(70 * 2)
   })
 
-  it("gives each contest the outcome and the decided bound of the per-contest route's rules", () => {
+  it('gives each contest its leaders, its measure verdict so far, and decided only from its recorded calls', () => {
     const [mayor, council, measure] = contestTotals(base)
     // Outstanding: the registered voters of the contest's regions who have not voted.
     // mayor, council: (50-40) + (20-18) + (25-12) = 25; city-q (r2, r3): 2 + 13 = 15.
-    expect(mayor?.outcome).toEqual({ leaders: ['alan'], passes: null, decided: false, outstanding: 25 })
-    expect(council?.outcome).toEqual({ leaders: ['a', 'b'], passes: null, decided: false, outstanding: 25 })
-    // 18 of 27 is exactly 2/3: reached; 15 more noes could undo it.
-    expect(measure?.outcome).toEqual({ leaders: [], passes: true, decided: false, outstanding: 15 })
+    expect(mayor?.outcome).toEqual({ leaders: ['alan'], passes: null, decided: false, calls: [], outstanding: 25 })
+    expect(council?.outcome).toEqual({ leaders: ['a', 'b'], passes: null, decided: false, calls: [], outstanding: 25 })
+    // 18 of 27 is exactly 2/3: reached.
+    expect(measure?.outcome).toEqual({ leaders: [], passes: true, decided: false, calls: [], outstanding: 15 })
 
-    const finished = contestTotals({ ...base, finished: true })
-    expect(finished.map((c) => c.outcome)).toEqual([
-      { leaders: ['alan'], passes: null, decided: true, outstanding: 0 },
-      { leaders: ['a', 'b'], passes: null, decided: true, outstanding: 0 },
-      { leaders: [], passes: true, decided: true, outstanding: 0 },
-    ])
+    // Counting finished but nothing called yet: not decided (the workflow decides, not a read).
+    expect(contestTotals({ ...base, finished: true }).map((c) => c.outcome?.decided)).toEqual([false, false, false])
 
-    // The lead (alan 35 − ada 32 = 3) must exceed what is outstanding: 3 does not, 2 does.
-    const nearlyAll = (left: number) => regions.map((r) => ({ ...r, registeredVoters: r.id === 'r1' ? r.ballots + left : r.ballots - 1 }))
-    expect(contestTotals({ ...base, regions: nearlyAll(3) })[0]?.outcome).toMatchObject({ decided: false, outstanding: 3 })
-    expect(contestTotals({ ...base, regions: nearlyAll(2) })[0]?.outcome).toMatchObject({ decided: true, outstanding: 2 })
+    const call = (
+      contestId: string,
+      selectionId: string | null,
+      outcome: ContestCall['outcome'],
+      status: ContestCall['status'],
+    ): ContestCall => ({
+      contestId,
+      selectionId,
+      outcome,
+      rule: 'test',
+      figures: { votes: 0, against: 0, outstanding: 0 },
+      calledAt: '2026-12-03T00:00:00.000Z',
+      status,
+      retraction: status === 'retracted' ? { at: '2026-12-03T00:00:01.000Z', reason: 'test' } : null,
+    })
+    const calls = [
+      call('mayor', 'alan', 'elected', 'standing'),
+      call('council', 'a', 'elected', 'standing'),
+      call('city-q', null, 'passes', 'retracted'),
+    ]
+    const called = contestTotals({ ...base, finished: true, calls })
+    // One seat of two is not the council decided; a retracted call decides nothing but stays shown.
+    expect(called.map((c) => c.outcome?.decided)).toEqual([true, false, false])
+    expect(called.map((c) => c.outcome?.calls.length)).toEqual([1, 1, 1])
   })
 
   it('agrees with contestResults fed the same counts cell by cell', () => {
@@ -182,6 +200,7 @@ describe('contest totals from vectors summed per style', () => {
             registeredVoters: regions.find((r) => r.id === id)?.registeredVoters ?? 0,
           })),
           finished,
+          calls: [],
         })
         const mine = totals.get(rules.id)
         expect(mine?.outcome).toEqual(route.outcome)
@@ -247,9 +266,15 @@ describe('contest totals from vectors summed per style', () => {
   it('shows a contest with no ballots yet as zeros (an empty cell reveals nothing), every region outstanding', () => {
     const totals = contestTotals({ ...base, styles: [], regions: regions.map((r) => ({ ...r, ballots: 0 })) })
     expect(totals.map((c) => [c.id, c.suppressed, c.ballots, c.votes, c.outcome])).toEqual([
-      ['mayor', false, 0, { ada: 0, alan: 0 }, { leaders: [], passes: null, decided: false, outstanding: 95 }],
-      ['council', false, 0, { a: 0, b: 0, c: 0, [WRITE_IN_SELECTION]: 0 }, { leaders: [], passes: null, decided: false, outstanding: 95 }],
-      ['city-q', false, 0, { yes: 0, no: 0 }, { leaders: [], passes: null, decided: false, outstanding: 45 }],
+      ['mayor', false, 0, { ada: 0, alan: 0 }, { leaders: [], passes: null, decided: false, calls: [], outstanding: 95 }],
+      [
+        'council',
+        false,
+        0,
+        { a: 0, b: 0, c: 0, [WRITE_IN_SELECTION]: 0 },
+        { leaders: [], passes: null, decided: false, calls: [], outstanding: 95 },
+      ],
+      ['city-q', false, 0, { yes: 0, no: 0 }, { leaders: [], passes: null, decided: false, calls: [], outstanding: 45 }],
     ])
   })
 

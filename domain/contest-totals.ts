@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { ContestCall } from './contest-calls.ts'
 import {
   breakdownSchema,
   contestOutcome,
@@ -16,7 +17,7 @@ import { SLOT, type StyleLayouts } from './count-vector.ts'
  * Each contest's totals over the whole election, for the results snapshot (the SSE feed and
  * the `results` topic): what the per-contest route (contest-results.ts) shows at its top,
  * without the breakdown by region and channel, folded from the count vectors summed per
- * ballot style. The outcome, the `decided` bound and the small-cell rule are
+ * ballot style. The outcome, the recorded calls and the small-cell rule are
  * contest-results.ts's own functions, applied to the same numbers.
  */
 
@@ -79,6 +80,8 @@ export function contestTotals(input: {
   regions: RegionTurnout[]
   /** Counting has finished: nothing is outstanding. */
   finished: boolean
+  /** The election's recorded contest calls (lib/db/contest-calls.ts). */
+  calls: ContestCall[]
   minCellBallots: number
 }): SnapshotContest[] {
   const acc = new Map<string, Totals>(input.contests.map((c) => [c.id, { ballots: 0, undervotes: 0, overvotes: 0, votes: new Map() }]))
@@ -118,10 +121,7 @@ export function contestTotals(input: {
     if (a) a.votes.set(l.selectionId, (a.votes.get(l.selectionId) ?? 0) + l.votes)
   }
 
-  // A contest's regions are those whose style carries it; every ballot of a region carries
-  // every contest of its style, so the region's ballots are the contest's ballots there.
-  const regionsOf = new Map<string, RegionTurnout[]>(input.contests.map((c) => [c.id, []]))
-  for (const r of input.regions) for (const contestId of input.layouts.get(r.styleId)?.keys() ?? []) regionsOf.get(contestId)?.push(r)
+  const regionsOf = regionsOfContests(input.contests, input.layouts, input.regions)
 
   return input.contests.map((c) => {
     const a = acc.get(c.id) as Totals
@@ -144,9 +144,28 @@ export function contestTotals(input: {
       overvotes: a.overvotes,
       votes: Object.fromEntries(resultLines(c).map((line) => [line.id, a.votes.get(line.id) ?? 0])),
       suppressed: false,
-      outcome: contestOutcome(c, a.votes, outstanding),
+      outcome: contestOutcome(
+        c,
+        a.votes,
+        outstanding,
+        input.calls.filter((call) => call.contestId === c.id),
+      ),
     }
   })
+}
+
+/**
+ * Each contest's regions: those whose style carries it. Every ballot of a region carries
+ * every contest of its style, so a region's ballots are the contest's ballots there.
+ */
+export function regionsOfContests<R extends Pick<RegionTurnout, 'styleId'>>(
+  contests: ReadonlyArray<Pick<ContestRules, 'id'>>,
+  layouts: StyleLayouts,
+  regions: ReadonlyArray<R>,
+): Map<string, R[]> {
+  const regionsOf = new Map<string, R[]>(contests.map((c) => [c.id, []]))
+  for (const r of regions) for (const contestId of layouts.get(r.styleId)?.keys() ?? []) regionsOf.get(contestId)?.push(r)
+  return regionsOf
 }
 
 interface Totals {

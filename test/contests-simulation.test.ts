@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { Client, Connection } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { contestCallContradiction, decideContestCalls } from '../domain/contest-calls.ts'
 import { defaultPlan } from '../domain/simulation.ts'
+import { latestCertificationCheck } from '../lib/db/certification.ts'
+import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection } from '../lib/db/elections.ts'
+import { loadResults } from '../lib/db/results.ts'
 import { compareContestTruth } from '../lib/db/simulation.ts'
 import type { electionWorkflow } from '../workflows/election.ts'
 import { electionIdKey, electionStatusKey } from '../workflows/search-attributes.ts'
@@ -75,5 +79,33 @@ describe('a simulated election with a long ballot', () => {
     // The generator's invalid marks were refused with their own reason.
     const reasons = await sql<{ reason: string }[]>`select distinct reason from rejected_ballots where election_id = ${id}`
     expect(reasons.map((r) => r.reason)).toContain('unknown_selection')
+
+    // Race calls per contest, recorded by the workflow: every seat and measure whose final
+    // count is not tied at its boundary is called, and no call the final count contradicts
+    // stands (the certification checklist says the same).
+    const results = await loadResults(sql, id, { minCellBallots: 1 })
+    const definition = (await loadDefinitions(sql, [id])).get(id)
+    const contests = results.contests ?? []
+    expect(contests.length).toBe(definition?.contests.length)
+    let seats = 0
+    let calledEarly = 0
+    for (const c of contests) {
+      const rules = definition?.contests.find((k) => k.id === c.id)
+      if (!rules || !c.votes || !c.outcome) throw new Error(`contest ${c.id} without its rules or totals`)
+      const votes = new Map(Object.entries(c.votes))
+      const standing = c.outcome.calls.filter((k) => k.status === 'standing')
+      for (const call of standing) expect(contestCallContradiction(rules, call, votes), `${c.id}: ${call.selectionId}`).toBeNull()
+      calledEarly += c.outcome.calls.filter((k) => k.figures.outstanding > 0).length
+      const uncalled = decideContestCalls(rules, votes, { outstanding: 0, rule: 'final' }, standing).length > 0
+      expect(uncalled, `${c.id}: a seat the final count decides is not called`).toBe(false)
+      seats += standing.length
+    }
+    const check = await latestCertificationCheck(sql, id)
+    const item = check?.items.find((i) => i.id === 'race_calls_agree')
+    expect(item).toMatchObject({ passed: true, detail: expect.stringContaining(`${seats} standing calls`) })
+    console.log(
+      `long ballot ${id}: ${seats} contest calls standing (${calledEarly} made while ballots were outstanding), none contradicted`,
+    )
+    expect(seats).toBeGreaterThan(contests.length / 2)
   })
 })

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto'
+import { MockActivityEnvironment } from '@temporalio/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ActivityDeps } from '../activities/deps.ts'
+import { createRaceCallActivities } from '../activities/race-calls.ts'
 import { type BallotV2, encodeBallot, type Marks } from '../domain/ballot.ts'
 import { mixBallotBox } from '../lib/db/ballot-box.ts'
+import { recordContestCall } from '../lib/db/contest-calls.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { addVoters, setElectionStatus } from '../lib/db/elections.ts'
+import { takeResultsVersion } from '../lib/db/versions.ts'
 import { countBatch } from '../services/tally/count-batch.ts'
 import { startApiHarness } from './api-harness.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
@@ -92,6 +97,12 @@ async function count(electionId: string, ballots: object[]) {
     messages: ballots.map((b, i) => ({ partition: 0, offset: String(i), value: encodeBallot(b as BallotV2) })),
   })
 }
+
+const calls = {
+  decideContestCalls: (id: string) =>
+    createRaceCallActivities({ sql: h.sql, tallyGroupId: 'contests-test' } as ActivityDeps).decideContestCalls(id),
+}
+const runActivity = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>
 
 const get = async (path: string) => {
   const res = await h.request(path)
@@ -250,6 +261,67 @@ describe('an election defined by contests', () => {
     const legacy = await openTestElection(h.sql)
     const outcome = await count(legacy.id, [v2(legacy.id, 'north-1', 'north', { gov: ['ada'] })])
     expect(outcome.rejected.map((r) => r.reason)).toEqual(['wrong_ballot_version'])
+  })
+})
+
+describe('race calls per contest', () => {
+  it('retracts a call the counts contradict, calls nothing while a live election is open, and every seat at the final count', async () => {
+    const id = await openDefined()
+    // A call for c3, as a bug might have written it, before any ballot.
+    await h.sql.begin(async (tx) => {
+      const version = await takeResultsVersion(tx, [id])
+      await recordContestCall(
+        tx,
+        id,
+        { contestId: 'council', selectionId: 'c3', outcome: 'elected', rule: 'a bug', figures: { votes: 0, against: 0, outstanding: 0 } },
+        version,
+      )
+    })
+    const ballots: object[] = []
+    for (let i = 0; i < 12; i++)
+      ballots.push(v2(id, `south-${i}`, 'south', { gov: [i < 8 ? 'bob' : 'ada'], council: i < 9 ? ['c1', 'c2'] : ['c3'], m1: ['yes'] }))
+    for (let i = 0; i < 12; i++) ballots.push(v2(id, `north-${i}`, 'north', { gov: ['ada'], m1: [i < 10 ? 'yes' : 'no'], parks: ['yes'] }))
+    expect((await count(id, ballots)).counted).toBe(24)
+
+    const open = await runActivity(() => calls.decideContestCalls(id))
+    // c1 and c2 have 9 each against c3's 3: two rivals at or above c3 with two seats.
+    expect(open.retracted).toEqual([
+      { contestId: 'council', selectionId: 'c3', outcome: 'elected', reason: expect.stringMatching(/c1 has 9, c2 has 9 against 3 for c3/) },
+    ])
+    // Open and live: voters can still come, so nothing is called.
+    expect(open.called).toEqual([])
+    const council = await get(`/elections/${id}/contests/council`)
+    expect(council.outcome.decided).toBe(false)
+    expect(council.outcome.calls).toEqual([
+      expect.objectContaining({
+        selectionId: 'c3',
+        status: 'retracted',
+        retraction: expect.objectContaining({ reason: expect.stringMatching(/c1 has 9/) }),
+      }),
+    ])
+
+    await setElectionStatus(h.sql, id, 'closing')
+    await setElectionStatus(h.sql, id, 'closed')
+    const final = await runActivity(() => calls.decideContestCalls(id))
+    // gov: ada 16, bob 8; council: c1, c2 with 9 each against c3's 3; m1: 22 yes of 24 ≥ 2/3; parks: 12 yes.
+    expect(new Set(final.called.map((c) => `${c.contestId}:${c.selectionId ?? c.outcome}`))).toEqual(
+      new Set(['council:c1', 'council:c2', 'gov:ada', 'm1:passes', 'parks:passes']),
+    )
+    expect(final.retracted).toEqual([])
+    const decided = await get(`/elections/${id}/contests/council`)
+    expect(decided.outcome.decided).toBe(true)
+    expect(
+      decided.outcome.calls
+        .filter((c: { status: string }) => c.status === 'standing')
+        .map((c: { selectionId: string }) => c.selectionId)
+        .sort(),
+    ).toEqual(['c1', 'c2'])
+    // The snapshot (SSE, results topic, GET /results) shows the same recorded calls.
+    const snapshot = await get(`/elections/${id}/results`)
+    const m1 = snapshot.contests.find((c: { id: string }) => c.id === 'm1')
+    expect(m1.outcome).toMatchObject({ decided: true, calls: [expect.objectContaining({ outcome: 'passes', status: 'standing' })] })
+    // Deciding again changes nothing: one writer, one call per seat.
+    expect(await runActivity(() => calls.decideContestCalls(id))).toEqual({ called: [], retracted: [] })
   })
 })
 

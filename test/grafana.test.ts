@@ -366,6 +366,7 @@ describe('every panel query against the real schema after an election', () => {
         votes: counts.votes,
         ballots: counts.ballots,
         regions: counts.regions,
+        calls: counts.calls,
         finished: false,
       })
       const { cells, totals } = await asGrafana(async (tx) => ({

@@ -55,6 +55,13 @@ export const progressQuery = defineQuery<ElectionProgress>('progress')
 const RACE_CALLS_PATCH = 'race-calls-decided-by-the-workflow'
 /** Histories recorded before the certification checklist replay without it. */
 const CHECKLIST_PATCH = 'certification-checklist'
+/** Histories recorded before contests had calls of their own replay without them. */
+const CONTEST_CALLS_PATCH = 'contest-calls-decided-by-the-workflow'
+/**
+ * How often contest calls are decided while a simulation produces: each decision reads
+ * every count vector of the election (seconds at county scale), too much for every chunk.
+ */
+const CONTEST_CALLS_EVERY_MS = 5_000
 
 const acts = proxyActivities<ElectionActivities>({
   startToCloseTimeout: '2 minutes',
@@ -102,6 +109,14 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
   }
   let producing = false
   let recheckRequested = false
+  let contestCallsAt = Number.NEGATIVE_INFINITY
+  /** Decides the contests' calls (an election without contests returns at once); `due` spaces them out while producing. */
+  const decideContestCalls = async (due: 'when-due' | 'now') => {
+    if (!patched(CONTEST_CALLS_PATCH)) return
+    if (due === 'when-due' && Date.now() - contestCallsAt < CONTEST_CALLS_EVERY_MS) return
+    contestCallsAt = Date.now()
+    await acts.decideContestCalls(electionId)
+  }
 
   setHandler(pauseSignal, () => {
     state.paused = true
@@ -167,6 +182,7 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     state.counted = sent.counted
     state.rejected = sent.rejected
     if (patched(RACE_CALLS_PATCH)) await acts.decideRaceCalls(electionId)
+    await decideContestCalls('when-due')
 
     const info = workflowInfo()
     if (info.continueAsNewSuggested || info.historyLength > (input.maxHistoryEvents ?? 5000)) {
@@ -180,6 +196,7 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     setPhase('closing')
     state.highWater = await acts.closePolls(electionId, simulation ? state.produced : null)
     if (patched(RACE_CALLS_PATCH)) await acts.decideRaceCalls(electionId)
+    await decideContestCalls('now')
   }
   if (state.phase === 'closing') {
     const counted = await waiting.waitUntilCounted(electionId, state.highWater)
@@ -195,6 +212,7 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
   // Every call made so far must agree with the final count (or it is retracted), and the
   // races not called yet are called now that nothing is outstanding.
   if (patched(RACE_CALLS_PATCH)) await acts.checkRaceCallsAgainstFinalCount(electionId)
+  await decideContestCalls('now')
   // Nothing certifies on a failing item: the election stays closed, the failing items are
   // named (API, live page, Grafana, this workflow's memo), and an operator who fixed the
   // cause asks for the checks again.
@@ -208,6 +226,7 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     await condition(() => recheckRequested)
     report = await long.reconcileElection(electionId, { final: true })
     await acts.checkRaceCallsAgainstFinalCount(electionId)
+    await decideContestCalls('now')
   }
   const certified = await acts.certifyElection(electionId, { ballotsGenerated: simulation ? state.nextIndex : null })
   await acts.unscheduleReconciliation(electionId)

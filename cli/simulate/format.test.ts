@@ -34,7 +34,7 @@ function measure(yes: number, no: number, opts: { threshold?: Headline['threshol
       { id: 'yes', name: 'Yes', party: null, writeIn: false, votes: yes, share: votes ? yes / votes : 0 },
       { id: 'no', name: 'No', party: null, writeIn: false, votes: no, share: votes ? no / votes : 0 },
     ],
-    outcome: { leaders: [], passes: null, decided: opts.decided ?? false, outstanding: opts.decided ? 0 : 1000 },
+    outcome: { leaders: [], passes: null, decided: opts.decided ?? false, calls: [], outstanding: opts.decided ? 0 : 1000 },
     minCellBallots: 10,
   })
 }
@@ -57,7 +57,7 @@ function race(votes: Array<[name: string, party: string | null, n: number]>, opt
       votes: n,
       share: total ? n / total : 0,
     })),
-    outcome: { leaders: [], passes: null, decided: opts.decided ?? false, outstanding: 0 },
+    outcome: { leaders: [], passes: null, decided: opts.decided ?? false, calls: [], outstanding: 0 },
     minCellBallots: 10,
   })
 }

@@ -1,9 +1,10 @@
 import type { BallotCell, RegionInfo, VoteCell } from '../../domain/contest-results.ts'
+import { latestContestCalls } from './contest-calls.ts'
 import type { Db } from './sql.ts'
 
 /**
- * One contest's counts summed over partitions, with its regions, read in the caller's
- * snapshot.
+ * One contest's counts summed over partitions, with its regions and its recorded calls,
+ * read in the caller's snapshot.
  */
 export async function readContestCounts(db: Db, electionId: string, contestId: string) {
   const votes = await db<VoteCell[]>`
@@ -17,8 +18,12 @@ export async function readContestCounts(db: Db, electionId: string, contestId: s
     from contest_regions cr join regions r on r.election_id = cr.election_id and r.id = cr.region_id
     where cr.election_id = ${electionId} and cr.contest_id = ${contestId} order by r.state, r.name`
   const [version] = await db<{ version: number }[]>`
-    select coalesce(max(version), 0)::float8 as version from contest_ballots where election_id = ${electionId} and contest_id = ${contestId}`
-  return { votes, ballots, regions, version: version?.version ?? 0 }
+    select greatest(
+      (select coalesce(max(version), 0) from contest_ballots where election_id = ${electionId} and contest_id = ${contestId}),
+      (select coalesce(max(greatest(version, retracted_version)), 0) from contest_calls where election_id = ${electionId} and contest_id = ${contestId})
+    )::float8 as version`
+  const calls = (await latestContestCalls(db, electionId)).filter((c) => c.contestId === contestId).map(({ id: _, ...call }) => call)
+  return { votes, ballots, regions, calls, version: version?.version ?? 0 }
 }
 
 /** The contests of an election, in ballot order, with the ballots that carried each so far. */

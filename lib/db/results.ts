@@ -4,6 +4,7 @@ import { contestTotals } from '../../domain/contest-totals.ts'
 import { reportingStatus } from '../../domain/election.ts'
 import { AppError } from '../../domain/errors.ts'
 import { leaderOf, REGIONS_INLINE, type ResultsSnapshot } from '../../domain/results.ts'
+import { latestContestCalls } from './contest-calls.ts'
 import { readContestTotalsInput } from './contest-totals.ts'
 import { getElection } from './elections.ts'
 import { latestCalls } from './race-calls.ts'
@@ -76,13 +77,15 @@ async function readResults(
                       where election_id = ${electionId} ${beforeFreeze}),
                     (select max(version) from duplicate_ballots
                       where election_id = ${electionId} ${beforeFreeze}),
-                    (select max(greatest(version, retracted_version)) from race_calls where election_id = ${electionId}))::float8 as version,
+                    (select max(greatest(version, retracted_version)) from race_calls where election_id = ${electionId}),
+                    (select max(greatest(version, retracted_version)) from contest_calls where election_id = ${electionId}))::float8 as version,
            (select expected from expected_ballots where election_id = ${electionId}) as expected`
   const calls = await latestCalls(db, electionId)
   const contestInput = shape.contests === false ? null : await readContestTotalsInput(db, electionId)
   const contests = contestInput
     ? contestTotals({
         ...contestInput,
+        calls: (await latestContestCalls(db, electionId)).map(({ id: _, ...call }) => call),
         finished: election.countedVersion !== null,
         minCellBallots: options.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS,
       })

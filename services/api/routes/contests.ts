@@ -79,6 +79,7 @@ export function contestRoutes(deps: ApiDeps) {
           votes: counts.votes,
           ballots: counts.ballots,
           regions: counts.regions,
+          calls: counts.calls,
           finished: election.countedVersion !== null,
           minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
         })
