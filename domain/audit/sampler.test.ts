@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { drawSample, locate, manifestTotal, SEED_MIN_DIGITS, seedSchema, ticket } from './sampler.ts'
+import { uniform } from '../simulation-random.ts'
+import { drawSample, locate, manifestTotal, SEED_MIN_DIGITS, seedSchema, sha256Hex, ticket } from './sampler.ts'
 
 // Rivest's own transcript in sampler.py (version of November 14, 2011,
 // http://people.csail.mit.edu/rivest/sampler.py): seed 3546311556112163624615351222, a = 1,
@@ -10,6 +12,25 @@ const RIVEST_DRAWS = [
   740, 180, 264, 789, 238, 448, 272, 611, 761, 208, 596, 88, 160, 113, 766, 427, 184, 816, 653, 411, 779, 331, 339, 487, 594, 235, 65, 527,
   821, 490, 461, 611, 251, 471, 414, 174, 567, 300, 134, 144, 357, 786, 792, 218, 550, 787, 537, 197,
 ]
+
+describe('sha256Hex', () => {
+  it('gives the FIPS 180-2 examples', () => {
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+    expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+    expect(sha256Hex('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')).toBe(
+      '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
+    )
+  })
+
+  it("equals node:crypto's on every length across block edges, and on UTF-8 text", () => {
+    const node = (t: string) => createHash('sha256').update(t, 'utf8').digest('hex')
+    for (let len = 0; len <= 300; len++) {
+      const text = Array.from({ length: len }, (_, i) => String.fromCharCode(32 + Math.floor(uniform(len, i, 0x5a) * 95))).join('')
+      expect(sha256Hex(text), `length ${len}`).toBe(node(text))
+    }
+    for (const t of ['é', '選挙', '😊'.repeat(40), `${'9'.repeat(200)},123456`]) expect(sha256Hex(t)).toBe(node(t))
+  })
+})
 
 describe('ticket: SHA-256(seed + "," + k) mod N + 1', () => {
   it("reproduces Rivest's transcript of sampler.py, draw by draw", () => {
