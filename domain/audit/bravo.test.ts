@@ -103,7 +103,7 @@ describe('literature values', () => {
     expect(bravoExpectedSampleSize(mayor({ a: 600, b: 400 }, 1000), 0.1)).toBe(119)
   })
 
-  it("ASN: Arlo's other contests (22, 238, 101, 34 for vote for 2, 1769)", () => {
+  it("ASN: Arlo's other contests (22, 238; 101 and 48 with two seats; 1769)", () => {
     expect(bravoExpectedSampleSize(mayor({ a: 600, b: 200, c: 100 }, 900), 0.1)).toBe(22)
     expect(bravoExpectedSampleSize(mayor({ a: 300, b: 200, c: 200 }, 1000), 0.1)).toBe(238)
     const two = (votes: Record<string, number>, ballots: number) => ({ rules: candidateRules('c', Object.keys(votes), 2), votes, ballots })
