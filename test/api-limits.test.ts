@@ -168,6 +168,41 @@ describe('abuse limits of the real API process', () => {
     expect((await fetch(`${api.url}/elections/no-such-election/results`, { headers: from() })).status).toBe(404)
   })
 
+  it('counts HEAD as a read, since it runs the same handler', async () => {
+    const headers = from()
+    const statuses: number[] = []
+    for (let i = 0; i < 7; i++)
+      statuses.push((await fetch(`${api.url}/elections/no-such-election/results`, { method: 'HEAD', headers })).status)
+    expect(statuses).toEqual([...Array(5).fill(404), 429, 429])
+  })
+
+  it('keys limits by the /64 of an IPv6 client: one host cannot take every slot by changing its address', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 7; i++)
+      statuses.push(
+        (await fetch(`${api.url}/elections/no-such-election/results`, { headers: { 'x-forwarded-for': `2001:db8:7:7::${i + 1}` } })).status,
+      )
+    expect(statuses).toEqual([...Array(5).fill(404), 429, 429])
+    // The next /64 is another client.
+    expect(
+      (await fetch(`${api.url}/elections/no-such-election/results`, { headers: { 'x-forwarded-for': '2001:db8:7:8::1' } })).status,
+    ).toBe(404)
+  })
+
+  it('refuses a stream over its caps before reading anything: a refused client costs no snapshot', async () => {
+    const e = await openTestElection(sql)
+    const headers = from()
+    const controllers = [new AbortController(), new AbortController()]
+    const open = await Promise.all(
+      controllers.map((c) => fetch(`${api.url}/elections/${e.id}/results/stream`, { headers, signal: c.signal })),
+    )
+    expect(open.map((r) => r.status)).toEqual([200, 200])
+    // Over this client's cap, for an election that does not exist: refused (429), not looked up (404).
+    const refused = await fetch(`${api.url}/elections/no-such-election/results/stream`, { headers })
+    expect(refused.status).toBe(429)
+    for (const c of controllers) c.abort()
+  })
+
   it('rate-limits casting per address', async () => {
     const headers = { ...from(), authorization: 'Bearer vs_nobody', 'content-type': 'application/json' }
     const cast = () => fetch(`${api.url}/elections/no-such/ballots`, { method: 'POST', headers, body: '{"candidateId":"ada"}' })

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan } from '../domain/simulation.ts'
 import { createSimulatedElection } from '../lib/db/elections.ts'
 import { waitUntil } from '../lib/wait.ts'
+import { countBatch } from '../services/tally/count-batch.ts'
 import { startApiHarness as start, type startApiHarness } from './api-harness.ts'
+import { ballot, openTestElection } from './fixtures/elections.ts'
 import { startTally, type TallyProcess } from './processes.ts'
 
 let h: Awaited<ReturnType<typeof startApiHarness>>
@@ -273,5 +276,48 @@ describe('the public surface', () => {
     )
     expect(await (await h.request('/docs')).text()).toMatch(/openapi\.json/)
     expect(await (await h.request('/live/anything')).text()).toMatch(/EventSource/)
+  })
+})
+
+describe('the results document', () => {
+  it('is serialised once per version for every reader, answers 304 to any form of its tag, and shows a change within a poll', async () => {
+    const e = await openTestElection(h.sql)
+    const url = `/elections/${e.id}/results`
+    const first = await h.request(url)
+    const tag = first.headers.get('etag') ?? ''
+    expect(tag).toMatch(/^"\d+"$/)
+    const bodies = await Promise.all(Array.from({ length: 20 }, async () => (await h.request(url)).text()))
+    expect(new Set(bodies)).toEqual(new Set([await first.text()]))
+    for (const header of [tag, `W/${tag}`, `"0", ${tag}`, '*'])
+      expect((await h.request(url, { headers: { 'if-none-match': header } })).status, header).toBe(304)
+    expect((await h.request(url, { headers: { 'if-none-match': '"0"' } })).status).toBe(200)
+
+    await countBatch(h.sql, {
+      groupId: 'results-document-test',
+      topic: `results-document-${e.id}`,
+      messages: [{ partition: 0, offset: '0', value: encodeBallot(ballot(e.id, 'north-0', 'ada', 'north')) }],
+    })
+    // The document is rechecked at most 200 ms after the last check: the new version shows.
+    let after: Response | undefined
+    expect(
+      await waitUntil(
+        async () => {
+          after = await h.request(url, { headers: { 'if-none-match': tag } })
+          return after.status === 200
+        },
+        5_000,
+        50,
+      ),
+    ).toBe(true)
+    const changed = await after?.json()
+    expect(changed.totals.counted).toBe(1)
+    expect(after?.headers.get('etag')).toBe(`"${changed.version}"`)
+    expect(changed.version).toBeGreaterThan(Number(tag.replaceAll('"', '')))
+  })
+
+  it('serves the same OpenAPI document each time, built once', async () => {
+    const [a, b] = await Promise.all([h.request('/openapi.json'), h.request('/openapi.json')])
+    expect(await a.text()).toBe(await b.text())
+    expect(a.headers.get('content-type')).toMatch(/application\/json/)
   })
 })

@@ -68,17 +68,11 @@ async function readResults(
   // Contest counts need no term of their own: a batch writes its vectors (style_counts) in
   // the transaction that adds its ballots to tally_counts (as BALLOTS_KEY rows), under the
   // same version, so max(tally_counts.version) moves with every contest vector.
+  // The version: one rule, results_version() (db/migrations/0022), which the feeds poll.
   // The ballots to expect: one rule, the expected_ballots view (db/migrations/0020), which
   // Grafana's share counted reads too.
   const [extra] = await db<{ version: number; expected: number | null }[]>`
-    select greatest(${String(election.version)}::bigint,
-                    (select max(version) from tally_counts where election_id = ${electionId}),
-                    (select max(version) from rejected_ballots
-                      where election_id = ${electionId} ${beforeFreeze}),
-                    (select max(version) from duplicate_ballots
-                      where election_id = ${electionId} ${beforeFreeze}),
-                    (select max(greatest(version, retracted_version)) from race_calls where election_id = ${electionId}),
-                    (select max(greatest(version, retracted_version)) from contest_calls where election_id = ${electionId}))::float8 as version,
+    select results_version(${electionId})::float8 as version,
            (select expected from expected_ballots where election_id = ${electionId}) as expected`
   const calls = await latestCalls(db, electionId)
   const contestInput = shape.contests === false ? null : await readContestTotalsInput(db, electionId)
@@ -306,12 +300,7 @@ export async function recordedCounts(db: Db, electionId: string): Promise<{ coun
  * election): versions become visible in order, so an unchanged version is unchanged results.
  */
 export async function resultsVersion(db: Db, electionId: string): Promise<string | null> {
-  const [row] = await db<{ version: string }[]>`
-    select greatest(e.version,
-                    (select max(version) from tally_counts where election_id = e.id),
-                    (select max(version) from rejected_ballots where election_id = e.id),
-                    (select max(greatest(version, retracted_version)) from race_calls where election_id = e.id))::text as version
-    from elections e where e.id = ${electionId}`
+  const [row] = await db<{ version: string | null }[]>`select results_version(${electionId})::text as version`
   return row?.version ?? null
 }
 

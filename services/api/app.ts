@@ -13,6 +13,7 @@ import { createConnectionLimiter } from './limits/connection-limiter.ts'
 import { rateLimit } from './limits/middleware.ts'
 import { createRateLimiter } from './limits/rate-limiter.ts'
 import { onError, problem } from './problems.ts'
+import { createResultsDocuments } from './results-documents.ts'
 import type { ResultsFeed } from './results-feed.ts'
 import { ballotRoutes } from './routes/ballots.ts'
 import { contestRoutes } from './routes/contests.ts'
@@ -91,7 +92,8 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
     'ballots',
     limits.API_TRUST_PROXY,
   )
-  app.use('/elections/*', (c, next) => (c.req.method === 'GET' ? reads(c, next) : next()))
+  // HEAD runs the GET handler (the body is dropped, not the work): it counts as a read.
+  app.use('/elections/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? reads(c, next) : next()))
   app.use('/live/*', reads)
   app.post('/elections/:id/ballots', casts)
   const streams = {
@@ -102,18 +104,28 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
   }
 
   app.route('/elections', electionRoutes(deps))
-  app.route('/elections', resultsRoutes(deps, feed, streams))
+  // One document per election and version, shared by every reader of this process.
+  const documents = createResultsDocuments(deps.sql, { minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS })
+  app.route('/elections', resultsRoutes(deps, feed, streams, documents))
   app.route('/elections', ballotRoutes(deps))
   app.route('/elections', contestRoutes(deps))
 
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'VoteStream API',
-      version: '1',
-      description:
-        'Start, steer and follow elections counted in real time. Control routes need the admin bearer token; results are public.',
-    },
+  // Built once, on first request (every route is registered by then): it was rebuilt from
+  // every route's schemas on each request, work any client could ask for at will.
+  let openapi: string | undefined
+  app.get('/openapi.json', (c) => {
+    openapi ??= JSON.stringify(
+      app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: {
+          title: 'VoteStream API',
+          version: '1',
+          description:
+            'Start, steer and follow elections counted in real time. Control routes need the admin bearer token; results are public.',
+        },
+      }),
+    )
+    return c.body(openapi, 200, { 'content-type': 'application/json' })
   })
   const docs = page('docs.html')
   const live = page('live.html')

@@ -20,9 +20,17 @@ export interface StreamLimits {
  * snapshot replaces one not yet sent, since snapshots are state, not events), and a client
  * that stops reading is dropped instead of making the server buffer for it.
  */
-export function streamResults(
+export async function streamResults(
   c: Context,
-  deps: { electionId: string; client: string; first: ResultsSnapshot; feed: ResultsFeed; limits: StreamLimits; log: Logger },
+  deps: {
+    electionId: string
+    client: string
+    /** The snapshot to start with, loaded only once the connection has its slot: a refused one costs no read. */
+    first: () => Promise<ResultsSnapshot>
+    feed: ResultsFeed
+    limits: StreamLimits
+    log: Logger
+  },
 ) {
   const slot = deps.limits.connections.acquire(deps.client)
   if ('refused' in slot) {
@@ -31,8 +39,15 @@ export function streamResults(
       ? problem(c, 503, 'unavailable', 'the server follows as many result streams as it can; retry shortly')
       : problem(c, 429, 'too_many_requests', 'this address already follows as many result streams as it may')
   }
+  let first: ResultsSnapshot
+  try {
+    first = await deps.first()
+  } catch (err) {
+    slot.release()
+    throw err
+  }
   return streamSSE(c, async (stream) => {
-    let latest = deps.first
+    let latest = first
     let sentVersion = -1
     let keepAlive = false
     let writingSince = 0

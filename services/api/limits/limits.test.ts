@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { limitKey } from './client-address.ts'
 import { createConnectionLimiter } from './connection-limiter.ts'
 import { createRateLimiter } from './rate-limiter.ts'
 
@@ -39,5 +40,24 @@ describe('the rate limiter', () => {
     expect(limiter.take('a')).toBe(0)
     t = 0
     expect(limiter.take('c')).toBe(1)
+  })
+})
+
+describe('the key a client is limited by', () => {
+  it('is the /64 of an IPv6 address, however it is written', () => {
+    expect(limitKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64')
+    expect(limitKey('2001:db8:1:2:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64')
+    expect(limitKey('2001:DB8:0001:0002::1')).toBe('2001:db8:1:2::/64')
+    expect(limitKey('[2001:db8::1]')).toBe('2001:db8:0:0::/64')
+    expect(limitKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
+    expect(limitKey('::1')).toBe('0:0:0:0::/64')
+    expect(limitKey('2001:db8:1:3::1')).not.toBe(limitKey('2001:db8:1:2::1'))
+  })
+
+  it('is the IPv4 address of an IPv4-mapped one, and an IPv4 address or anything else as given', () => {
+    expect(limitKey('::ffff:192.0.2.1')).toBe('192.0.2.1')
+    expect(limitKey('::FFFF:192.0.2.1')).toBe('192.0.2.1')
+    expect(limitKey('192.0.2.1')).toBe('192.0.2.1')
+    expect(limitKey('not-an-address')).toBe('not-an-address')
   })
 })

@@ -10,10 +10,20 @@ import { loadRegion, loadRegions, loadResults, loadTrend, resultsEtag } from '..
 import { compareContestTruth } from '../../../lib/db/simulation.ts'
 import type { ApiDeps } from '../deps.ts'
 import { clientAddress } from '../limits/client-address.ts'
+import type { ResultsDocuments } from '../results-documents.ts'
 import type { ResultsFeed } from '../results-feed.ts'
 import { type StreamLimits, streamResults } from '../results-stream.ts'
 import { ElectionIdParam, json, problemResponses, Snapshot } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
+
+/** Whether an If-None-Match header (one tag, a list, or `*`; weak tags compare equal) names `etag`. */
+export function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  return header.split(',').some((t) => {
+    const tag = t.trim()
+    return tag === '*' || tag.replace(/^W\//, '') === etag
+  })
+}
 
 /** A GET of one election's sub-resource: the id validated, 400 and 404 as problems. */
 function electionRead<S extends z.ZodType>(path: `/{id}/${string}`, summary: string, schema: S, description: string) {
@@ -27,7 +37,7 @@ function electionRead<S extends z.ZodType>(path: `/{id}/${string}`, summary: str
 }
 
 /** Public results: snapshots (with versions and conditional requests), the live stream, trends, reconciliation. */
-export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLimits) {
+export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLimits, documents: ResultsDocuments) {
   const { sql } = deps
   const app = new OpenAPIHono({ defaultHook: validationHook })
 
@@ -44,14 +54,20 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         responses: { 200: json(Snapshot, 'the current results'), 304: { description: 'unchanged' }, ...problemResponses(400, 404) },
       }),
       async (c) => {
-        const snapshot = await loadResults(sql, c.req.valid('param').id, {
-          since: c.req.valid('query').since,
-          minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
-        })
+        const { id } = c.req.valid('param')
+        const { since } = c.req.valid('query')
+        c.header('Cache-Control', 'no-cache')
+        if (since === undefined) {
+          // The document every reader shares: built and serialised once per version.
+          const doc = await documents.current(id)
+          c.header('ETag', doc.etag)
+          if (matchesEtag(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304)
+          return c.body(doc.body, 200, { 'content-type': 'application/json' })
+        }
+        const snapshot = await loadResults(sql, id, { since, minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS })
         const etag = resultsEtag(snapshot)
         c.header('ETag', etag)
-        c.header('Cache-Control', 'no-cache')
-        if (c.req.header('if-none-match') === etag) return c.body(null, 304)
+        if (matchesEtag(c.req.header('if-none-match'), etag)) return c.body(null, 304)
         return c.json(snapshot, 200)
       },
     )
@@ -68,11 +84,10 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
       }),
       async (c) => {
         const { id } = c.req.valid('param')
-        const first = await loadResults(sql, id, { minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS })
         return streamResults(c, {
           electionId: id,
           client: clientAddress(c, deps.limits.API_TRUST_PROXY),
-          first,
+          first: async () => (await documents.current(id)).snapshot,
           feed,
           limits,
           log: deps.log,
