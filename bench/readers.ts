@@ -1,0 +1,227 @@
+#!/usr/bin/env bun
+/**
+ * `bun run bench:readers [--seconds 10] [--connections 50] [--regions 5000] [--ballots 200000] [--count-rate 5000]`:
+ * election-night readers against the real API process and the real stack (issue #25 item 4).
+ *
+ * One election of `--regions` precincts with `--ballots` counted. The API process is
+ * started with its read limits opened (one loopback client stands for many readers), and
+ * autocannon (a load generator from npm) asks for the results document:
+ * - `GET /results`, the document every reader shares (one serialisation per version);
+ * - `GET /results?since=0` in the same run, the path that builds a document per request,
+ *   which is what every read did before: the reference beside the figure.
+ * Each is measured twice, alternated, while a counter adds `--count-rate` ballots/s to the
+ * election through the tally's own batch code (PostgreSQL without Kafka), and the
+ * counter's batch commit p99 is measured with and without readers in the same run.
+ * Bounded in time; loopback only; the run's election is removed at its end.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { z } from 'zod'
+import { encodeBallot } from '../domain/ballot.ts'
+import { defaultPlan, Simulation } from '../domain/simulation.ts'
+import { configOrExit, databaseConfig, parseConfig } from '../lib/config.ts'
+import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
+import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settleRoll } from '../lib/db/elections.ts'
+import { createSql, type Sql } from '../lib/db/sql.ts'
+import { TOPICS } from '../lib/local-stack.ts'
+import { waitUntil } from '../lib/wait.ts'
+import { countBatch } from '../services/tally/count-batch.ts'
+
+const ROOT = join(import.meta.dirname, '..')
+const TOPIC = 'bench.readers'
+const API_PORT = 3095
+const say = (m: string) => process.stderr.write(`bench:readers: ${m}\n`)
+
+const flagsSchema = z.object({
+  seconds: z.coerce.number().int().min(2).max(600).default(10),
+  connections: z.coerce.number().int().min(1).max(1000).default(50),
+  regions: z.coerce.number().int().min(1).max(5000).default(5000),
+  ballots: z.coerce.number().int().min(1000).max(5_000_000).default(200_000),
+  'count-rate': z.coerce.number().int().min(0).max(100_000).default(5000),
+})
+
+function readFlags() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        seconds: { type: 'string' },
+        connections: { type: 'string' },
+        regions: { type: 'string' },
+        ballots: { type: 'string' },
+        'count-rate': { type: 'string' },
+      },
+    })
+    const parsed = flagsSchema.safeParse(values)
+    if (parsed.success) return parsed.data
+    for (const i of parsed.error.issues) console.error(`--${i.path.join('.')}: ${i.message}`)
+  } catch (err) {
+    console.error((err as Error).message)
+  }
+  process.exit(2)
+}
+
+interface ReadFigures {
+  path: string
+  readsPerSecond: number
+  p50: number
+  p99: number
+  kib: number
+  errors: number
+}
+
+function readLoad(url: string, connections: number, seconds: number): Promise<ReadFigures> {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections, duration: seconds, headers: { accept: 'application/json' } }, (err, r) => {
+      if (err) return reject(err)
+      resolve({
+        path: new URL(url).pathname + new URL(url).search,
+        readsPerSecond: Math.round(r.requests.average),
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        kib: Math.round(r.throughput.average / Math.max(1, r.requests.average) / 1024),
+        errors: r.errors + r.timeouts + r.non2xx,
+      })
+    })
+  })
+}
+
+/** Counts ballots into the election at `rate` a second in batches of a tenth of a second, recording each batch's commit time. */
+function counter(sql: Sql, sim: Simulation, rate: number, voters: { from: number; to: number }) {
+  const partitions = TOPICS.votes.partitions
+  const next = Array(partitions).fill(0) as number[]
+  let k = voters.from
+  let stop = false
+  let commits: number[] = []
+  const done = (async () => {
+    const perBatch = Math.max(1, Math.round(rate / 10))
+    while (!stop && rate > 0) {
+      const started = performance.now()
+      const castAt = new Date().toISOString()
+      const messages = []
+      for (let i = 0; i < perBatch; i++, k++) {
+        // Voters not counted yet (the roll holds twice the ballots counted first); past its end, duplicates.
+        const [m] = sim.messagesFor(voters.from + ((k - voters.from) % (voters.to - voters.from)), castAt)
+        const p = k % partitions
+        if (m?.ballot) messages.push({ partition: p, offset: String((next[p] = (next[p] ?? 0) + 1) - 1), value: encodeBallot(m.ballot) })
+      }
+      await countBatch(sql, { groupId: 'bench-readers', topic: TOPIC, messages })
+      commits.push(performance.now() - started)
+      await new Promise((r) => setTimeout(r, Math.max(0, 100 - (performance.now() - started))))
+    }
+  })()
+  return {
+    /** The batch commit times since the last take, in ms. */
+    take() {
+      const out = commits
+      commits = []
+      return out
+    },
+    async stop() {
+      stop = true
+      await done
+    },
+  }
+}
+
+const p99 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? 0) : 0
+}
+
+async function main() {
+  const flags = readFlags()
+  const env = configOrExit(() => parseConfig(databaseConfig, process.env))
+  if (spawnSync(process.execPath, ['stack/cli.ts', 'status'], { cwd: ROOT }).status !== 0) {
+    say('bringing the local stack up')
+    if (spawnSync(process.execPath, ['stack/cli.ts', 'up'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0)
+      process.exit(1)
+  }
+  const sql = createSql(env.DATABASE_URL, { max: 4 })
+  let api: ChildProcess | undefined
+  let electionId: string | undefined
+  try {
+    await purgeBenchmarkData(sql, [TOPIC])
+    const plan = defaultPlan(
+      `bench-readers-${Date.now().toString(36)}`,
+      { seed: 7, voters: flags.ballots * 2, turnout: 0.9, invalidShare: 0, duplicateShare: 0, contests: false },
+      { regions: flags.regions },
+    )
+    electionId = plan.electionId
+    say(`election ${electionId}: ${flags.regions} precincts, counting ${flags.ballots} ballots first`)
+    await createSimulatedElection(sql, plan, 'Benchmark readers', { benchmark: true })
+    await createSimulatedRoll(sql, plan)
+    await settleRoll(sql)
+    await setElectionStatus(sql, electionId, 'open')
+    const sim = new Simulation(plan)
+    const castAt = new Date().toISOString()
+    const partitions = TOPICS.votes.partitions
+    for (let from = 0; from < flags.ballots; from += 5000) {
+      const messages = []
+      for (let k = from; k < Math.min(flags.ballots, from + 5000); k++) {
+        const [m] = sim.messagesFor(k, castAt)
+        if (m?.ballot)
+          messages.push({ partition: k % partitions, offset: String(Math.floor(k / partitions)), value: encodeBallot(m.ballot) })
+      }
+      await countBatch(sql, { groupId: 'bench-readers-load', topic: `${TOPIC}.load`, messages })
+    }
+
+    api = spawn(process.execPath, ['services/api/main.ts'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        API_PORT: String(API_PORT),
+        API_METRICS_PORT: String(API_PORT + 1),
+        API_READS_PER_SECOND: '100000',
+        API_READS_BURST: '100000',
+        LOG_LEVEL: 'warn',
+      },
+    })
+    const base = `http://127.0.0.1:${API_PORT}`
+    const healthy = await waitUntil(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok === true, 30_000, 200)
+    if (!healthy) throw new Error('the API process did not become healthy')
+
+    const count = counter(sql, sim, flags['count-rate'], { from: flags.ballots, to: sim.ballotCount })
+    const rows: Array<ReadFigures & { countingP99: number }> = []
+    const quiet: number[] = []
+    const doc = `${base}/elections/${electionId}/results`
+    for (let round = 0; round < 2; round++) {
+      // The counter alone, then with each kind of reader, alternated.
+      count.take()
+      await new Promise((r) => setTimeout(r, flags.seconds * 1000))
+      quiet.push(p99(count.take()))
+      for (const url of [doc, `${doc}?since=0`]) {
+        say(`round ${round + 1}: ${flags.connections} connections on ${url.replace(base, '')} for ${flags.seconds} s`)
+        const figures = await readLoad(url, flags.connections, flags.seconds)
+        rows.push({ ...figures, countingP99: p99(count.take()) })
+      }
+    }
+    await count.stop()
+
+    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`
+    console.log(`\nReaders of a ${flags.regions}-precinct election (${flags.ballots} ballots counted first), ${machine}`)
+    console.log(
+      `counting alongside: ${flags['count-rate']} ballots/s through the tally's batch code; its batch p99 without readers: ${quiet.join(' / ')} ms\n`,
+    )
+    console.log('| path | reads/s | p50 ms | p99 ms | KiB per read | errors | counting batch p99 ms |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|')
+    for (const r of rows)
+      console.log(
+        `| ${r.path.replace(electionId, '{id}')} | ${r.readsPerSecond} | ${r.p50} | ${r.p99} | ${r.kib} | ${r.errors} | ${r.countingP99} |`,
+      )
+    console.log('\n`?since=0` builds a document per request (what every read did before the shared document): the same-run reference.')
+  } finally {
+    api?.kill('SIGTERM')
+    if (electionId) {
+      await setElectionStatus(sql, electionId, 'closing').catch(() => {})
+      await setElectionStatus(sql, electionId, 'closed').catch(() => {})
+    }
+    await purgeBenchmarkData(sql, [TOPIC, `${TOPIC}.load`])
+    await sql.end({ timeout: 5 })
+  }
+}
+
+await main()
