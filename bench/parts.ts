@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs'
 import { encodeBallot } from '../domain/ballot.ts'
+import { isTransient } from '../lib/counting/account-batch.ts'
+import { countBatch } from '../lib/counting/count-batch.ts'
 import type { Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
-import { isTransient } from '../services/tally/account-batch.ts'
-import { countBatch } from '../services/tally/count-batch.ts'
 import { benchElection, ensureBenchTopic, KAFKA_ONLY_TOPIC, PG_ONLY_TOPIC } from './load.ts'
 
 /** Kafka alone: produce N ballots as fast as acks allow while a consumer reads them; no database. */

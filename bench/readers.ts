@@ -23,12 +23,12 @@ import { z } from 'zod'
 import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
 import { configOrExit, databaseConfig, parseConfig } from '../lib/config.ts'
+import { countBatch } from '../lib/counting/count-batch.ts'
 import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settleRoll } from '../lib/db/elections.ts'
 import { createSql, type Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import { waitUntil } from '../lib/wait.ts'
-import { countBatch } from '../services/tally/count-batch.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const TOPIC = 'bench.readers'

@@ -17,7 +17,7 @@ export const blockSize = (c: Pick<ContestRules, 'selections'>) => SLOT.firstSele
 /**
  * The stored definition and its count layout do not fit: the database's state is at fault,
  * not a ballot. The counter stops on the batch and retries it until an operator fixes the
- * cause; no ballot is rejected for it (services/tally/account-batch.ts).
+ * cause; no ballot is rejected for it (lib/counting/account-batch.ts).
  */
 export class CountLayoutError extends Error {
   override name = 'CountLayoutError'

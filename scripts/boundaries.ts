@@ -57,20 +57,6 @@ export const ALLOWED: Allowed[] = [
   // out to the API's relay (services/api/outbox-relay.ts).
   { file: 'lib/db/outbox.ts', rule: 'lib-db-sql-only', target: 'kafkajs', why: `${PENDING}: publishing leaves lib/db` },
   { file: 'lib/db/outbox.ts', rule: 'lib-db-sql-only', target: 'lib/ballot-producer.ts', why: `${PENDING}: publishing leaves lib/db` },
-  // The benchmark's "PostgreSQL alone" runs the tally's own batch code; that code moves
-  // to lib/ once services/tally/ is free to change.
-  {
-    file: 'bench/parts.ts',
-    rule: 'entry-points-apart',
-    target: 'services/tally/account-batch.ts',
-    why: `${PENDING}: the tally's batch accounting moves to lib/`,
-  },
-  {
-    file: 'bench/parts.ts',
-    rule: 'entry-points-apart',
-    target: 'services/tally/count-batch.ts',
-    why: `${PENDING}: the tally's batch counting moves to lib/`,
-  },
   // The Temporal client takes the election workflow's signals, queries and search
   // attributes from workflows/; they move to a module of lib/ that the workflow imports.
   {

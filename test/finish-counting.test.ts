@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { encodeBallot } from '../domain/ballot.ts'
+import { type BatchOutcome, type ConsumedMessage, countBatch, type Rejection } from '../lib/counting/count-batch.ts'
 import { messageLedger } from '../lib/db/counting.ts'
 import { setElectionStatus } from '../lib/db/elections.ts'
 import { storeCloseMarks } from '../lib/db/polls.ts'
-import { type BatchOutcome, type ConsumedMessage, countBatch, type Rejection } from '../services/tally/count-batch.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
 import { testSql } from './helpers.ts'
 

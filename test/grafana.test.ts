@@ -22,11 +22,11 @@ import {
   STATE,
   toGrafanaJson,
 } from '../grafana/dashboards.ts'
+import { type ConsumedMessage, countBatch } from '../lib/counting/count-batch.ts'
 import { readContestCounts } from '../lib/db/contest-results.ts'
 import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { LOCAL } from '../lib/local-stack.ts'
-import { type ConsumedMessage, countBatch } from '../services/tally/count-batch.ts'
 import { GRAFANA_ROLE } from '../stack/compose/roles.ts'
 import { ROOT, testSql } from './helpers.ts'
 

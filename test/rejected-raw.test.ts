@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
+import { countBatch } from '../lib/counting/count-batch.ts'
 import { purgeRejectedRaw } from '../lib/db/rejected-raw.ts'
-import { countBatch } from '../services/tally/count-batch.ts'
 import { openTestElection } from './fixtures/elections.ts'
 import { testSql } from './helpers.ts'
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeBallot } from '../domain/ballot.ts'
+import { countBatch } from '../lib/counting/count-batch.ts'
 import { addVoters, createElection, setElectionStatus } from '../lib/db/elections.ts'
-import { countBatch } from '../services/tally/count-batch.ts'
 import { startApiHarness } from './api-harness.ts'
 import { ballot } from './fixtures/elections.ts'
 

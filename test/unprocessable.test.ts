@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { encodeBallot } from '../domain/ballot.ts'
+import { accountBatch } from '../lib/counting/account-batch.ts'
 import { messageLedger } from '../lib/db/counting.ts'
-import { accountBatch } from '../services/tally/account-batch.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
 import { testSql } from './helpers.ts'
 

@@ -4,7 +4,7 @@ import type { LedgerRow } from '../../domain/ledger.ts'
 import type { Db } from './sql.ts'
 
 /**
- * The statements of the counting transaction (services/tally/count-batch.ts). Each takes
+ * The statements of the counting transaction (lib/counting/count-batch.ts). Each takes
  * the transaction as its first argument; all of them together account for every message
  * of a batch by its position: counted, rejected or a recorded duplicate.
  */

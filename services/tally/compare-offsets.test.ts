@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { compareOffsets } from './count-batch.ts'
+import { compareOffsets } from '../../lib/counting/count-batch.ts'
 
 describe('compareOffsets', () => {
   it('orders offsets as their numbers, up to the largest offset Kafka can write', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { accountedPerPartition } from './count-batch.ts'
+import { accountedPerPartition } from '../../lib/counting/count-batch.ts'
 import { type FetchedBatch, runsOfBatch } from './runs-of-batch.ts'
 
 /** A batch as kafkajs builds one: `positions` are what the fetch returned, `handed` what survived its filters. */

@@ -1,4 +1,4 @@
-import type { ConsumedMessage } from './count-batch.ts'
+import type { ConsumedMessage } from '../../lib/counting/count-batch.ts'
 
 /** What the tally needs of a kafkajs batch (its `Batch` class). */
 export interface FetchedBatch {

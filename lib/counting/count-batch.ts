@@ -1,7 +1,7 @@
 import { decodeBallot, type Marks, type RejectionReason, safeId } from '../../domain/ballot.ts'
 import { sumVectors } from '../../domain/count-vector.ts'
 import { type ContestOutcome, tabulateBallot } from '../../domain/tabulation.ts'
-import { type BoxedBallot, countIntoBallotBox } from '../../lib/db/ballot-box.ts'
+import { type BoxedBallot, countIntoBallotBox } from '../db/ballot-box.ts'
 import {
   type Accounted,
   type BallotRow,
@@ -12,8 +12,8 @@ import {
   lockPartitions,
   type RejectionRow,
   recordDuplicates,
-} from '../../lib/db/counting.ts'
-import type { Sql } from '../../lib/db/sql.ts'
+} from '../db/counting.ts'
+import type { Sql } from '../db/sql.ts'
 import { type CountingIndex, definitions } from './definitions.ts'
 
 /** One consumed Kafka message, as the counter needs it. */

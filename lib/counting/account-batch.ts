@@ -1,6 +1,6 @@
 import { safeText } from '../../domain/ballot.ts'
 import { CountLayoutError } from '../../domain/count-vector.ts'
-import type { Sql } from '../../lib/db/sql.ts'
+import type { Sql } from '../db/sql.ts'
 import {
   type BatchInput,
   type BatchOutcome,
