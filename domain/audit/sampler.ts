@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { sha256Hex } from '../sha256.ts'
 
 /**
  * The audit's pseudo-random sample, as Rivest's `sampler.py` draws it (reference
@@ -21,9 +22,8 @@ import { z } from 'zod'
  * The bias of a 256-bit number reduced mod N is below N / 2^256: nothing a county can measure.
  * Drawing more later (escalating) continues at k = n + 1: the first n draws never change.
  *
- * SHA-256 is written out here (FIPS 180-4) rather than taken from node:crypto: domain/ is
- * pure (no runtime modules; scripts/boundaries.ts), and a pure hash also runs inside a
- * Temporal workflow, whose sandbox refuses node:crypto, so the workflow can draw its own
+ * SHA-256 is domain/sha256.ts's (@noble/hashes, not node:crypto): it also runs inside a
+ * Temporal workflow, whose sandbox refuses node modules, so the workflow can draw its own
  * sample deterministically. The tests hold it equal to node:crypto on thousands of inputs.
  */
 
@@ -120,53 +120,5 @@ export function drawSample(seed: string, manifest: readonly ManifestBatch[], cou
 }
 
 /** The round constants: the first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
-const K = new Uint32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be,
-  0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa,
-  0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85,
-  0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
-  0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f,
-  0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-])
 
-/** SHA-256 (FIPS 180-4) of a text's UTF-8 bytes, as 64 lowercase hex digits. */
-export function sha256Hex(text: string): string {
-  const data = new TextEncoder().encode(text)
-  // Padding: a 1 bit, zeros, and the length in bits as 64 bits, to a multiple of 64 bytes.
-  const blocks = Math.ceil((data.length + 9) / 64)
-  const bytes = new Uint8Array(blocks * 64)
-  bytes.set(data)
-  bytes[data.length] = 0x80
-  const view = new DataView(bytes.buffer)
-  view.setUint32(bytes.length - 8, Math.floor(data.length / 0x20000000))
-  view.setUint32(bytes.length - 4, (data.length * 8) >>> 0)
-  const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19])
-  const w = new Uint32Array(64)
-  const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n))
-  for (let off = 0; off < bytes.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4)
-    for (let i = 16; i < 64; i++) {
-      const x = w[i - 15] as number
-      const y = w[i - 2] as number
-      const s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3)
-      const s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10)
-      w[i] = ((w[i - 16] as number) + s0 + (w[i - 7] as number) + s1) >>> 0
-    }
-    let [a, b, c, d, e, f, g, hh] = h as unknown as [number, number, number, number, number, number, number, number]
-    for (let i = 0; i < 64; i++) {
-      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + (K[i] as number) + (w[i] as number)) >>> 0
-      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0
-      hh = g
-      g = f
-      f = e
-      e = (d + t1) >>> 0
-      d = c
-      c = b
-      b = a
-      a = (t1 + t2) >>> 0
-    }
-    const add = [a, b, c, d, e, f, g, hh]
-    for (let i = 0; i < 8; i++) h[i] = ((h[i] as number) + (add[i] as number)) >>> 0
-  }
-  return Array.from(h, (x) => x.toString(16).padStart(8, '0')).join('')
-}
+export { sha256Hex }
