@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256Hex } from '../sha256.ts'
 import { canonicalRanking, type Ranking } from './ballot.ts'
 import type { RcvRules } from './rules.ts'
 
@@ -383,11 +383,12 @@ export interface SeededDrawEntry {
  * `${tiebreakSeed}:${round}:${candidateId}` (UTF-8, hex), in ascending order; the first is
  * the one the tie-break selects — to be eliminated, or elected when the last two are tied.
  * Anyone can check it: `printf '%s' 'seed:3:cand' | sha256sum`. The round is in the hash so
- * two ties between the same candidates in different rounds are separate draws.
+ * two ties between the same candidates in different rounds are separate draws. The domain's
+ * SHA-256 (domain/sha256.ts), not node:crypto: a tabulation may run in Temporal's sandbox.
  */
 export function seededDraw(seed: string, round: number, tied: readonly string[]): SeededDrawEntry[] {
   return tied
-    .map((candidate) => ({ candidate, sha256: createHash('sha256').update(`${seed}:${round}:${candidate}`, 'utf8').digest('hex') }))
+    .map((candidate) => ({ candidate, sha256: sha256Hex(`${seed}:${round}:${candidate}`) }))
     .sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0))
 }
 
