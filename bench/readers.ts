@@ -105,7 +105,10 @@ function counter(sql: Sql, sim: Simulation, rate: number, voters: { from: number
         // Voters not counted yet (the roll holds twice the ballots counted first); past its end, duplicates.
         const [m] = sim.messagesFor(voters.from + ((k - voters.from) % (voters.to - voters.from)), castAt)
         const p = k % partitions
-        if (m?.ballot) messages.push({ partition: p, offset: String((next[p] = (next[p] ?? 0) + 1) - 1), value: encodeBallot(m.ballot) })
+        if (!m?.ballot) continue
+        const offset = next[p] ?? 0
+        next[p] = offset + 1
+        messages.push({ partition: p, offset: String(offset), value: encodeBallot(m.ballot) })
       }
       await countBatch(sql, { groupId: 'bench-readers', topic: TOPIC, messages })
       commits.push(performance.now() - started)

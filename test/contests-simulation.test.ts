@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto'
 import { Client, Connection } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contestCallContradiction, decideContestCalls } from '../domain/contest-calls.ts'
+import { cdfIds, cdfResultsReport } from '../domain/exports/cdf-results.ts'
 import { defaultPlan } from '../domain/simulation.ts'
+import { readCdfExportFacts } from '../lib/db/cdf-export.ts'
 import { latestCertificationCheck } from '../lib/db/certification.ts'
 import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection } from '../lib/db/elections.ts'
 import { loadResults } from '../lib/db/results.ts'
 import { compareContestTruth } from '../lib/db/simulation.ts'
+import { nistValidator } from '../lib/standards/nist-schemas.ts'
+import { cdfInput } from '../services/api/routes/exports.ts'
 import type { electionWorkflow } from '../workflows/election.ts'
 import { electionIdKey, electionStatusKey } from '../workflows/search-attributes.ts'
 import { testSql } from './helpers.ts'
@@ -107,5 +111,28 @@ describe('a simulated election with a long ballot', () => {
       `long ballot ${id}: ${seats} contest calls standing (${calledEarly} made while ballots were outstanding), none contradicted`,
     )
     expect(seats).toBeGreaterThan(contests.length / 2)
+
+    // The certified results in NIST's format, precinct level: valid against NIST's own
+    // schema, certified, a test, and each selection's total at the top unit equal to the count.
+    const facts = await sql.begin('isolation level repeatable read read only', (tx) => readCdfExportFacts(tx, id))
+    if (!facts) throw new Error('no export facts for an election with contests')
+    const report = cdfResultsReport(cdfInput(facts, { generatedAt: new Date().toISOString(), minCellBallots: 10 }))
+    const problems = nistValidator('results')(report)
+    expect(problems.slice(0, 5)).toEqual([])
+    const election = report.Election[0]
+    expect(report).toMatchObject({ IsTest: true, Format: 'precinct-level' })
+    expect(election?.Contest.length).toBe(contests.length)
+    const top = cdfIds.jurisdiction(id)
+    let checked = 0
+    for (const c of contests) {
+      const exported = election?.Contest.find((k) => k['@id'] === cdfIds.contest(c.id))
+      for (const [line, votes] of Object.entries(c.votes ?? {})) {
+        const selection = exported?.ContestSelection.find((s) => s['@id'] === cdfIds.selection(c.id, line))
+        const total = selection?.VoteCounts.find((v) => v.GpUnitId === top && v.Type === 'total')
+        expect(total?.Count, `${c.id} ${line}`).toBe(votes)
+        checked++
+      }
+    }
+    console.log(`long ballot ${id}: NIST 1500-100 export valid against NIST's schema, ${checked} selection totals equal to the count`)
   })
 })

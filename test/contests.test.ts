@@ -4,12 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ActivityDeps } from '../activities/deps.ts'
 import { createRaceCallActivities } from '../activities/race-calls.ts'
 import { type BallotV2, encodeBallot, type Marks } from '../domain/ballot.ts'
+import { cdfIds } from '../domain/exports/cdf-results.ts'
 import { countBatch } from '../lib/counting/count-batch.ts'
 import { mixBallotBox } from '../lib/db/ballot-box.ts'
 import { recordContestCall } from '../lib/db/contest-calls.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { addVoters, setElectionStatus } from '../lib/db/elections.ts'
 import { takeResultsVersion } from '../lib/db/versions.ts'
+import { nistValidator } from '../lib/standards/nist-schemas.ts'
+import { waitUntil } from '../lib/wait.ts'
 import { startApiHarness } from './api-harness.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
 
@@ -261,6 +264,60 @@ describe('an election defined by contests', () => {
     const legacy = await openTestElection(h.sql)
     const outcome = await count(legacy.id, [v2(legacy.id, 'north-1', 'north', { gov: ['ada'] })])
     expect(outcome.rejected.map((r) => r.reason)).toEqual(['wrong_ballot_version'])
+  })
+})
+
+describe('the NIST results export', () => {
+  it("serves the precinct-level report valid against NIST's schema, with small cells suppressed, a 304 for its tag, and a 409 for an election without contests", async () => {
+    const id = await openDefined()
+    const ballots: object[] = []
+    for (let i = 0; i < 12; i++) ballots.push(v2(id, `north-${i}`, 'north', { gov: [i < 7 ? 'ada' : 'bob'], m1: ['yes'], parks: ['no'] }))
+    for (let i = 0; i < 20; i++)
+      ballots.push(v2(id, `south-${i}`, 'south', { gov: [i < 15 ? 'ada' : 'bob'], council: ['c1', 'c2'], m1: ['yes'] }))
+    expect((await count(id, ballots)).counted).toBe(32)
+    const res = await h.request(`/elections/${id}/results.cdf.json`)
+    expect(res.status, await res.clone().text()).toBe(200)
+    const report = await res.json()
+    expect(nistValidator('results')(report)).toEqual([])
+    expect(report).toMatchObject({
+      '@type': 'ElectionResults.ElectionReport',
+      Status: 'unofficial-partial',
+      Format: 'precinct-level',
+      IsTest: false,
+    })
+    const adaIn = (doc: typeof report) =>
+      doc.Election[0].Contest.find((c: { '@id': string }) => c['@id'] === cdfIds.contest('gov')).ContestSelection.find(
+        (s: { '@id': string }) => s['@id'] === cdfIds.selection('gov', 'ada'),
+      ).VoteCounts as Array<{ GpUnitId: string; Type: string; Count: number; IsSuppressedForPrivacy?: boolean }>
+    const at = (doc: typeof report, unit: string, type: string) => adaIn(doc).find((v) => v.GpUnitId === unit && v.Type === type)
+    // North: 12 ballots, 7 for ada; south 20, 15 for ada; all on election day; nothing small.
+    expect(at(report, cdfIds.precinct('north'), 'election-day')).toEqual(expect.objectContaining({ Count: 7 }))
+    expect(at(report, cdfIds.precinct('south'), 'election-day')).toEqual(expect.objectContaining({ Count: 15 }))
+    expect(at(report, cdfIds.jurisdiction(id), 'total')).toEqual(expect.objectContaining({ Count: 22 }))
+    expect(adaIn(report).some((v) => v.IsSuppressedForPrivacy)).toBe(false)
+    const tag = res.headers.get('etag') ?? ''
+    expect((await h.request(`/elections/${id}/results.cdf.json`, { headers: { 'if-none-match': tag } })).status).toBe(304)
+
+    // One ballot in east: a cell of one, suppressed, and the document changes version.
+    expect((await count(id, [v2(id, 'east-0', 'east', { gov: ['ada'], council: ['c4'], m1: ['no'] })])).counted).toBe(1)
+    let next: Response | undefined
+    await waitUntil(
+      async () => {
+        next = await h.request(`/elections/${id}/results.cdf.json`, { headers: { 'if-none-match': tag } })
+        return next.status === 200
+      },
+      5_000,
+      50,
+    )
+    const after = await next?.json()
+    expect(nistValidator('results')(after)).toEqual([])
+    expect(at(after, cdfIds.precinct('east'), 'total')).toEqual(expect.objectContaining({ IsSuppressedForPrivacy: true, Count: 0 }))
+
+    const plain = await openTestElection(h.sql)
+    const refused = await h.request(`/elections/${plain.id}/results.cdf.json`)
+    expect(refused.status).toBe(409)
+    expect(await refused.text()).toMatch(/no contests defined/)
+    expect((await h.request('/elections/no-such-election/results.cdf.json')).status).toBe(404)
   })
 })
 

@@ -18,6 +18,7 @@ import type { ResultsFeed } from './results-feed.ts'
 import { ballotRoutes } from './routes/ballots.ts'
 import { contestRoutes } from './routes/contests.ts'
 import { electionRoutes } from './routes/elections.ts'
+import { exportRoutes } from './routes/exports.ts'
 import { resultsRoutes } from './routes/results.ts'
 
 const PUBLIC = join(import.meta.dirname, 'public')
@@ -112,6 +113,7 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
   app.route('/elections', resultsRoutes(deps, feed, streams, documents))
   app.route('/elections', ballotRoutes(deps))
   app.route('/elections', contestRoutes(deps))
+  app.route('/elections', exportRoutes(deps))
 
   // Built once, on first request (every route is registered by then): it was rebuilt from
   // every route's schemas on each request, work any client could ask for at will.

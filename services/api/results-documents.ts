@@ -3,56 +3,76 @@ import { nextSnapshotAt } from '../../domain/snapshot-pacing.ts'
 import { loadResults, resultsEtag, resultsVersion } from '../../lib/db/results.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 
-/** One election's results document, serialised once for every reader of its version. */
-export interface ResultsDocument {
+/** One election's document at one results version, serialised once for every reader of it. */
+export interface VersionedDocument<T> {
   version: number
   etag: string
   body: string
-  snapshot: ResultsSnapshot
+  value: T
+}
+export type ResultsDocument = VersionedDocument<ResultsSnapshot>
+
+export interface DocumentOptions {
+  /** How long a document is served before it is checked against results_version again. */
+  freshMs?: number
+  /** Documents kept at most (one per election; the least recently built goes first). */
+  maxElections?: number
+  now?: () => number
+  onError?: (err: unknown) => void
 }
 
-interface Entry {
-  doc: ResultsDocument
+interface Entry<T> {
+  doc: VersionedDocument<T>
   /** When the document may next be checked against the database (performance.now() time). */
   nextCheckAt: number
   refreshing: Promise<void> | null
 }
 
 /**
- * The results documents of this process. On election night thousands of readers ask for
- * the same document, and rebuilding it for each (every count row of the election summed,
- * then the JSON) held one loopback client to 35 reads/s. Here each version is built and
- * serialised once, and readers never wait for a rebuild once a document exists: they get
- * the current one while one refresh (a cheap version query, then a build only if the
- * version moved) runs behind them. Refreshes are paced as the SSE feed paces snapshots
- * (domain/snapshot-pacing.ts): at most every `freshMs`, and a build that took B ms is not
- * followed by another for about 4·B, so readers cannot make the database rebuild a large
- * election back to back while it counts. A reader so sees a document at most one pacing
- * interval plus one build old; the SSE feed has the same bound.
+ * The results snapshot of each election as a shared document (see createVersionedDocuments):
+ * `GET /elections/{id}/results` and the first event of every results stream.
  */
-export function createResultsDocuments(
-  sql: Sql,
-  options: { minCellBallots?: number; freshMs?: number; maxElections?: number; now?: () => number; onError?: (err: unknown) => void } = {},
-) {
-  const { minCellBallots, freshMs = 200, maxElections = 200 } = options
-  const now = options.now ?? (() => performance.now())
-  const entries = new Map<string, Entry>()
-  const first = new Map<string, Promise<ResultsDocument>>()
+export function createResultsDocuments(sql: Sql, options: DocumentOptions & { minCellBallots?: number } = {}) {
+  return createVersionedDocuments<ResultsSnapshot>(sql, options, async (electionId) => {
+    const snapshot = await loadResults(sql, electionId, { minCellBallots: options.minCellBallots })
+    return { version: snapshot.version, etag: resultsEtag(snapshot), body: JSON.stringify(snapshot), value: snapshot }
+  })
+}
+export type ResultsDocuments = ReturnType<typeof createResultsDocuments>
 
-  async function build(electionId: string): Promise<{ doc: ResultsDocument; tookMs: number }> {
+/**
+ * Documents built from an election's results, one per election and version. On election
+ * night thousands of readers ask for the same document, and rebuilding it for each (every
+ * count row of the election summed, then the JSON) held one loopback client to 35 reads/s.
+ * Here each version is built and serialised once, and readers never wait for a rebuild once
+ * a document exists: they get the current one while one refresh (a cheap version query,
+ * results_version, then a build only if the version moved) runs behind them. Refreshes are
+ * paced as the SSE feed paces snapshots (domain/snapshot-pacing.ts): at most every
+ * `freshMs`, and a build that took B ms is not followed by another for about 4·B, so
+ * readers cannot make the database rebuild a large election back to back while it counts.
+ * A reader so sees a document at most one pacing interval plus one build old; the SSE feed
+ * has the same bound.
+ */
+export function createVersionedDocuments<T>(
+  sql: Sql,
+  options: DocumentOptions,
+  buildDocument: (electionId: string) => Promise<VersionedDocument<T>>,
+) {
+  const { freshMs = 200, maxElections = 200 } = options
+  const now = options.now ?? (() => performance.now())
+  const entries = new Map<string, Entry<T>>()
+  const first = new Map<string, Promise<VersionedDocument<T>>>()
+
+  async function build(electionId: string): Promise<{ doc: VersionedDocument<T>; tookMs: number }> {
     const started = now()
-    const snapshot = await loadResults(sql, electionId, { minCellBallots })
-    return {
-      doc: { version: snapshot.version, etag: resultsEtag(snapshot), body: JSON.stringify(snapshot), snapshot },
-      tookMs: now() - started,
-    }
+    const doc = await buildDocument(electionId)
+    return { doc, tookMs: now() - started }
   }
 
-  function store(electionId: string, doc: ResultsDocument, tookMs: number): Entry {
-    const entry: Entry = { doc, nextCheckAt: nextSnapshotAt(now(), tookMs, freshMs), refreshing: null }
+  function store(electionId: string, doc: VersionedDocument<T>, tookMs: number): Entry<T> {
+    const entry: Entry<T> = { doc, nextCheckAt: nextSnapshotAt(now(), tookMs, freshMs), refreshing: null }
     entries.delete(electionId)
     entries.set(electionId, entry)
-    // Least recently built first: the oldest goes when there are too many.
     if (entries.size > maxElections) {
       const oldest = entries.keys().next().value
       if (oldest !== undefined) entries.delete(oldest)
@@ -60,7 +80,7 @@ export function createResultsDocuments(
     return entry
   }
 
-  async function refresh(electionId: string, entry: Entry): Promise<void> {
+  async function refresh(electionId: string, entry: Entry<T>): Promise<void> {
     try {
       const version = await resultsVersion(sql, electionId)
       if (version !== null && String(entry.doc.version) === version) {
@@ -79,8 +99,8 @@ export function createResultsDocuments(
   }
 
   return {
-    /** The current document of an election (throws not_found for an unknown one). */
-    async current(electionId: string): Promise<ResultsDocument> {
+    /** The current document of an election (throws what the build throws, e.g. not_found, when there is none yet). */
+    async current(electionId: string): Promise<VersionedDocument<T>> {
       const entry = entries.get(electionId)
       if (entry) {
         if (!entry.refreshing && now() >= entry.nextCheckAt) entry.refreshing = refresh(electionId, entry)
@@ -98,4 +118,3 @@ export function createResultsDocuments(
     },
   }
 }
-export type ResultsDocuments = ReturnType<typeof createResultsDocuments>

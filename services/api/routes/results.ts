@@ -87,7 +87,7 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         return streamResults(c, {
           electionId: id,
           client: clientAddress(c, deps.limits.API_TRUST_PROXY),
-          first: async () => (await documents.current(id)).snapshot,
+          first: async () => (await documents.current(id)).value,
           feed,
           limits,
           log: deps.log,
