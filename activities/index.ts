@@ -1,3 +1,4 @@
+import { createAuditFileActivities } from './audit-files.ts'
 import { createBallotActivities } from './ballots.ts'
 import { createCertifyActivities } from './certify.ts'
 import { createCountingActivities } from './counting.ts'
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCertifyActivities(deps),
     ...createScheduleActivities(deps),
     ...createRaceCallActivities(deps),
+    ...createAuditFileActivities(deps),
   }
 }
 export type ElectionActivities = ReturnType<typeof createActivities>

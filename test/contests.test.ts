@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { MockActivityEnvironment } from '@temporalio/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAuditFileActivities } from '../activities/audit-files.ts'
 import type { ActivityDeps } from '../activities/deps.ts'
 import { createRaceCallActivities } from '../activities/race-calls.ts'
 import { type BallotV2, encodeBallot, type Marks } from '../domain/ballot.ts'
@@ -105,6 +106,7 @@ const calls = {
   decideContestCalls: (id: string) =>
     createRaceCallActivities({ sql: h.sql, tallyGroupId: 'contests-test' } as ActivityDeps).decideContestCalls(id),
 }
+const audit = { publishAuditFiles: (id: string) => createAuditFileActivities({ sql: h.sql } as ActivityDeps).publishAuditFiles(id) }
 const runActivity = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>
 
 const get = async (path: string) => {
@@ -318,6 +320,43 @@ describe('the NIST results export', () => {
     expect(refused.status).toBe(409)
     expect(await refused.text()).toMatch(/no contests defined/)
     expect((await h.request('/elections/no-such-election/results.cdf.json')).status).toBe(404)
+  })
+})
+
+describe('the audit files', () => {
+  it('are committed when counting finishes; the commitment is public, the files the admin’s, each the bytes committed', async () => {
+    const id = await openDefined()
+    const ballots: object[] = []
+    for (let i = 0; i < 12; i++) ballots.push(v2(id, `north-${i}`, 'north', { gov: [i < 7 ? 'ada' : 'bob'], m1: ['yes'], parks: ['no'] }))
+    for (let i = 0; i < 5; i++) ballots.push(v2(id, `south-${i}`, 'south', { gov: ['bob'], council: ['c1', 'c2'], m1: ['no'] }))
+    expect((await count(id, ballots)).counted).toBe(17)
+    expect((await h.request(`/elections/${id}/audit`)).status).toBe(404)
+    await setElectionStatus(h.sql, id, 'closing')
+    await setElectionStatus(h.sql, id, 'closed')
+    await mixBallotBox(h.sql)
+    const published = await runActivity(() => audit.publishAuditFiles(id))
+    expect(published).toMatchObject({ ballots: 17, files: 2 + 4 })
+    // Once only: a retry finds it stored.
+    expect(await runActivity(() => audit.publishAuditFiles(id))).toEqual(published)
+
+    const commitment = await get(`/elections/${id}/audit`)
+    expect(commitment).toMatchObject({ electionId: id, ballots: 17, algorithm: 'sha-256', commitment: published.commitment })
+    expect(commitment.list).toBe(commitment.files.map((f: { name: string; sha256: string }) => `${f.sha256}  ${f.name}\n`).join(''))
+    expect((await h.request(`/elections/${id}/audit/cvr.json`)).status).toBe(401)
+    for (const f of commitment.files as Array<{ name: string; sha256: string; bytes: number }>) {
+      const res = await h.request(`/elections/${id}/audit/${f.name}`, { headers: h.admin })
+      expect(res.status, f.name).toBe(200)
+      const bytes = new Uint8Array(await res.arrayBuffer())
+      expect(createHash('sha256').update(bytes).digest('hex'), f.name).toBe(f.sha256)
+      expect(bytes.length).toBe(f.bytes)
+    }
+    const cvr = await (await h.request(`/elections/${id}/audit/cvr.json`, { headers: h.admin })).json()
+    expect(nistValidator('cvr')(cvr)).toEqual([])
+    expect(cvr.CVR).toHaveLength(17)
+    // Nothing in a record names a voter.
+    expect(JSON.stringify(cvr)).not.toMatch(/north-\d|south-\d/)
+    expect((await h.request(`/elections/${id}/audit/secrets.csv`, { headers: h.admin })).status).toBe(404)
+    expect((await h.request(`/elections/${id}/audit/..%2Fetc`, { headers: h.admin })).status).toBe(400)
   })
 })
 

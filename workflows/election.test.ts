@@ -57,6 +57,8 @@ function stubs(ballotCount: number, verdicts: boolean[] = []) {
       return { messages: input.to - input.from, counted: input.to, rejected: 0 }
     },
     decideRaceCalls: async () => ({ called: [], retracted: [] }),
+    decideContestCalls: async () => ({ called: [], retracted: [] }),
+    publishAuditFiles: async () => ({ commitment: null, files: 0, ballots: 0 }),
     closePolls: async () => {
       calls.push('closePolls')
       return { '0': '10' }

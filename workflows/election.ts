@@ -55,6 +55,8 @@ export const progressQuery = defineQuery<ElectionProgress>('progress')
 const RACE_CALLS_PATCH = 'race-calls-decided-by-the-workflow'
 /** Histories recorded before the certification checklist replay without it. */
 const CHECKLIST_PATCH = 'certification-checklist'
+/** Histories recorded before the audit files were published at certification replay without them. */
+const AUDIT_FILES_PATCH = 'audit-files-published-at-certification'
 /** Histories recorded before contests had calls of their own replay without them. */
 const CONTEST_CALLS_PATCH = 'contest-calls-decided-by-the-workflow'
 /**
@@ -229,6 +231,9 @@ export async function electionWorkflow(input: ElectionWorkflowInput): Promise<El
     await decideContestCalls('now')
   }
   const certified = await acts.certifyElection(electionId, { ballotsGenerated: simulation ? state.nextIndex : null })
+  // The cast vote records, manifest and batch tallies, committed by their hashes before any
+  // audit can draw its seed (an election without contests has none).
+  if (patched(AUDIT_FILES_PATCH)) await long.publishAuditFiles(electionId)
   await acts.unscheduleReconciliation(electionId)
   setPhase('certified')
   await condition(allHandlersFinished)

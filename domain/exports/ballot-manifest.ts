@@ -256,50 +256,63 @@ export function batchTallies(input: {
   containerSize?: number
   ordered?: boolean
 }): ContestBatchTallies[] {
+  const tallier = batchTallier(input)
+  for (const ballot of input.ordered ? input.ballots : sortForExport(input.ballots, input.electionId)) tallier.add(ballot)
+  return tallier.result()
+}
+
+/**
+ * The batch tallies ballot by ballot, for a source read a piece at a time (the box through
+ * a cursor): `add` each ballot in export order, then `result()` once.
+ */
+export function batchTallier(input: { electionId: string; definition: ResolvedDefinition; containerSize?: number }) {
   const index = indexDefinition(input.definition)
   const sequence = new ExportSequence(input.electionId, input.containerSize)
-  const ballots = input.ordered ? input.ballots : sortForExport(input.ballots, input.electionId)
   const perContest = new Map(input.definition.contests.map((c) => [c.id, new Map<string, BatchTally>()]))
-  for (const ballot of ballots) {
-    const { batch } = sequence.place(ballot)
-    for (const outcome of judge(index, ballot)) {
-      const tallies = perContest.get(outcome.contestId) as Map<string, BatchTally>
-      let t = tallies.get(batch.name)
-      if (!t) {
-        const lines = resultLines(index.contests.get(outcome.contestId) as ContestRules)
-        t = {
-          batch: batch.name,
-          ...batchFields(batch),
+  return {
+    add(ballot: ExportBallot): void {
+      const { batch } = sequence.place(ballot)
+      for (const outcome of judge(index, ballot)) {
+        const tallies = perContest.get(outcome.contestId) as Map<string, BatchTally>
+        let t = tallies.get(batch.name)
+        if (!t) {
+          const lines = resultLines(index.contests.get(outcome.contestId) as ContestRules)
+          t = {
+            batch: batch.name,
+            ...batchFields(batch),
+            ballots: 0,
+            votes: Object.fromEntries(lines.map((l) => [l.id, 0])),
+            overvotes: 0,
+            undervotes: 0,
+          }
+          tallies.set(batch.name, t)
+        }
+        t.ballots++
+        t.overvotes += outcome.overvoted
+        t.undervotes += outcome.undervotes
+        for (const s of outcome.selections) t.votes[s] = (t.votes[s] ?? 0) + 1
+      }
+    },
+    result(): ContestBatchTallies[] {
+      return input.definition.contests.map((c) => {
+        const choices = resultLines(c).map((l) => ({ id: l.id, name: l.name, writeIn: l.writeIn }))
+        const batches = [...(perContest.get(c.id) as Map<string, BatchTally>).values()].sort(byBatch)
+        const totals = {
           ballots: 0,
-          votes: Object.fromEntries(lines.map((l) => [l.id, 0])),
+          votes: Object.fromEntries(choices.map((l) => [l.id, 0])) as Record<string, number>,
           overvotes: 0,
           undervotes: 0,
         }
-        tallies.set(batch.name, t)
-      }
-      t.ballots++
-      t.overvotes += outcome.overvoted
-      t.undervotes += outcome.undervotes
-      for (const s of outcome.selections) t.votes[s] = (t.votes[s] ?? 0) + 1
-    }
+        for (const b of batches) {
+          totals.ballots += b.ballots
+          totals.overvotes += b.overvotes
+          totals.undervotes += b.undervotes
+          for (const l of choices) totals.votes[l.id] = (totals.votes[l.id] ?? 0) + (b.votes[l.id] ?? 0)
+        }
+        return { contestId: c.id, name: c.name, type: c.type, votesAllowed: c.votesAllowed, choices, batches, totals }
+      })
+    },
   }
-  return input.definition.contests.map((c) => {
-    const choices = resultLines(c).map((l) => ({ id: l.id, name: l.name, writeIn: l.writeIn }))
-    const batches = [...(perContest.get(c.id) as Map<string, BatchTally>).values()].sort(byBatch)
-    const totals = {
-      ballots: 0,
-      votes: Object.fromEntries(choices.map((l) => [l.id, 0])) as Record<string, number>,
-      overvotes: 0,
-      undervotes: 0,
-    }
-    for (const b of batches) {
-      totals.ballots += b.ballots
-      totals.overvotes += b.overvotes
-      totals.undervotes += b.undervotes
-      for (const l of choices) totals.votes[l.id] = (totals.votes[l.id] ?? 0) + (b.votes[l.id] ?? 0)
-    }
-    return { contestId: c.id, name: c.name, type: c.type, votesAllowed: c.votesAllowed, choices, batches, totals }
-  })
 }
 
 const batchFields = (b: BatchRef) => ({ regionId: b.regionId, channel: b.channel, container: b.container })

@@ -4,7 +4,7 @@ import { nistValidator } from '../../lib/standards/nist-schemas.ts'
 import { CHANNELS, type Channel, type Marks } from '../ballot.ts'
 import { type ElectionDefinitionInput, electionDefinitionSchema, type ResolvedDefinition, resolveDefinition } from '../contests.ts'
 import { type ExportBallot, sortForExport } from './ballot-manifest.ts'
-import { type CvrReportInput, cvrIds, cvrReport, cvrReportChunks } from './cvr.ts'
+import { type CvrReportInput, cvrIds, cvrReport, cvrReportChunks, cvrWriter } from './cvr.ts'
 import { isNcname } from './ncname.ts'
 
 // Validated against NIST's own file: standards/nist-1500-103-cvr.schema.json (SP 1500-103, draft-04).
@@ -260,6 +260,11 @@ describe('cast vote records (NIST SP 1500-103)', () => {
     const sorted = sortForExport(ballots, election.id)
     expect([...cvrReportChunks(input(sorted, { ordered: true }), 2)].join('')).toBe(whole)
     expect([...cvrReportChunks(input([], {}))].join('')).toBe(JSON.stringify(report(input([]))))
+    // Record by record, as the box is read through a cursor.
+    for (const list of [sorted, []]) {
+      const writer = cvrWriter(input())
+      expect(writer.open + list.map((b) => writer.record(b)).join('') + writer.close).toBe(JSON.stringify(report(input(list))))
+    }
   })
 
   it('refuses, when told the ballots are ordered, ballots out of export order', () => {

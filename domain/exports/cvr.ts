@@ -139,7 +139,37 @@ export function* cvrReportChunks(input: CvrReportInput, recordsPerChunk = 256): 
   yield ']}'
 }
 
+/**
+ * The report written record by record, for a source read a piece at a time (the box
+ * through a cursor): `open`, then `record(ballot)` for each ballot in export order (ids
+ * ascending, or sortForExport's order), then `close`. Joined, the text equals
+ * cvrReportChunks' for the same ballots.
+ */
+export function cvrWriter(input: Omit<CvrReportInput, 'ballots' | 'ordered'>) {
+  const { head, index, sequence } = prepareHead(input)
+  let first = true
+  return {
+    open: JSON.stringify({ ...head, CVR: [] }).slice(0, -2),
+    record(ballot: ExportBallot): string {
+      const text = (first ? '' : ',') + JSON.stringify(cvrOf(index, input.election.id, ballot, sequence.place(ballot)))
+      first = false
+      return text
+    },
+    close: ']}',
+  }
+}
+
 function prepare(input: CvrReportInput): { head: Json; records: Iterable<Json> } {
+  const { head, index, sequence } = prepareHead(input)
+  const { election } = input
+  const ballots = input.ordered ? input.ballots : sortForExport(input.ballots, election.id)
+  function* records(): Generator<Json> {
+    for (const ballot of ballots) yield cvrOf(index, election.id, ballot, sequence.place(ballot))
+  }
+  return { head, records: records() }
+}
+
+function prepareHead(input: Omit<CvrReportInput, 'ballots' | 'ordered'>) {
   const { election, definition } = input
   const index = indexDefinition(definition)
   const generated = input.election.generatedAt instanceof Date ? input.election.generatedAt.toISOString() : input.election.generatedAt
@@ -188,11 +218,7 @@ function prepare(input: CvrReportInput): { head: Json; records: Iterable<Json> }
     Version: '1.0.0',
   }
   const sequence = new ExportSequence(election.id, input.containerSize ?? DEFAULT_CONTAINER_SIZE)
-  const ballots = input.ordered ? input.ballots : sortForExport(input.ballots, election.id)
-  function* records(): Generator<Json> {
-    for (const ballot of ballots) yield cvrOf(index, election.id, ballot, sequence.place(ballot))
-  }
-  return { head, records: records() }
+  return { head, index, sequence }
 }
 
 function contestOf(c: ContestRules): Json {

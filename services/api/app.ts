@@ -15,6 +15,7 @@ import { createRateLimiter } from './limits/rate-limiter.ts'
 import { onError, problem } from './problems.ts'
 import { createResultsDocuments } from './results-documents.ts'
 import type { ResultsFeed } from './results-feed.ts'
+import { auditRoutes } from './routes/audit.ts'
 import { ballotRoutes } from './routes/ballots.ts'
 import { contestRoutes } from './routes/contests.ts'
 import { electionRoutes } from './routes/elections.ts'
@@ -114,6 +115,7 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
   app.route('/elections', ballotRoutes(deps))
   app.route('/elections', contestRoutes(deps))
   app.route('/elections', exportRoutes(deps))
+  app.route('/elections', auditRoutes(deps))
 
   // Built once, on first request (every route is registered by then): it was rebuilt from
   // every route's schemas on each request, work any client could ask for at will.
