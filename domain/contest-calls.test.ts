@@ -49,6 +49,23 @@ describe('seat calls in a vote-for-N contest', () => {
     expect(elected(rules, votes({ ann: 100, bob: 90, cat: 60, dan: 20 }), 40)).toEqual([])
   })
 
+  it('counts the write-in line as gaining up to votesAllowed votes from one ballot (N names written in)', () => {
+    const rules = council(2, ['a', 'b', 'c'], true)
+    // a 100, b 60, 40 outstanding. b's rivals reach a 140, write-in 0 + 2 × 40 = 80 (two names
+    // on each ballot), c 40: two of them reach 60, so b is not called (40 ballots writing two
+    // names in would put the write-in line at 80). a's rivals reach b 100, write-in 80, c 40:
+    // the second strongest, 80, is below 100 → a is called.
+    expect(elected(rules, votes({ a: 100, b: 60, c: 0 }), 40)).toEqual(['a'])
+    // With the write-in line counted once per ballot, b would have been called (40 < 60): wrong.
+    const vote1 = council(1, ['a', 'b'], true)
+    // Vote for 1: the write-in line gains one a ballot; a 100 against write-in 0 with 99 outstanding → called.
+    expect(elected(vote1, votes({ a: 100, b: 0 }), 99)).toEqual(['a'])
+    const vote3 = council(3, ['a', 'b', 'c', 'd'], true)
+    // Vote for 3, d 10, 5 outstanding: d's rivals reach a 55, write-in 15, b 5, c 5; the third
+    // strongest, 5, is below 10 → d is called.
+    expect(elected(vote3, votes({ a: 50, b: 0, c: 0, d: 10 }), 5)).toEqual(['a', 'd'])
+  })
+
   it('never calls the write-in line, and counts it as a rival', () => {
     const rules = council(1, ['ann', 'bob'], true)
     // The write-in line leads by 50 with nothing outstanding: adjudication, not a call.
@@ -145,8 +162,8 @@ describe('calls are never wrong', () => {
     fc.assert(
       fc.property(
         contestArb,
-        // Each ballot: marks as indices into the lines (duplicates dropped), over-long lists are overvotes.
-        fc.array(fc.array(fc.nat({ max: 6 }), { maxLength: 4 }), { maxLength: 120 }),
+        // Each ballot: marks as indices into the lines (-1: a name written in), over-long lists are overvotes.
+        fc.array(fc.array(fc.oneof(fc.nat({ max: 6 }), fc.constant(-1)), { maxLength: 4 }), { maxLength: 120 }),
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 10 }),
         (c, ballots, chunks) => {
           const rules = rulesOf(c)
@@ -162,7 +179,11 @@ describe('calls are never wrong', () => {
           while (i < ballots.length) {
             const end = Math.min(ballots.length, i + (chunks[chunk++ % chunks.length] ?? 1))
             for (; i < end; i++) {
-              const marks = [...new Set((ballots[i] ?? []).map((m) => lines[m % lines.length] as string))]
+              // Declared selections at most once each; the write-in line once per name written in.
+              const picked = (ballots[i] ?? []).map((m) =>
+                m < 0 && rules.writeIns ? WRITE_IN_SELECTION : (lines[Math.abs(m) % lines.length] as string),
+              )
+              const marks = [...new Set(picked.filter((l) => l !== WRITE_IN_SELECTION)), ...picked.filter((l) => l === WRITE_IN_SELECTION)]
               if (marks.length > rules.votesAllowed) continue // an overvote: no line gains
               for (const m of marks) running.set(m, (running.get(m) ?? 0) + 1)
             }
@@ -191,7 +212,7 @@ describe('calls are never wrong', () => {
           }
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1000 },
     )
   })
 })

@@ -7,10 +7,11 @@ import { type ContestRules, measurePasses, WRITE_IN_SELECTION } from './contests
  * election workflow's activity is the one writer that records them (activities/race-calls.ts),
  * and every read shows only what it recorded.
  *
- * The bound: each ballot still to come adds at most one vote to any one line of a contest
- * (a vote-for-N ballot marks N different lines, never one line twice), and nothing is ever
- * taken away from a line. So a candidate keeps a seat whatever comes when fewer than N other
- * lines could reach their votes with every outstanding ballot added to each of them at once;
+ * The bound: each ballot still to come adds at most one vote to a declared line of a
+ * contest (a selection marked twice is refused), but up to votesAllowed votes to the
+ * write-in line (a vote-for-N ballot may write N names in), and nothing is ever taken away
+ * from a line. So a candidate keeps a seat whatever comes when fewer than N other lines
+ * could reach their votes with every outstanding ballot's most added to each at once;
  * and a measure stays on its side of the threshold when every outstanding ballot voting the
  * other way cannot move it across.
  */
@@ -69,17 +70,17 @@ export function decideContestCalls(
   for (const s of rules.selections) {
     if (called.has(s.id)) continue
     const mine = votes.get(s.id) ?? 0
-    const against = nthStrongestOther(rules, votes, s.id)
-    // A seat, whatever comes: even with every outstanding ballot given to each other line,
-    // fewer than numberElected of them reach this candidate's votes (a tie is not a seat).
-    // With fewer other lines than seats, nobody can take it.
-    if (mine > 0 && (against === null || against + bound.outstanding < mine))
+    const against = nthStrongestOther(rules, votes, s.id, bound.outstanding)
+    // A seat, whatever comes: even with every outstanding ballot's most given to each other
+    // line, fewer than numberElected of them reach this candidate's votes (a tie is not a
+    // seat). With fewer other lines than seats, nobody can take it.
+    if (mine > 0 && (against === null || against.reach < mine))
       out.push({
         contestId: rules.id,
         selectionId: s.id,
         outcome: 'elected',
         rule: bound.rule,
-        figures: { votes: mine, against: against ?? 0, outstanding: bound.outstanding },
+        figures: { votes: mine, against: against?.votes ?? 0, outstanding: bound.outstanding },
       })
   }
   return out
@@ -127,12 +128,25 @@ function* lines(rules: ContestRules): Iterable<string> {
   if (rules.writeIns) yield WRITE_IN_SELECTION
 }
 
-/** The votes of the numberElected-th strongest line other than `id` (null when there are fewer other lines than seats). */
-function nthStrongestOther(rules: ContestRules, votes: LineVotes, id: string): number | null {
+/**
+ * The numberElected-th strongest line other than `id` by what it could reach with every
+ * outstanding ballot (its votes now, and the reach), or null when there are fewer other
+ * lines than seats.
+ */
+function nthStrongestOther(
+  rules: ContestRules,
+  votes: LineVotes,
+  id: string,
+  outstanding: number,
+): { votes: number; reach: number } | null {
   const others = [...lines(rules)]
     .filter((l) => l !== id)
-    .map((l) => votes.get(l) ?? 0)
-    .sort((a, b) => b - a)
+    .map((l) => {
+      const now = votes.get(l) ?? 0
+      // The write-in line takes up to votesAllowed votes from one ballot (N names written in).
+      return { votes: now, reach: now + outstanding * (l === WRITE_IN_SELECTION ? rules.votesAllowed : 1) }
+    })
+    .sort((a, b) => b.reach - a.reach)
   return others[rules.numberElected - 1] ?? null
 }
 
