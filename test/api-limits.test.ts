@@ -3,10 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeBallot } from '../domain/ballot.ts'
 import { countBatch } from '../lib/counting/count-batch.ts'
 import { addVoters, createElection, setElectionStatus } from '../lib/db/elections.ts'
+import { waitUntil } from '../lib/wait.ts'
 import { LOCAL_ADMIN_TOKEN } from '../services/api/config.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
 import { testSql } from './helpers.ts'
 import { startApi } from './processes.ts'
+import { followSse } from './sse.ts'
 
 /** The real API process with small limits, so each can be reached from a test. */
 const sql = testSql()
@@ -201,6 +203,57 @@ describe('abuse limits of the real API process', () => {
     const refused = await fetch(`${api.url}/elections/no-such-election/results/stream`, { headers })
     expect(refused.status).toBe(429)
     for (const c of controllers) c.abort()
+  })
+
+  it('gives a follower who joins after the last change that change, not an older document', async () => {
+    const e = await openTestElection(sql)
+    const url = `${api.url}/elections/${e.id}/results/stream`
+    // Follower A keeps the election's feed alive and reads every version it is sent.
+    const a = new AbortController()
+    const resA = await fetch(url, { headers: from(), signal: a.signal })
+    const seen: number[] = []
+    const pump = (async () => {
+      const reader = resA.body?.getReader()
+      const decoder = new TextDecoder()
+      try {
+        for (;;) {
+          const chunk = await reader?.read()
+          if (!chunk || chunk.done) return
+          for (const m of decoder.decode(chunk.value, { stream: true }).matchAll(/^id: (\d+)$/gm)) seen.push(Number(m[1]))
+        }
+      } catch {
+        // aborted
+      }
+    })()
+    // A reader caches the document at this version.
+    const before = await (await fetch(`${api.url}/elections/${e.id}/results`, { headers: from() })).json()
+    await countBatch(sql, {
+      groupId: 'late-follower-test',
+      topic: `late-follower-${e.id}`,
+      messages: [{ partition: 0, offset: '0', value: encodeBallot(ballot(e.id, 'north-0', 'ada', 'north')) }],
+    })
+    expect(await waitUntil(async () => seen.some((v) => v > before.version), 5_000, 50)).toBe(true)
+    const newest = Math.max(...seen)
+    // B joins with no read in between: its first event is the newest version, which the feed will not send again.
+    const b = await followSse<{ version: number }>(url, (d) => d.version >= newest, 3_000)
+    expect(b.last.version).toBe(newest)
+    expect(b.events).toBe(1)
+    a.abort()
+    await pump
+  })
+
+  it('answers HEAD on a stream with its headers, holding no slot', async () => {
+    const e = await openTestElection(sql)
+    const headers = from()
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${api.url}/elections/${e.id}/results/stream`, { method: 'HEAD', headers })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/text\/event-stream/)
+    }
+    // The per-client cap is 2: had the HEADs held slots, this stream would be refused.
+    const c = new AbortController()
+    expect((await fetch(`${api.url}/elections/${e.id}/results/stream`, { headers, signal: c.signal })).status).toBe(200)
+    c.abort()
   })
 
   it('rate-limits casting per address', async () => {

@@ -17,12 +17,21 @@ export interface DocumentOptions {
   freshMs?: number
   /** Documents kept at most (one per election; the least recently built goes first). */
   maxElections?: number
+  /**
+   * A document last known current longer ago than this is checked before it is served (the
+   * reader waits for the check); a younger one is served at once while the check runs
+   * behind. Busy documents are served without waiting; one read after a quiet spell is not
+   * handed a document of an hour ago.
+   */
+  staleMs?: number
   now?: () => number
   onError?: (err: unknown) => void
 }
 
 interface Entry<T> {
   doc: VersionedDocument<T>
+  /** When the document was last known current (built, or its version checked). */
+  checkedAt: number
   /** When the document may next be checked against the database (performance.now() time). */
   nextCheckAt: number
   refreshing: Promise<void> | null
@@ -58,7 +67,7 @@ export function createVersionedDocuments<T>(
   options: DocumentOptions,
   buildDocument: (electionId: string) => Promise<VersionedDocument<T>>,
 ) {
-  const { freshMs = 200, maxElections = 200 } = options
+  const { freshMs = 200, maxElections = 200, staleMs = 1000 } = options
   const now = options.now ?? (() => performance.now())
   const entries = new Map<string, Entry<T>>()
   const first = new Map<string, Promise<VersionedDocument<T>>>()
@@ -70,7 +79,7 @@ export function createVersionedDocuments<T>(
   }
 
   function store(electionId: string, doc: VersionedDocument<T>, tookMs: number): Entry<T> {
-    const entry: Entry<T> = { doc, nextCheckAt: nextSnapshotAt(now(), tookMs, freshMs), refreshing: null }
+    const entry: Entry<T> = { doc, checkedAt: now(), nextCheckAt: nextSnapshotAt(now(), tookMs, freshMs), refreshing: null }
     entries.delete(electionId)
     entries.set(electionId, entry)
     if (entries.size > maxElections) {
@@ -84,7 +93,13 @@ export function createVersionedDocuments<T>(
     try {
       const version = await resultsVersion(sql, electionId)
       if (version !== null && String(entry.doc.version) === version) {
+        entry.checkedAt = now()
         entry.nextCheckAt = now() + freshMs
+        return
+      }
+      if (version === null) {
+        // The election is gone (a benchmark's, purged): its document goes too.
+        entries.delete(electionId)
         return
       }
       const { doc, tookMs } = await build(electionId)
@@ -99,11 +114,20 @@ export function createVersionedDocuments<T>(
   }
 
   return {
-    /** The current document of an election (throws what the build throws, e.g. not_found, when there is none yet). */
-    async current(electionId: string): Promise<VersionedDocument<T>> {
+    /**
+     * The current document of an election (throws what the build throws, e.g. not_found, when
+     * there is none yet). `fresh`: always check the version first (a results stream's first
+     * event, which the feed will not send again).
+     */
+    async current(electionId: string, options: { fresh?: boolean } = {}): Promise<VersionedDocument<T>> {
       const entry = entries.get(electionId)
       if (entry) {
-        if (!entry.refreshing && now() >= entry.nextCheckAt) entry.refreshing = refresh(electionId, entry)
+        const due = now() >= entry.nextCheckAt
+        if (!entry.refreshing && (due || options.fresh)) entry.refreshing = refresh(electionId, entry)
+        if (entry.refreshing && (options.fresh || now() - entry.checkedAt > staleMs)) {
+          await entry.refreshing
+          return entries.get(electionId)?.doc ?? entry.doc
+        }
         return entry.doc
       }
       // No document yet: the first readers wait for one build between them.

@@ -16,7 +16,15 @@ export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?:
   const { intervalMs = 200, minCellBallots } = options
   const feeds = new Map<
     string,
-    { listeners: Set<Listener>; marker: string; timer: ReturnType<typeof setInterval>; busy: boolean; nextAt: number }
+    {
+      listeners: Set<Listener>
+      marker: string
+      timer: ReturnType<typeof setInterval>
+      busy: boolean
+      nextAt: number
+      /** The last snapshot sent: a follower who joins late gets it (a stream keeps the newest it is offered). */
+      last: ResultsSnapshot | null
+    }
   >()
 
   async function tick(electionId: string) {
@@ -31,6 +39,7 @@ export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?:
         const snapshot = await loadResults(sql, electionId, { minCellBallots })
         // Less one interval: the poll's own timer already waits that long.
         feed.nextAt = nextSnapshotAt(Date.now(), Date.now() - started, intervalMs) - intervalMs
+        feed.last = snapshot
         for (const l of feed.listeners) l(snapshot)
       }
     } catch (err) {
@@ -44,10 +53,20 @@ export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?:
     subscribe(electionId: string, listener: Listener): () => void {
       let feed = feeds.get(electionId)
       if (!feed) {
-        feed = { listeners: new Set(), marker: '', timer: setInterval(() => void tick(electionId), intervalMs), busy: false, nextAt: 0 }
+        feed = {
+          listeners: new Set(),
+          marker: '',
+          timer: setInterval(() => void tick(electionId), intervalMs),
+          busy: false,
+          nextAt: 0,
+          last: null,
+        }
         feeds.set(electionId, feed)
       }
       feed.listeners.add(listener)
+      // A version the feed sent before this follower joined is not sent again: hand it over now.
+      const last = feed.last
+      if (last) queueMicrotask(() => listener(last))
       return () => {
         feed.listeners.delete(listener)
         if (feed.listeners.size === 0) {

@@ -29,15 +29,21 @@ export function clientAddress(c: Context, trustProxy: boolean): string {
  * address, or a proxy's entry that is not an address at all) is its own key.
  */
 export function limitKey(address: string): string {
-  const a = address
-    .trim()
-    .toLowerCase()
-    .replace(/^\[|\]$/g, '')
-  const mapped = /^(?:0{0,4}:){0,5}(?:0{0,4}:)?ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(a.replace(/^::/, '0:'))
-  if (mapped?.[1]) return mapped[1]
+  let a = address.trim().toLowerCase()
+  // A proxy may append the peer's port: [2001:db8::1]:443, 192.0.2.1:5678.
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(a)
+  if (bracketed?.[1]) a = bracketed[1]
+  const v4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(a)
+  if (v4WithPort?.[1]) a = v4WithPort[1]
   const bare = a.split('%')[0] ?? a
   if (!isIPv6(bare)) return a
-  return `${expandIPv6(bare).slice(0, 4).join(':')}::/64`
+  const groups = expandIPv6(bare)
+  // ::ffff:a.b.c.d and ::ffff:abcd:ef01 alike: the IPv4 address.
+  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') {
+    const [hi = 0, lo = 0] = groups.slice(6).map((g) => Number.parseInt(g, 16))
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.')
+  }
+  return `${groups.slice(0, 4).join(':')}::/64`
 }
 
 /** The eight 16-bit groups of an IPv6 address, in hex without leading zeros. */

@@ -58,6 +58,12 @@ describe('the key a client is limited by', () => {
     expect(limitKey('::ffff:192.0.2.1')).toBe('192.0.2.1')
     expect(limitKey('::FFFF:192.0.2.1')).toBe('192.0.2.1')
     expect(limitKey('192.0.2.1')).toBe('192.0.2.1')
+    expect(limitKey('::ffff:c000:201')).toBe('192.0.2.1')
     expect(limitKey('not-an-address')).toBe('not-an-address')
+  })
+
+  it('ignores a port a proxy appended', () => {
+    expect(limitKey('192.0.2.1:5678')).toBe('192.0.2.1')
+    expect(limitKey('[2001:db8:1:2::1]:443')).toBe('2001:db8:1:2::/64')
   })
 })

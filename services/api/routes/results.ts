@@ -84,10 +84,13 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
       }),
       async (c) => {
         const { id } = c.req.valid('param')
+        // HEAD runs this handler and drops the body unread: a stream would hold a slot until
+        // it counted as stalled. The headers are the answer.
+        if (c.req.method === 'HEAD') return c.body(null, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
         return streamResults(c, {
           electionId: id,
           client: clientAddress(c, deps.limits.API_TRUST_PROXY),
-          first: async () => (await documents.current(id)).value,
+          first: async () => (await documents.current(id, { fresh: true })).value,
           feed,
           limits,
           log: deps.log,
