@@ -64,6 +64,13 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
           if (matchesEtag(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304)
           return c.body(doc.body, 200, { 'content-type': 'application/json' })
         }
+        // A follower that is up to date (the common poll) is answered from the shared document.
+        const doc = await documents.current(id)
+        if (since >= doc.version) {
+          c.header('ETag', doc.etag)
+          if (matchesEtag(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304)
+          return c.json({ ...doc.value, changedSince: { since, candidates: [], regions: [] } }, 200)
+        }
         const snapshot = await loadResults(sql, id, { since, minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS })
         const etag = resultsEtag(snapshot)
         c.header('ETag', etag)
