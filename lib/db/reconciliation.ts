@@ -47,6 +47,10 @@ export async function repairDifferences(sql: Sql, electionId: string): Promise<D
           and region_id = ${d.regionId} and channel = ${d.channel}
         group by 1, 2, 3, 4, 5`
     }
+    // A repair that only deletes (a phantom row: counts with no ballots behind them) writes
+    // no row with the new version, and results_version would not move (or would go down):
+    // readers would keep the pre-repair counts. The repair's version becomes the election's.
+    if (found.length > 0) await tx`update elections set version = greatest(version, ${version}::bigint) where id = ${electionId}`
     return found
   })
 }
