@@ -12,6 +12,7 @@ import { auditRegions, ballotBoxInIdOrder, boxCounts } from '../db/audit-files.t
 import { loadDefinitions } from '../db/contests.ts'
 import { type ElectionRow, getElection } from '../db/elections.ts'
 import type { Db } from '../db/sql.ts'
+import { electionDay } from './election-day.ts'
 
 /**
  * The audit files of an election with contests, from its ballot box (issue 28 item 2): the
@@ -46,7 +47,7 @@ const cvrInput = (s: AuditSource, generatedAt: Date, containerSize: number) => (
   election: {
     id: s.election.id,
     name: s.election.name,
-    date: (s.election.openedAt ?? s.election.createdAt).toISOString().slice(0, 10),
+    date: electionDay(s.election),
     isTest: s.election.simulated,
     generatedAt,
   },

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { AppError } from '../../../domain/errors.ts'
 import { type CdfResultsInput, cdfResultsReport } from '../../../domain/exports/cdf-results.ts'
 import { type CdfExportFacts, readCdfExportFacts } from '../../../lib/db/cdf-export.ts'
+import { electionDay } from '../../../lib/exports/election-day.ts'
 import type { ApiDeps } from '../deps.ts'
 import { createVersionedDocuments } from '../results-documents.ts'
 import { ElectionIdParam, problemResponses } from '../schemas.ts'
@@ -22,7 +23,7 @@ export function cdfInput(f: CdfExportFacts, options: { generatedAt: string; minC
     election: {
       id: e.id,
       name: e.name,
-      date: (e.openedAt ?? e.createdAt).toISOString(),
+      date: electionDay(e),
       status: e.status,
       isTest: e.simulated,
       ...(e.simulated ? { testType: 'simulation' } : {}),
