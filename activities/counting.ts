@@ -2,11 +2,11 @@ import { Context } from '@temporalio/activity'
 import { storedOffsets } from '../lib/db/counting.ts'
 import { setElectionStatus } from '../lib/db/elections.ts'
 import { recordLogGaps } from '../lib/db/log-gaps.ts'
-import { publishOutbox } from '../lib/db/outbox.ts'
 import { closeMarks, lockElection, storeCloseMarks } from '../lib/db/polls.ts'
 import { recordedCounts } from '../lib/db/results.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import { gapsAgainstLog } from '../lib/log-bounds.ts'
+import { publishOutbox } from '../lib/outbox.ts'
 import type { ActivityDeps } from './deps.ts'
 
 export function createCountingActivities({ sql, admin, producer, tallyGroupId }: ActivityDeps) {

@@ -1,7 +1,5 @@
-import type { Producer } from 'kafkajs'
 import { type Ballot, encodeBallot } from '../../domain/ballot.ts'
 import { AppError } from '../../domain/errors.ts'
-import { sendBallots } from '../ballot-producer.ts'
 import type { Db, Sql } from './sql.ts'
 
 /**
@@ -34,31 +32,34 @@ export async function castBallot(sql: Sql, unstamped: Omit<Ballot, 'castAt'>): P
   })
 }
 
+/** An accepted ballot waiting in the outbox to be published to `votes`. */
+export interface OutboxRow {
+  id: string
+  electionId: string
+  voterId: string
+  /** The encoded ballot, as published. */
+  payload: Buffer
+}
+
 /**
- * Publishes pending outbox rows to `votes` and deletes them, in one transaction per call:
- * the rows stay locked while they are sent, and are deleted only once the broker has
- * them. `skipLocked` lets several relays share the outbox; without it (closing the
- * polls) the call waits for a relay in flight, so nothing accepted is left behind.
- * Returns how many were published.
+ * Takes up to `limit` (default 1000) pending outbox rows, of one election or of all, in
+ * the order they were accepted, and locks them `for update` until `tx` ends. With
+ * `skipLocked` rows another transaction holds are passed over (several relays share the
+ * outbox); without it the call waits for them.
  */
-export async function publishOutbox(
-  sql: Sql | Db,
-  producer: Producer,
+export async function lockPendingOutbox(
+  tx: Db,
   options: { electionId?: string; limit?: number; skipLocked: boolean },
-): Promise<number> {
-  const run = async (tx: Db) => {
-    const rows = await tx<{ id: string; electionId: string; voterId: string; payload: Buffer }[]>`
-      select id::text, election_id, voter_id, payload from ballot_outbox
-      where (${options.electionId ?? null}::text is null or election_id = ${options.electionId ?? null})
-      order by id limit ${options.limit ?? 1000}
-      for update ${options.skipLocked ? tx`skip locked` : tx``}`
-    if (rows.length === 0) return 0
-    await sendBallots(
-      producer,
-      rows.map((r) => ({ key: r.voterId, electionId: r.electionId, raw: r.payload })),
-    )
-    await tx`delete from ballot_outbox where id = any(${rows.map((r) => r.id)}::bigint[])`
-    return rows.length
-  }
-  return 'savepoint' in sql ? run(sql) : (sql as Sql).begin(run)
+): Promise<OutboxRow[]> {
+  return tx<OutboxRow[]>`
+    select id::text, election_id, voter_id, payload from ballot_outbox
+    where (${options.electionId ?? null}::text is null or election_id = ${options.electionId ?? null})
+    order by id limit ${options.limit ?? 1000}
+    for update ${options.skipLocked ? tx`skip locked` : tx``}`
+}
+
+/** Deletes outbox rows by id: the ones the broker has acknowledged. */
+export async function deleteOutboxRows(tx: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return
+  await tx`delete from ballot_outbox where id = any(${ids}::bigint[])`
 }

@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs'
-import { publishOutbox } from '../../lib/db/outbox.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import type { Logger } from '../../lib/log.ts'
+import { publishOutbox } from '../../lib/outbox.ts'
 
 export interface OutboxRelay {
   /** A ballot was just accepted: publish now rather than at the next tick. */
