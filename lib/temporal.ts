@@ -1,8 +1,19 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client'
 import { AppError } from '../domain/errors.ts'
-import type { ElectionProgress, ElectionWorkflowInput, electionWorkflow } from '../workflows/election.ts'
-import { pauseSignal, progressQuery, recheckCertificationSignal, resumeSignal, setRateUpdate, stopSignal } from '../workflows/election.ts'
-import { electionIdKey, electionStatusKey } from '../workflows/search-attributes.ts'
+import {
+  ELECTION_WORKFLOW_TYPE,
+  type ElectionProgress,
+  type ElectionWorkflow,
+  type ElectionWorkflowInput,
+  electionIdKey,
+  electionStatusKey,
+  pauseSignal,
+  progressQuery,
+  recheckCertificationSignal,
+  resumeSignal,
+  setRateUpdate,
+  stopSignal,
+} from './election-workflow-contract.ts'
 
 export const electionWorkflowId = (electionId: string) => `election-${electionId}`
 
@@ -13,14 +24,14 @@ export async function connectTemporal(options: { address: string; namespace: str
 
 /** Steering an election means talking to its workflow; this is the one place that does. */
 export function electionControl(client: Client, taskQueue: string) {
-  const handle = (electionId: string) => client.workflow.getHandle<typeof electionWorkflow>(electionWorkflowId(electionId))
+  const handle = (electionId: string) => client.workflow.getHandle<ElectionWorkflow>(electionWorkflowId(electionId))
   const notRunning = (electionId: string, err: unknown): never => {
     if (err instanceof WorkflowNotFoundError) throw new AppError('conflict', `election ${electionId} has no running workflow`)
     throw err
   }
   return {
     async start(input: ElectionWorkflowInput) {
-      await client.workflow.start<typeof electionWorkflow>('electionWorkflow', {
+      await client.workflow.start<ElectionWorkflow>(ELECTION_WORKFLOW_TYPE, {
         taskQueue,
         workflowId: electionWorkflowId(input.electionId),
         args: [input],

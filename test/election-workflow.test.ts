@@ -6,9 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultPlan } from '../domain/simulation.ts'
 import { sendBallots } from '../lib/ballot-producer.ts'
 import { createElection, createSimulatedElection } from '../lib/db/elections.ts'
+import {
+  electionIdKey,
+  electionStatusKey,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setRateUpdate,
+  stopSignal,
+} from '../lib/election-workflow-contract.ts'
 import { createKafka } from '../lib/kafka.ts'
-import { type electionWorkflow, pauseSignal, progressQuery, resumeSignal, setRateUpdate, stopSignal } from '../workflows/election.ts'
-import { electionIdKey, electionStatusKey } from '../workflows/search-attributes.ts'
+import type { electionWorkflow } from '../workflows/election.ts'
 import { ballot } from './fixtures/elections.ts'
 import { ROOT, testSql } from './helpers.ts'
 import { buildWorker, startTally, startWorker, type TallyProcess, type WorkerProcess } from './processes.ts'

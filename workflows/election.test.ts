@@ -4,18 +4,19 @@ import { TestWorkflowEnvironment } from '@temporalio/testing'
 import { Worker } from '@temporalio/worker'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ElectionActivities } from '../activities/index.ts'
-import { temporalBinary, temporalComponent } from '../stack/temporal.ts'
 import {
   type ElectionWorkflowInput,
-  electionWorkflow,
+  electionIdKey,
+  electionStatusKey,
   pauseSignal,
   progressQuery,
   recheckCertificationSignal,
   resumeSignal,
   setRateUpdate,
   stopSignal,
-} from './election.ts'
-import { electionIdKey, electionStatusKey } from './search-attributes.ts'
+} from '../lib/election-workflow-contract.ts'
+import { temporalBinary, temporalComponent } from '../stack/temporal.ts'
+import { electionWorkflow } from './election.ts'
 
 /**
  * The election workflow's logic on an ephemeral Temporal dev server that the test starts

@@ -3,9 +3,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   log,
   patched,
   proxyActivities,
@@ -15,41 +12,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow'
 import type { ElectionActivities } from '../activities/index.ts'
-import type { ElectionProgress, ElectionState } from '../domain/progress.ts'
+import type { ElectionState } from '../domain/progress.ts'
 import { rateProblem } from '../domain/rates.ts'
-import { electionStatusKey } from './search-attributes.ts'
+import {
+  type ElectionOutcome,
+  type ElectionWorkflowInput,
+  electionStatusKey,
+  pauseSignal,
+  progressQuery,
+  recheckCertificationSignal,
+  resumeSignal,
+  setRateUpdate,
+  stopSignal,
+} from '../lib/election-workflow-contract.ts'
 import { turnoutFactor } from './turnout-curve.ts'
-
-export interface ElectionWorkflowInput {
-  electionId: string
-  /** Present for a simulated election: the generator produces its ballots. */
-  simulation?: { ratePerSecond: number; chunkSeconds?: number }
-  reconcileEverySeconds?: number
-  /** Continue-as-new once the history has this many events (Temporal's own hint also counts). */
-  maxHistoryEvents?: number
-  /** State handed over by continue-as-new. */
-  carried?: ElectionState
-}
-
-export type { ElectionProgress, ElectionState }
-
-export interface ElectionOutcome {
-  electionId: string
-  produced: number
-  counted: number
-  rejected: number
-  reconciliation: 'match' | 'repaired'
-  runs: number
-}
-
-export const pauseSignal = defineSignal('pause')
-export const resumeSignal = defineSignal('resume')
-/** Closes the polls early (or, for a live election, at all). */
-export const stopSignal = defineSignal('stop')
-/** Runs the certification checklist again (after an operator fixed what made an item fail). */
-export const recheckCertificationSignal = defineSignal('recheckCertification')
-export const setRateUpdate = defineUpdate<number, [number]>('setRate')
-export const progressQuery = defineQuery<ElectionProgress>('progress')
 
 /** Histories recorded before race calls moved into the workflow replay without them. */
 const RACE_CALLS_PATCH = 'race-calls-decided-by-the-workflow'
@@ -92,7 +68,9 @@ const long = proxyActivities<ElectionActivities>({
  * One election, from open to certified (workflow id `election-<id>`). A simulated one
  * produces ballots in chunks of about a second at the target rate, shaped by the
  * turnout curve; pause, resume, stop and setRate steer it. On closing it waits until the
- * stream has counted everything produced, reconciles, and certifies.
+ * stream has counted everything produced, reconciles, and certifies. Its signals, query,
+ * update and search attributes, and its input and outcome, are defined in
+ * lib/election-workflow-contract.ts, which clients import instead of this file.
  */
 export async function electionWorkflow(input: ElectionWorkflowInput): Promise<ElectionOutcome> {
   const { electionId, simulation } = input
