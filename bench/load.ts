@@ -105,7 +105,8 @@ export async function benchElection(sql: Sql, ballots: number, label: string, ba
     { seed: 99, voters, turnout: 0.9, invalidShare: 0, duplicateShare: 0, contests: realistic },
     realistic ? { regions: REALISTIC_PRECINCTS } : {},
   )
-  // Marked as the benchmark's: hidden from the default listing, closed when the run ends.
+  // Marked as the benchmark's, so that the purge (lib/db/benchmark.ts) may delete it; the run
+  // removes it when it ends, or the next run at its start.
   await createSimulatedElection(sql, plan, `Benchmark ${label}`, { benchmark: true })
   await createSimulatedRoll(sql, plan)
   // Settled before the polls open, as a roll loaded days ahead would be: otherwise

@@ -9,8 +9,8 @@
  * sampled. The parts alone — Kafka without PostgreSQL, PostgreSQL without Kafka — run in
  * the same session, and the pipeline's rate is reported as a ratio of the slower one.
  * Results: .bench/<time>.json, .bench/<time>.svg and a table on the terminal. The run's
- * elections, ballots and topic messages are removed at its end (and any an earlier run
- * left, at its start) unless --keep-data.
+ * elections, ballots and topic messages are removed at its end, also when it fails (and
+ * any an interrupted run left, at its start) unless --keep-data.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -92,6 +92,13 @@ function stackPids(): Record<string, number | null> {
   }
 }
 
+/**
+ * What a run that fails half-way does before it exits, once it may have made elections:
+ * removes them (or, with --keep-data, closes them) and releases the run's lock, so that no
+ * benchmark election is left listed beside the real ones until the next run.
+ */
+let afterFailure: (() => Promise<void>) | undefined
+
 async function main() {
   if (spawnSync(process.execPath, ['stack/cli.ts', 'status'], { cwd: ROOT }).status !== 0) {
     say('bringing the local stack up')
@@ -120,6 +127,11 @@ async function main() {
   // Earlier runs' data goes first (a run that was stopped half-way could not remove its
   // own): each run measures the same database, whatever ran before it.
   await removeBenchData(sql, admin, 'earlier')
+  afterFailure = async () => {
+    if (opts['keep-data']) await closeBenchElections(sql)
+    else await removeBenchData(sql, admin, 'this')
+    await unlock()
+  }
 
   // A topic and a consumer group of its own, starting at the topic's current end, so the
   // benchmark counts only this run's ballots and leaves the regular pipeline alone.
@@ -181,6 +193,7 @@ async function main() {
     say("removing this run's elections, ballots and benchmark topic messages (--keep-data keeps them)")
     await removeBenchData(sql, admin, 'this')
   }
+  afterFailure = undefined
   await unlock()
 
   const sustained = steps.filter((s) => s.exact && s.sendErrors === 0 && s.achieved >= 0.95 * s.offered && s.latency.p99 < 5000)
@@ -227,7 +240,8 @@ async function removeBenchData(sql: Sql, admin: Admin, whose: 'earlier' | 'this'
   }
 }
 
-main().catch((err) => {
+main().catch(async (err) => {
   console.error(err)
+  await afterFailure?.().catch((e) => say(`could not remove this run's data (the next run removes it): ${(e as Error).message}`))
   process.exit(1)
 })

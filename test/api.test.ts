@@ -241,20 +241,24 @@ describe('a live election through the API', () => {
 })
 
 describe('the election list', () => {
-  it("leaves the benchmark's own elections out unless asked for them", async () => {
-    const plan = defaultPlan(`t-bench-list-${Date.now().toString(36)}`, {
-      seed: 1,
-      voters: 10,
-      turnout: 1,
-      invalidShare: 0,
-      duplicateShare: 0,
-    })
-    await createSimulatedElection(h.sql, plan, 'Benchmark listing', { benchmark: true })
-    const ids = async (query: string) =>
-      ((await (await h.request(`/elections${query}`)).json()).elections as Array<{ id: string }>).map((e) => e.id)
-    expect(await ids('')).not.toContain(plan.electionId)
-    expect(await ids('?benchmarks=true')).toContain(plan.electionId)
-    await expectProblem(await h.request('/elections?benchmarks=maybe'), 400, /benchmarks/)
+  it("lists every election newest first, a benchmark's too (the benchmark removes its own), and ignores unknown query parameters", async () => {
+    const suffix = Date.now().toString(36)
+    const settings = { seed: 1, voters: 10, turnout: 1, invalidShare: 0, duplicateShare: 0 }
+    const older = defaultPlan(`t-list-older-${suffix}`, settings)
+    const newer = defaultPlan(`t-list-newer-${suffix}`, settings)
+    await createSimulatedElection(h.sql, older, 'Listing, older')
+    await createSimulatedElection(h.sql, newer, 'Benchmark listing, newer', { benchmark: true })
+    const ids = async (query: string) => {
+      const res = await h.request(`/elections${query}`)
+      expect(res.status).toBe(200)
+      return ((await res.json()).elections as Array<{ id: string }>).map((e) => e.id)
+    }
+    for (const query of ['', '?benchmarks=true', '?benchmarks=maybe']) {
+      const listed = await ids(query)
+      expect(listed).toContain(older.electionId)
+      expect(listed.indexOf(newer.electionId)).toBeGreaterThanOrEqual(0)
+      expect(listed.indexOf(newer.electionId)).toBeLessThan(listed.indexOf(older.electionId))
+    }
   })
 })
 

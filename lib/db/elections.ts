@@ -107,12 +107,9 @@ export async function getElection(db: Db, id: string): Promise<ElectionRow> {
   return electionRow(row)
 }
 
-/** The newest 200 elections; the benchmark's own elections only when asked for. */
-export async function listElections(db: Db, options: { benchmarks?: boolean } = {}): Promise<ElectionRow[]> {
-  const rows = await db<StoredElection[]>`
-    select * from elections
-    where ${options.benchmarks ?? false} or not coalesce((settings #>> '{simulation,benchmark}')::boolean, false)
-    order by created_at desc limit 200`
+/** The newest 200 elections. */
+export async function listElections(db: Db): Promise<ElectionRow[]> {
+  const rows = await db<StoredElection[]>`select * from elections order by created_at desc limit 200`
   return rows.map(electionRow)
 }
 

@@ -95,19 +95,10 @@ export function electionRoutes(deps: ApiDeps) {
         method: 'get',
         path: '/',
         summary: "List elections, newest first (without each workflow's progress: GET /elections/{id} has it)",
-        request: {
-          query: z.object({
-            benchmarks: z
-              .enum(['true', 'false'])
-              .default('false')
-              .openapi({ description: "Include the benchmark's own elections (hidden by default)" }),
-          }),
-        },
-        responses: { 200: json(z.object({ elections: z.array(Election) }), 'elections'), ...problemResponses(400) },
+        responses: { 200: json(z.object({ elections: z.array(Election) }), 'elections') },
       }),
       async (c) => {
-        const { benchmarks } = c.req.valid('query')
-        const rows = await listElections(sql, { benchmarks: benchmarks === 'true' })
+        const rows = await listElections(sql)
         return c.json({ elections: await Promise.all(rows.map((e) => present(e, false))) }, 200)
       },
     )
