@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { certificationCheckSchema } from './certification.ts'
 import { ledgerRowSchema } from './ledger.ts'
 
 /** One cell where a recount of the raw ballots and the running count disagree. */
@@ -34,3 +35,18 @@ export const reconciliationReportSchema = z.object({
   ledgerBalanced: z.boolean().nullable(),
 })
 export type ReconciliationReport = z.infer<typeof reconciliationReportSchema>
+
+/**
+ * GET /elections/{id}/reconciliation: the latest report, how many the election has had, and
+ * the certification checklist as last run. The API serves exactly this and the simulator
+ * (cli/simulate) parses its answer with it: one definition for both sides.
+ */
+export const reconciliationResponseSchema = reconciliationReportSchema.extend({
+  /** Reconciliation runs of the election so far. */
+  reports: z.number(),
+  /** Those of them that repaired the running counts. */
+  repairs: z.number(),
+  /** The certification checklist as last run (null before the polls close): see /certification. */
+  certification: certificationCheckSchema.nullable(),
+})
+export type ReconciliationResponse = z.infer<typeof reconciliationResponseSchema>

@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { RATE_LIMITS } from '../../domain/rates.ts'
+import { reconciliationResponseSchema } from '../../domain/reconciliation.ts'
 import { REGIONS_INLINE, type ResultsSnapshot, simulationComparisonSchema } from '../../domain/results.ts'
 import { SIMULATION_LIMITS } from '../../domain/simulation-limits.ts'
 import { configOrExit, LOCAL_ADMIN_TOKEN, parseConfig } from '../../lib/config.ts'
@@ -182,11 +183,7 @@ async function main() {
     const final = await follow(api, election.id, Math.floor(opts.voters * opts.turnout), headlines)
     // Read once more after certification: the outcomes are final now.
     await headlines?.stop()
-    const reconciliation = (await (await fetch(`${api}/elections/${election.id}/reconciliation`)).json()) as {
-      verdict: string
-      repairs: number
-      reports: number
-    }
+    const reconciliation = reconciliationResponseSchema.parse(await (await fetch(`${api}/elections/${election.id}/reconciliation`)).json())
     const truth = simulationComparisonSchema.parse(await (await fetch(`${api}/elections/${election.id}/simulation`)).json())
     printCertified(final, {
       verdict: `${reconciliation.verdict} (${reconciliation.reports} reconciliation runs, ${reconciliation.repairs} repairs)`,

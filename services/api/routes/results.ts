@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { certificationCheckSchema } from '../../../domain/certification.ts'
 import { AppError } from '../../../domain/errors.ts'
-import { reconciliationReportSchema } from '../../../domain/reconciliation.ts'
+import { reconciliationResponseSchema } from '../../../domain/reconciliation.ts'
 import { simulationComparisonSchema, trendSchema } from '../../../domain/results.ts'
 import { latestCertificationCheck } from '../../../lib/db/certification.ts'
 import { getElection } from '../../../lib/db/elections.ts'
@@ -191,15 +191,7 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         summary: 'The latest reconciliation report: recount from the raw ballots versus the streaming tallies',
         request: { params: ElectionIdParam },
         responses: {
-          200: json(
-            reconciliationReportSchema.extend({
-              reports: z.number(),
-              repairs: z.number(),
-              /** The certification checklist as last run (null before the polls close): see /certification. */
-              certification: certificationCheckSchema.nullable(),
-            }),
-            'the latest report',
-          ),
+          200: json(reconciliationResponseSchema, 'the latest report'),
           ...problemResponses(400, 404),
         },
       }),
