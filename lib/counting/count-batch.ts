@@ -108,7 +108,8 @@ export async function countBatch(
     const reject = (b: BallotRow & { raw: Buffer }, reason: RejectionReason, detail: string) =>
       rejections.push({ topic, ...position(b), ...ids(b), reason, detail, raw: b.raw, castAt: b.castAt })
     const duplicates: DuplicateRow[] = []
-    const candidates: Array<BallotRow & { raw: Buffer }> = []
+    /** Decoded ballots that passed the checks made here: the database classifies them next. */
+    const toClassify: Array<BallotRow & { raw: Buffer }> = []
     // Ballots of elections with contests: judged against the definition before the
     // database sees them (what goes into the ballot box is what was judged).
     const boxed = new Map<number, { styleId: string; marks: Marks; contests: ContestOutcome[] }>()
@@ -159,13 +160,13 @@ export async function countBatch(
       // The same ballot twice in one batch (a producer's retry) is left to the database: the
       // first that passes every check is inserted, and a later one finds it as a conflict.
       // Deciding here would make a re-send the duplicate of a message that is then rejected.
-      candidates.push(row)
+      toClassify.push(row)
     }
 
-    const byIdx = new Map(candidates.map((b) => [b.idx, b]))
+    const byIdx = new Map(toClassify.map((b) => [b.idx, b]))
     const inserted: BallotRow[] = []
     const conflicts: Array<BallotRow & { raw: Buffer }> = []
-    for (const row of await classifyAndInsert(tx, topic, candidates, skewMs)) {
+    for (const row of await classifyAndInsert(tx, topic, toClassify, skewMs)) {
       const b = byIdx.get(row.idx)
       if (!b) continue
       if (row.reason) reject(b, row.reason, reasonDetail(row.reason, b))

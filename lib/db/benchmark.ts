@@ -46,7 +46,7 @@ export async function lockBenchmark(sql: Sql): Promise<(() => Promise<void>) | n
 export async function purgeBenchmarkData(sql: Sql, topics: string[], options: { electionIds?: string[] } = {}): Promise<PurgedBenchmarks> {
   await sql`delete from consumer_offsets where topic = any(${topics}::text[])`
   await sql`delete from rejected_ballots where election_id is null and topic = any(${topics}::text[])`
-  const candidates = await sql<{ id: string; elsewhere: boolean }[]>`
+  const benchmarkElections = await sql<{ id: string; elsewhere: boolean }[]>`
     select e.id,
       exists (select from ballots b where b.election_id = e.id and b.kafka_topic <> all(${topics}::text[]))
         or exists (select from rejected_ballots r where r.election_id = e.id and r.topic <> all(${topics}::text[]))
@@ -56,7 +56,7 @@ export async function purgeBenchmarkData(sql: Sql, topics: string[], options: { 
       and (${options.electionIds ?? null}::text[] is null or e.id = any(${options.electionIds ?? null}::text[]))
     order by e.id`
   const purged: PurgedBenchmarks = { elections: 0, ballots: 0, voters: 0, kept: [] }
-  for (const { id, elsewhere } of candidates) {
+  for (const { id, elsewhere } of benchmarkElections) {
     if (elsewhere) {
       purged.kept.push(id)
       continue

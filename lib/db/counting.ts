@@ -277,15 +277,15 @@ function aggregate(ballots: BallotRow[]) {
   const totals = new Map<string, { e: string; p: number; n: number }>()
   for (const b of ballots) {
     // A ballot of an election with contests counts here as a ballot, not a choice (BALLOTS_KEY).
-    const candidate = b.candidateId ?? BALLOTS_KEY
-    const k = `${b.electionId}|${candidate}|${b.regionId}|${b.channel}|${b.partition}`
-    const row = counts.get(k) ?? { e: b.electionId, c: candidate, r: b.regionId, ch: b.channel, p: b.partition, n: 0 }
+    const countedAs = b.candidateId ?? BALLOTS_KEY
+    const k = `${b.electionId}|${countedAs}|${b.regionId}|${b.channel}|${b.partition}`
+    const row = counts.get(k) ?? { e: b.electionId, c: countedAs, r: b.regionId, ch: b.channel, p: b.partition, n: 0 }
     row.n++
     counts.set(k, row)
     // castAt is canonical (decodeBallot stores toISOString's form), so its minute is a prefix.
     const minute = `${b.castAt.slice(0, 16)}:00.000Z`
-    const tk = `${b.electionId}|${candidate}|${minute}|${b.partition}`
-    const t = trend.get(tk) ?? { e: b.electionId, c: candidate, m: minute, p: b.partition, n: 0 }
+    const tk = `${b.electionId}|${countedAs}|${minute}|${b.partition}`
+    const t = trend.get(tk) ?? { e: b.electionId, c: countedAs, m: minute, p: b.partition, n: 0 }
     t.n++
     trend.set(tk, t)
     const ek = `${b.electionId}|${b.partition}`
