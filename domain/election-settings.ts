@@ -23,6 +23,20 @@ export const simulationSettingsSchema = z.object({
    * (simulation-contests.ts), ballots of version 2. Otherwise one contest, version 1.
    */
   contests: z.boolean().optional(),
+  /**
+   * A tabulation error injected on purpose (a long ballot only), for audits to catch: in
+   * this share of the ballots whose paper marks `from` in the contest (and not `to`), the
+   * ballot sent to the count marks `to` instead, as a misprogrammed scanner would read it.
+   * The count is exact for what it was sent; the papers (the generator's ballots) differ.
+   */
+  misread: z
+    .object({
+      contestId: z.string().min(1).max(200),
+      from: z.string().min(1).max(200),
+      to: z.string().min(1).max(200),
+      share: z.number().gt(0).max(1),
+    })
+    .optional(),
 })
 export type SimulationSettings = z.infer<typeof simulationSettingsSchema>
 

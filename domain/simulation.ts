@@ -1,7 +1,8 @@
-import type { AnyBallot, Ballot, BallotV2, Channel, RejectionReason } from './ballot.ts'
+import type { AnyBallot, Ballot, BallotV2, Channel, Marks, RejectionReason } from './ballot.ts'
 import { BALLOTS_KEY, type ElectionDefinitionInput, electionDefinitionSchema, resolveDefinition } from './contests.ts'
 import type { Candidate, Region } from './election.ts'
 import type { SimulationSettings } from './election-settings.ts'
+import { AppError } from './errors.ts'
 import { generateDefinition, markBallot, regionsFromGeography } from './simulation-contests.ts'
 import { candidatesFor, type Geography, geography } from './simulation-geography.ts'
 import { SIMULATION_LIMITS as L } from './simulation-limits.ts'
@@ -167,7 +168,7 @@ const M = {
 } as const
 
 /** Per ballot: which candidate, then duplicate?, invalid?, which invalid kind. */
-const K = { candidate: 1, duplicate: 3, invalid: 4, kind: 5 } as const
+const K = { candidate: 1, duplicate: 3, invalid: 4, kind: 5, misread: 6 } as const
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x))
 
@@ -219,6 +220,7 @@ export class Simulation {
     this.ballotCount = Math.max(0, Math.floor(voters * turnout))
     this.idSeed = mix(seed ^ hashString(plan.electionId))
     this.contests = plan.settings.contests ? indexSimulated(seed, plan.regions) : null
+    checkMisread(plan.settings.misread, this.contests)
     this.orderKey = mix(seed ^ Math.imul(M.order, 0x9e3779b1))
     const R = plan.regions.length
     const C = plan.candidates.length
@@ -441,6 +443,35 @@ export class Simulation {
     }
   }
 
+  /**
+   * Ballot k's paper: the marks the generator drew, before any injected misread. An audit
+   * of a simulated election reads these, as auditors read the paper ballot in its box.
+   */
+  paper(k: number): Marks | null {
+    const index = this.contests
+    if (!index || k < 0 || k >= this.ballotCount) return null
+    const b = this.validBallot(k)
+    return markBallot(this.plan.settings.seed, k, index, this.plan.regions[b.regionIndex]?.id ?? '', b.channel)
+  }
+
+  /**
+   * The ids of the valid ballots [from, to) with their numbers k: an audit finds a counted
+   * ballot's paper by its id (ids are drawn from the seed, so this is the only way back).
+   */
+  *ballotIds(from = 0, to = this.ballotCount): Generator<[string, number]> {
+    for (let k = Math.max(0, from); k < Math.min(to, this.ballotCount); k++) yield [uuidFor(this.idSeed, k, 0), k]
+  }
+
+  /** The marks as the count receives them: the paper, unless the plan injects a misread that takes this ballot. */
+  private marksAsRead(k: number, marks: Marks): Marks {
+    const m = this.plan.settings.misread
+    if (!m) return marks
+    const marked = marks[m.contestId]
+    if (!marked?.includes(m.from) || marked.includes(m.to)) return marks
+    if (!(uniform(this.plan.settings.seed, k, K.misread) < m.share)) return marks
+    return { ...marks, [m.contestId]: marked.map((x) => (x === m.from ? m.to : x)) }
+  }
+
   /** Whether ballot k is followed by a second attempt of its voter. */
   private duplicates(k: number): boolean {
     return uniform(this.plan.settings.seed, k, K.duplicate) < this.plan.settings.duplicateShare
@@ -464,7 +495,7 @@ export class Simulation {
     const common = { ballotId: b.ballotId, electionId, voterId: voter, regionId, channel: b.channel, castAt }
     const index = this.contests
     const ballot: AnyBallot = index
-      ? { v: 2, ...common, marks: markBallot(this.plan.settings.seed, k, index, regionId, b.channel) }
+      ? { v: 2, ...common, marks: this.marksAsRead(k, markBallot(this.plan.settings.seed, k, index, regionId, b.channel)) }
       : { v: 1, ...common, candidateId: candidates[b.candidateIndex]?.id ?? '' }
     const out: GeneratedMessage[] = [{ kind: 'valid', key: voter, ballot }]
     if (this.duplicates(k)) {
@@ -539,7 +570,11 @@ export class Simulation {
     for (let k = from; k < Math.min(to, this.ballotCount); k++) {
       const b = this.validBallot(k)
       const regionId = this.plan.regions[b.regionIndex]?.id ?? ''
-      const judged = tabulateBallot(index, regionId, markBallot(this.plan.settings.seed, k, index, regionId, b.channel))
+      const judged = tabulateBallot(
+        index,
+        regionId,
+        this.marksAsRead(k, markBallot(this.plan.settings.seed, k, index, regionId, b.channel)),
+      )
       if (!judged.ok) throw new Error(`the generator's ballot ${k} does not tabulate: ${judged.detail}`)
       for (const c of judged.contests) {
         const cell = `|${regionId}|${b.channel}`
@@ -715,6 +750,23 @@ function drawPreferences(seed: number, geo: Geography, C: number): Float64Array 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b]
   return a
+}
+
+/** A misread must name a contest of the simulated ballot and two of its declared selections. */
+function checkMisread(misread: SimulationSettings['misread'], index: TabulationIndex | null): void {
+  if (!misread) return
+  const problem = (() => {
+    if (!index) return ['contestId', 'a misread needs a long ballot (simulation.contests: true)']
+    const selections = index.selections.get(misread.contestId)
+    if (!selections) return ['contestId', `the simulated ballot has no contest ${misread.contestId}`]
+    if (!selections.has(misread.from)) return ['from', `contest ${misread.contestId} has no selection ${misread.from}`]
+    if (!selections.has(misread.to)) return ['to', `contest ${misread.contestId} has no selection ${misread.to}`]
+    if (misread.from === misread.to) return ['to', 'a misread changes a mark: from and to must differ']
+    return null
+  })()
+  if (!problem) return
+  const [field, message] = problem
+  throw new AppError('invalid_input', `simulation.misread.${field}: ${message}`, [{ path: `simulation.misread.${field}`, message }])
 }
 
 function indexSimulated(seed: number, regions: Region[]): TabulationIndex {

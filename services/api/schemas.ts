@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi'
 import { CHANNELS, ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../domain/ballot.ts'
 import { electionDefinitionSchema } from '../../domain/contests.ts'
 import { ELECTION_STATUSES } from '../../domain/election.ts'
+import { simulationSettingsSchema } from '../../domain/election-settings.ts'
 import { electionProgressSchema } from '../../domain/progress.ts'
 import { RATE_LIMITS } from '../../domain/rates.ts'
 import { resultsSnapshotSchema } from '../../domain/results.ts'
@@ -59,6 +60,8 @@ export const SimulationInput = z
     regions: z.number().int().min(L.regions.min).max(L.regions.max).default(L.regions.default),
     /** A long ballot: districts and contests drawn for the simulated country (ballots of version 2). */
     contests: z.boolean().default(false),
+    /** An injected tabulation error for an audit to catch (domain/election-settings.ts). */
+    misread: simulationSettingsSchema.shape.misread,
   })
   .openapi('SimulationSettings')
 
