@@ -1,4 +1,5 @@
 import { createAuditFileActivities } from './audit-files.ts'
+import { createAuditActivities } from './audits.ts'
 import { createBallotActivities } from './ballots.ts'
 import { createCertifyActivities } from './certify.ts'
 import { createCountingActivities } from './counting.ts'
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createScheduleActivities(deps),
     ...createRaceCallActivities(deps),
     ...createAuditFileActivities(deps),
+    ...createAuditActivities(deps),
   }
 }
 export type ElectionActivities = ReturnType<typeof createActivities>

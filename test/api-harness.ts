@@ -5,6 +5,7 @@ import { createSql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { connectTemporal, electionControl } from '../lib/temporal.ts'
+import { auditControl } from '../lib/temporal-audits.ts'
 import { createApp, createMetricsApp } from '../services/api/app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from '../services/api/config.ts'
 import { createHealthCheck } from '../services/api/health.ts'
@@ -44,6 +45,7 @@ export async function startApiHarness() {
         API_CASTS_BURST: '100000',
       }),
       elections: electionControl(temporal.client, taskQueue),
+      audits: auditControl(temporal.client, taskQueue),
       health: createHealthCheck({ sql, admin, temporal: temporal.client }),
       config,
       log,

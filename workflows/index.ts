@@ -1,2 +1,3 @@
+export * from './audit.ts'
 export * from './election.ts'
 export * from './reconcile.ts'

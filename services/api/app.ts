@@ -16,6 +16,7 @@ import { onError, problem } from './problems.ts'
 import { createResultsDocuments } from './results-documents.ts'
 import type { ResultsFeed } from './results-feed.ts'
 import { auditRoutes } from './routes/audit.ts'
+import { auditRunRoutes } from './routes/audits.ts'
 import { ballotRoutes } from './routes/ballots.ts'
 import { contestRoutes } from './routes/contests.ts'
 import { electionRoutes } from './routes/elections.ts'
@@ -116,6 +117,7 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
   app.route('/elections', contestRoutes(deps))
   app.route('/elections', exportRoutes(deps))
   app.route('/elections', auditRoutes(deps))
+  app.route('/elections', auditRunRoutes(deps))
 
   // Built once, on first request (every route is registered by then): it was rebuilt from
   // every route's schemas on each request, work any client could ask for at will.

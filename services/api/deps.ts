@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client'
 import type { Sql } from '../../lib/db/sql.ts'
 import type { Logger } from '../../lib/log.ts'
 import type { ElectionControl } from '../../lib/temporal.ts'
+import type { AuditControl } from '../../lib/temporal-audits.ts'
 import type { ApiConfig } from './config.ts'
 import type { LimitsConfig } from './limits/config.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
@@ -10,6 +11,8 @@ import type { OutboxRelay } from './outbox-relay.ts'
 export interface ApiDeps {
   sql: Sql
   elections: ElectionControl
+  /** Starts risk-limiting audits (their workflows). */
+  audits: AuditControl
   /** Publishes accepted ballots from the outbox; kicked after each cast. */
   outbox: Pick<OutboxRelay, 'kick'>
   /** Each dependency's health: true when it answers. */

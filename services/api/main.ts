@@ -6,6 +6,7 @@ import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/log.ts'
 import { onShutdown, runMain } from '../../lib/process.ts'
 import { connectTemporal, electionControl } from '../../lib/temporal.ts'
+import { auditControl } from '../../lib/temporal-audits.ts'
 import { createApp, createMetricsApp } from './app.ts'
 import { LOCAL_ADMIN_TOKEN, loadApiConfig } from './config.ts'
 import { createHealthCheck } from './health.ts'
@@ -36,7 +37,17 @@ runMain(bootLog, async () => {
   const outbox = createOutboxRelay({ sql, producer, log })
 
   const app = createApp(
-    { sql, outbox, limits, elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE), health, config, log, registry },
+    {
+      sql,
+      outbox,
+      limits,
+      elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE),
+      audits: auditControl(temporal.client, config.TEMPORAL_TASK_QUEUE),
+      health,
+      config,
+      log,
+      registry,
+    },
     feed,
   )
   // Silent connections are closed; result streams send keep-alives well within the timeout.

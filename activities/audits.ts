@@ -1,0 +1,210 @@
+import { bravoAudit, type ReportedContest, reportedWinners } from '../domain/audit/bravo.ts'
+import type { AuditContestRound, AuditResult, AuditStatusName } from '../domain/audit/report.ts'
+import { nextRoundTarget, type RoundPolicy } from '../domain/audit/rounds.ts'
+import { drawSample } from '../domain/audit/sampler.ts'
+import { contestTotals } from '../domain/contest-totals.ts'
+import { AppError } from '../domain/errors.ts'
+import { Simulation } from '../domain/simulation.ts'
+import { readAuditCommitment } from '../lib/db/audit-files.ts'
+import { type AuditBallotRow, finishAudit, readAudit, readAuditBallots, readAuditRounds, recordAuditRound } from '../lib/db/audits.ts'
+import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
+import { loadPlan } from '../lib/db/simulation.ts'
+import type { Db } from '../lib/db/sql.ts'
+import { type AuditSource, auditSource } from '../lib/exports/audit-files.ts'
+import { auditManifest, fullHandCount, interpretation, simulatedPapers } from '../lib/exports/audit-papers.ts'
+import type { ActivityDeps } from './deps.ts'
+import { heartbeating } from './heartbeat.ts'
+
+export interface AuditRoundInput extends RoundPolicy {
+  auditId: string
+  round: number
+}
+
+export interface AuditRoundOutcome {
+  round: number
+  draws: number
+  contests: AuditContestRound[]
+}
+
+/** What the count reported for a contest: its winners, or passes/fails for a measure. */
+const outcomeOf = (c: ReportedContest, votes = c.votes): string[] => {
+  const w = reportedWinners(c.rules, votes)
+  return c.rules.type === 'measure' ? [w.passes === null ? 'no votes' : w.passes ? 'passes' : 'fails'] : [...w.winners].sort()
+}
+
+/**
+ * The audit's reads and writes; its workflow (workflows/audit.ts) decides nothing the
+ * activities can do faster (sampling thousands of tickets and testing thousands of papers
+ * outlasts a workflow task) and keeps only the round loop. Each round reads the sample so
+ * far from the database, draws the next tickets from the seed, retrieves their papers and
+ * records them with the round's decision in one transaction: rounds cost what they draw.
+ */
+export function createAuditActivities({ sql }: ActivityDeps) {
+  const inSnapshot = <T>(fn: (tx: Db) => Promise<T>) =>
+    sql.begin<T>('isolation level repeatable read read only', (tx) => fn(tx) as Promise<T>) as Promise<T>
+
+  /** The audit, the election's source and the reported results of the audited contests. */
+  const plan = async (db: Db, auditId: string) => {
+    const audit = await readAudit(db, auditId)
+    if (!audit) throw new AppError('not_found', `no audit ${auditId}`)
+    const source = await auditSource(db, audit.electionId)
+    if (!source) throw new AppError('conflict', `election ${audit.electionId} has no contests: nothing to audit`)
+    const stored = await readAuditCommitment(db, audit.electionId)
+    if (!stored || stored.commitment !== audit.commitment) {
+      throw new AppError('conflict', `election ${audit.electionId}'s audit files are not the ones the audit was started against`)
+    }
+    const manifest = await auditManifest(db, source, stored.containerSize)
+    const N = manifest.reduce((n, b) => n + b.ballots, 0)
+    if (N !== stored.ballots) throw new AppError('conflict', `the box holds ${N} ballots, the committed manifest ${stored.ballots}`)
+    const totalsInput = await readContestTotalsInput(db, audit.electionId)
+    if (!totalsInput) throw new AppError('conflict', `election ${audit.electionId} has no contests`)
+    const totals = new Map(contestTotals({ ...totalsInput, finished: true, calls: [], minCellBallots: 1 }).map((t) => [t.id, t]))
+    const contests: ReportedContest[] = audit.contestIds.map((id) => {
+      const rules = source.definition.contests.find((c) => c.id === id)
+      if (!rules) throw new AppError('invalid_input', `election ${audit.electionId} has no contest ${id}`)
+      return { rules, votes: totals.get(id)?.votes ?? {}, ballots: N }
+    })
+    return { audit, source, manifest, N, containerSize: stored.containerSize, contests }
+  }
+
+  const simulationOf = async (db: Db, source: AuditSource) => {
+    if (!source.election.simulated) {
+      throw new AppError(
+        'conflict',
+        `election ${source.election.id} was not simulated: its papers are read by hand, which the API does not take yet`,
+      )
+    }
+    return new Simulation(await loadPlan(db, source.election.id))
+  }
+
+  return {
+    /**
+     * One round: its size from the sample so far (each contest's size for a `quantile`
+     * chance to stop, at least `growth` × the draws before, at most every ballot), the new
+     * draws, their papers, the test over the whole sample, recorded. A round already
+     * recorded (a retried attempt) is answered from the record.
+     */
+    async auditRound(input: AuditRoundInput): Promise<AuditRoundOutcome> {
+      return heartbeating(
+        (async () => {
+          const recorded = (await readAuditRounds(sql, input.auditId)).find((r) => r.round === input.round)
+          if (recorded) return recorded
+          const p = await inSnapshot((tx) => plan(tx, input.auditId))
+          const earlier = await readAuditBallots(sql, input.auditId)
+          const judge = (papers: readonly AuditBallotRow[]) =>
+            bravoAudit(
+              p.contests,
+              p.audit.riskLimit,
+              papers.map((b) => b.paper),
+              { fullCountAt: p.N },
+            )
+          const before = earlier.length > 0 ? judge(earlier) : null
+          const target = nextRoundTarget(p.contests, p.audit.riskLimit, before, earlier.length, p.N, input)
+          const fresh = drawSample(
+            p.audit.seed,
+            p.manifest.map((b) => ({ id: b.name, ballots: b.ballots })),
+            target - earlier.length,
+            earlier.length + 1,
+          )
+          const papers = await simulatedPapers(await simulationOf(sql, p.source), p.manifest)
+          const batches = new Map(p.manifest.map((b) => [b.name, b]))
+          const drawn: AuditBallotRow[] = fresh.map((d) => {
+            const batch = batches.get(d.batchId)
+            if (!batch) throw new Error(`the sampler drew from ${d.batchId}, which the manifest does not have`)
+            return {
+              draw: d.draw,
+              round: input.round,
+              ticket: d.ticket,
+              batch: d.batchId,
+              position: d.position,
+              paper: interpretation(papers.paperAt(batch, d.position, p.containerSize), p.audit.contestIds),
+            }
+          })
+          const results = judge([...earlier, ...drawn])
+          const outcome: AuditRoundOutcome = {
+            round: input.round,
+            draws: target,
+            contests: results.map((r) => ({
+              contestId: r.contestId,
+              status: r.status,
+              reason: r.reason,
+              pairs: r.pairs.map((x) => ({
+                winner: x.winner,
+                loser: x.loser,
+                winnerBallots: x.winnerBallots,
+                loserBallots: x.loserBallots,
+                pValue: x.pValue,
+              })),
+            })),
+          }
+          await recordAuditRound(sql, input.auditId, outcome, drawn)
+          return outcome
+        })(),
+        `audit ${input.auditId}: round ${input.round}`,
+        5_000,
+      )
+    },
+
+    /**
+     * Ends the audit: confirmed by the sample, or — when a contest needed it — every paper
+     * counted by hand and its outcome compared with the reported one. Recorded once.
+     */
+    async concludeAudit(input: { auditId: string }): Promise<AuditResult> {
+      return heartbeating(
+        (async () => {
+          const p = await inSnapshot((tx) => plan(tx, input.auditId))
+          const rounds = await readAuditRounds(sql, input.auditId)
+          const last = rounds[rounds.length - 1]
+          if (!last) throw new AppError('conflict', `audit ${input.auditId} has no round to conclude from`)
+          const sample = await readAuditBallots(sql, input.auditId)
+          const needsCount = last.contests.some((c) => c.status === 'full-hand-count-needed')
+          const hand = needsCount
+            ? await fullHandCount(
+                await simulationOf(sql, p.source),
+                p.N,
+                p.contests.map((c) => c.rules),
+              )
+            : null
+          const contests = p.contests.map((c, i) => {
+            const round = last.contests[i]
+            const reported = outcomeOf(c)
+            if (!hand) return { contestId: c.rules.id, reported, status: 'confirmed' as const, reason: round?.reason ?? '' }
+            const votes = hand[c.rules.id] ?? {}
+            const counted = outcomeOf(c, votes)
+            const same = counted.join('\u0000') === reported.join('\u0000')
+            return {
+              contestId: c.rules.id,
+              reported,
+              status: same ? ('confirmed-by-full-count' as const) : ('outcome-differs' as const),
+              reason: same
+                ? 'a full hand count of the papers gives the reported outcome'
+                : `a full hand count of the papers gives ${counted.join(', ')}, not the reported ${reported.join(', ')}`,
+              handCount: { outcome: counted, votes },
+            }
+          })
+          const status: AuditStatusName = contests.some((c) => c.status === 'outcome-differs')
+            ? 'outcome-differs'
+            : hand
+              ? 'confirmed-by-full-count'
+              : 'confirmed'
+          const result: AuditResult = {
+            status: status as AuditResult['status'],
+            rounds: rounds.length,
+            draws: last.draws,
+            ballots: new Set(sample.map((b) => `${b.batch}\u0000${b.position}`)).size,
+            contests,
+          }
+          await finishAudit(sql, input.auditId, status, result)
+          return result
+        })(),
+        `audit ${input.auditId}: concluding`,
+        5_000,
+      )
+    },
+
+    /** An audit that cannot go on (its files changed, its election has no papers) ends as failed, with the reason in the log. */
+    async failAudit(input: { auditId: string }): Promise<void> {
+      await finishAudit(sql, input.auditId, 'failed', null)
+    },
+  }
+}

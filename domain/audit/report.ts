@@ -1,0 +1,93 @@
+import { z } from 'zod'
+import { seedSchema } from './sampler.ts'
+
+/**
+ * The contracts of a risk-limiting audit run by Temporal (workflows/audit.ts): what an
+ * operator asks for, what each round decided and what the audit concluded. One definition
+ * each; the API, the activities and the workflow infer their types from these.
+ */
+
+/** The largest risk limit an audit may take (Arlo's too): above it the "audit" confirms almost anything. */
+export const MAX_RISK_LIMIT = 0.2
+
+export const auditRequestSchema = z.object({
+  /** The contests to audit, each once. */
+  contestIds: z
+    .array(z.string().min(1).max(200))
+    .min(1)
+    .max(100)
+    .refine((ids) => new Set(ids).size === ids.length, 'each contest once'),
+  /** α: the largest chance the audit may confirm a wrong outcome, e.g. 0.05. */
+  riskLimit: z.number().gt(0).max(MAX_RISK_LIMIT),
+  /** Dice rolls typed in after the audit files were committed (20–200 digits). */
+  seed: seedSchema,
+})
+export type AuditRequest = z.infer<typeof auditRequestSchema>
+
+export const AUDIT_METHODS = ['ballot-polling'] as const
+export const AUDIT_STATUSES = ['running', 'confirmed', 'confirmed-by-full-count', 'outcome-differs', 'failed'] as const
+export type AuditStatusName = (typeof AUDIT_STATUSES)[number]
+
+/** One pair of a contest in a round: a reported winner against a reported loser. */
+export const auditPairSchema = z.object({
+  winner: z.string(),
+  loser: z.string(),
+  winnerBallots: z.number(),
+  loserBallots: z.number(),
+  /** The measured risk: 1/T, at most 1. */
+  pValue: z.number(),
+})
+
+export const auditContestRoundSchema = z.object({
+  contestId: z.string(),
+  status: z.enum(['confirmed', 'escalate', 'full-hand-count-needed']),
+  reason: z.string(),
+  pairs: z.array(auditPairSchema),
+})
+export type AuditContestRound = z.infer<typeof auditContestRoundSchema>
+
+export const auditRoundSchema = z.object({
+  round: z.number().int().min(1),
+  /** Draws after this round (from the first). */
+  draws: z.number().int().min(0),
+  contests: z.array(auditContestRoundSchema),
+})
+export type AuditRound = z.infer<typeof auditRoundSchema>
+
+export const auditContestOutcomeSchema = z.object({
+  contestId: z.string(),
+  /** What the count reported: the winners, or `passes`/`fails` for a measure. */
+  reported: z.array(z.string()),
+  status: z.enum(['confirmed', 'confirmed-by-full-count', 'outcome-differs']),
+  reason: z.string(),
+  /** Set after a full hand count: what the papers say, and their votes per line. */
+  handCount: z.object({ outcome: z.array(z.string()), votes: z.record(z.string(), z.number()) }).optional(),
+})
+
+export const auditResultSchema = z.object({
+  status: z.enum(['confirmed', 'confirmed-by-full-count', 'outcome-differs']),
+  rounds: z.number().int(),
+  draws: z.number().int(),
+  /** Distinct ballots retrieved (a ballot drawn twice is retrieved once). */
+  ballots: z.number().int(),
+  contests: z.array(auditContestOutcomeSchema),
+})
+export type AuditResult = z.infer<typeof auditResultSchema>
+
+/** The audit as the API reports it (public: no ballot's marks; the sample is the admin's). */
+export const auditReportSchema = z.object({
+  auditId: z.string(),
+  electionId: z.string(),
+  method: z.enum(AUDIT_METHODS),
+  contestIds: z.array(z.string()),
+  riskLimit: z.number(),
+  seed: z.string(),
+  /** The audit files' commitment the sample was drawn against (GET /elections/{id}/audit). */
+  commitment: z.string(),
+  status: z.enum(AUDIT_STATUSES),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  rounds: z.array(auditRoundSchema),
+  result: auditResultSchema.nullable(),
+})
+export type AuditReport = z.infer<typeof auditReportSchema>

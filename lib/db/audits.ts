@@ -1,0 +1,100 @@
+import type { AuditContestRound, AuditResult, AuditStatusName } from '../../domain/audit/report.ts'
+import { type Db, inTransaction } from './sql.ts'
+
+type TransactionSql = Parameters<Parameters<typeof inTransaction>[1]>[0]
+
+export interface AuditRow {
+  id: string
+  electionId: string
+  contestIds: string[]
+  riskLimit: number
+  seed: string
+  method: 'ballot-polling'
+  status: AuditStatusName
+  commitment: string
+  result: AuditResult | null
+  startedAt: Date
+  finishedAt: Date | null
+}
+
+export interface AuditRoundRow {
+  round: number
+  draws: number
+  contests: AuditContestRound[]
+}
+
+/** One draw of the sample, with its paper's interpretation for the audited contests. */
+export interface AuditBallotRow {
+  draw: number
+  round: number
+  ticket: number
+  batch: string
+  position: number
+  paper: Record<string, string[]>
+}
+
+/** Records an operator's audit request; the audit's workflow writes everything after. */
+export async function createAudit(
+  db: Db,
+  a: Pick<AuditRow, 'id' | 'electionId' | 'contestIds' | 'riskLimit' | 'seed' | 'method' | 'commitment'>,
+): Promise<void> {
+  await db`
+    insert into audits (id, election_id, contest_ids, risk_limit, seed, method, commitment)
+    values (${a.id}, ${a.electionId}, ${a.contestIds}, ${a.riskLimit}, ${a.seed}, ${a.method}, ${a.commitment})`
+}
+
+/** Removes a request whose workflow could not be started (nothing was drawn for it). */
+export async function dropAuditRequest(db: Db, auditId: string): Promise<void> {
+  await db`delete from audits where id = ${auditId} and not exists (select from audit_rounds where audit_id = ${auditId})`
+}
+
+const AUDIT_COLUMNS = (db: Db) =>
+  db`id, election_id, contest_ids, risk_limit, seed, method, status, commitment, result, started_at, finished_at`
+
+export async function readAudit(db: Db, auditId: string): Promise<AuditRow | null> {
+  const [row] = await db<AuditRow[]>`select ${AUDIT_COLUMNS(db)} from audits where id = ${auditId}`
+  return row ?? null
+}
+
+/** The election's audits, newest first. */
+export async function listAudits(db: Db, electionId: string): Promise<AuditRow[]> {
+  return db<AuditRow[]>`select ${AUDIT_COLUMNS(db)} from audits where election_id = ${electionId} order by started_at desc, id limit 100`
+}
+
+export async function readAuditRounds(db: Db, auditId: string): Promise<AuditRoundRow[]> {
+  return db<AuditRoundRow[]>`select round, draws, contests from audit_rounds where audit_id = ${auditId} order by round`
+}
+
+/** The sample so far, in draw order (what the next round's test runs over). */
+export async function readAuditBallots(db: Db, auditId: string): Promise<AuditBallotRow[]> {
+  return db<AuditBallotRow[]>`
+    select draw, round, ticket::float8 as ticket, batch, position, paper from audit_ballots where audit_id = ${auditId} order by draw`
+}
+
+/**
+ * A round's new draws and its decision, in one transaction: a retried round (its first
+ * attempt recorded and then lost its worker) finds both written and changes nothing.
+ */
+export async function recordAuditRound(db: Db, auditId: string, round: AuditRoundRow, ballots: AuditBallotRow[]): Promise<void> {
+  const run = async (tx: TransactionSql) => {
+    for (let i = 0; i < ballots.length; i += 1000) {
+      const chunk = ballots.slice(i, i + 1000)
+      await tx`
+        insert into audit_ballots (audit_id, draw, round, ticket, batch, position, paper)
+        select ${auditId}, b.draw, b.round, b.ticket, b.batch, b.position, b.paper
+        from jsonb_to_recordset(${tx.json(chunk as never)}) as b(draw int, round int, ticket bigint, batch text, position int, paper jsonb)
+        on conflict (audit_id, draw) do nothing`
+    }
+    await tx`
+      insert into audit_rounds (audit_id, round, draws, contests)
+      values (${auditId}, ${round.round}, ${round.draws}, ${tx.json(round.contests as never)})
+      on conflict (audit_id, round) do nothing`
+  }
+  await inTransaction(db, run)
+}
+
+export async function finishAudit(db: Db, auditId: string, status: AuditStatusName, result: AuditResult | null): Promise<void> {
+  await db`
+    update audits set status = ${status}, result = ${result === null ? null : db.json(result as never)}, finished_at = coalesce(finished_at, now())
+    where id = ${auditId} and status = 'running'`
+}

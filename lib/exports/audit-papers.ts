@@ -1,0 +1,85 @@
+import { countedSelections } from '../../domain/audit/bravo.ts'
+import { SimulatedPaperStacks } from '../../domain/audit/simulated-papers.ts'
+import type { Marks } from '../../domain/ballot.ts'
+import type { ContestRules } from '../../domain/contests.ts'
+import { WRITE_IN_SELECTION } from '../../domain/contests.ts'
+import { ballotManifest, type ManifestBatch } from '../../domain/exports/ballot-manifest.ts'
+import type { Simulation } from '../../domain/simulation.ts'
+import { boxCounts } from '../db/audit-files.ts'
+import type { Db } from '../db/sql.ts'
+import type { AuditSource } from './audit-files.ts'
+
+/**
+ * What a risk-limiting audit reads: the manifest its sample is drawn from (the published
+ * one: same batches, same order) and the papers of the sampled places.
+ *
+ * The paper is not the ballot box's record — that is what the count counted, and an audit
+ * that read it back could only agree. For a simulated election the papers are the
+ * generator's own ballots, before any misread the plan injects (SimulatedPaperStacks): the
+ * simulator is the paper, as the ballots in their containers are in a county. An election
+ * cast through the API has no paper here; entering auditors' interpretations through the
+ * API is not built yet.
+ */
+
+/** The manifest's batches in order (each with its precinct, channel and container), as the sampler takes them. */
+export async function auditManifest(db: Db, s: AuditSource, containerSize: number): Promise<ManifestBatch[]> {
+  return ballotManifest({ electionId: s.election.id, counts: await boxCounts(db, s.election.id), containerSize }).batches
+}
+
+/** A paper's marks as an audit reads them, for the audited contests only: a name written in is the write-in line. */
+export function interpretation(marks: Marks, contestIds: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const id of contestIds) {
+    const ms = marks[id]
+    if (ms) out[id] = ms.map((m) => (typeof m === 'string' ? m : WRITE_IN_SELECTION))
+  }
+  return out
+}
+
+/**
+ * The papers of a simulated election stacked as the manifest holds the counted ballots,
+ * `chunk` ballots at a time with a yield between (an activity heartbeats meanwhile).
+ * Throws when a cell's papers and the manifest's ballots differ in number.
+ */
+export async function simulatedPapers(sim: Simulation, manifest: readonly ManifestBatch[], chunk = 50_000): Promise<SimulatedPaperStacks> {
+  const produced = manifest.reduce((n, b) => n + b.ballots, 0)
+  const stacks = new SimulatedPaperStacks(sim, produced)
+  while (!stacks.add(chunk)) await new Promise((r) => setImmediate(r))
+  const cells = new Map<string, { regionId: string; channel: ManifestBatch['channel']; ballots: number }>()
+  for (const b of manifest) {
+    const key = `${b.regionId}\u0000${b.channel}`
+    const cell = cells.get(key) ?? { regionId: b.regionId, channel: b.channel, ballots: 0 }
+    cell.ballots += b.ballots
+    cells.set(key, cell)
+  }
+  for (const c of cells.values()) {
+    const papers = stacks.stackSize(c.regionId, c.channel)
+    if (papers !== c.ballots) throw new Error(`${c.regionId}/${c.channel}: ${papers} papers, ${c.ballots} ballots in the manifest`)
+  }
+  return stacks
+}
+
+/**
+ * Every paper counted by hand with the count's own rules (an overvoted contest counts for
+ * no one): votes per audited contest and line, yielding every `chunk` papers.
+ */
+export async function fullHandCount(
+  sim: Simulation,
+  produced: number,
+  contests: readonly ContestRules[],
+  chunk = 20_000,
+): Promise<Record<string, Record<string, number>>> {
+  const votes: Record<string, Record<string, number>> = Object.fromEntries(contests.map((c) => [c.id, {}]))
+  const ids = contests.map((c) => c.id)
+  for (let k = 0; k < produced; k++) {
+    const paper = sim.paper(k)
+    if (!paper) throw new Error(`the generator has no ballot ${k}`)
+    const read = interpretation(paper, ids)
+    for (const contest of contests) {
+      const tally = votes[contest.id] as Record<string, number>
+      for (const sel of countedSelections(contest, read[contest.id])) tally[sel] = (tally[sel] ?? 0) + 1
+    }
+    if ((k + 1) % chunk === 0) await new Promise((r) => setImmediate(r))
+  }
+  return votes
+}

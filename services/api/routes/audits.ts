@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto'
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import { auditReportSchema, auditRequestSchema } from '../../../domain/audit/report.ts'
+import { AppError } from '../../../domain/errors.ts'
+import { readAuditCommitment } from '../../../lib/db/audit-files.ts'
+import {
+  type AuditRow,
+  createAudit,
+  dropAuditRequest,
+  listAudits,
+  readAudit,
+  readAuditBallots,
+  readAuditRounds,
+} from '../../../lib/db/audits.ts'
+import { loadDefinitions } from '../../../lib/db/contests.ts'
+import { getElection } from '../../../lib/db/elections.ts'
+import type { Sql } from '../../../lib/db/sql.ts'
+import { auditWorkflowId } from '../../../lib/temporal-audits.ts'
+import { requireAdmin } from '../auth.ts'
+import type { ApiDeps } from '../deps.ts'
+import { ElectionIdParam, json, problemResponses } from '../schemas.ts'
+import { validationHook } from '../validation.ts'
+
+const AuditRequest = z.object(auditRequestSchema.shape).openapi('AuditRequest')
+const AuditReport = z
+  .object(auditReportSchema.shape)
+  .extend({ links: z.object({ self: z.string(), workflow: z.string(), sample: z.string() }) })
+  .openapi('AuditReport')
+const AuditParams = ElectionIdParam.extend({
+  auditId: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'an audit id (letters, digits, _ -)')
+    .openapi({ param: { name: 'auditId', in: 'path' } }),
+})
+const AuditSample = z
+  .object({
+    auditId: z.string(),
+    draws: z.array(
+      z.object({
+        draw: z.number(),
+        round: z.number(),
+        ticket: z.number(),
+        batch: z.string(),
+        position: z.number(),
+        /** The paper's marks in the audited contests, as the audit read them. */
+        paper: z.record(z.string(), z.array(z.string())),
+      }),
+    ),
+  })
+  .openapi('AuditSample')
+
+/**
+ * Risk-limiting audits (workflows/audit.ts): an operator starts one after certification,
+ * with the contests, the risk limit and the seed rolled on dice; anyone reads its report
+ * (rounds, risks, outcome); the sample with each paper's marks is the admin's, like the
+ * cast vote records.
+ */
+export function auditRunRoutes(deps: ApiDeps) {
+  const { sql } = deps
+  const app = new OpenAPIHono({ defaultHook: validationHook })
+  const adminOnly = requireAdmin(deps.config.API_ADMIN_TOKEN)
+  const present = async (row: AuditRow) => {
+    const self = `/elections/${encodeURIComponent(row.electionId)}/audits/${encodeURIComponent(row.id)}`
+    return {
+      auditId: row.id,
+      electionId: row.electionId,
+      method: row.method,
+      contestIds: row.contestIds,
+      riskLimit: row.riskLimit,
+      seed: row.seed,
+      commitment: row.commitment,
+      status: row.status,
+      startedAt: row.startedAt.toISOString(),
+      finishedAt: row.finishedAt?.toISOString() ?? null,
+      rounds: await readAuditRounds(sql, row.id),
+      result: row.result,
+      links: {
+        self,
+        sample: `${self}/sample`,
+        workflow: `${deps.config.TEMPORAL_UI_URL}/namespaces/${deps.config.TEMPORAL_NAMESPACE}/workflows/${auditWorkflowId(row.id)}`,
+      },
+    }
+  }
+  const auditOf = async (electionId: string, auditId: string) => {
+    const row = await readAudit(sql, auditId)
+    if (!row || row.electionId !== electionId) throw new AppError('not_found', `election ${electionId} has no audit ${auditId}`)
+    return row
+  }
+  return app
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/{id}/audits',
+        summary: 'Start a risk-limiting audit (BRAVO ballot polling) of certified contests (admin)',
+        description:
+          'The seed is the dice rolls, typed in after the audit files were committed (GET /elections/{id}/audit). Only simulated elections can be audited here: their papers are the generator’s ballots. 409 unless the election is certified with committed audit files.',
+        security: [{ bearer: [] }],
+        middleware: [adminOnly] as const,
+        request: { params: ElectionIdParam, body: { content: { 'application/json': { schema: AuditRequest } }, required: true } },
+        responses: { 202: json(AuditReport, 'started'), ...problemResponses(400, 401, 404, 409) },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        const body = c.req.valid('json')
+        const row = await requestAudit(sql, id, body)
+        try {
+          await deps.audits.start(row.id)
+        } catch (err) {
+          await dropAuditRequest(sql, row.id)
+          throw err
+        }
+        return c.json(await present(row), 202)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/audits',
+        summary: "The election's audits, newest first",
+        request: { params: ElectionIdParam },
+        responses: { 200: json(z.object({ audits: z.array(AuditReport) }), 'the audits'), ...problemResponses(400, 404) },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        await getElection(sql, id)
+        const rows = await listAudits(sql, id)
+        return c.json({ audits: await Promise.all(rows.map(present)) }, 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/audits/{auditId}',
+        summary: "An audit's report: its rounds, each contest's measured risk and the outcome",
+        request: { params: AuditParams },
+        responses: { 200: json(AuditReport, 'the report'), ...problemResponses(400, 404) },
+      }),
+      async (c) => {
+        const { id, auditId } = c.req.valid('param')
+        return c.json(await present(await auditOf(id, auditId)), 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/audits/{auditId}/sample',
+        summary: "An audit's sample: each draw, where its paper lies and what it says in the audited contests (admin)",
+        security: [{ bearer: [] }],
+        middleware: [adminOnly] as const,
+        request: { params: AuditParams },
+        responses: { 200: json(AuditSample, 'the sample'), ...problemResponses(400, 401, 404) },
+      }),
+      async (c) => {
+        const { id, auditId } = c.req.valid('param')
+        await auditOf(id, auditId)
+        return c.json({ auditId, draws: await readAuditBallots(sql, auditId) }, 200)
+      },
+    )
+}
+
+/** Checks an audit request against the election and records it: the election certified, its files committed, its contests real. */
+async function requestAudit(sql: Sql, electionId: string, body: z.infer<typeof AuditRequest>): Promise<AuditRow> {
+  const election = await getElection(sql, electionId)
+  if (election.status !== 'certified')
+    throw new AppError('conflict', `election ${electionId} is ${election.status}: an audit starts after certification`)
+  const stored = await readAuditCommitment(sql, electionId)
+  if (!stored)
+    throw new AppError('conflict', `election ${electionId} has no committed audit files: an audit draws its sample only after them`)
+  if (!election.simulated) {
+    throw new AppError(
+      'conflict',
+      `election ${electionId} was not simulated: its papers are read by hand, and entering their interpretations through the API is not built yet`,
+    )
+  }
+  const definition = (await loadDefinitions(sql, [electionId])).get(electionId)
+  const known = new Set(definition?.contests.map((c) => c.id) ?? [])
+  const unknown = body.contestIds.flatMap((cid, i) => (known.has(cid) ? [] : [{ path: `contestIds.${i}`, message: `no contest ${cid}` }]))
+  if (unknown.length > 0) throw new AppError('invalid_input', unknown.map((u) => `${u.path}: ${u.message}`).join('; '), unknown)
+  const id = `a-${randomUUID().slice(0, 13)}`
+  await createAudit(sql, { id, electionId, ...body, method: 'ballot-polling', commitment: stored.commitment })
+  const row = await readAudit(sql, id)
+  if (!row) throw new Error(`audit ${id} was not recorded`)
+  return row
+}

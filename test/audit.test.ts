@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto'
+import { Client, Connection } from '@temporalio/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bravoAsn, countedSelections } from '../domain/audit/bravo.ts'
+import type { AuditReport } from '../domain/audit/report.ts'
+import { nextRoundTarget } from '../domain/audit/rounds.ts'
+import { defaultPlan, Simulation, type SimulationSettings } from '../domain/simulation.ts'
+import { auditWorkflowId } from '../lib/temporal-audits.ts'
+import { startApiHarness } from './api-harness.ts'
+import { startTally, type TallyProcess } from './processes.ts'
+
+/**
+ * A risk-limiting audit run by Temporal, through the API: started after certification with
+ * a seed of dice rolls, round by round, over the generator's ballots as papers. A correct
+ * count is confirmed from a sample; a count the simulator's injected misread reversed is
+ * never confirmed: the audit goes to a full hand count, which names the papers' winner.
+ */
+
+let h: Awaited<ReturnType<typeof startApiHarness>>
+let tally: TallyProcess
+let connection: Connection
+beforeAll(async () => {
+  h = await startApiHarness()
+  tally = await startTally({ name: 'tally-for-audits' })
+  await tally.waitHealthy()
+  connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' })
+})
+afterAll(async () => {
+  await tally?.stop()
+  await h?.close()
+  await connection?.close()
+})
+
+const settings: SimulationSettings = { seed: 11, voters: 4_000, turnout: 0.8, invalidShare: 0, duplicateShare: 0, contests: true }
+const REGIONS = 16
+const SEED = '18274650193847561029384756'
+
+/** Each single-seat contest's votes on the generator's papers, widest margin first. */
+function paperMargins() {
+  const sim = new Simulation(defaultPlan('x', settings, { regions: REGIONS }))
+  const index = sim.contests
+  if (!index) throw new Error('a long ballot')
+  const votes = new Map<string, Record<string, number>>()
+  for (let k = 0; k < sim.ballotCount; k++) {
+    for (const [id, ms] of Object.entries(sim.paper(k) ?? {})) {
+      const rules = index.contests.get(id)
+      if (!rules) continue
+      const t = votes.get(id) ?? {}
+      for (const s of countedSelections(
+        rules,
+        ms.map((m) => (typeof m === 'string' ? m : 'write-in')),
+      ))
+        t[s] = (t[s] ?? 0) + 1
+      votes.set(id, t)
+    }
+  }
+  return [...index.contests.values()]
+    .filter((c) => c.type === 'candidate' && c.numberElected === 1)
+    .map((c) => {
+      const v = votes.get(c.id) ?? {}
+      const [first, second] = Object.entries(v)
+        .filter(([line]) => line !== 'write-in')
+        .sort((a, b) => b[1] - a[1])
+      return { rules: c, votes: v, winner: first?.[0] ?? '', runnerUp: second?.[0] ?? '', w: first?.[1] ?? 0, l: second?.[1] ?? 0 }
+    })
+    .filter((c) => c.l > 0)
+    .sort((a, b) => b.w - b.l - (a.w - a.l))
+}
+
+async function createElection(id: string, extra: Partial<SimulationSettings> = {}) {
+  const res = await h.request('/elections', {
+    method: 'POST',
+    headers: h.admin,
+    body: JSON.stringify({
+      id,
+      name: `Audited ${id}`,
+      reconcileEverySeconds: 5,
+      simulation: { ...settings, ...extra, regions: REGIONS, ratePerSecond: 4_000 },
+    }),
+  })
+  expect(res.status, await res.clone().text()).toBe(201)
+}
+
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await read()
+    if (done(v)) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+const certified = (id: string) =>
+  until(
+    async () => (await (await h.request(`/elections/${id}`)).json()) as { status: string },
+    (e) => e.status === 'certified',
+    180_000,
+    `election ${id} certified`,
+  )
+
+const startAudit = (id: string, body: unknown, headers: Record<string, string> = h.admin) =>
+  h.request(`/elections/${id}/audits`, { method: 'POST', headers, body: JSON.stringify(body) })
+
+const finished = (id: string, auditId: string) =>
+  until(
+    async () => (await (await h.request(`/elections/${id}/audits/${auditId}`)).json()) as AuditReport,
+    (a) => a.status !== 'running',
+    180_000,
+    `audit ${auditId}`,
+  )
+
+describe('a risk-limiting audit', () => {
+  const margins = paperMargins()
+  const N = Math.floor(settings.voters * settings.turnout)
+  const asnOf = (c: { w: number; l: number }) => bravoAsn(c.w / N, c.l / N, 0.05)
+  // To confirm: a margin that needs a sample of some size; to reverse: the widest (the misread must flip many ballots).
+  const confirmable = margins.filter((c) => asnOf(c) >= 50 && asnOf(c) <= N / 8).sort((a, b) => asnOf(a) - asnOf(b))[0]
+  const reversed = margins[0]
+  if (!confirmable || !reversed || confirmable.rules.id === reversed.rules.id)
+    throw new Error('the simulated ballot lacks the contests this test needs')
+
+  it('confirms a correct count from a sample, refuses hostile requests with the field named, and shows its rounds', {
+    timeout: 300_000,
+  }, async () => {
+    const id = `au-${randomUUID().slice(0, 8)}`
+    await createElection(id)
+    // Not yet certified: no audit.
+    const early = await startAudit(id, { contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED })
+    expect(early.status).toBe(409)
+    await certified(id)
+    await until(
+      async () => (await h.request(`/elections/${id}/audit`)).status,
+      (s) => s === 200,
+      60_000,
+      'the audit files committed',
+    )
+
+    const refusals: Array<[unknown, number, RegExp]> = [
+      [{ contestIds: [confirmable.rules.id], riskLimit: 0.5, seed: SEED }, 400, /riskLimit/],
+      [{ contestIds: [confirmable.rules.id], riskLimit: 0, seed: SEED }, 400, /riskLimit/],
+      [{ contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: '12345' }, 400, /seed/],
+      [{ contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: `${SEED}x` }, 400, /seed/],
+      [{ contestIds: ['no-such-contest'], riskLimit: 0.05, seed: SEED }, 400, /contestIds\.0/],
+      [{ contestIds: [], riskLimit: 0.05, seed: SEED }, 400, /contestIds/],
+      [{ contestIds: [confirmable.rules.id, confirmable.rules.id], riskLimit: 0.05, seed: SEED }, 400, /contestIds/],
+      [{ contestIds: 'all', riskLimit: 0.05, seed: SEED }, 400, /contestIds/],
+    ]
+    for (const [body, status, field] of refusals) {
+      const res = await startAudit(id, body)
+      expect(res.status, JSON.stringify(body)).toBe(status)
+      expect(await res.text()).toMatch(field)
+    }
+    expect((await startAudit(id, { contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED }, {})).status).toBe(401)
+    expect((await h.request(`/elections/${id}/audits`)).status).toBe(200)
+    expect((await h.request(`/elections/${id}/audits/a-nope`)).status).toBe(404)
+    expect((await h.request(`/elections/${id}/audits/..%2F..`)).status).toBe(400)
+
+    const started = await startAudit(id, { contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED })
+    expect(started.status).toBe(202)
+    const { auditId } = (await started.json()) as AuditReport
+    const report = await finished(id, auditId)
+    const firstRound = nextRoundTarget([{ rules: confirmable.rules, votes: confirmable.votes, ballots: N }], 0.05, null, 0, N)
+    console.log(
+      `audit ${auditId} of ${confirmable.rules.id} (${confirmable.w} to ${confirmable.l} of ${N}): ${report.status} after ${report.result?.draws} draws in ${report.rounds.length} round(s); ` +
+        `first round sized ${firstRound} for a 90 % chance to stop, BRAVO ASN ${asnOf(confirmable).toFixed(0)}`,
+    )
+    expect(report.status).toBe('confirmed')
+    expect(report.rounds.length).toBe(report.result?.rounds)
+    expect(report.rounds[0]?.draws).toBe(firstRound)
+    expect(report.result?.contests[0]).toMatchObject({
+      contestId: confirmable.rules.id,
+      reported: [confirmable.winner],
+      status: 'confirmed',
+    })
+    const last = report.rounds[report.rounds.length - 1]
+    expect(last?.contests[0]?.pairs.every((p) => p.pValue <= 0.05)).toBe(true)
+
+    // The sample is the admin's: each draw, where its paper lies, and the audited contest's marks only.
+    expect((await h.request(`/elections/${id}/audits/${auditId}/sample`)).status).toBe(401)
+    const sample = (await (await h.request(`/elections/${id}/audits/${auditId}/sample`, { headers: h.admin })).json()) as {
+      draws: Array<{ draw: number; batch: string; position: number; paper: Record<string, string[]> }>
+    }
+    expect(sample.draws.length).toBe(report.result?.draws)
+    expect(sample.draws.map((d) => d.draw)).toEqual(sample.draws.map((_, i) => i + 1))
+    for (const d of sample.draws) expect(Object.keys(d.paper).every((c) => c === confirmable.rules.id)).toBe(true)
+
+    // The same seed draws the same sample: a second audit repeats the first's draws.
+    const again = await startAudit(id, { contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED })
+    const second = await finished(id, ((await again.json()) as AuditReport).auditId)
+    expect(second.rounds).toEqual(report.rounds)
+
+    // The workflow shows its progress in Temporal (the Web UI's query and memo).
+    const client = new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' })
+    const handle = client.workflow.getHandle(auditWorkflowId(auditId))
+    expect((await handle.describe()).status.name).toBe('COMPLETED')
+    expect(await handle.query('auditProgress')).toMatchObject({ result: 'confirmed', round: report.rounds.length })
+  })
+
+  it('never confirms an outcome a misread reversed: it escalates to a full hand count, which names the papers’ winner', {
+    timeout: 300_000,
+  }, async () => {
+    const id = `am-${randomUUID().slice(0, 8)}`
+    const share = Math.min(1, (reversed.w - reversed.l) / (2 * reversed.w) + 0.15)
+    // Refused with the field named when the misread does not fit the ballot.
+    const bad = await h.request('/elections', {
+      method: 'POST',
+      headers: h.admin,
+      body: JSON.stringify({
+        name: 'bad misread',
+        start: false,
+        simulation: {
+          ...settings,
+          regions: REGIONS,
+          misread: { contestId: reversed.rules.id, from: reversed.winner, to: 'nobody', share },
+        },
+      }),
+    })
+    expect(bad.status).toBe(400)
+    expect(await bad.text()).toMatch(/simulation\.misread\.to/)
+
+    await createElection(id, { misread: { contestId: reversed.rules.id, from: reversed.winner, to: reversed.runnerUp, share } })
+    await certified(id)
+    await until(
+      async () => (await h.request(`/elections/${id}/audit`)).status,
+      (s) => s === 200,
+      60_000,
+      'the audit files committed',
+    )
+    // The count is exact for what it was sent (certified): the reported winner is the runner-up on paper.
+    const contest = (await (await h.request(`/elections/${id}/contests/${reversed.rules.id}`)).json()) as {
+      selections: Array<{ id: string; votes: number }>
+    }
+    const reportedVotes = (line: string) => contest.selections.find((s) => s.id === line)?.votes ?? 0
+    expect(reportedVotes(reversed.runnerUp)).toBeGreaterThan(reportedVotes(reversed.winner))
+
+    const started = await startAudit(id, { contestIds: [reversed.rules.id, confirmable.rules.id], riskLimit: 0.05, seed: SEED })
+    expect(started.status).toBe(202)
+    const { auditId } = (await started.json()) as AuditReport
+    const report = await finished(id, auditId)
+    console.log(
+      `audit ${auditId}: a misread of ${reversed.rules.id} (${Math.round(share * 100)} % of ${reversed.winner}'s ballots read as ${reversed.runnerUp}) → ${report.status} after ${report.rounds.length} round(s), ${report.result?.draws} draws`,
+    )
+    expect(report.status).toBe('outcome-differs')
+    const [wrong, other] = report.result?.contests ?? []
+    expect(wrong).toMatchObject({
+      contestId: reversed.rules.id,
+      reported: [reversed.runnerUp],
+      status: 'outcome-differs',
+      handCount: { outcome: [reversed.winner] },
+    })
+    expect(wrong?.handCount?.votes[reversed.winner]).toBe(reversed.w)
+    // The contest the misread did not touch: the full count confirms it.
+    expect(other).toMatchObject({ contestId: confirmable.rules.id, status: 'confirmed-by-full-count', reported: [confirmable.winner] })
+    expect(report.result?.draws).toBe(N)
+  })
+})

@@ -1,0 +1,71 @@
+import { ActivityFailure, ApplicationFailure, defineQuery, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow'
+import type { ElectionActivities } from '../activities/index.ts'
+import type { AuditResult, AuditRound } from '../domain/audit/report.ts'
+import { DEFAULT_ROUND_POLICY } from '../domain/audit/rounds.ts'
+
+export interface AuditWorkflowInput {
+  auditId: string
+  /** The chance of stopping in a round that each round's size aims at. */
+  roundQuantile?: number
+  /** Each round draws at least this factor of the draws before it. */
+  growth?: number
+}
+
+export interface AuditProgress {
+  auditId: string
+  round: number
+  draws: number
+  /** Per contest: its status after the last round. */
+  contests: Array<{ contestId: string; status: string }>
+  result: AuditResult['status'] | 'failed' | null
+}
+
+export const auditProgressQuery = defineQuery<AuditProgress>('auditProgress')
+
+const acts = proxyActivities<ElectionActivities>({
+  // A round of a county's audit walks the box once and the generator's ballots once.
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['AppError'] },
+})
+
+/**
+ * A BRAVO ballot-polling risk-limiting audit of chosen contests of a certified election
+ * (workflow id `audit-<auditId>`; the request, its contests, risk limit and seed are the
+ * audit's row, written by the API). Round by round: each round draws the next tickets from
+ * the seed over the published manifest (Rivest's sampler), reads those ballots' papers and
+ * tests every reported winner against every reported loser over the whole sample. It ends
+ * when every contest is confirmed at the risk limit, or with a full hand count that either
+ * confirms the reported outcome or shows it wrong: a wrong outcome is confirmed by the
+ * sample with probability at most the risk limit. Rounds are recorded as they finish (the
+ * API's report) and summed up in the memo and the `auditProgress` query (the Web UI).
+ */
+export async function auditWorkflow(input: AuditWorkflowInput): Promise<AuditResult> {
+  const quantile = input.roundQuantile ?? DEFAULT_ROUND_POLICY.quantile
+  const growth = input.growth ?? DEFAULT_ROUND_POLICY.growth
+  const progress: AuditProgress = { auditId: input.auditId, round: 0, draws: 0, contests: [], result: null }
+  setHandler(auditProgressQuery, () => progress)
+  try {
+    let last: AuditRound | null = null
+    while (!last || last.contests.some((c) => c.status === 'escalate')) {
+      last = await acts.auditRound({ auditId: input.auditId, round: progress.round + 1, quantile, growth })
+      progress.round = last.round
+      progress.draws = last.draws
+      progress.contests = last.contests.map((c) => ({ contestId: c.contestId, status: c.status }))
+      upsertMemo({ round: last.round, draws: last.draws, contests: progress.contests.map((c) => `${c.contestId}: ${c.status}`).join('; ') })
+      log.info('audit round', { auditId: input.auditId, round: last.round, draws: last.draws })
+    }
+    const result = await acts.concludeAudit({ auditId: input.auditId })
+    progress.result = result.status
+    upsertMemo({ result: result.status })
+    return result
+  } catch (err) {
+    // A refusal (files changed, no papers) ends the audit as failed; the error stays the workflow's.
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'AppError') {
+      await acts.failAudit({ auditId: input.auditId })
+      progress.result = 'failed'
+      upsertMemo({ result: 'failed', reason: err.cause.message })
+    }
+    throw err
+  }
+}
