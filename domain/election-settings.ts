@@ -44,7 +44,7 @@ export type SimulationSettings = z.infer<typeof simulationSettingsSchema>
 export const simulationRunSchema = z.object({
   /** The rate the workflow starts producing at (the API's `ratePerSecond`). */
   ratePerSecond: z.number().optional(),
-  /** An election of the benchmark (bench/), left out of GET /elections unless asked for. */
+  /** An election of the benchmark (bench/): the benchmark removes its own elections, and only those, when it ends. */
   benchmark: z.boolean().optional(),
 })
 export type SimulationRun = z.infer<typeof simulationRunSchema>
