@@ -321,6 +321,23 @@ describe('the NIST results export', () => {
     expect(await refused.text()).toMatch(/no contests defined/)
     expect((await h.request('/elections/no-such-election/results.cdf.json')).status).toBe(404)
   })
+
+  it('says a test election is one (IsTest), and serves the zero report before anything is counted', async () => {
+    const { id, res } = await createDefined({ test: true })
+    expect(res.status, await res.clone().text()).toBe(201)
+    expect(await res.json()).toMatchObject({ test: true, simulated: false, status: 'draft' })
+    const report = await (await h.request(`/elections/${id}/results.cdf.json`)).json()
+    expect(nistValidator('results')(report)).toEqual([])
+    expect(report).toMatchObject({ Status: 'pre-election', IsTest: true, TestType: 'test election' })
+    const counts = report.Election[0].Contest.flatMap((c: { ContestSelection?: Array<{ VoteCounts?: Array<{ Count: number }> }> }) =>
+      (c.ContestSelection ?? []).flatMap((sel) => sel.VoteCounts ?? []),
+    )
+    expect(counts.length).toBeGreaterThan(0)
+    expect(counts.filter((v: { Count: number }) => v.Count !== 0)).toEqual([])
+    // An election not created as a test is not one.
+    const live = await createDefined()
+    expect(await live.res.json()).toMatchObject({ test: false })
+  })
 })
 
 describe('the audit files', () => {

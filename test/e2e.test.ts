@@ -72,6 +72,9 @@ describe('end to end through the API processes', () => {
       const page = await browser.newPage({ viewport: { width: 1100, height: 1100 } })
       await page.goto(`${api.url}/live/${id}`)
       await page.waitForSelector('[data-candidate="ada"]')
+      // A simulation is a test: the page says so before anything else.
+      await page.waitForSelector('#testBanner:not([hidden])')
+      expect(await page.textContent('#testBanner')).toMatch(/^TEST\b.*simulation/)
       const counted = async () => Number((await page.textContent('[data-testid="counted"]'))?.replace(/\D/g, '') || 0)
       await page.waitForFunction(() => Number(document.querySelector('[data-testid="counted"]')?.textContent?.replace(/\D/g, '') || 0) > 0)
       const first = await counted()
@@ -111,6 +114,7 @@ describe('end to end through the API processes', () => {
       await page.goto(`${api.url}/`)
       await page.waitForSelector(`[data-election="${id}"]`)
       expect(await page.textContent(`[data-election="${id}"]`)).toMatch(/open/)
+      expect(await page.textContent(`[data-election="${id}"]`)).toMatch(/TEST/)
     } finally {
       await browser.close()
       await fetch(`${api.url}/elections/${id}/stop`, { method: 'POST', headers: admin })

@@ -12,6 +12,8 @@ export interface NewElection {
   candidates: Candidate[]
   regions: Region[]
   simulated?: boolean
+  /** A test election (every simulation is one): TEST on every page, IsTest in every export. */
+  test?: boolean
   settings?: ElectionSettings
 }
 
@@ -20,6 +22,8 @@ export interface ElectionRow {
   name: string
   status: ElectionStatus
   simulated: boolean
+  /** A test election: fixed at creation, true for every simulation. */
+  test: boolean
   /** Parsed by its schema when the row is read (domain/election-settings.ts). */
   settings: ElectionSettings
   createdAt: Date
@@ -37,7 +41,8 @@ export interface ElectionRow {
 export async function createElection(db: Db, e: NewElection): Promise<void> {
   const [existing] = await db`select 1 from elections where id = ${e.id}`
   if (existing) throw new AppError('conflict', `election ${e.id} already exists`)
-  await db`insert into elections (id, name, simulated, settings) values (${e.id}, ${e.name}, ${e.simulated ?? false}, ${db.json(toJson(e.settings ?? {}))})`
+  await db`insert into elections (id, name, simulated, test, settings)
+    values (${e.id}, ${e.name}, ${e.simulated ?? false}, ${(e.test ?? false) || (e.simulated ?? false)}, ${db.json(toJson(e.settings ?? {}))})`
   await db`
     insert into candidates (election_id, id, name, party, position)
     select ${e.id}, * from unnest(${e.candidates.map((c) => c.id)}::text[], ${e.candidates.map((c) => c.name)}::text[],

@@ -77,6 +77,8 @@ export const CreateElection = z
     definition: electionDefinitionSchema.optional(),
     reconcileEverySeconds: z.number().int().min(1).max(86_400).default(30),
     start: z.boolean().default(true),
+    /** A test election (logic and accuracy testing, training): TEST on every page, IsTest in every export. Simulations always are. */
+    test: z.boolean().default(false),
   })
   .refine((e) => e.simulation || ((e.candidates || e.definition) && e.regions), {
     message: 'give either simulation settings or regions with candidates or a definition',
@@ -97,6 +99,7 @@ export const Election = z
     name: z.string(),
     status: z.enum(ELECTION_STATUSES),
     simulated: z.boolean(),
+    test: z.boolean(),
     createdAt: z.string(),
     openedAt: z.string().nullable(),
     closedAt: z.string().nullable(),

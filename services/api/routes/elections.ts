@@ -26,6 +26,7 @@ export function electionRoutes(deps: ApiDeps) {
     name: e.name,
     status: e.status,
     simulated: e.simulated,
+    test: e.test,
     createdAt: e.createdAt.toISOString(),
     openedAt: e.openedAt?.toISOString() ?? null,
     closedAt: e.closedAt?.toISOString() ?? null,
@@ -81,7 +82,7 @@ export function electionRoutes(deps: ApiDeps) {
             throw new AppError('invalid_input', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors)
           }
           await sql.begin(async (tx) => {
-            await createElection(tx, { id, name: body.name, candidates: body.candidates ?? [], regions })
+            await createElection(tx, { id, name: body.name, candidates: body.candidates ?? [], regions, test: body.test })
             if (body.definition && resolved?.ok) await saveDefinition(tx, id, body.definition.districts, resolved.resolved)
           })
         }
