@@ -168,7 +168,8 @@ const M = {
 } as const
 
 /** Per ballot: which candidate, then duplicate?, invalid?, which invalid kind. */
-const K = { candidate: 1, duplicate: 3, invalid: 4, kind: 5, misread: 6 } as const
+const K = { candidate: 1, duplicate: 3, invalid: 4, kind: 5 } as const
+const MISREAD_SALT = 0x6d15ead
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x))
 
@@ -468,7 +469,8 @@ export class Simulation {
     if (!m) return marks
     const marked = marks[m.contestId]
     if (!marked?.includes(m.from) || marked.includes(m.to)) return marks
-    if (!(uniform(this.plan.settings.seed, k, K.misread) < m.share)) return marks
+    // A stream of its own: uniform(seed, k, s) is also the s-th draw markBallot makes for ballot k.
+    if (!(uniform(mix(this.plan.settings.seed ^ MISREAD_SALT), k, 1) < m.share)) return marks
     return { ...marks, [m.contestId]: marked.map((x) => (x === m.from ? m.to : x)) }
   }
 

@@ -400,3 +400,31 @@ describe('simulations (seeded)', () => {
     expect(handCount(bond, box).passes).toBe(false)
   })
 })
+
+describe('claims no pair tests, and numbers that must not run away (found in review)', () => {
+  it('sends a contest reported with no votes, or with a seat nobody got a vote for, to a full count', () => {
+    const blank: ReportedContest = { rules: candidateRules('c', ['a', 'b']), votes: {}, ballots: 1000 }
+    // The papers say a won: a scanner that read the contest as blank must not pass its audit.
+    const [r] = bravoAudit([blank], 0.05, papers('c', [[['a'], 50]]))
+    expect(r?.status).toBe('full-hand-count-needed')
+    const twoSeats: ReportedContest = { rules: candidateRules('c', ['a', 'b', 'c'], 2), votes: { a: 1000 }, ballots: 1000 }
+    expect(bravoAudit([twoSeats], 0.05, papers('c', [[['a'], 50]]))[0]?.status).toBe('full-hand-count-needed')
+    const noVotesOnMeasure: ReportedContest = { rules: measureRules('m', 1, 2), votes: {}, ballots: 1000 }
+    expect(bravoAudit([noVotesOnMeasure], 0.05, papers('m', [[['yes'], 50]]))[0]?.status).toBe('full-hand-count-needed')
+  })
+
+  it('sizes a round normally when a losing line got no vote (0 × −∞ is no evidence)', () => {
+    const withEmptyLine = mayor({ a: 600, b: 400, c: 0 }, 1000)
+    const without = mayor({ a: 600, b: 400 }, 1000)
+    const size = bravoContestRoundSize(withEmptyLine, 0.1, 0.9)
+    expect(Number.isFinite(size)).toBe(true)
+    expect(size).toBe(bravoContestRoundSize(without, 0.1, 0.9))
+  })
+
+  it('answers "more than the cap" at once for a near tie instead of searching n one at a time', () => {
+    const started = performance.now()
+    expect(bravoRoundSize(0.45, 0.44995, 0.05, 0.9, { cap: 500_000 })).toBe(Number.POSITIVE_INFINITY)
+    expect(performance.now() - started).toBeLessThan(2_000)
+    expect(() => bravoRoundSize(0.6, 0.4, 1e-320, 0.9)).toThrow(RangeError)
+  })
+})

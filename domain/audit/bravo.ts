@@ -104,8 +104,17 @@ export function pairLogFactors(p: ReportedPair): { winner: number; loser: number
  * `undefined`: the contest is not on this ballot.
  */
 export function countedSelections(rules: ContestRules, selections: readonly string[] | undefined): ReadonlySet<string> {
-  const set = new Set(selections ?? [])
-  return set.size > rules.votesAllowed ? new Set() : set
+  return new Set(countedVotes(rules, selections))
+}
+
+/**
+ * The votes a ballot gives in a contest, by the count's rule (domain/tabulation.ts): more
+ * marks than the contest allows is an overvote and gives none; otherwise one vote per mark
+ * (two names written in are two votes for the write-in line).
+ */
+export function countedVotes(rules: ContestRules, selections: readonly string[] | undefined): readonly string[] {
+  const made = selections ?? []
+  return made.length > rules.votesAllowed ? [] : made
 }
 
 /** +1: a ballot for the pair's winner (and not its loser); −1: for the loser; 0: neither or both. */
@@ -176,8 +185,10 @@ function bravoContest(
 ): BravoContestResult {
   const pairs = reportedPairs(contest)
   const counts = pairs.map(() => ({ w: 0, l: 0 }))
+  const id = contest.rules.id
   for (const ballot of sample) {
-    const counted = countedSelections(contest.rules, ballot[contest.rules.id])
+    // Own keys only: a contest called `constructor` must not find Object's.
+    const counted = countedSelections(contest.rules, Object.hasOwn(ballot, id) ? ballot[id] : undefined)
     for (const [i, p] of pairs.entries()) {
       const side = ballotSide(p, counted)
       const c = counts[i] as { w: number; l: number }
@@ -201,7 +212,7 @@ function bravoContest(
   })
   const base = { contestId: contest.rules.id, sampleSize: sample.length, riskLimit, pairs: results }
   const limit = options.fullCountAt ?? contest.ballots
-  return { ...base, ...bravoDecision(pairs, results, riskLimit, sample.length, limit) }
+  return { ...base, ...bravoDecision(contest, pairs, results, riskLimit, sample.length, limit) }
 }
 
 /** T after w ballots for the winner and l for the loser: the factors multiply, in any order. */
@@ -212,12 +223,18 @@ export function pairT(p: ReportedPair, w: number, l: number): number {
 }
 
 function bravoDecision(
+  contest: ReportedContest,
   pairs: ReportedPair[],
   results: BravoPairResult[],
   riskLimit: number,
   sampleSize: number,
   fullCountAt: number,
 ): { status: AuditStatus; reason: string } {
+  // A seat reported empty (fewer winners with votes than seats and lines) is a claim no pair
+  // tests — "nobody else got a vote" — so no sample can confirm it: a scanner that read a
+  // contest's marks as blank would otherwise pass its audit.
+  const vacancy = reportedVacancy(contest)
+  if (vacancy) return { status: 'full-hand-count-needed', reason: vacancy }
   const stuck = pairs.find((p) => !pairAuditable(p))
   // A tie (or a pair with no votes) has no margin: no sample can confirm it.
   if (stuck) return { status: 'full-hand-count-needed', reason: `${stuck.winner} over ${stuck.loser} has no margin to audit` }
@@ -229,8 +246,20 @@ function bravoDecision(
   return { status: 'escalate', reason: `${open.length} pair(s) below 1/α: ${open.map((r) => `${r.winner}>${r.loser}`).join(', ')}` }
 }
 
+/** Why a contest's reported outcome leaves a seat (or the measure) without a reported winner; null when it does not. */
+export function reportedVacancy(contest: ReportedContest): string | null {
+  const { rules, votes } = contest
+  const outcome = reportedWinners(rules, votes)
+  if (rules.type === 'measure') return outcome.passes === null ? 'no votes reported on the measure' : null
+  const seats = Math.min(rules.numberElected, resultLines(rules).length)
+  return outcome.winners.length < seats
+    ? `${seats - outcome.winners.length} of ${seats} seat(s) reported with no candidate that got a vote`
+    : null
+}
+
 function checkRiskLimit(riskLimit: number) {
-  if (!(riskLimit > 0 && riskLimit < 1)) throw new RangeError(`the risk limit is a fraction in (0, 1) (got ${riskLimit})`)
+  if (!(riskLimit > 0 && riskLimit < 1 && Number.isFinite(Math.log(1 / riskLimit))))
+    throw new RangeError(`the risk limit is a fraction in (0, 1) (got ${riskLimit})`)
 }
 
 /**
@@ -277,9 +306,12 @@ export function bravoRoundSize(
   pLoser: number,
   riskLimit: number,
   quantile: number,
-  options: { nullShare?: number; sampledWinner?: number; sampledLoser?: number } = {},
+  options: { nullShare?: number; sampledWinner?: number; sampledLoser?: number; cap?: number } = {},
 ): number {
   checkRiskLimit(riskLimit)
+  // Beyond `cap` ballots the answer is "more than the audit would draw": the exact search
+  // below walks n one at a time, and a near-tie would keep it (and the event loop) busy for hours.
+  const cap = options.cap ?? Number.POSITIVE_INFINITY
   if (!(quantile > 0 && quantile < 1)) throw new RangeError(`the probability of stopping is in (0, 1) (got ${quantile})`)
   const p0 = options.nullShare ?? 0.5
   const both = pWinner + pLoser
@@ -287,7 +319,10 @@ export function bravoRoundSize(
   if (!(s > p0)) return Number.POSITIVE_INFINITY
   const plus = Math.log(s / p0)
   const minus = Math.log((1 - s) / (1 - p0))
-  const threshold = Math.log(1 / riskLimit) - ((options.sampledWinner ?? 0) * plus + (options.sampledLoser ?? 0) * minus)
+  // 0 × −∞ (a share of 1: no loser ballot expected, none seen) is no evidence either way.
+  const w = options.sampledWinner ?? 0
+  const l = options.sampledLoser ?? 0
+  const threshold = Math.log(1 / riskLimit) - ((w === 0 ? 0 : w * plus) + (l === 0 ? 0 : l * minus))
   if (threshold <= 0) return 0
   // A landslide with no loser votes: every ballot counts plus; no randomness to allow for.
   if (!Number.isFinite(minus)) return Math.ceil(Math.floor(threshold / plus + 1) / both)
@@ -303,6 +338,7 @@ export function bravoRoundSize(
   const radical = Math.sqrt(Math.max(0, qb * qb - 4 * qa * qc))
   let n = Math.max(1, Math.floor((quantile > 0.5 ? -qb + radical : -qb - radical) / (2 * qa)))
   for (;;) {
+    if (!(n / both <= cap)) return Number.POSITIVE_INFINITY
     const x = binomialQuantile(1 - quantile, n, s)
     if (x * plus + (n - x) * minus > threshold) break
     n++
@@ -311,7 +347,13 @@ export function bravoRoundSize(
 }
 
 /** The contest's round size: its hardest pair's, given what the sample so far already holds. */
-export function bravoContestRoundSize(contest: ReportedContest, riskLimit: number, quantile: number, soFar?: BravoContestResult): number {
+export function bravoContestRoundSize(
+  contest: ReportedContest,
+  riskLimit: number,
+  quantile: number,
+  soFar?: BravoContestResult,
+  cap?: number,
+): number {
   const n = contest.ballots
   let worst = 0
   for (const p of reportedPairs(contest)) {
@@ -320,6 +362,7 @@ export function bravoContestRoundSize(contest: ReportedContest, riskLimit: numbe
       nullShare: p.nullShare,
       sampledWinner: seen?.winnerBallots ?? 0,
       sampledLoser: seen?.loserBallots ?? 0,
+      cap,
     })
     worst = Math.max(worst, size)
   }

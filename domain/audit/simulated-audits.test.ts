@@ -3,7 +3,7 @@ import type { Marks } from '../ballot.ts'
 import { AppError } from '../errors.ts'
 import { defaultPlan, Simulation, type SimulationSettings } from '../simulation.ts'
 import { type BallotInterpretation, bravoAsn, bravoAudit, countedSelections, type ReportedContest, reportedWinners } from './bravo.ts'
-import { nextRoundTarget } from './rounds.ts'
+import { fullCountAt, nextRoundTarget } from './rounds.ts'
 import { drawSample } from './sampler.ts'
 
 /**
@@ -74,7 +74,7 @@ function audit(contest: ReportedContest, papers: readonly BallotInterpretation[]
   while (!results || results.some((r) => r.status === 'escalate')) {
     const target = nextRoundTarget([contest], riskLimit, results, sample.length, N)
     for (const d of drawSample(seed, manifest, target - sample.length, sample.length + 1)) sample.push(papers[d.position - 1] ?? {})
-    results = bravoAudit([contest], riskLimit, sample, { fullCountAt: N })
+    results = bravoAudit([contest], riskLimit, sample, { fullCountAt: fullCountAt(N) })
     rounds++
   }
   return { status: results[0]?.status, draws: sample.length, rounds }
