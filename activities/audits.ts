@@ -1,6 +1,6 @@
 import { bravoAudit, type ReportedContest, reportedWinners } from '../domain/audit/bravo.ts'
 import type { AuditContestRound, AuditResult, AuditStatusName } from '../domain/audit/report.ts'
-import { nextRoundTarget, type RoundPolicy } from '../domain/audit/rounds.ts'
+import { fullCountAt, nextRoundTarget, type RoundPolicy } from '../domain/audit/rounds.ts'
 import { drawSample } from '../domain/audit/sampler.ts'
 import { contestTotals } from '../domain/contest-totals.ts'
 import { AppError } from '../domain/errors.ts'
@@ -11,7 +11,7 @@ import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { loadPlan } from '../lib/db/simulation.ts'
 import type { Db } from '../lib/db/sql.ts'
 import { type AuditSource, auditSource } from '../lib/exports/audit-files.ts'
-import { auditManifest, fullHandCount, interpretation, simulatedPapers } from '../lib/exports/audit-papers.ts'
+import { auditManifest, checkPapersAreTheCount, fullHandCount, interpretation, simulatedPapers } from '../lib/exports/audit-papers.ts'
 import type { ActivityDeps } from './deps.ts'
 import { heartbeating } from './heartbeat.ts'
 
@@ -29,7 +29,8 @@ export interface AuditRoundOutcome {
 /** What the count reported for a contest: its winners, or passes/fails for a measure. */
 const outcomeOf = (c: ReportedContest, votes = c.votes): string[] => {
   const w = reportedWinners(c.rules, votes)
-  return c.rules.type === 'measure' ? [w.passes === null ? 'no votes' : w.passes ? 'passes' : 'fails'] : [...w.winners].sort()
+  // A measure with no votes fails (it did not reach its threshold), as the results say.
+  return c.rules.type === 'measure' ? [w.passes ? 'passes' : 'fails'] : [...w.winners].sort()
 }
 
 /**
@@ -53,7 +54,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
     if (!stored || stored.commitment !== audit.commitment) {
       throw new AppError('conflict', `election ${audit.electionId}'s audit files are not the ones the audit was started against`)
     }
-    const manifest = await auditManifest(db, source, stored.containerSize)
+    const manifest = await auditManifest(db, source, stored)
     const N = manifest.reduce((n, b) => n + b.ballots, 0)
     if (N !== stored.ballots) throw new AppError('conflict', `the box holds ${N} ballots, the committed manifest ${stored.ballots}`)
     const totalsInput = await readContestTotalsInput(db, audit.electionId)
@@ -87,39 +88,52 @@ export function createAuditActivities({ sql }: ActivityDeps) {
     async auditRound(input: AuditRoundInput): Promise<AuditRoundOutcome> {
       return heartbeating(
         (async () => {
-          const recorded = (await readAuditRounds(sql, input.auditId)).find((r) => r.round === input.round)
+          const rounds = await readAuditRounds(sql, input.auditId)
+          const recorded = rounds.find((r) => r.round === input.round)
           if (recorded) return recorded
+          // The sample before this round is what the rounds before it recorded, and nothing
+          // else: an attempt still running beside this one cannot change what it draws.
+          const previous = input.round === 1 ? { draws: 0 } : rounds.find((r) => r.round === input.round - 1)
+          if (!previous) throw new AppError('conflict', `audit ${input.auditId} has no round ${input.round - 1} to follow`)
           const p = await inSnapshot((tx) => plan(tx, input.auditId))
-          const earlier = await readAuditBallots(sql, input.auditId)
+          const earlier = await readAuditBallots(sql, input.auditId, previous.draws)
+          if (earlier.length !== previous.draws) {
+            throw new AppError('conflict', `audit ${input.auditId} recorded ${previous.draws} draws and holds ${earlier.length}`)
+          }
           const judge = (papers: readonly AuditBallotRow[]) =>
             bravoAudit(
               p.contests,
               p.audit.riskLimit,
               papers.map((b) => b.paper),
-              { fullCountAt: p.N },
+              { fullCountAt: fullCountAt(p.N) },
             )
           const before = earlier.length > 0 ? judge(earlier) : null
           const target = nextRoundTarget(p.contests, p.audit.riskLimit, before, earlier.length, p.N, input)
-          const fresh = drawSample(
-            p.audit.seed,
-            p.manifest.map((b) => ({ id: b.name, ballots: b.ballots })),
-            target - earlier.length,
-            earlier.length + 1,
-          )
-          const papers = await simulatedPapers(await simulationOf(sql, p.source), p.manifest)
+          const sim = await simulationOf(sql, p.source)
+          // Once per audit: the papers are the generator's ballots 0..N−1 only if those are
+          // exactly the ballots counted (a voter of a simulation can also cast through the API).
+          if (input.round === 1) await checkPapersAreTheCount(sql, sim, p.audit.electionId, p.N)
+          const papers = await simulatedPapers(sim, p.manifest)
           const batches = new Map(p.manifest.map((b) => [b.name, b]))
-          const drawn: AuditBallotRow[] = fresh.map((d) => {
-            const batch = batches.get(d.batchId)
-            if (!batch) throw new Error(`the sampler drew from ${d.batchId}, which the manifest does not have`)
-            return {
-              draw: d.draw,
-              round: input.round,
-              ticket: d.ticket,
-              batch: d.batchId,
-              position: d.position,
-              paper: interpretation(papers.paperAt(batch, d.position, p.containerSize), p.audit.contestIds),
+          const manifest = p.manifest.map((b) => ({ id: b.name, ballots: b.ballots }))
+          const drawn: AuditBallotRow[] = []
+          // A chunk at a time, yielding between chunks: the last rounds of a county's audit
+          // draw hundreds of thousands of tickets, and the activity must go on heartbeating.
+          for (let from = earlier.length + 1; from <= target; from += 5_000) {
+            for (const d of drawSample(p.audit.seed, manifest, Math.min(5_000, target - from + 1), from)) {
+              const batch = batches.get(d.batchId)
+              if (!batch) throw new AppError('conflict', `the sampler drew from ${d.batchId}, which the manifest does not have`)
+              drawn.push({
+                draw: d.draw,
+                round: input.round,
+                ticket: d.ticket,
+                batch: d.batchId,
+                position: d.position,
+                paper: interpretation(papers.paperAt(batch, d.position, p.containerSize), p.audit.contestIds),
+              })
             }
-          })
+            await new Promise((r) => setImmediate(r))
+          }
           const results = judge([...earlier, ...drawn])
           const outcome: AuditRoundOutcome = {
             round: input.round,
@@ -138,7 +152,10 @@ export function createAuditActivities({ sql }: ActivityDeps) {
             })),
           }
           await recordAuditRound(sql, input.auditId, outcome, drawn)
-          return outcome
+          // What was recorded is the round, whichever attempt recorded it.
+          const stored = (await readAuditRounds(sql, input.auditId)).find((r) => r.round === input.round)
+          if (!stored) throw new Error(`round ${input.round} of audit ${input.auditId} was not recorded`)
+          return stored
         })(),
         `audit ${input.auditId}: round ${input.round}`,
         5_000,
@@ -157,6 +174,9 @@ export function createAuditActivities({ sql }: ActivityDeps) {
           const last = rounds[rounds.length - 1]
           if (!last) throw new AppError('conflict', `audit ${input.auditId} has no round to conclude from`)
           const sample = await readAuditBallots(sql, input.auditId)
+          const open = last.contests.find((c) => c.status !== 'confirmed' && c.status !== 'full-hand-count-needed')
+          if (open)
+            throw new AppError('conflict', `audit ${input.auditId}: ${open.contestId} is still ${open.status} after round ${last.round}`)
           const needsCount = last.contests.some((c) => c.status === 'full-hand-count-needed')
           const hand = needsCount
             ? await fullHandCount(

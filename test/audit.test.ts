@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bravoAsn, countedSelections } from '../domain/audit/bravo.ts'
 import type { AuditReport } from '../domain/audit/report.ts'
-import { nextRoundTarget } from '../domain/audit/rounds.ts'
+import { fullCountAt, nextRoundTarget } from '../domain/audit/rounds.ts'
 import { defaultPlan, Simulation, type SimulationSettings } from '../domain/simulation.ts'
 import { auditWorkflowId } from '../lib/temporal-audits.ts'
 import { startApiHarness } from './api-harness.ts'
@@ -145,6 +145,8 @@ describe('a risk-limiting audit', () => {
       [{ contestIds: [], riskLimit: 0.05, seed: SEED }, 400, /contestIds/],
       [{ contestIds: [confirmable.rules.id, confirmable.rules.id], riskLimit: 0.05, seed: SEED }, 400, /contestIds/],
       [{ contestIds: 'all', riskLimit: 0.05, seed: SEED }, 400, /contestIds/],
+      [{ contestIds: [confirmable.rules.id], riskLimit: 1e-320, seed: SEED }, 400, /riskLimit/],
+      [{ contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-comparison' }, 400, /method/],
     ]
     for (const [body, status, field] of refusals) {
       const res = await startAudit(id, body)
@@ -180,8 +182,23 @@ describe('a risk-limiting audit', () => {
     expect((await h.request(`/elections/${id}/audits/${auditId}/sample`)).status).toBe(401)
     const sample = (await (await h.request(`/elections/${id}/audits/${auditId}/sample`, { headers: h.admin })).json()) as {
       draws: Array<{ draw: number; batch: string; position: number; paper: Record<string, string[]> }>
+      rounds: AuditReport['rounds']
+      next: string | null
     }
     expect(sample.draws.length).toBe(report.result?.draws)
+    expect(sample.next).toBeNull()
+    // The public report shows each pair's risk, not the sampled ballots behind it (the seed is public).
+    expect(report.rounds[0]?.contests[0]?.pairs[0]).not.toHaveProperty('winnerBallots')
+    const winnerSide = sample.draws.filter((d) => {
+      const counted = countedSelections(confirmable.rules, d.paper[confirmable.rules.id])
+      return counted.has(confirmable.winner) && !counted.has(confirmable.runnerUp)
+    }).length
+    expect(sample.rounds.at(-1)?.contests[0]?.pairs.find((p) => p.loser === confirmable.runnerUp)?.winnerBallots).toBe(winnerSide)
+    const page = (await (
+      await h.request(`/elections/${id}/audits/${auditId}/sample?limit=10`, { headers: h.admin })
+    ).json()) as typeof sample
+    expect(page.draws.map((d) => d.draw)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    expect(page.next).toMatch(/after=10&limit=10$/)
     expect(sample.draws.map((d) => d.draw)).toEqual(sample.draws.map((_, i) => i + 1))
     for (const d of sample.draws) expect(Object.keys(d.paper).every((c) => c === confirmable.rules.id)).toBe(true)
 
@@ -252,6 +269,7 @@ describe('a risk-limiting audit', () => {
     expect(wrong?.handCount?.votes[reversed.winner]).toBe(reversed.w)
     // The contest the misread did not touch: the full count confirms it.
     expect(other).toMatchObject({ contestId: confirmable.rules.id, status: 'confirmed-by-full-count', reported: [confirmable.winner] })
-    expect(report.result?.draws).toBe(N)
+    // Sampling stopped at the full-count limit (half the ballots), and every paper was counted.
+    expect(report.result?.draws).toBe(fullCountAt(N))
   })
 })

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, defineQuery, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow'
+import { ActivityFailure, CancellationScope, defineQuery, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow'
 import type { ElectionActivities } from '../activities/index.ts'
 import type { AuditResult, AuditRound } from '../domain/audit/report.ts'
 import { DEFAULT_ROUND_POLICY } from '../domain/audit/rounds.ts'
@@ -26,7 +26,8 @@ const acts = proxyActivities<ElectionActivities>({
   // A round of a county's audit walks the box once and the generator's ballots once.
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['AppError'] },
+  // A round that fails five times in a row fails for a reason of its own (the audit then ends as failed).
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['AppError'] },
 })
 
 /**
@@ -60,12 +61,12 @@ export async function auditWorkflow(input: AuditWorkflowInput): Promise<AuditRes
     upsertMemo({ result: result.status })
     return result
   } catch (err) {
-    // A refusal (files changed, no papers) ends the audit as failed; the error stays the workflow's.
-    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'AppError') {
-      await acts.failAudit({ auditId: input.auditId })
-      progress.result = 'failed'
-      upsertMemo({ result: 'failed', reason: err.cause.message })
-    }
+    // A refusal (files changed, no papers), a round out of attempts or a cancellation ends the
+    // audit as failed, recorded even when cancelled; the error stays the workflow's.
+    const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err)
+    await CancellationScope.nonCancellable(() => acts.failAudit({ auditId: input.auditId }))
+    progress.result = 'failed'
+    upsertMemo({ result: 'failed', reason })
     throw err
   }
 }

@@ -9,8 +9,10 @@ import { seedSchema } from './sampler.ts'
 
 /** The largest risk limit an audit may take (Arlo's too): above it the "audit" confirms almost anything. */
 export const MAX_RISK_LIMIT = 0.2
+/** The smallest: below it no real audit goes, and the round-size arithmetic stops meaning anything. */
+export const MIN_RISK_LIMIT = 0.001
 
-export const auditRequestSchema = z.object({
+export const auditRequestSchema = z.strictObject({
   /** The contests to audit, each once. */
   contestIds: z
     .array(z.string().min(1).max(200))
@@ -18,7 +20,7 @@ export const auditRequestSchema = z.object({
     .max(100)
     .refine((ids) => new Set(ids).size === ids.length, 'each contest once'),
   /** α: the largest chance the audit may confirm a wrong outcome, e.g. 0.05. */
-  riskLimit: z.number().gt(0).max(MAX_RISK_LIMIT),
+  riskLimit: z.number().min(MIN_RISK_LIMIT).max(MAX_RISK_LIMIT),
   /** Dice rolls typed in after the audit files were committed (20–200 digits). */
   seed: seedSchema,
 })
@@ -32,8 +34,9 @@ export type AuditStatusName = (typeof AUDIT_STATUSES)[number]
 export const auditPairSchema = z.object({
   winner: z.string(),
   loser: z.string(),
-  winnerBallots: z.number(),
-  loserBallots: z.number(),
+  /** Sampled ballots for each side (the sample's, so the admin's: see `publicRound`). */
+  winnerBallots: z.number().optional(),
+  loserBallots: z.number().optional(),
   /** The measured risk: 1/T, at most 1. */
   pValue: z.number(),
 })
@@ -53,6 +56,18 @@ export const auditRoundSchema = z.object({
   contests: z.array(auditContestRoundSchema),
 })
 export type AuditRound = z.infer<typeof auditRoundSchema>
+
+/**
+ * A round as the public report shows it: each pair's status and measured risk, not the
+ * sampled ballots behind it — the seed and the manifest are public, so a round's counts
+ * would tell how the ballot at a known batch and position voted.
+ */
+export function publicRound(round: AuditRound): AuditRound {
+  return {
+    ...round,
+    contests: round.contests.map((c) => ({ ...c, pairs: c.pairs.map(({ winner, loser, pValue }) => ({ winner, loser, pValue })) })),
+  }
+}
 
 export const auditContestOutcomeSchema = z.object({
   contestId: z.string(),

@@ -65,10 +65,18 @@ export async function readAuditRounds(db: Db, auditId: string): Promise<AuditRou
   return db<AuditRoundRow[]>`select round, draws, contests from audit_rounds where audit_id = ${auditId} order by round`
 }
 
-/** The sample so far, in draw order (what the next round's test runs over). */
-export async function readAuditBallots(db: Db, auditId: string): Promise<AuditBallotRow[]> {
+/** The sample in draw order, up to draw `upTo` (a round's test runs over the draws recorded before it). */
+export async function readAuditBallots(db: Db, auditId: string, upTo = 2_147_483_647): Promise<AuditBallotRow[]> {
   return db<AuditBallotRow[]>`
-    select draw, round, ticket::float8 as ticket, batch, position, paper from audit_ballots where audit_id = ${auditId} order by draw`
+    select draw, round, ticket::float8 as ticket, batch, position, paper from audit_ballots
+    where audit_id = ${auditId} and draw <= ${upTo} order by draw`
+}
+
+/** One page of the sample, for the API (a county's sample is tens of thousands of draws). */
+export async function readAuditBallotsPage(db: Db, auditId: string, offset: number, limit: number): Promise<AuditBallotRow[]> {
+  return db<AuditBallotRow[]>`
+    select draw, round, ticket::float8 as ticket, batch, position, paper from audit_ballots
+    where audit_id = ${auditId} and draw > ${offset} order by draw limit ${limit}`
 }
 
 /**
@@ -77,6 +85,11 @@ export async function readAuditBallots(db: Db, auditId: string): Promise<AuditBa
  */
 export async function recordAuditRound(db: Db, auditId: string, round: AuditRoundRow, ballots: AuditBallotRow[]): Promise<void> {
   const run = async (tx: TransactionSql) => {
+    // Under the audit's row lock, and only once: a second attempt of the round (its first
+    // still running after a heartbeat timeout) finds the round recorded and writes nothing.
+    await tx`select 1 from audits where id = ${auditId} for update`
+    const [done] = await tx`select 1 from audit_rounds where audit_id = ${auditId} and round = ${round.round}`
+    if (done) return
     for (let i = 0; i < ballots.length; i += 1000) {
       const chunk = ballots.slice(i, i + 1000)
       await tx`
@@ -97,4 +110,10 @@ export async function finishAudit(db: Db, auditId: string, status: AuditStatusNa
   await db`
     update audits set status = ${status}, result = ${result === null ? null : db.json(result as never)}, finished_at = coalesce(finished_at, now())
     where id = ${auditId} and status = 'running'`
+}
+
+/** The ids of the ballots counted for an election (the ledger's, not the box's: the box keeps no ballot id). */
+export async function* countedBallotIds(db: Db, electionId: string): AsyncGenerator<string> {
+  const cursor = db<{ ballotId: string }[]>`select ballot_id::text from ballots where election_id = ${electionId}`.cursor(5000)
+  for await (const rows of cursor) for (const r of rows) yield r.ballotId
 }

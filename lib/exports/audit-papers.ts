@@ -1,13 +1,16 @@
-import { countedSelections } from '../../domain/audit/bravo.ts'
+import { countedVotes } from '../../domain/audit/bravo.ts'
 import { SimulatedPaperStacks } from '../../domain/audit/simulated-papers.ts'
 import type { Marks } from '../../domain/ballot.ts'
 import type { ContestRules } from '../../domain/contests.ts'
 import { WRITE_IN_SELECTION } from '../../domain/contests.ts'
-import { ballotManifest, type ManifestBatch } from '../../domain/exports/ballot-manifest.ts'
+import { AppError } from '../../domain/errors.ts'
+import { ballotManifest, ballotManifestCsv, type ManifestBatch } from '../../domain/exports/ballot-manifest.ts'
+import { digestFile } from '../../domain/exports/commitment.ts'
 import type { Simulation } from '../../domain/simulation.ts'
-import { boxCounts } from '../db/audit-files.ts'
+import { boxCounts, type StoredCommitment } from '../db/audit-files.ts'
+import { countedBallotIds } from '../db/audits.ts'
 import type { Db } from '../db/sql.ts'
-import type { AuditSource } from './audit-files.ts'
+import { type AuditSource, MANIFEST_FILE } from './audit-files.ts'
 
 /**
  * What a risk-limiting audit reads: the manifest its sample is drawn from (the published
@@ -21,16 +24,34 @@ import type { AuditSource } from './audit-files.ts'
  * API is not built yet.
  */
 
-/** The manifest's batches in order (each with its precinct, channel and container), as the sampler takes them. */
-export async function auditManifest(db: Db, s: AuditSource, containerSize: number): Promise<ManifestBatch[]> {
-  return ballotManifest({ electionId: s.election.id, counts: await boxCounts(db, s.election.id), containerSize }).batches
+/**
+ * The manifest's batches in order (each with its precinct, channel and container), as the
+ * sampler takes them — checked byte for byte against the committed manifest's digest: a
+ * sample is drawn from the published manifest or not at all.
+ */
+export async function auditManifest(db: Db, s: AuditSource, committed: StoredCommitment): Promise<ManifestBatch[]> {
+  const manifest = ballotManifest({
+    electionId: s.election.id,
+    counts: await boxCounts(db, s.election.id),
+    containerSize: committed.containerSize,
+  })
+  const digest = digestFile(MANIFEST_FILE, ballotManifestCsv(manifest))
+  const published = committed.files.find((f) => f.name === MANIFEST_FILE)
+  if (!published || published.sha256 !== digest.sha256) {
+    throw new AppError(
+      'conflict',
+      `the box of ${s.election.id} no longer gives the committed ballot manifest: no sample can be drawn from it`,
+    )
+  }
+  return manifest.batches
 }
 
 /** A paper's marks as an audit reads them, for the audited contests only: a name written in is the write-in line. */
 export function interpretation(marks: Marks, contestIds: readonly string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {}
   for (const id of contestIds) {
-    const ms = marks[id]
+    // Own keys only: a contest called `constructor` must not find Object's.
+    const ms = Object.hasOwn(marks, id) ? marks[id] : undefined
     if (ms) out[id] = ms.map((m) => (typeof m === 'string' ? m : WRITE_IN_SELECTION))
   }
   return out
@@ -54,14 +75,16 @@ export async function simulatedPapers(sim: Simulation, manifest: readonly Manife
   }
   for (const c of cells.values()) {
     const papers = stacks.stackSize(c.regionId, c.channel)
-    if (papers !== c.ballots) throw new Error(`${c.regionId}/${c.channel}: ${papers} papers, ${c.ballots} ballots in the manifest`)
+    if (papers !== c.ballots)
+      throw new AppError('conflict', `${c.regionId}/${c.channel}: ${papers} papers, ${c.ballots} ballots in the manifest`)
   }
   return stacks
 }
 
 /**
  * Every paper counted by hand with the count's own rules (an overvoted contest counts for
- * no one): votes per audited contest and line, yielding every `chunk` papers.
+ * no one; each name written in is a vote for the write-in line): votes per audited contest
+ * and line, yielding every `chunk` papers.
  */
 export async function fullHandCount(
   sim: Simulation,
@@ -69,17 +92,40 @@ export async function fullHandCount(
   contests: readonly ContestRules[],
   chunk = 20_000,
 ): Promise<Record<string, Record<string, number>>> {
-  const votes: Record<string, Record<string, number>> = Object.fromEntries(contests.map((c) => [c.id, {}]))
+  const votes = new Map(contests.map((c) => [c.id, new Map<string, number>()]))
   const ids = contests.map((c) => c.id)
   for (let k = 0; k < produced; k++) {
     const paper = sim.paper(k)
-    if (!paper) throw new Error(`the generator has no ballot ${k}`)
+    if (!paper) throw new AppError('conflict', `the generator has no ballot ${k}`)
     const read = interpretation(paper, ids)
     for (const contest of contests) {
-      const tally = votes[contest.id] as Record<string, number>
-      for (const sel of countedSelections(contest, read[contest.id])) tally[sel] = (tally[sel] ?? 0) + 1
+      const tally = votes.get(contest.id) as Map<string, number>
+      for (const sel of countedVotes(contest, read[contest.id])) tally.set(sel, (tally.get(sel) ?? 0) + 1)
     }
     if ((k + 1) % chunk === 0) await new Promise((r) => setImmediate(r))
   }
-  return votes
+  return Object.fromEntries([...votes].map(([id, t]) => [id, Object.fromEntries(t)]))
+}
+
+/**
+ * The papers of a simulated election are its generator's ballots 0..N−1 only if those are
+ * exactly the ballots counted: checked by their ids against the counting ledger (a voter of
+ * a simulation can also cast through the API, and a simulation stopped mid-stream counts a
+ * prefix). Throws a conflict naming the difference.
+ */
+export async function checkPapersAreTheCount(db: Db, sim: Simulation, electionId: string, N: number, chunk = 50_000): Promise<void> {
+  const counted = new Set<string>()
+  for await (const id of countedBallotIds(db, electionId)) counted.add(id)
+  let found = 0
+  let seen = 0
+  for (const [id] of sim.ballotIds(0, N)) {
+    if (counted.has(id)) found++
+    if (++seen % chunk === 0) await new Promise((r) => setImmediate(r))
+  }
+  if (found !== N || counted.size !== N) {
+    throw new AppError(
+      'conflict',
+      `the papers are not the count: ${found} of the generator's first ${N} ballots were counted, and ${counted.size} ballots in all`,
+    )
+  }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import { auditReportSchema, auditRequestSchema } from '../../../domain/audit/report.ts'
+import { auditReportSchema, auditRequestSchema, auditRoundSchema, publicRound } from '../../../domain/audit/report.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { readAuditCommitment } from '../../../lib/db/audit-files.ts'
 import {
@@ -9,7 +9,7 @@ import {
   dropAuditRequest,
   listAudits,
   readAudit,
-  readAuditBallots,
+  readAuditBallotsPage,
   readAuditRounds,
 } from '../../../lib/db/audits.ts'
 import { loadDefinitions } from '../../../lib/db/contests.ts'
@@ -21,7 +21,8 @@ import type { ApiDeps } from '../deps.ts'
 import { ElectionIdParam, json, problemResponses } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
 
-const AuditRequest = z.object(auditRequestSchema.shape).openapi('AuditRequest')
+// Strict: a field the audit does not know (`method: 'ballot-comparison'`) is refused, not ignored.
+const AuditRequest = z.strictObject(auditRequestSchema.shape).openapi('AuditRequest')
 const AuditReport = z
   .object(auditReportSchema.shape)
   .extend({ links: z.object({ self: z.string(), workflow: z.string(), sample: z.string() }) })
@@ -34,9 +35,18 @@ const AuditParams = ElectionIdParam.extend({
     .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'an audit id (letters, digits, _ -)')
     .openapi({ param: { name: 'auditId', in: 'path' } }),
 })
+const SampleQuery = z.object({
+  /** Draws after this one (0 for the first page). */
+  after: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
+})
 const AuditSample = z
   .object({
     auditId: z.string(),
+    /** The rounds with each pair's sampled ballots. */
+    rounds: z.array(z.object(auditRoundSchema.shape)),
+    /** The next page: draws after the last one here; null at the end. */
+    next: z.string().nullable(),
     draws: z.array(
       z.object({
         draw: z.number(),
@@ -74,7 +84,7 @@ export function auditRunRoutes(deps: ApiDeps) {
       status: row.status,
       startedAt: row.startedAt.toISOString(),
       finishedAt: row.finishedAt?.toISOString() ?? null,
-      rounds: await readAuditRounds(sql, row.id),
+      rounds: (await readAuditRounds(sql, row.id)).map(publicRound),
       result: row.result,
       links: {
         self,
@@ -99,7 +109,7 @@ export function auditRunRoutes(deps: ApiDeps) {
         security: [{ bearer: [] }],
         middleware: [adminOnly] as const,
         request: { params: ElectionIdParam, body: { content: { 'application/json': { schema: AuditRequest } }, required: true } },
-        responses: { 202: json(AuditReport, 'started'), ...problemResponses(400, 401, 404, 409) },
+        responses: { 202: json(AuditReport, 'started'), ...problemResponses(400, 401, 404, 409, 503) },
       }),
       async (c) => {
         const { id } = c.req.valid('param')
@@ -109,7 +119,8 @@ export function auditRunRoutes(deps: ApiDeps) {
           await deps.audits.start(row.id)
         } catch (err) {
           await dropAuditRequest(sql, row.id)
-          throw err
+          if (err instanceof AppError) throw err
+          throw new AppError('unavailable', 'the workflow service did not take the audit: try again', undefined, { cause: err })
         }
         return c.json(await present(row), 202)
       },
@@ -149,13 +160,20 @@ export function auditRunRoutes(deps: ApiDeps) {
         summary: "An audit's sample: each draw, where its paper lies and what it says in the audited contests (admin)",
         security: [{ bearer: [] }],
         middleware: [adminOnly] as const,
-        request: { params: AuditParams },
+        request: { params: AuditParams, query: SampleQuery },
         responses: { 200: json(AuditSample, 'the sample'), ...problemResponses(400, 401, 404) },
       }),
       async (c) => {
         const { id, auditId } = c.req.valid('param')
+        const { after, limit } = c.req.valid('query')
         await auditOf(id, auditId)
-        return c.json({ auditId, draws: await readAuditBallots(sql, auditId) }, 200)
+        const draws = await readAuditBallotsPage(sql, auditId, after, limit)
+        const last = draws[draws.length - 1]
+        const next =
+          draws.length === limit && last
+            ? `/elections/${encodeURIComponent(id)}/audits/${encodeURIComponent(auditId)}/sample?after=${last.draw}&limit=${limit}`
+            : null
+        return c.json({ auditId, rounds: await readAuditRounds(sql, auditId), draws, next }, 200)
       },
     )
 }
@@ -179,7 +197,14 @@ async function requestAudit(sql: Sql, electionId: string, body: z.infer<typeof A
   const unknown = body.contestIds.flatMap((cid, i) => (known.has(cid) ? [] : [{ path: `contestIds.${i}`, message: `no contest ${cid}` }]))
   if (unknown.length > 0) throw new AppError('invalid_input', unknown.map((u) => `${u.path}: ${u.message}`).join('; '), unknown)
   const id = `a-${randomUUID().slice(0, 13)}`
-  await createAudit(sql, { id, electionId, ...body, method: 'ballot-polling', commitment: stored.commitment })
+  try {
+    await createAudit(sql, { id, electionId, ...body, method: 'ballot-polling', commitment: stored.commitment })
+  } catch (err) {
+    // One running audit per election (audits_one_running_per_election): they share the worker.
+    if ((err as { code?: string }).code === '23505')
+      throw new AppError('conflict', `election ${electionId} has an audit running: wait for it to finish`)
+    throw err
+  }
   const row = await readAudit(sql, id)
   if (!row) throw new Error(`audit ${id} was not recorded`)
   return row
