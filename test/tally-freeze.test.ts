@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import type { Admin, Producer } from 'kafkajs'
+import type { Admin, Consumer, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
-import { messageLedger } from '../lib/db/counting.ts'
+import { messageLedger, storedOffsets } from '../lib/db/counting.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { testSql } from './helpers.ts'
@@ -14,7 +14,9 @@ import { startTally, type TallyProcess } from './processes.ts'
  * transaction, holding its partitions' fence rows and the election's results lock. The
  * other must go on within seconds (the server ends the frozen session after
  * TALLY_IDLE_IN_TRANSACTION_TIMEOUT_MS, Kafka moves its partitions after the session
- * timeout), and when it thaws, nothing is counted twice.
+ * timeout), and when it thaws, nothing is counted twice. The frozen one is the results
+ * publisher: its lease runs out and the other publishes; and the offsets stored with the
+ * counts reach Kafka's own group offsets, where its tools look for lag.
  */
 const sql = testSql()
 const kafka = createKafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'freeze-test' })
@@ -23,6 +25,7 @@ let admin: Admin
 const topic = `test.freeze.${randomUUID().slice(0, 8)}`
 const group = `freeze-${randomUUID().slice(0, 8)}`
 const tallies: TallyProcess[] = []
+const consumers: Consumer[] = []
 
 beforeAll(async () => {
   producer = kafka.producer()
@@ -31,6 +34,7 @@ beforeAll(async () => {
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6, replicationFactor: 1 }] })
 })
 afterAll(async () => {
+  for (const c of consumers) await c.disconnect()
   for (const t of tallies) {
     t.proc.kill('SIGCONT')
     await t.stop()
@@ -57,6 +61,18 @@ describe('several tally instances', () => {
     const sim = new Simulation(plan)
     // The defaults of the timeouts (services/tally/config.ts): what a deployment gets.
     const env = { TALLY_TOPIC: topic }
+    // The results snapshots of this election, with who published each and when.
+    const snapshots: Array<{ at: number; publisher: string }> = []
+    const results = kafka.consumer({ groupId: `freeze-results-${randomUUID().slice(0, 8)}` })
+    await results.connect()
+    await results.subscribe({ topic: 'results', fromBeginning: false })
+    await results.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() !== plan.electionId) return
+        snapshots.push({ at: Date.now(), publisher: message.headers?.publisher?.toString() ?? '' })
+      },
+    })
+    consumers.push(results)
     const a = startTally({ group, name: 'tally-freeze-a', env })
     const b = startTally({ group, name: 'tally-freeze-b', env })
     tallies.push(a, b)
@@ -79,27 +95,40 @@ describe('several tally instances', () => {
     })()
 
     await sleep(8_000)
-    // Freeze A while it is inside a counting transaction (its session idle in transaction).
+    // One publisher for the election, not one per instance (issue 25 item 1); the one to
+    // freeze is that publisher, so that its lease has to pass to the other.
+    const before = new Set(snapshots.map((x) => x.publisher))
+    expect(before.size, `snapshots before the freeze came from ${[...before].join(', ')}`).toBe(1)
+    const publisher = [...before][0] ?? ''
+    const frozen = publisher.endsWith(`:${b.proc.pid}`) ? b : a
+    // Freeze the publisher while it is inside a counting transaction (its session idle in transaction).
     let frozenAt = 0
     for (let attempt = 0; attempt < 40 && frozenAt === 0; attempt++) {
-      a.proc.kill('SIGSTOP')
+      frozen.proc.kill('SIGSTOP')
       await sleep(400)
-      // A's session, idle inside a transaction that holds an election's results lock (the
+      // Its session, idle inside a transaction that holds an election's results lock (the
       // lock every batch of that election takes): the freeze that stopped all counting.
       const [stuck] = await sql<{ n: number }[]>`
         select count(*)::int as n from pg_stat_activity a
-        where a.application_name = ${`votestream-tally ${a.proc.pid}`} and a.state = 'idle in transaction'
+        where a.application_name = ${`votestream-tally ${frozen.proc.pid}`} and a.state = 'idle in transaction'
           and a.state_change < now() - interval '300 milliseconds'
           and exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory' and l.granted)`
       if ((stuck?.n ?? 0) > 0) frozenAt = Date.now()
       else {
-        a.proc.kill('SIGCONT')
+        frozen.proc.kill('SIGCONT')
         await sleep(150 + Math.floor(Math.random() * 100))
       }
     }
-    expect(frozenAt, 'A was caught inside a transaction').toBeGreaterThan(0)
+    expect(frozenAt, 'the publisher was caught inside a transaction').toBeGreaterThan(0)
     await sleep(30_000)
-    a.proc.kill('SIGCONT')
+    // The snapshots went on while the publisher was frozen: its lease ran out and the other took it.
+    const during = snapshots.filter((x) => x.at > frozenAt + 10_000 && x.at < frozenAt + 30_000)
+    console.log(
+      `snapshots before the freeze from ${[...before].join(', ')}; during it ${during.length}, from ${[...new Set(during.map((x) => x.publisher))].join(', ')} (the frozen one is pid ${frozen.proc.pid})`,
+    )
+    expect(during.length).toBeGreaterThan(0)
+    expect(during.every((x) => !x.publisher.endsWith(`:${frozen.proc.pid}`))).toBe(true)
+    frozen.proc.kill('SIGCONT')
     sending = false
     await sender
 
@@ -120,7 +149,36 @@ describe('several tally instances', () => {
     for (const p of await messageLedger(sql, { groupId: group, topic }))
       expect(p, `partition ${p.partition}`).toMatchObject({ balanced: true })
 
-    // The longest any ballot cast while A was frozen waited to be counted: its cast time to
+    // Each instance reports lag only for the partitions it holds now: a partition that moved
+    // away takes its gauges with it instead of standing frozen at its last value.
+    const lagPartitions = async (t: TallyProcess) =>
+      [...(await t.metrics()).matchAll(/^votestream_consumer_lag\{partition="(\d+)"\}/gm)].map((m) => Number(m[1]))
+    let reported: number[][] = []
+    for (let i = 0; i < 40; i++) {
+      reported = [await lagPartitions(a), await lagPartitions(b)]
+      const all = reported.flat()
+      if (all.length === 6 && new Set(all).size === 6) break
+      await sleep(500)
+    }
+    expect(
+      reported.flat().sort((x, y) => x - y),
+      `lag gauges: a ${reported[0]}, b ${reported[1]}`,
+    ).toEqual([0, 1, 2, 3, 4, 5])
+
+    // Kafka's own tools see the group where PostgreSQL has it: the offsets are mirrored.
+    const stored = Object.fromEntries(await storedOffsets(sql, group, topic))
+    const inKafka = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] })
+      return Object.fromEntries((t?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, p.offset]))
+    }
+    let mirrored = await inKafka()
+    for (let i = 0; i < 40 && JSON.stringify(mirrored) !== JSON.stringify(stored); i++) {
+      await sleep(500)
+      mirrored = await inKafka()
+    }
+    expect(mirrored).toEqual(stored)
+
+    // The longest any ballot cast while the publisher was frozen waited to be counted: its cast time to
     // the commit that counted it.
     const [wait] = await sql<{ ms: number; n: number }[]>`
       select max(extract(epoch from pg_xact_commit_timestamp(xmin) - cast_at) * 1000)::float8 as ms, count(*)::int as n

@@ -48,10 +48,11 @@ export interface TallyConsumer {
 }
 
 /**
- * The `votes` consumer. Offsets live in PostgreSQL, committed with the counts, and are
- * never committed to Kafka: on every partition assignment the consumer seeks to the
- * offsets stored with the counts, so a restart or a rebalance resumes exactly where the
- * last committed transaction ended.
+ * The `votes` consumer. Offsets live in PostgreSQL, committed with the counts: on every
+ * partition assignment the consumer seeks to the offsets stored with the counts, so a
+ * restart or a rebalance resumes exactly where the last committed transaction ended. They
+ * are mirrored to Kafka every few seconds, for Kafka's own tools and autoscalers to see
+ * the group's lag — advisory only: nothing here ever reads them back.
  */
 export function createTallyConsumer(deps: {
   kafka: Kafka
@@ -102,7 +103,15 @@ export function createTallyConsumer(deps: {
   consumer.on(GROUP_JOIN, ({ payload }) => {
     joined = true
     const partitions = payload.memberAssignment[topic] ?? []
+    // A partition that moved to another instance is that instance's to report: its lag and
+    // stalled gauges here would stand frozen at their last values for ever.
+    for (const p of progress.partitions()) {
+      if (partitions.includes(p)) continue
+      metrics.lag.remove({ partition: p })
+      metrics.stalled.remove({ partition: p })
+    }
     progress.assigned(partitions)
+    mirrored.clear()
     // Seek at once with what is known (so no fetch starts from elsewhere), then again
     // with the offsets just read: another instance may have counted further meanwhile.
     seekTo(partitions, known)
@@ -235,6 +244,27 @@ export function createTallyConsumer(deps: {
     },
   })
 
+  /** What was last mirrored to Kafka, by partition (cleared at each assignment: the previous owner may have mirrored since). */
+  const mirrored = new Map<number, string>()
+  async function mirrorOffsets() {
+    if (!joined) return
+    const offsets: Array<{ topic: string; partition: number; offset: string }> = []
+    // Only partitions still ours: a revoked one's older offset would overwrite its new owner's.
+    for (const partition of progress.partitions()) {
+      const offset = known.get(partition)
+      if (offset !== undefined && mirrored.get(partition) !== offset) offsets.push({ topic, partition, offset })
+    }
+    if (offsets.length === 0) return
+    try {
+      await consumer.commitOffsets(offsets)
+      for (const o of offsets) mirrored.set(o.partition, o.offset)
+    } catch (err) {
+      // A rebalance in progress refuses commits; the next tick tries again.
+      log.debug({ err }, 'offsets not mirrored to Kafka this time')
+    }
+  }
+  const mirror = setInterval(() => void mirrorOffsets(), 5_000)
+
   return {
     problem() {
       if (!joined) return 'consumer not in its group'
@@ -276,6 +306,8 @@ export function createTallyConsumer(deps: {
 
     async stop() {
       stopping = true
+      clearInterval(mirror)
+      await mirrorOffsets()
       await consumer.disconnect()
     },
   }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { Hono } from 'hono'
 import { configOrExit } from '../../lib/config.ts'
 import { migrate } from '../../lib/db/migrate.ts'
@@ -45,6 +46,7 @@ runMain(bootLog, async () => {
     log,
     intervalMs: config.TALLY_SNAPSHOT_INTERVAL_MS,
     minCellBallots: config.TALLY_RESULTS_MIN_CELL_BALLOTS,
+    instance: `${hostname()}:${process.pid}`,
   })
   const consumer = createTallyConsumer({
     kafka,
