@@ -7,7 +7,7 @@ import { createLogger } from '../lib/log.ts'
 import { connectTemporal, electionControl } from '../lib/temporal.ts'
 import { auditControl } from '../lib/temporal-audits.ts'
 import { createApp, createMetricsApp } from '../services/api/app.ts'
-import { LOCAL_ADMIN_TOKEN, loadApiConfig } from '../services/api/config.ts'
+import { apiSessionSettings, LOCAL_ADMIN_TOKEN, loadApiConfig } from '../services/api/config.ts'
 import { createHealthCheck } from '../services/api/health.ts'
 import { limitsConfig } from '../services/api/limits/config.ts'
 import { createOutboxRelay } from '../services/api/outbox-relay.ts'
@@ -24,7 +24,7 @@ export async function startApiHarness() {
   const env = { ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' }
   const config = loadApiConfig(env)
   const log = createLogger('api-test', 'warn')
-  const sql = createSql(config.DATABASE_URL, { max: 5 })
+  const sql = createSql(config.DATABASE_URL, { max: 5, settings: apiSessionSettings(config) })
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'api-test' })
   const producer = kafka.producer()
   const admin = kafka.admin()

@@ -30,6 +30,7 @@ beforeAll(async () => {
       API_READS_BURST: '5',
       API_CASTS_PER_SECOND: '0.5',
       API_CASTS_BURST: '2',
+      API_LOCK_TIMEOUT_MS: '500',
     },
   })
 })
@@ -51,6 +52,41 @@ async function expectProblem(res: Response, status: number, detail?: RegExp) {
 }
 
 describe('abuse limits of the real API process', () => {
+  it('answers 503 with Retry-After when a lock is held too long, instead of waiting without limit, and takes the request once it is free', async () => {
+    const e = { id: `lock-${Date.now().toString(36)}` }
+    await createElection(sql, {
+      id: e.id,
+      name: 'Lock test',
+      candidates: [
+        { id: 'ada', name: 'Ada' },
+        { id: 'bob', name: 'Bob' },
+      ],
+      regions: [{ id: 'north', name: 'North', state: 'N', registeredVoters: 10 }],
+    })
+    const register = () =>
+      fetch(`${api.url}/elections/${e.id}/voters`, {
+        method: 'POST',
+        headers: { ...admin, ...from() },
+        body: JSON.stringify({ voters: [{ id: 'late-voter', regionId: 'north' }] }),
+      })
+    // A process holding the election's row (a frozen one would hold it for ever).
+    const held = await sql.reserve()
+    await held`begin`
+    await held`select id from elections where id = ${e.id} for update`
+    try {
+      const started = Date.now()
+      const res = await register()
+      const body = await expectProblem(res, 503, /lock was held too long/)
+      expect(res.headers.get('retry-after')).toBe('1')
+      expect(body.title).toBe('unavailable')
+      expect(Date.now() - started).toBeLessThan(5_000)
+    } finally {
+      await held`rollback`
+      held.release()
+    }
+    expect((await register()).status).toBeLessThan(300)
+  })
+
   it('caps result streams per client and in total, with Retry-After, and frees a slot when a stream ends', async () => {
     const e = await openTestElection(sql)
     const url = `${api.url}/elections/${e.id}/results/stream`

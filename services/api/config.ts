@@ -46,7 +46,25 @@ export const apiConfig = refuseDefaultSecrets(
       .default(4 * 1024 * 1024),
     /** Public results hide cells (a region, a channel) with fewer ballots than this. */
     API_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().int().min(1).max(10_000).default(10),
+    /**
+     * The API's database sessions give up instead of waiting without limit (a request is
+     * answered 503, to be retried): a lock held by a frozen process, a read gone slow, a
+     * transaction left open by a stalled client. The CVR download reads in one snapshot while
+     * the client reads: the idle limit is how long a client may pause mid-download.
+     */
+    API_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+    API_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+    API_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   }),
 )
 export type ApiConfig = z.output<typeof apiConfig>
 export const loadApiConfig = (env = process.env) => parseConfig(apiConfig, env)
+
+/** The API pool's session settings (see API_LOCK_TIMEOUT_MS). */
+export function apiSessionSettings(config: ApiConfig): Record<string, number> {
+  return {
+    lock_timeout: config.API_LOCK_TIMEOUT_MS,
+    statement_timeout: config.API_STATEMENT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: config.API_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  }
+}

@@ -8,7 +8,7 @@ import { onShutdown, runMain } from '../../lib/process.ts'
 import { connectTemporal, electionControl } from '../../lib/temporal.ts'
 import { auditControl } from '../../lib/temporal-audits.ts'
 import { createApp, createMetricsApp } from './app.ts'
-import { LOCAL_ADMIN_TOKEN, loadApiConfig } from './config.ts'
+import { apiSessionSettings, LOCAL_ADMIN_TOKEN, loadApiConfig } from './config.ts'
 import { createHealthCheck } from './health.ts'
 import { limitsConfig } from './limits/config.ts'
 import { createOutboxRelay } from './outbox-relay.ts'
@@ -23,7 +23,11 @@ runMain(bootLog, async () => {
   const log = createLogger('api', config.LOG_LEVEL)
   if (config.API_ADMIN_TOKEN === LOCAL_ADMIN_TOKEN)
     log.warn('using the local default admin token; set API_ADMIN_TOKEN anywhere but a laptop')
-  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, applicationName: 'votestream-api' })
+  const sql = createSql(config.DATABASE_URL, {
+    max: config.DATABASE_POOL_MAX,
+    applicationName: 'votestream-api',
+    settings: apiSessionSettings(config),
+  })
   await migrate(sql)
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api`, log })
   const producer = kafka.producer()

@@ -14,6 +14,13 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unavailable: 503,
 }
 
+/** PostgreSQL's codes for a session limit reached: a lock waited for too long, a statement or an open transaction run too long. */
+const DATABASE_GAVE_UP: Record<string, string> = {
+  '55P03': 'a lock was held too long',
+  '57014': 'a statement ran too long',
+  '25P03': 'a transaction stayed idle too long',
+}
+
 /** Every error becomes one body: RFC 9457 problem details, with the request id, never a stack. */
 export function problem(c: Context, status: ContentfulStatusCode, title: string, detail: string, extra: Record<string, unknown> = {}) {
   return c.body(
@@ -34,6 +41,13 @@ export function onError(log: Logger) {
       return problem(c, status, title, err.message || title)
     }
     if (err instanceof SyntaxError) return problem(c, 400, 'invalid_input', 'the body is not valid JSON')
+    // The database gave up on the request (API_LOCK_TIMEOUT_MS and the others): busy, not broken.
+    const busy = DATABASE_GAVE_UP[(err as { code?: string }).code ?? '']
+    if (busy) {
+      log.warn({ err, requestId: c.get('requestId'), path: c.req.path }, `database ${busy}`)
+      c.header('retry-after', '1')
+      return problem(c, 503, 'unavailable', `the database is busy (${busy}); try again`)
+    }
     log.error({ err, requestId: c.get('requestId'), path: c.req.path }, 'unexpected error')
     return problem(c, 500, 'internal_error', 'something went wrong on our side; quote the request id when reporting it')
   }
