@@ -4,7 +4,7 @@ import { contestCallContradiction } from '../domain/contest-calls.ts'
 import { contestTotals } from '../domain/contest-totals.ts'
 import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
-import { recordCertificationCheck, turnoutOverRoll } from '../lib/db/certification.ts'
+import { recordCertificationCheck, retractedCalls, turnoutOverRoll } from '../lib/db/certification.ts'
 import { latestContestCalls } from '../lib/db/contest-calls.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
@@ -85,6 +85,7 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
           regionsChecked: turnout.regionsChecked,
           wrongCalls: [...wrongCalls, ...contestCalls.wrong],
           standingCalls: standing.length + contestCalls.standing,
+          retractedCalls: await retractedCalls(sql, electionId),
         },
         new Date(),
       )

@@ -64,6 +64,15 @@ describe('the certification checklist', () => {
     ])
     expect(failing({ ...sound, overTurnout: [{ regionId: 'north', ballots: 3, roll: 3, declared: 1 }] })).toEqual(['turnout_within_roll'])
     expect(failing({ ...sound, wrongCalls: [{ call: 'the election: ada', reason: 'alan leads' }] })).toEqual(['race_calls_agree'])
+    // A call retracted during the count holds nothing (a retraction is for ever), but is on the record.
+    const retracted = checkCertification(
+      { ...sound, retractedCalls: [{ call: 'region north: ada', reason: 'alan took the lead' }] },
+      new Date(0),
+    )
+    expect(retracted.passed).toBe(true)
+    expect(retracted.items.find((i) => i.id === 'race_calls_agree')?.detail).toMatch(
+      /retracted while counting: region north: ada \(alan took the lead\)/,
+    )
     const turnout = checkCertification({ ...sound, overTurnout: [{ regionId: 'north', ballots: 3, roll: 3, declared: 1 }] }, new Date(0))
     expect(turnout.passed).toBe(false)
     expect(turnout.items.find((i) => i.id === 'turnout_within_roll')?.detail).toBe(

@@ -51,6 +51,12 @@ export interface CertificationEvidence {
   /** Standing calls (of the election, a region, a contest's seat or measure) that the final count does not bear out: which call, and why. */
   wrongCalls: Array<{ call: string; reason: string }>
   standingCalls: number
+  /**
+   * Calls made and then retracted while counting (a call the later count contradicted): they
+   * do not hold the election — a retraction is permanent, and the count is not wrong for it —
+   * but the item names them, so a wrong call made in public is on the record of the check.
+   */
+  retractedCalls?: Array<{ call: string; reason: string }>
 }
 
 const MAX_LISTED = 5
@@ -112,7 +118,10 @@ export function checkCertification(e: CertificationEvidence, checkedAt: Date): C
       'race_calls_agree',
       e.wrongCalls.length === 0,
       e.wrongCalls.length === 0
-        ? `${e.standingCalls} standing calls, each borne out by the final count`
+        ? `${e.standingCalls} standing calls, each borne out by the final count` +
+            ((e.retractedCalls ?? []).length > 0
+              ? `; retracted while counting: ${listed(e.retractedCalls ?? [], (c) => `${c.call} (${c.reason})`)}`
+              : '; none retracted')
         : `calls the count does not bear out: ${listed(e.wrongCalls, (c) => `${c.call} (${c.reason})`)}`,
     ),
   ]

@@ -33,3 +33,14 @@ export async function latestCertificationCheck(db: Db, electionId: string): Prom
     select passed, checked_at, items from certification_checks where election_id = ${electionId} order by id desc limit 1`
   return row ? { passed: row.passed, checkedAt: row.checkedAt.toISOString(), items: row.items } : null
 }
+
+/** The calls retracted while the election was counted (the election, its regions, its contests): evidence for the checklist. */
+export async function retractedCalls(db: Db, electionId: string): Promise<Array<{ call: string; reason: string }>> {
+  return db<Array<{ call: string; reason: string }>>`
+    select case when region_id is null then 'the election' else 'region ' || region_id end || ': ' || candidate_id as call,
+           coalesce(retraction_reason, '') as reason
+    from race_calls where election_id = ${electionId} and retracted_at is not null
+    union all
+    select 'contest ' || contest_id || ': ' || coalesce(selection_id || ' elected', outcome), coalesce(retraction_reason, '')
+    from contest_calls where election_id = ${electionId} and retracted_at is not null`
+}
