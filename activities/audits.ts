@@ -6,7 +6,7 @@ import { contestTotals } from '../domain/contest-totals.ts'
 import { AppError } from '../domain/errors.ts'
 import { Simulation } from '../domain/simulation.ts'
 import { readAuditCommitment } from '../lib/db/audit-files.ts'
-import { type AuditBallotRow, finishAudit, readAudit, readAuditBallots, readAuditRounds, recordAuditRound } from '../lib/db/audits.ts'
+import { type AuditBallotRow, countAuditPapers, finishAudit, readAudit, readAuditRounds, recordAuditRound } from '../lib/db/audits.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { loadPlan } from '../lib/db/simulation.ts'
 import type { Db } from '../lib/db/sql.ts'
@@ -93,22 +93,20 @@ export function createAuditActivities({ sql }: ActivityDeps) {
           if (recorded) return recorded
           // The sample before this round is what the rounds before it recorded, and nothing
           // else: an attempt still running beside this one cannot change what it draws.
-          const previous = input.round === 1 ? { draws: 0 } : rounds.find((r) => r.round === input.round - 1)
+          const previous = input.round === 1 ? { draws: 0, contests: [] } : rounds.find((r) => r.round === input.round - 1)
           if (!previous) throw new AppError('conflict', `audit ${input.auditId} has no round ${input.round - 1} to follow`)
           const p = await inSnapshot((tx) => plan(tx, input.auditId))
-          const earlier = await readAuditBallots(sql, input.auditId, previous.draws)
-          if (earlier.length !== previous.draws) {
-            throw new AppError('conflict', `audit ${input.auditId} recorded ${previous.draws} draws and holds ${earlier.length}`)
-          }
+          // The test over the whole sample needs only each pair's counts so far, which the
+          // previous round recorded: a county's late rounds do not read back 100,000s of papers.
           const judge = (papers: readonly AuditBallotRow[]) =>
             bravoAudit(
               p.contests,
               p.audit.riskLimit,
               papers.map((b) => b.paper),
-              { fullCountAt: fullCountAt(p.N) },
+              { fullCountAt: fullCountAt(p.N), before: previous },
             )
-          const before = earlier.length > 0 ? judge(earlier) : null
-          const target = nextRoundTarget(p.contests, p.audit.riskLimit, before, earlier.length, p.N, input)
+          const before = previous.draws > 0 ? judge([]) : null
+          const target = nextRoundTarget(p.contests, p.audit.riskLimit, before, previous.draws, p.N, input)
           const sim = await simulationOf(sql, p.source)
           // Once per audit: the papers are the generator's ballots 0..N−1 only if those are
           // exactly the ballots counted (a voter of a simulation can also cast through the API).
@@ -119,7 +117,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
           const drawn: AuditBallotRow[] = []
           // A chunk at a time, yielding between chunks: the last rounds of a county's audit
           // draw hundreds of thousands of tickets, and the activity must go on heartbeating.
-          for (let from = earlier.length + 1; from <= target; from += 5_000) {
+          for (let from = previous.draws + 1; from <= target; from += 5_000) {
             for (const d of drawSample(p.audit.seed, manifest, Math.min(5_000, target - from + 1), from)) {
               const batch = batches.get(d.batchId)
               if (!batch) throw new AppError('conflict', `the sampler drew from ${d.batchId}, which the manifest does not have`)
@@ -134,7 +132,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
             }
             await new Promise((r) => setImmediate(r))
           }
-          const results = judge([...earlier, ...drawn])
+          const results = judge(drawn)
           const outcome: AuditRoundOutcome = {
             round: input.round,
             draws: target,
@@ -173,7 +171,6 @@ export function createAuditActivities({ sql }: ActivityDeps) {
           const rounds = await readAuditRounds(sql, input.auditId)
           const last = rounds[rounds.length - 1]
           if (!last) throw new AppError('conflict', `audit ${input.auditId} has no round to conclude from`)
-          const sample = await readAuditBallots(sql, input.auditId)
           const open = last.contests.find((c) => c.status !== 'confirmed' && c.status !== 'full-hand-count-needed')
           if (open)
             throw new AppError('conflict', `audit ${input.auditId}: ${open.contestId} is still ${open.status} after round ${last.round}`)
@@ -211,7 +208,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
             status: status as AuditResult['status'],
             rounds: rounds.length,
             draws: last.draws,
-            ballots: new Set(sample.map((b) => `${b.batch}\u0000${b.position}`)).size,
+            ballots: await countAuditPapers(sql, input.auditId),
             contests,
           }
           await finishAudit(sql, input.auditId, status, result)

@@ -428,3 +428,30 @@ describe('claims no pair tests, and numbers that must not run away (found in rev
     expect(() => bravoRoundSize(0.6, 0.4, 1e-320, 0.9)).toThrow(RangeError)
   })
 })
+
+describe('a round from the counts of the rounds before it', () => {
+  it('decides exactly as the whole sample does, and refuses a record that lacks a pair', () => {
+    const contest = mayor({ a: 600, b: 380, c: 20 }, 1000)
+    const box = papers('mayor', [
+      [['a'], 60],
+      [['b'], 38],
+      [['c'], 2],
+      [[], 5],
+    ])
+    for (let seed = 1; seed <= 20; seed++) {
+      const sample = Array.from({ length: 300 }, (_, k) => box[draw(seed, k, box.length)] ?? {})
+      const cut = 40 + seed * 7
+      const [first] = bravoAudit([contest], 0.05, sample.slice(0, cut))
+      if (!first) throw new Error('no result')
+      const before = { draws: cut, contests: [{ contestId: 'mayor', pairs: first.pairs }] }
+      const split = bravoAudit([contest], 0.05, sample.slice(cut), { before })
+      const whole = bravoAudit([contest], 0.05, sample)
+      expect(split).toEqual(whole)
+    }
+    const lacking = {
+      draws: 10,
+      contests: [{ contestId: 'mayor', pairs: [{ winner: 'a', loser: 'b', winnerBallots: 6, loserBallots: 4 }] }],
+    }
+    expect(() => bravoAudit([contest], 0.05, [], { before: lacking })).toThrow(/a over c/)
+  })
+})

@@ -161,6 +161,21 @@ export interface BravoOptions {
    * then less work than sampling on). Default: the contest's ballots N.
    */
   fullCountAt?: number
+  /**
+   * The sample drawn before `sample`, as its counts: the draws and, per contest, each pair's
+   * ballots for the winner and for the loser (a round's record). T depends on the sample only
+   * through those counts, so a round need not read the earlier papers again.
+   */
+  before?: PriorSample
+}
+
+/** What the draws before a round hold: their number, and per contest each pair's sampled ballots. */
+export interface PriorSample {
+  draws: number
+  contests: ReadonlyArray<{
+    contestId: string
+    pairs: ReadonlyArray<{ winner: string; loser: string; winnerBallots?: number; loserBallots?: number }>
+  }>
 }
 
 /**
@@ -184,8 +199,17 @@ function bravoContest(
   options: BravoOptions,
 ): BravoContestResult {
   const pairs = reportedPairs(contest)
-  const counts = pairs.map(() => ({ w: 0, l: 0 }))
   const id = contest.rules.id
+  const prior = options.before?.contests.find((c) => c.contestId === id)?.pairs
+  const counts = pairs.map((p) => {
+    if (!options.before || options.before.draws === 0) return { w: 0, l: 0 }
+    // The reported outcome does not change between rounds, nor do its pairs: a pair missing
+    // from the record would drop its loser ballots and overstate T, so it is an error.
+    const seen = prior?.find((q) => q.winner === p.winner && q.loser === p.loser)
+    if (!seen || seen.winnerBallots === undefined || seen.loserBallots === undefined)
+      throw new Error(`the sample before this round has no counts for ${id}: ${p.winner} over ${p.loser}`)
+    return { w: seen.winnerBallots, l: seen.loserBallots }
+  })
   for (const ballot of sample) {
     // Own keys only: a contest called `constructor` must not find Object's.
     const counted = countedSelections(contest.rules, Object.hasOwn(ballot, id) ? ballot[id] : undefined)
@@ -210,9 +234,10 @@ function bravoContest(
       pValue: T > 0 ? Math.min(1, 1 / T) : 1,
     }
   })
-  const base = { contestId: contest.rules.id, sampleSize: sample.length, riskLimit, pairs: results }
+  const size = (options.before?.draws ?? 0) + sample.length
+  const base = { contestId: contest.rules.id, sampleSize: size, riskLimit, pairs: results }
   const limit = options.fullCountAt ?? contest.ballots
-  return { ...base, ...bravoDecision(contest, pairs, results, riskLimit, sample.length, limit) }
+  return { ...base, ...bravoDecision(contest, pairs, results, riskLimit, size, limit) }
 }
 
 /** T after w ballots for the winner and l for the loser: the factors multiply, in any order. */

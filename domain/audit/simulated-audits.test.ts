@@ -64,20 +64,26 @@ function contestsByMargin(t: ReturnType<typeof tallies>) {
     .sort((a, b) => b.w - b.l - (a.w - a.l))
 }
 
-/** An audit of one contest over the whole box (one batch, in ballot order), until it stops. */
+/**
+ * An audit of one contest over the whole box (one batch, in ballot order), until it stops:
+ * each round tested from the counts the previous round left and its own draws, as the
+ * workflow's activity does.
+ */
 function audit(contest: ReportedContest, papers: readonly BallotInterpretation[], riskLimit: number, seed: string) {
   const N = papers.length
   const manifest = [{ id: 'box', ballots: N }]
-  const sample: BallotInterpretation[] = []
+  let drawn = 0
   let results = null as ReturnType<typeof bravoAudit> | null
   let rounds = 0
   while (!results || results.some((r) => r.status === 'escalate')) {
-    const target = nextRoundTarget([contest], riskLimit, results, sample.length, N)
-    for (const d of drawSample(seed, manifest, target - sample.length, sample.length + 1)) sample.push(papers[d.position - 1] ?? {})
-    results = bravoAudit([contest], riskLimit, sample, { fullCountAt: fullCountAt(N) })
+    const target = nextRoundTarget([contest], riskLimit, results, drawn, N)
+    const fresh = drawSample(seed, manifest, target - drawn, drawn + 1).map((d) => papers[d.position - 1] ?? {})
+    const before = results ? { draws: drawn, contests: results } : undefined
+    results = bravoAudit([contest], riskLimit, fresh, { fullCountAt: fullCountAt(N), before })
+    drawn = target
     rounds++
   }
-  return { status: results[0]?.status, draws: sample.length, rounds }
+  return { status: results[0]?.status, draws: drawn, rounds }
 }
 
 const interpret = (marks: Marks): BallotInterpretation =>

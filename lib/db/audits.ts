@@ -65,13 +65,6 @@ export async function readAuditRounds(db: Db, auditId: string): Promise<AuditRou
   return db<AuditRoundRow[]>`select round, draws, contests from audit_rounds where audit_id = ${auditId} order by round`
 }
 
-/** The sample in draw order, up to draw `upTo` (a round's test runs over the draws recorded before it). */
-export async function readAuditBallots(db: Db, auditId: string, upTo = 2_147_483_647): Promise<AuditBallotRow[]> {
-  return db<AuditBallotRow[]>`
-    select draw, round, ticket::float8 as ticket, batch, position, paper from audit_ballots
-    where audit_id = ${auditId} and draw <= ${upTo} order by draw`
-}
-
 /** One page of the sample, for the API (a county's sample is tens of thousands of draws). */
 export async function readAuditBallotsPage(db: Db, auditId: string, offset: number, limit: number): Promise<AuditBallotRow[]> {
   return db<AuditBallotRow[]>`
@@ -116,4 +109,11 @@ export async function finishAudit(db: Db, auditId: string, status: AuditStatusNa
 export async function* countedBallotIds(db: Db, electionId: string): AsyncGenerator<string> {
   const cursor = db<{ ballotId: string }[]>`select ballot_id::text from ballots where election_id = ${electionId}`.cursor(5000)
   for await (const rows of cursor) for (const r of rows) yield r.ballotId
+}
+
+/** Distinct papers the sample asked for (a ballot drawn twice is retrieved once). */
+export async function countAuditPapers(db: Db, auditId: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    select count(distinct (batch, position))::int as n from audit_ballots where audit_id = ${auditId}`
+  return row?.n ?? 0
 }
