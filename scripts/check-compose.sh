@@ -26,3 +26,19 @@ echo "without secrets: refused ($(grep -o 'required variable [A-Z_]*' <<<"$out" 
 sed -E 's/^([A-Z_]+)=$/\1=ci-'"$RANDOM"'-\1/' .env.example >"$empty/.env"
 docker compose --project-directory . --env-file "$empty/.env" -f docker-compose.yml config -q
 echo "with every secret of .env.example set: valid"
+
+# Grafana reaches PostgreSQL and nothing else; the tally can be scaled (no fixed port or name).
+docker compose --project-directory . --env-file "$empty/.env" -f docker-compose.yml config --format json >"$empty/config.json"
+node - "$empty/config.json" <<'JS'
+const config = JSON.parse(require('node:fs').readFileSync(process.argv[2], 'utf8'))
+const fail = (why) => { console.error(`compose: ${why}`); process.exit(1) }
+const nets = (name) => Object.keys(config.services[name]?.networks ?? {})
+const grafana = nets('grafana')
+if (grafana.length !== 1) fail(`grafana is on ${grafana.join(', ')}: it must be on one network, with PostgreSQL only`)
+const shared = Object.keys(config.services).filter((s) => s !== 'grafana' && nets(s).includes(grafana[0]))
+if (shared.join() !== 'postgres') fail(`grafana's network ${grafana[0]} also holds ${shared.join(', ')}`)
+for (const s of ['kafka', 'temporal', 'api', 'tally', 'worker']) if (nets(s).includes(grafana[0])) fail(`${s} shares grafana's network`)
+const tally = config.services.tally
+if (tally.ports?.length || tally.container_name) fail('the tally has a fixed port or name: `--scale tally=3` would collide')
+console.log(`grafana sees only postgres (network ${grafana[0]}); the tally scales (no fixed port or name)`)
+JS
