@@ -513,8 +513,8 @@ group by 1, 2 order by 1`,
         title: 'Ballots counted per second',
         panel: () => new timeseries.PanelBuilder(),
         format: 'time_series',
-        sql: `select $__timeGroupAlias(counted_at, '5s'), count(*) / 5.0 as "ballots/s"
-from ballots where election_id = ${ELECTION} and $__timeFilter(counted_at)
+        sql: `select $__timeGroupAlias(at, '5s'), sum(ballots) / 5.0 as "ballots/s"
+from count_rate where election_id = ${ELECTION} and $__timeFilter(at)
 group by 1 order by 1`,
         needs: { time: 'number', 'ballots/s': 'number' },
         w: 24,
@@ -531,7 +531,7 @@ group by 1 order by 1`,
         title: 'Ingest rate (last minute)',
         panel: () => new stat.PanelBuilder(),
         format: 'table',
-        sql: `select count(*) / 60.0 as "ballots/s" from ballots where counted_at > now() - interval '1 minute'`,
+        sql: `select coalesce(sum(ballots), 0) / 60.0 as "ballots/s" from count_rate where at > now() - interval '1 minute'`,
         needs: { 'ballots/s': 'number' },
         w: 6,
         h: 6,
@@ -540,10 +540,9 @@ group by 1 order by 1`,
         title: 'End-to-end latency (cast to counted)',
         panel: () => new timeseries.PanelBuilder().unit('ms'),
         format: 'time_series',
-        sql: `select $__timeGroupAlias(counted_at, '10s'),
-       percentile_cont(0.5) within group (order by extract(epoch from counted_at - cast_at) * 1000) as "p50 ms",
-       percentile_cont(0.99) within group (order by extract(epoch from counted_at - cast_at) * 1000) as "p99 ms"
-from ballots where election_id = ${ELECTION} and $__timeFilter(counted_at)
+        sql: `select $__timeGroupAlias(at, '10s'),
+       latency_quantile(vec_sum(latency), 0.5) as "p50 ms", latency_quantile(vec_sum(latency), 0.99) as "p99 ms"
+from count_rate where election_id = ${ELECTION} and $__timeFilter(at)
 group by 1 order by 1`,
         needs: { time: 'number', 'p50 ms': 'number', 'p99 ms': 'number' },
         w: 18,

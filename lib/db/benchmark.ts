@@ -75,6 +75,7 @@ const ELECTION_RECORDS = [
   'duplicate_ballots',
   'tally_counts',
   'trend_buckets',
+  'count_rate',
   'election_totals',
   'ballot_outbox',
   'cast_receipts',

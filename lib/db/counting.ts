@@ -202,7 +202,7 @@ export async function finishBatch(
   },
 ): Promise<string | null> {
   const ids = [...new Set(batch.electionIds)].sort()
-  const { counts, trend, totals } = aggregate(batch.counted)
+  const { counts, trend, totals, rate } = aggregate(batch.counted, Date.now())
   const rj = batch.rejections
   const rc = <K extends keyof RejectionRow>(k: K) => rj.map((r) => r[k])
   const parts = [...batch.accounted.keys()]
@@ -227,6 +227,14 @@ export async function finishBatch(
                            ${trend.map((r) => r.p)}::int[], ${trend.map((r) => r.n)}::bigint[])
       on conflict (election_id, candidate_id, minute, kafka_partition)
       do update set votes = trend_buckets.votes + excluded.votes
+      returning 1
+    ), rate as (
+      insert into count_rate (election_id, at, kafka_partition, ballots, latency)
+      select e, date_bin('5 seconds', now(), timestamptz 'epoch'), p, n, h::integer[]
+      from unnest(${rate.map((r) => r.e)}::text[], ${rate.map((r) => r.p)}::int[], ${rate.map((r) => r.n)}::bigint[],
+                  ${rate.map((r) => `{${r.h.join(',')}}`)}::text[]) as t(e, p, n, h)
+      on conflict (election_id, at, kafka_partition)
+      do update set ballots = count_rate.ballots + excluded.ballots, latency = vec_add(count_rate.latency, excluded.latency)
       returning 1
     ), rejected as (
       insert into rejected_ballots (topic, kafka_partition, kafka_offset, election_id, voter_id, ballot_id, reason, detail, raw, cast_at, version)
@@ -270,11 +278,24 @@ export async function finishBatch(
   return row?.version ?? null
 }
 
+/**
+ * Upper edges (ms) of the latency histogram in `count_rate`, and one open bucket above the
+ * last: the same edges as latency_quantile in db/migrations/0028_count_rate.sql.
+ */
+export const LATENCY_EDGES_MS = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000] as const
+
+/** The histogram bucket of a latency in ms (a castAt ahead of this clock counts as 0). */
+export function latencyBucket(ms: number): number {
+  for (let i = 0; i < LATENCY_EDGES_MS.length; i++) if (ms <= (LATENCY_EDGES_MS[i] as number)) return i
+  return LATENCY_EDGES_MS.length
+}
+
 /** Pre-aggregates counted ballots per row (an upsert may touch a row only once per statement), sorted by key. */
-function aggregate(ballots: BallotRow[]) {
+function aggregate(ballots: BallotRow[], nowMs: number) {
   const counts = new Map<string, { e: string; c: string; r: string; ch: string; p: number; n: number }>()
   const trend = new Map<string, { e: string; c: string; m: string; p: number; n: number }>()
   const totals = new Map<string, { e: string; p: number; n: number }>()
+  const rate = new Map<string, { e: string; p: number; n: number; h: number[] }>()
   for (const b of ballots) {
     // A ballot of an election with contests counts here as a ballot, not a choice (BALLOTS_KEY).
     const countedAs = b.candidateId ?? BALLOTS_KEY
@@ -292,11 +313,16 @@ function aggregate(ballots: BallotRow[]) {
     const total = totals.get(ek) ?? { e: b.electionId, p: b.partition, n: 0 }
     total.n++
     totals.set(ek, total)
+    const r = rate.get(ek) ?? { e: b.electionId, p: b.partition, n: 0, h: Array<number>(LATENCY_EDGES_MS.length + 1).fill(0) }
+    r.n++
+    const bucket = latencyBucket(nowMs - Date.parse(b.castAt))
+    r.h[bucket] = (r.h[bucket] ?? 0) + 1
+    rate.set(ek, r)
   }
   // In key order: writers that overlap (two tallies during a rebalance, a repair) then lock
   // the same rows in the same order and wait for each other instead of deadlocking.
   const byKey = <V>(m: Map<string, V>) => [...m.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, v]) => v)
-  return { counts: byKey(counts), trend: byKey(trend), totals: byKey(totals) }
+  return { counts: byKey(counts), trend: byKey(trend), totals: byKey(totals), rate: byKey(rate) }
 }
 
 /** Records messages that repeat a counted ballot, with the position of the one they repeat and the batch's results version. */
