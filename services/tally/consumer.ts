@@ -118,7 +118,7 @@ export function createTallyConsumer(deps: {
     void storedOffsets(sql, groupId, topic)
       .then((fresh) => {
         known = fresh
-        seekTo(partitions, fresh)
+        seekTo(partitions, fresh, true)
         log.info({ partitions, offsets: Object.fromEntries(fresh) }, 'partitions assigned; resuming from stored offsets')
         return checkLogBounds(partitions, fresh)
       })
@@ -155,9 +155,14 @@ export function createTallyConsumer(deps: {
     }
   }
 
-  function seekTo(partitions: number[], offsets: Map<number, string>) {
+  /**
+   * Seeks each partition to its stored offset. With `fromStart`, a partition PostgreSQL has no
+   * offset for starts at the beginning of the log, never at the offset mirrored to Kafka:
+   * that one is advisory (an operator who reset the stored offset meant it).
+   */
+  function seekTo(partitions: number[], offsets: Map<number, string>, fromStart = false) {
     for (const partition of partitions) {
-      const offset = offsets.get(partition)
+      const offset = offsets.get(partition) ?? (fromStart ? '0' : undefined)
       if (offset !== undefined) consumer.seek({ topic, partition, offset })
     }
   }
@@ -307,7 +312,8 @@ export function createTallyConsumer(deps: {
     async stop() {
       stopping = true
       clearInterval(mirror)
-      await mirrorOffsets()
+      // A last mirror, but not at the price of the shutdown: it is advisory.
+      await Promise.race([mirrorOffsets(), new Promise((r) => setTimeout(r, 2_000))])
       await consumer.disconnect()
     },
   }

@@ -2,15 +2,26 @@ import type { Producer } from 'kafkajs'
 import { AppError } from '../../domain/errors.ts'
 import { nextSnapshotAt } from '../../domain/snapshot-pacing.ts'
 import { loadResults } from '../../lib/db/results.ts'
-import { holdPublisherLease, markResultsDirty, releasePublisherLease, takeResultsDirty } from '../../lib/db/results-publishing.ts'
+import {
+  clearResultsDirty,
+  holdPublisherLease,
+  markResultsDirty,
+  readResultsDirty,
+  releasePublisherLease,
+} from '../../lib/db/results-publishing.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
 import type { Logger } from '../../lib/log.ts'
 
-/** How long the publisher's lease lasts unrenewed: a frozen publisher is replaced within this. */
-export const PUBLISHER_LEASE_MS = 5_000
-/** How often the holder renews it (and a waiting instance tries to take it). */
+/** How often the holder renews its lease (and a waiting instance tries to take it). */
 const RENEW_EVERY_MS = 1_000
+/** Sends that fail in a row before the holder gives the lease up for another instance to try. */
+const FAILED_SENDS_BEFORE_RELEASE = 3
+/** How long an instance that gave the lease up waits before it tries to take it again. */
+const BACK_OFF_MS = 10_000
+
+/** How long the lease lasts unrenewed: a frozen publisher is replaced within this. */
+export const publisherLeaseMs = (intervalMs: number) => Math.max(5_000, 4 * intervalMs)
 
 /**
  * Publishes a results snapshot to the `results` topic for each election whose counts
@@ -19,11 +30,12 @@ const RENEW_EVERY_MS = 1_000
  * instead of hundreds. Snapshots are state, not events: a lost one is superseded by the
  * next, and each carries a higher version.
  *
- * One instance publishes for all (the holder of the lease in `results_publisher_lease`);
- * the others hand it the elections they changed through `results_dirty`. N instances used
- * to build and send N snapshots of every election. A frozen holder's lease runs out in
- * PUBLISHER_LEASE_MS and another instance takes over; a thawed one finds its lease gone
- * before it publishes again.
+ * One instance publishes for all: the holder of the lease in `results_publisher_lease`.
+ * Every instance marks the elections it changed in `results_dirty`; the holder reads the
+ * marks and clears each only once its snapshot is sent, so a holder that dies mid-round
+ * leaves them for the next. A frozen holder's lease runs out and another instance takes
+ * over; a thawed one renews before it sends, and finds the lease gone. A holder that cannot
+ * send (Kafka unreachable from it) gives the lease up after a few failures.
  */
 export function createResultsPublisher(deps: {
   sql: Sql
@@ -34,11 +46,15 @@ export function createResultsPublisher(deps: {
   /** This instance's name in the lease and on each snapshot (`publisher` header). */
   instance: string
 }) {
-  const dirty = new Set<string>()
+  const leaseMs = publisherLeaseMs(deps.intervalMs)
+  /** Elections this instance changed and has not marked yet. */
+  const changed = new Set<string>()
   const notBefore = new Map<string, number>()
   /** Until when (this process's clock) the lease is known to be ours; 0 when it is not. */
   let leaseUntil = 0
   let lastTry = 0
+  let failedSends = 0
+  let backOffUntil = 0
   let flushing: Promise<void> | undefined
   const timer = setInterval(() => {
     flushing ??= flush().finally(() => {
@@ -49,38 +65,44 @@ export function createResultsPublisher(deps: {
   /** Whether this instance publishes now: renews the lease every second, and at once when it may have run out. */
   async function holdsLease(): Promise<boolean> {
     const now = Date.now()
-    // A lease about to end (or ended while this process was frozen) is renewed before use.
-    if (now - lastTry < RENEW_EVERY_MS && now < leaseUntil - RENEW_EVERY_MS) return true
+    if (now < backOffUntil) return false
+    if (now - lastTry < RENEW_EVERY_MS && leaseUntil - now > RENEW_EVERY_MS) return true
     if (now - lastTry < RENEW_EVERY_MS && leaseUntil === 0) return false
     lastTry = now
-    const held = await holdPublisherLease(deps.sql, deps.instance, PUBLISHER_LEASE_MS)
+    const held = await holdPublisherLease(deps.sql, deps.instance, leaseMs)
     if (held && leaseUntil === 0) deps.log.info({ instance: deps.instance }, 'this instance publishes the results snapshots now')
     if (!held && leaseUntil !== 0) deps.log.info({ instance: deps.instance }, 'another instance publishes the results snapshots now')
-    leaseUntil = held ? now + PUBLISHER_LEASE_MS : 0
+    leaseUntil = held ? now + leaseMs : 0
     return held
   }
 
+  async function giveUp(reason: string) {
+    deps.log.warn({ instance: deps.instance, reason }, 'giving the results publisher lease up for another instance to try')
+    leaseUntil = 0
+    backOffUntil = Date.now() + BACK_OFF_MS
+    await releasePublisherLease(deps.sql, deps.instance).catch(() => {})
+  }
+
   async function flush(options: { all?: boolean } = {}) {
+    let marks: Array<{ electionId: string; markedAt: string }>
     try {
-      if (!(await holdsLease())) {
-        // Hand the changes to the publisher instead of building snapshots of our own.
-        if (dirty.size > 0) {
-          const ids = [...dirty]
-          await markResultsDirty(deps.sql, ids)
-          for (const id of ids) dirty.delete(id)
-        }
-        return
+      if (changed.size > 0) {
+        const ids = [...changed]
+        await markResultsDirty(deps.sql, ids)
+        for (const id of ids) changed.delete(id)
       }
-      for (const id of await takeResultsDirty(deps.sql)) dirty.add(id)
+      if (!(await holdsLease())) return
+      marks = await readResultsDirty(deps.sql)
     } catch (err) {
-      deps.log.warn({ err }, 'results publishing: the lease or the hand-over failed; will retry')
+      deps.log.warn({ err }, 'results publishing: the lease or the marks failed; will retry')
       return
     }
     const now = Date.now()
-    const ids = [...dirty].filter((id) => options.all || (notBefore.get(id) ?? 0) <= now)
-    for (const id of ids) dirty.delete(id)
-    for (const [id, at] of notBefore) if (at <= now && !dirty.has(id)) notBefore.delete(id)
-    for (const id of ids) {
+    for (const [id, at] of notBefore) if (at <= now) notBefore.delete(id)
+    for (const { electionId: id, markedAt } of marks) {
+      if (!options.all && (notBefore.get(id) ?? 0) > now) continue
+      // A round can outlast the lease: renew (or find it gone) before each send.
+      if (!(await holdsLease().catch(() => false))) return
       const started = performance.now()
       try {
         const snapshot = await loadResults(deps.sql, id, { minCellBallots: deps.minCellBallots })
@@ -91,12 +113,21 @@ export function createResultsPublisher(deps: {
             { key: id, value: JSON.stringify(snapshot), headers: { version: String(snapshot.version), publisher: deps.instance } },
           ],
         })
+        failedSends = 0
+        await clearResultsDirty(deps.sql, id, markedAt)
       } catch (err) {
         // A message may name an election that does not exist (its rejection is attributed
         // to it): there are no results to publish, and no retry will make some.
-        if (err instanceof AppError && err.code === 'not_found') continue
-        dirty.add(id)
+        if (err instanceof AppError && err.code === 'not_found') {
+          await clearResultsDirty(deps.sql, id, markedAt).catch(() => {})
+          continue
+        }
         deps.log.warn({ err, electionId: id }, 'results snapshot not published; will retry')
+        if (++failedSends >= FAILED_SENDS_BEFORE_RELEASE) {
+          failedSends = 0
+          await giveUp('snapshots could not be sent')
+          return
+        }
       } finally {
         notBefore.set(id, nextSnapshotAt(Date.now(), performance.now() - started, deps.intervalMs))
       }
@@ -105,11 +136,9 @@ export function createResultsPublisher(deps: {
 
   return {
     changed(ids: Iterable<string>) {
-      for (const id of ids) dirty.add(id)
+      for (const id of ids) changed.add(id)
     },
-    /** Whether this instance held the lease at its last look (for tests and logs). */
-    publishing: () => leaseUntil > Date.now(),
-    /** Publishes (or hands over) what is pending, gives the lease up, and stops. */
+    /** Marks what is pending, publishes it if this instance holds the lease, gives the lease up, and stops. */
     async close() {
       clearInterval(timer)
       await flushing
