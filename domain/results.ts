@@ -24,6 +24,9 @@ export type RaceCall = z.infer<typeof raceCallSchema>
 export const resultsSnapshotSchema = z.object({
   electionId: z.string(),
   name: z.string(),
+  /** A test election (every simulation is one): every page that shows it says TEST. */
+  test: z.boolean(),
+  simulated: z.boolean(),
   status: z.enum(ELECTION_STATUSES),
   reportingStatus: z.enum(REPORTING_STATUSES),
   /** Increases with every change; versions become visible in order, so a consumer drops older ones. */

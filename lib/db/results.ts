@@ -108,6 +108,8 @@ async function readResults(
   return {
     electionId,
     name: election.name,
+    test: election.test,
+    simulated: election.simulated,
     status: election.status,
     reportingStatus: reportingStatus(election.status),
     version: extra?.version ?? 0,

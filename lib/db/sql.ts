@@ -35,3 +35,12 @@ export async function inTransaction<T>(db: Db, fn: (tx: postgres.TransactionSql)
 export async function ping(db: Db): Promise<void> {
   await db`select 1`
 }
+
+/**
+ * Lifts the statement timeout for the rest of this transaction: a cursor read while a client
+ * downloads (the cast vote records) is one statement for PostgreSQL's timer from its first
+ * fetch to its last, however slowly the client reads.
+ */
+export async function withoutStatementTimeout(tx: postgres.TransactionSql): Promise<void> {
+  await tx`set local statement_timeout = 0`
+}

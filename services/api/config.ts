@@ -49,8 +49,8 @@ export const apiConfig = refuseDefaultSecrets(
     /**
      * The API's database sessions give up instead of waiting without limit (a request is
      * answered 503, to be retried): a lock held by a frozen process, a read gone slow, a
-     * transaction left open by a stalled client. The CVR download reads in one snapshot while
-     * the client reads: the idle limit is how long a client may pause mid-download.
+     * transaction left open by a stalled client. The audit files' downloads lift the statement
+     * limit for their transaction: a cursor read at a slow client's pace is one statement to it.
      */
     API_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
     API_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),

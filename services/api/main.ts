@@ -28,7 +28,11 @@ runMain(bootLog, async () => {
     applicationName: 'votestream-api',
     settings: apiSessionSettings(config),
   })
-  await migrate(sql)
+  // On a connection of its own, without the request limits: a migration may rightly wait
+  // for locks and run for minutes (the tally does the same).
+  const migrator = createSql(config.DATABASE_URL, { max: 1, applicationName: 'votestream-api-migrate' })
+  await migrate(migrator)
+  await migrator.end({ timeout: 5 })
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api`, log })
   const producer = kafka.producer()
   const admin = kafka.admin()

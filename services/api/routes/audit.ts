@@ -3,6 +3,7 @@ import { stream } from 'hono/streaming'
 import { AppError } from '../../../domain/errors.ts'
 import { readAuditCommitment } from '../../../lib/db/audit-files.ts'
 import { getElection } from '../../../lib/db/elections.ts'
+import { withoutStatementTimeout } from '../../../lib/db/sql.ts'
 import {
   auditFileNames,
   auditSource,
@@ -104,6 +105,7 @@ export function auditRoutes(deps: ApiDeps) {
           // Streamed from the box in one snapshot: a county's records are hundreds of megabytes.
           return stream(c, async (out) => {
             await sql.begin('isolation level repeatable read read only', async (tx) => {
+              await withoutStatementTimeout(tx)
               for await (const chunk of cvrFile(tx, source, stored.generatedAt, stored.containerSize)) {
                 if (out.aborted) break
                 await out.write(chunk)
@@ -114,9 +116,13 @@ export function auditRoutes(deps: ApiDeps) {
         const text =
           file === MANIFEST_FILE
             ? await manifestFile(sql, source, stored.containerSize)
-            : (await sql.begin('isolation level repeatable read read only', (tx) => talliesFiles(tx, source, stored.containerSize))).get(
-                file,
-              )
+            : (
+                await sql.begin('isolation level repeatable read read only', async (tx) => {
+                  // One pass over a county's box: longer than a request's usual limit.
+                  await withoutStatementTimeout(tx)
+                  return talliesFiles(tx, source, stored.containerSize)
+                })
+              ).get(file)
         if (text === undefined) throw new AppError('not_found', `election ${id} has no audit file ${file}`)
         return c.body(text, 200, { ...headers, 'content-type': 'text/csv; charset=utf-8' })
       },
