@@ -244,9 +244,11 @@ from (
         title: 'Status',
         panel: () => new stat.PanelBuilder().reduceOptions(everyField()).colorMode(common.BigValueColorMode.None),
         format: 'table',
-        sql: `select status, case when status = 'certified' then 'certified' else 'not certified' end as certified
+        // A test election (every simulation is one) says so here, as on every page of the API.
+        sql: `select case when test then 'TEST: not an election''s results' else 'live election' end as election, status,
+       case when status = 'certified' then 'certified' else 'not certified' end as certified
 from elections where id = ${ELECTION}`,
-        needs: { status: 'text', certified: 'text' },
+        needs: { election: 'text', status: 'text', certified: 'text' },
         w: 6,
         h: 7,
       },
