@@ -42,5 +42,6 @@ export async function retractedCalls(db: Db, electionId: string): Promise<Array<
     from race_calls where election_id = ${electionId} and retracted_at is not null
     union all
     select 'contest ' || contest_id || ': ' || coalesce(selection_id || ' elected', outcome), coalesce(retraction_reason, '')
-    from contest_calls where election_id = ${electionId} and retracted_at is not null`
+    from contest_calls where election_id = ${electionId} and retracted_at is not null
+    order by 1, 2`
 }
