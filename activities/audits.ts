@@ -1,5 +1,5 @@
 import { bravoAudit, type ReportedContest, reportedWinners } from '../domain/audit/bravo.ts'
-import type { AuditContestRound, AuditResult, AuditStatusName } from '../domain/audit/report.ts'
+import type { AuditResult, AuditRound, AuditStatusName } from '../domain/audit/report.ts'
 import { fullCountAt, nextRoundTarget, type RoundPolicy } from '../domain/audit/rounds.ts'
 import { drawSample } from '../domain/audit/sampler.ts'
 import { contestTotals } from '../domain/contest-totals.ts'
@@ -18,12 +18,6 @@ import { heartbeating } from './heartbeat.ts'
 export interface AuditRoundInput extends RoundPolicy {
   auditId: string
   round: number
-}
-
-export interface AuditRoundOutcome {
-  round: number
-  draws: number
-  contests: AuditContestRound[]
 }
 
 /** What the count reported for a contest: its winners, or passes/fails for a measure. */
@@ -85,7 +79,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
      * draws, their papers, the test over the whole sample, recorded. A round already
      * recorded (a retried attempt) is answered from the record.
      */
-    async auditRound(input: AuditRoundInput): Promise<AuditRoundOutcome> {
+    async auditRound(input: AuditRoundInput): Promise<AuditRound> {
       return heartbeating(
         (async () => {
           const rounds = await readAuditRounds(sql, input.auditId)
@@ -133,7 +127,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
             await new Promise((r) => setImmediate(r))
           }
           const results = judge(drawn)
-          const outcome: AuditRoundOutcome = {
+          const outcome: AuditRound = {
             round: input.round,
             draws: target,
             contests: results.map((r) => ({

@@ -7,6 +7,7 @@ import { fullCountAt, nextRoundTarget } from '../domain/audit/rounds.ts'
 import { defaultPlan, Simulation, type SimulationSettings } from '../domain/simulation.ts'
 import { auditWorkflowId } from '../lib/temporal-audits.ts'
 import { startApiHarness } from './api-harness.ts'
+import { paperVotes, singleSeatMargins } from './fixtures/paper-votes.ts'
 import { startTally, type TallyProcess } from './processes.ts'
 
 /**
@@ -38,33 +39,7 @@ const SEED = '18274650193847561029384756'
 /** Each single-seat contest's votes on the generator's papers, widest margin first. */
 function paperMargins() {
   const sim = new Simulation(defaultPlan('x', settings, { regions: REGIONS }))
-  const index = sim.contests
-  if (!index) throw new Error('a long ballot')
-  const votes = new Map<string, Record<string, number>>()
-  for (let k = 0; k < sim.ballotCount; k++) {
-    for (const [id, ms] of Object.entries(sim.paper(k) ?? {})) {
-      const rules = index.contests.get(id)
-      if (!rules) continue
-      const t = votes.get(id) ?? {}
-      for (const s of countedSelections(
-        rules,
-        ms.map((m) => (typeof m === 'string' ? m : 'write-in')),
-      ))
-        t[s] = (t[s] ?? 0) + 1
-      votes.set(id, t)
-    }
-  }
-  return [...index.contests.values()]
-    .filter((c) => c.type === 'candidate' && c.numberElected === 1)
-    .map((c) => {
-      const v = votes.get(c.id) ?? {}
-      const [first, second] = Object.entries(v)
-        .filter(([line]) => line !== 'write-in')
-        .sort((a, b) => b[1] - a[1])
-      return { rules: c, votes: v, winner: first?.[0] ?? '', runnerUp: second?.[0] ?? '', w: first?.[1] ?? 0, l: second?.[1] ?? 0 }
-    })
-    .filter((c) => c.l > 0)
-    .sort((a, b) => b.w - b.l - (a.w - a.l))
+  return singleSeatMargins(sim.contests?.contests ?? new Map(), paperVotes(sim))
 }
 
 async function createElection(id: string, extra: Partial<SimulationSettings> = {}) {
@@ -99,6 +74,17 @@ const certified = (id: string) =>
     `election ${id} certified`,
   )
 
+/** Certified, and its audit files committed: an audit can draw its seed. */
+async function certifiedWithAuditFiles(id: string) {
+  await certified(id)
+  await until(
+    async () => (await h.request(`/elections/${id}/audit`)).status,
+    (s) => s === 200,
+    60_000,
+    'the audit files committed',
+  )
+}
+
 const startAudit = (id: string, body: unknown, headers: Record<string, string> = h.admin) =>
   h.request(`/elections/${id}/audits`, { method: 'POST', headers, body: JSON.stringify(body) })
 
@@ -128,13 +114,7 @@ describe('a risk-limiting audit', () => {
     // Not yet certified: no audit.
     const early = await startAudit(id, { contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED })
     expect(early.status).toBe(409)
-    await certified(id)
-    await until(
-      async () => (await h.request(`/elections/${id}/audit`)).status,
-      (s) => s === 200,
-      60_000,
-      'the audit files committed',
-    )
+    await certifiedWithAuditFiles(id)
 
     const refusals: Array<[unknown, number, RegExp]> = [
       [{ contestIds: [confirmable.rules.id], riskLimit: 0.5, seed: SEED }, 400, /riskLimit/],
@@ -199,6 +179,16 @@ describe('a risk-limiting audit', () => {
     ).json()) as typeof sample
     expect(page.draws.map((d) => d.draw)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     expect(page.next).toMatch(/after=10&limit=10$/)
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['limit=10001', 'limit'],
+      ['limit=ten', 'limit'],
+      ['after=-1', 'after'],
+    ]) {
+      const refused = await h.request(`/elections/${id}/audits/${auditId}/sample?${query}`, { headers: h.admin })
+      expect(refused.status, query).toBe(400)
+      expect(await refused.text()).toContain(field)
+    }
     expect(sample.draws.map((d) => d.draw)).toEqual(sample.draws.map((_, i) => i + 1))
     for (const d of sample.draws) expect(Object.keys(d.paper).every((c) => c === confirmable.rules.id)).toBe(true)
 
@@ -237,13 +227,7 @@ describe('a risk-limiting audit', () => {
     expect(await bad.text()).toMatch(/simulation\.misread\.to/)
 
     await createElection(id, { misread: { contestId: reversed.rules.id, from: reversed.winner, to: reversed.runnerUp, share } })
-    await certified(id)
-    await until(
-      async () => (await h.request(`/elections/${id}/audit`)).status,
-      (s) => s === 200,
-      60_000,
-      'the audit files committed',
-    )
+    await certifiedWithAuditFiles(id)
     // The count is exact for what it was sent (certified): the reported winner is the runner-up on paper.
     const contest = (await (await h.request(`/elections/${id}/contests/${reversed.rules.id}`)).json()) as {
       selections: Array<{ id: string; votes: number }>

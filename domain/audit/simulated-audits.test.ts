@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { addVotes, type ContestVotes, paperVotes, singleSeatMargins } from '../../test/fixtures/paper-votes.ts'
 import type { Marks } from '../ballot.ts'
 import { AppError } from '../errors.ts'
 import { defaultPlan, Simulation, type SimulationSettings } from '../simulation.ts'
-import { type BallotInterpretation, bravoAsn, bravoAudit, countedSelections, type ReportedContest, reportedWinners } from './bravo.ts'
+import { type BallotInterpretation, bravoAsn, bravoAudit, type ReportedContest, reportedWinners } from './bravo.ts'
 import { fullCountAt, nextRoundTarget } from './rounds.ts'
 import { drawSample } from './sampler.ts'
 
@@ -16,53 +17,26 @@ import { drawSample } from './sampler.ts'
 const base: SimulationSettings = { seed: 11, voters: 4_000, turnout: 0.8, invalidShare: 0, duplicateShare: 0, contests: true }
 const plan = (settings: Partial<SimulationSettings>) => defaultPlan('audit-sim', { ...base, ...settings }, { regions: 16 })
 
-/** Votes per line in each contest: of the papers, and of the ballots as sent. */
+/** Votes per contest and line: of the papers, and of the ballots as sent (after any misread). */
 function tallies(sim: Simulation) {
   const index = sim.contests
   if (!index) throw new Error('a long ballot')
   const papers: Marks[] = []
   const read: Marks[] = []
-  const count = (marks: Marks, into: Map<string, Record<string, number>>) => {
-    for (const [id, ms] of Object.entries(marks)) {
-      const rules = index.contests.get(id)
-      if (!rules) continue
-      const t = into.get(id) ?? {}
-      for (const s of countedSelections(
-        rules,
-        ms.map((m) => (typeof m === 'string' ? m : 'write-in')),
-      ))
-        t[s] = (t[s] ?? 0) + 1
-      into.set(id, t)
-    }
-  }
-  const paperVotes = new Map<string, Record<string, number>>()
-  const readVotes = new Map<string, Record<string, number>>()
+  const readVotes: ContestVotes = new Map()
   for (let k = 0; k < sim.ballotCount; k++) {
     const paper = sim.paper(k)
     const sent = sim.messagesFor(k, '2026-11-03T12:00:00Z')[0]?.ballot
     if (!paper || !sent || sent.v !== 2) throw new Error(`ballot ${k}`)
     papers.push(paper)
     read.push(sent.marks)
-    count(paper, paperVotes)
-    count(sent.marks, readVotes)
+    addVotes(index.contests, sent.marks, readVotes)
   }
-  return { index, papers, read, paperVotes, readVotes }
+  return { index, papers, read, paperVotes: paperVotes(sim), readVotes }
 }
 
 /** The single-seat candidate contests, widest margin first (on the papers). */
-function contestsByMargin(t: ReturnType<typeof tallies>) {
-  return [...t.index.contests.values()]
-    .filter((c) => c.type === 'candidate' && c.numberElected === 1)
-    .map((c) => {
-      const votes = t.paperVotes.get(c.id) ?? {}
-      const [first, second] = Object.entries(votes)
-        .filter(([line]) => line !== 'write-in')
-        .sort((a, b) => b[1] - a[1])
-      return { rules: c, winner: first?.[0] ?? '', runnerUp: second?.[0] ?? '', w: first?.[1] ?? 0, l: second?.[1] ?? 0 }
-    })
-    .filter((c) => c.l > 0)
-    .sort((a, b) => b.w - b.l - (a.w - a.l))
-}
+const contestsByMargin = (t: ReturnType<typeof tallies>) => singleSeatMargins(t.index.contests, t.paperVotes)
 
 /**
  * An audit of one contest over the whole box (one batch, in ballot order), until it stops:

@@ -1,4 +1,4 @@
-import type { AuditContestRound, AuditResult, AuditStatusName } from '../../domain/audit/report.ts'
+import type { AuditResult, AuditRound, AuditStatusName } from '../../domain/audit/report.ts'
 import { type Db, inTransaction } from './sql.ts'
 
 type TransactionSql = Parameters<Parameters<typeof inTransaction>[1]>[0]
@@ -15,12 +15,6 @@ export interface AuditRow {
   result: AuditResult | null
   startedAt: Date
   finishedAt: Date | null
-}
-
-export interface AuditRoundRow {
-  round: number
-  draws: number
-  contests: AuditContestRound[]
 }
 
 /** One draw of the sample, with its paper's interpretation for the audited contests. */
@@ -61,8 +55,8 @@ export async function listAudits(db: Db, electionId: string): Promise<AuditRow[]
   return db<AuditRow[]>`select ${AUDIT_COLUMNS(db)} from audits where election_id = ${electionId} order by started_at desc, id limit 100`
 }
 
-export async function readAuditRounds(db: Db, auditId: string): Promise<AuditRoundRow[]> {
-  return db<AuditRoundRow[]>`select round, draws, contests from audit_rounds where audit_id = ${auditId} order by round`
+export async function readAuditRounds(db: Db, auditId: string): Promise<AuditRound[]> {
+  return db<AuditRound[]>`select round, draws, contests from audit_rounds where audit_id = ${auditId} order by round`
 }
 
 /** One page of the sample, for the API (a county's sample is tens of thousands of draws). */
@@ -76,7 +70,7 @@ export async function readAuditBallotsPage(db: Db, auditId: string, offset: numb
  * A round's new draws and its decision, in one transaction: a retried round (its first
  * attempt recorded and then lost its worker) finds both written and changes nothing.
  */
-export async function recordAuditRound(db: Db, auditId: string, round: AuditRoundRow, ballots: AuditBallotRow[]): Promise<void> {
+export async function recordAuditRound(db: Db, auditId: string, round: AuditRound, ballots: AuditBallotRow[]): Promise<void> {
   const run = async (tx: TransactionSql) => {
     // Under the audit's row lock, and only once: a second attempt of the round (its first
     // still running after a heartbeat timeout) finds the round recorded and writes nothing.
