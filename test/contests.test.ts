@@ -334,7 +334,10 @@ describe('the NIST results export', () => {
     )
     expect(counts.length).toBeGreaterThan(0)
     expect(counts.filter((v: { Count: number }) => v.Count !== 0)).toEqual([])
-    // An election not created as a test is not one.
+    // The flag is a boolean, named when it is not; an election not created as a test is not one.
+    const refused = await createDefined({ test: 'yes' })
+    expect(refused.res.status).toBe(400)
+    expect(await refused.res.text()).toMatch(/test/)
     const live = await createDefined()
     expect(await live.res.json()).toMatchObject({ test: false })
   })
