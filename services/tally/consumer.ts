@@ -146,6 +146,15 @@ export function createTallyConsumer(deps: {
   async function checkLogBounds(partitions: number[], stored: Map<number, string>) {
     const offsets = await deps.admin.fetchTopicOffsets(topic)
     const mine = offsets.filter((o) => partitions.includes(o.partition))
+    // Each partition's lag from the moment it is ours, not from its first batch: an idle
+    // partition then reports 0 here, and nowhere else.
+    const held = new Set(progress.partitions())
+    for (const o of mine) {
+      const at = stored.get(o.partition)
+      // Still ours (the read above is async: a rebalance may have moved it meanwhile).
+      if (at !== undefined && held.has(o.partition))
+        metrics.lag.set({ partition: o.partition }, Math.max(0, Number(BigInt(o.high) - BigInt(at))))
+    }
     const gaps = gapsAgainstLog(stored, mine)
     if (gaps.length === 0) return
     await recordLogGaps(sql, groupId, topic, gaps)
