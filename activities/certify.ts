@@ -2,11 +2,14 @@ import { Context } from '@temporalio/activity'
 import { type CertificationCheck, checkCertification } from '../domain/certification.ts'
 import { contestCallContradiction } from '../domain/contest-calls.ts'
 import { contestTotals } from '../domain/contest-totals.ts'
+import { contestRounds, rankingDifferences } from '../domain/rcv/contest-rounds.ts'
 import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
+import { recountedRankings, runningRankings } from '../lib/db/ballot-box.ts'
 import { recordCertificationCheck, retractedCalls, turnoutOverRoll } from '../lib/db/certification.ts'
 import { latestContestCalls } from '../lib/db/contest-calls.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
+import { loadDefinitions } from '../lib/db/contests.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { messageLedger, storedOffsets } from '../lib/db/counting.ts'
 import { getElection, setElectionStatus } from '../lib/db/elections.ts'
@@ -41,6 +44,28 @@ async function wrongContestCalls(
     return reason ? [{ call: described, reason }] : []
   })
   return { standing: standingCalls.length, wrong }
+}
+
+/** Each ranked contest's rounds over its running rankings, and how those rankings differ from a recount of the box's. */
+async function rankedContestEvidence(sql: Sql, electionId: string) {
+  const definition = (await loadDefinitions(sql, [electionId])).get(electionId)
+  const ranked = definition?.contests.filter((c) => c.rcv) ?? []
+  const out: NonNullable<Parameters<typeof checkCertification>[0]['rankedContests']> = []
+  for (const contest of ranked) {
+    const { running, recounted } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
+      running: await runningRankings(tx, electionId, contest.id),
+      recounted: await recountedRankings(tx, electionId, contest.id),
+    }))
+    const result = contestRounds(contest, running)
+    out.push({
+      contestId: contest.id,
+      ballots: result.ballots,
+      rounds: result.rounds.length,
+      elected: result.ballots > result.undervotes ? result.winner : null,
+      differences: rankingDifferences(running, recounted),
+    })
+  }
+  return out
 }
 
 export function createCertifyActivities({ sql, producer, tallyGroupId }: ActivityDeps) {
@@ -86,6 +111,7 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
           wrongCalls: [...wrongCalls, ...contestCalls.wrong],
           standingCalls: standing.length + contestCalls.standing,
           retractedCalls: await retractedCalls(sql, electionId),
+          rankedContests: await heartbeating(rankedContestEvidence(sql, electionId), 'recounting the ranked contests'),
         },
         new Date(),
       )

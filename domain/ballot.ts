@@ -67,9 +67,23 @@ export const writeInMarkSchema = z.strictObject({
     .max(CONTEST_LIMITS.writeInName)
     .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters'),
 })
-/** One mark in one contest: a selection's id, or a name written in. */
-export const markSchema = z.union([idSchema, writeInMarkSchema])
+/**
+ * The marks at one rank of a ranked-choice contest: the candidates marked there. `[]` is a
+ * skipped rank, two or more an overvote at that rank (the contest's rules say how they
+ * count: domain/rcv/). In a ranked contest a plain id at a rank is the same as `[id]`.
+ */
+export const rankMarksSchema = z.array(idSchema).max(CONTEST_LIMITS.selectionsPerContest)
+
+/**
+ * One mark in one contest: a selection's id, or a name written in; in a ranked-choice
+ * contest, the contest's marks are its ranks in order (1st choice first), each an id or a
+ * rank's marks. Which form fits which contest is the counter's to judge (tabulation.ts).
+ */
+export const markSchema = z.union([idSchema, writeInMarkSchema, rankMarksSchema])
 export type Mark = z.output<typeof markSchema>
+
+/** Marks counted against the limits: a rank counts the candidates marked at it. */
+export const markWeight = (m: unknown): number => (Array.isArray(m) ? m.length : 1)
 
 /** Per contest (by id) the marks the voter made in it; a contest left out is blank. */
 export const marksSchema = z
@@ -79,7 +93,7 @@ export const marksSchema = z
     if (contests > CONTEST_LIMITS.contests)
       ctx.addIssue({ code: 'custom', message: `at most ${CONTEST_LIMITS.contests} contests on a ballot (${contests} given)` })
     let marks = 0
-    for (const k in m) marks += m[k]?.length ?? 0
+    for (const k in m) for (const x of m[k] ?? []) marks += markWeight(x)
     if (marks > CONTEST_LIMITS.marksPerBallot)
       ctx.addIssue({ code: 'custom', message: `at most ${CONTEST_LIMITS.marksPerBallot} marks on a ballot (${marks} given)` })
   })
@@ -124,7 +138,8 @@ export const REJECTION_REASONS = [
   'contest_not_on_style', // a contest of the election, but not on the ballot style of the voter's region
   'unknown_selection', // a mark for a selection the contest does not have
   'write_in_not_allowed', // a name written in where the contest has no write-in line
-  'malformed_mark', // the same selection marked twice in one contest
+  'malformed_mark', // the same selection marked twice in one contest (or at one rank), or a rank's marks in a contest that is not ranked
+  'rank_beyond_limit', // a ranked-choice contest ranked past the ranks it allows
   'unprocessable', // passed every check but the database refused it: the error is kept
 ] as const
 export type RejectionReason = (typeof REJECTION_REASONS)[number]
@@ -187,7 +202,7 @@ const BALLOT_V2_KEYS = ['v', 'ballotId', 'electionId', 'voterId', 'regionId', 'c
 /**
  * A version-2 ballot as our producers write it, accepted without the schema's parse (the
  * schema's record of arrays of unions was the largest part of the tally's CPU per long
- * ballot): the envelope as for version 1, and marks that are all selection ids within the
+ * ballot): the envelope as for version 1, and marks that are all selection ids (or ranks of them) within the
  * limits. A ballot with a name written in, or anything unusual, goes through the schema.
  */
 export function acceptCanonicalBallotV2(json: unknown): BallotV2 | undefined {
@@ -195,17 +210,20 @@ export function acceptCanonicalBallotV2(json: unknown): BallotV2 | undefined {
     const marks = o.marks
     if (typeof marks !== 'object' || marks === null || Array.isArray(marks) || Object.getPrototypeOf(marks) !== Object.prototype)
       return undefined
-    const out: Record<string, string[]> = {}
+    const out: Record<string, Mark[]> = {}
     let contests = 0
     let total = 0
     for (const contestId in marks) {
       if (!Object.hasOwn(marks, contestId) || !isId(contestId)) return undefined
       const made = (marks as Record<string, unknown>)[contestId]
       if (!Array.isArray(made) || made.length > CONTEST_LIMITS.marksPerContest) return undefined
-      for (const m of made) if (!isId(m)) return undefined
+      for (const m of made) {
+        if (isId(m)) total++
+        else if (Array.isArray(m) && m.length <= CONTEST_LIMITS.selectionsPerContest && m.every(isId)) total += m.length
+        else return undefined
+      }
       contests++
-      total += made.length
-      out[contestId] = made as string[]
+      out[contestId] = made as Mark[]
     }
     if (contests > CONTEST_LIMITS.contests || total > CONTEST_LIMITS.marksPerBallot) return undefined
     return { marks: out }

@@ -44,6 +44,7 @@ describe('the certification checklist', () => {
       'no_log_gaps',
       'turnout_within_roll',
       'race_calls_agree',
+      'ranked_rounds_recounted',
     ])
     expect(check.items[0]?.detail).toBe(
       '1 partitions, 10 messages = 8 counted + 1 rejected + 1 duplicates; 2 transaction markers or aborted records skipped',
@@ -64,6 +65,11 @@ describe('the certification checklist', () => {
     ])
     expect(failing({ ...sound, overTurnout: [{ regionId: 'north', ballots: 3, roll: 3, declared: 1 }] })).toEqual(['turnout_within_roll'])
     expect(failing({ ...sound, wrongCalls: [{ call: 'the election: ada', reason: 'alan leads' }] })).toEqual(['race_calls_agree'])
+    const ranked = { contestId: 'mayor', ballots: 12, rounds: 3, elected: 'ada', differences: [] as string[] }
+    expect(failing({ ...sound, rankedContests: [ranked] })).toEqual([])
+    expect(failing({ ...sound, rankedContests: [{ ...ranked, differences: ['[["ada"]]: 5 running, 4 recounted'] }] })).toEqual([
+      'ranked_rounds_recounted',
+    ])
     // A call retracted during the count holds nothing (a retraction is for ever), but is on the record.
     const retracted = checkCertification(
       { ...sound, retractedCalls: [{ call: 'region north: ada', reason: 'alan took the lead' }] },

@@ -14,6 +14,8 @@ export const CERTIFICATION_ITEMS = {
   no_log_gaps: 'No gap in the log since the election opened (no position deleted or re-created before it was read)',
   turnout_within_roll: 'No region has more ballots than voters on its roll or declared for it',
   race_calls_agree: 'Every standing race call (the election, each region, each contest seat and measure) agrees with the final count',
+  ranked_rounds_recounted:
+    "Every ranked-choice contest's rankings, counted again from the ballot box, equal the rankings its rounds are tabulated from",
 } as const
 export type CertificationItemId = keyof typeof CERTIFICATION_ITEMS
 
@@ -57,6 +59,8 @@ export interface CertificationEvidence {
    * but the item names them, so a wrong call made in public is on the record of the check.
    */
   retractedCalls?: Array<{ call: string; reason: string }>
+  /** Per ranked-choice contest: its rounds over the running rankings, and where a recount of the box's rankings differs. */
+  rankedContests?: Array<{ contestId: string; ballots: number; rounds: number; elected: string | null; differences: string[] }>
 }
 
 const MAX_LISTED = 5
@@ -124,6 +128,23 @@ export function checkCertification(e: CertificationEvidence, checkedAt: Date): C
               : '; none retracted')
         : `calls the count does not bear out: ${listed(e.wrongCalls, (c) => `${c.call} (${c.reason})`)}`,
     ),
+    rankedItem(e.rankedContests ?? []),
   ]
   return { passed: items.every((i) => i.passed), checkedAt: checkedAt.toISOString(), items }
+
+  function rankedItem(ranked: NonNullable<CertificationEvidence['rankedContests']>): CertificationItem {
+    const off = ranked.filter((c) => c.differences.length > 0)
+    if (ranked.length === 0) return item('ranked_rounds_recounted', true, 'no ranked-choice contest on the ballot')
+    if (off.length > 0)
+      return item(
+        'ranked_rounds_recounted',
+        false,
+        `rankings that differ from the box: ${listed(off, (c) => `contest ${c.contestId}: ${c.differences.join('; ')}`)}`,
+      )
+    return item(
+      'ranked_rounds_recounted',
+      true,
+      `${ranked.length} ranked contests, rankings equal to the box's: ${listed(ranked, (c) => `${c.contestId}: ${c.ballots} ballots, ${c.rounds} rounds, ${c.elected ?? 'no one'} elected`)}`,
+    )
+  }
 }

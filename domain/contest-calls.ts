@@ -58,6 +58,10 @@ export function decideContestCalls(
   standing: ReadonlyArray<Pick<ContestCall, 'selectionId'>>,
 ): ContestCallDecision[] {
   if (!bound) return []
+  // A ranked contest's first choices do not decide it: the rounds do. No sound bound on
+  // what the outstanding rankings can do to the rounds is computed yet, so nothing is
+  // called from counts (issue 27: "if none can be shown, the contest is not called").
+  if (rules.rcv) return []
   if (rules.type === 'measure') {
     if (standing.length > 0) return []
     const call = measureCall(rules, votes, bound.outstanding)

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { type ContestCall, contestCallSchema, decidedByCalls } from './contest-calls.ts'
 import { type ContestRules, isSimpleMajority, measurePasses, WRITE_IN_SELECTION } from './contests.ts'
+import { rcvRulesSchema } from './rcv/rules.ts'
 import { cellBalances } from './tabulation.ts'
 
 /**
@@ -57,6 +58,8 @@ export const contestSummarySchema = z.object({
   type: z.enum(['candidate', 'measure']),
   district: z.string(),
   votesAllowed: z.number(),
+  /** Ranked choice: its votes are first choices, its rounds at …/contests/{id}/rounds. */
+  ranked: z.boolean(),
   regions: z.number(),
   ballots: z.number(),
 })
@@ -90,6 +93,8 @@ export const contestResultsSchema = z.object({
   votesAllowed: z.number(),
   numberElected: z.number(),
   threshold: contestThresholdSchema.nullable(),
+  /** A ranked contest's rules (its `selections` votes are first choices; its rounds at …/rounds), else null. */
+  rcv: rcvRulesSchema.nullable(),
   totals: z.object({ ballots: z.number(), votes: z.number(), undervotes: z.number(), overvotes: z.number() }),
   selections: z.array(
     z.object({
@@ -203,6 +208,7 @@ export function contestResults(input: {
     votesAllowed: rules.votesAllowed,
     numberElected: rules.numberElected,
     threshold: thresholdOf(rules),
+    rcv: rules.rcv ?? null,
     // The contest's own totals are public only once they cover enough ballots.
     totals: isSmallCell(totals.ballots, min) ? { ballots: totals.ballots, votes: 0, undervotes: 0, overvotes: 0 } : totals,
     selections: isSmallCell(totals.ballots, min) ? selections.map((s) => ({ ...s, votes: 0, share: 0 })) : selections,
@@ -271,6 +277,8 @@ export function contestOutcome(
     const no = total.get('no') ?? 0
     return { leaders: [], passes: yes + no > 0 ? measurePasses(threshold, yes, no) : null, decided, calls, outstanding }
   }
+  // First choices do not say who leads a ranked contest: its rounds do (GET …/rounds).
+  if (rules.rcv) return { leaders: [], passes: null, decided, calls, outstanding }
   const ranked = resultLines(rules)
     .map((s) => ({ id: s.id, votes: total.get(s.id) ?? 0 }))
     .sort((a, b) => b.votes - a.votes || (a.id < b.id ? -1 : 1))

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from './ballot.ts'
 import { CONTEST_LIMITS } from './contest-limits.ts'
+import { type RcvRules, rcvRulesSchema } from './rcv/rules.ts'
 
 export { CONTEST_LIMITS }
 
@@ -85,8 +86,22 @@ export const candidateContestSchema = z
     candidates: z.array(candidateSelectionSchema).min(1).max(CONTEST_LIMITS.selectionsPerContest),
     /** Whether the ballot has write-in lines for names not declared. */
     writeIns: z.boolean().default(false),
+    /**
+     * Ranked choice (instant runoff): the voter ranks the candidates, and the count runs in
+     * rounds (domain/rcv/). NIST's CDF calls it a candidate contest whose VoteVariation is
+     * `rcv`; so it is here. One seat, one vote a rank, no write-in line.
+     */
+    rcv: rcvRulesSchema.optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.rcv) {
+      if (c.votesAllowed !== 1)
+        ctx.addIssue({ code: 'custom', path: ['votesAllowed'], message: 'a ranked-choice contest is vote for 1 (one candidate a rank)' })
+      if (c.writeIns)
+        ctx.addIssue({ code: 'custom', path: ['writeIns'], message: 'write-in lines in ranked-choice contests are not supported' })
+      if (c.candidates.length < 2)
+        ctx.addIssue({ code: 'custom', path: ['candidates'], message: 'a ranked-choice contest needs at least 2 candidates' })
+    }
     const lines = c.candidates.length + (c.writeIns ? c.votesAllowed : 0)
     if (c.votesAllowed > lines)
       ctx.addIssue({
@@ -158,6 +173,8 @@ export interface ContestRules {
   /** Declared selections, in ballot order (for a measure: yes, no). */
   selections: Array<{ id: string; name: string; party: string | null; writeIn: boolean }>
   threshold: { numerator: number; denominator: number } | null
+  /** The ranked-choice rules of a ranked contest (its marks are rankings); absent or null for any other. */
+  rcv?: RcvRules | null
 }
 
 /** The definition with its districts resolved to regions and each region's style. */
@@ -265,6 +282,7 @@ function rulesOf(c: Contest, position: number): ContestRules {
       writeIns: false,
       selections: MEASURE_SELECTIONS.map((s) => ({ id: s, name: s === 'yes' ? 'Yes' : 'No', party: null, writeIn: false })),
       threshold: c.threshold,
+      rcv: null,
     }
   return {
     id: c.id,
@@ -277,6 +295,7 @@ function rulesOf(c: Contest, position: number): ContestRules {
     writeIns: c.writeIns,
     selections: c.candidates.map((s) => ({ id: s.id, name: s.name, party: s.party ?? null, writeIn: s.writeIn })),
     threshold: null,
+    rcv: c.rcv ?? null,
   }
 }
 

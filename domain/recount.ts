@@ -20,21 +20,26 @@ export const OVERVOTES = ':overvotes'
 export interface RecountDefinition {
   /** Style id → its contests (as stored in ballot_styles). */
   styles: Map<string, string[]>
-  /** Contest id → votes allowed, whether it has a write-in line, its declared selections in position order. */
-  contests: Map<string, { votesAllowed: number; writeIns: boolean; selections: string[] }>
+  /**
+   * Contest id → votes allowed, whether it has a write-in line, whether it is ranked (its
+   * marks are ranks; its first choice is what the counts hold), its declared selections in
+   * position order.
+   */
+  contests: Map<string, { votesAllowed: number; writeIns: boolean; ranked?: boolean; selections: string[] }>
 }
 
 /** Every contest × line of a definition at an offset: ballots, undervotes, overvotes, write-in line, selections. */
 class CellSpace {
   readonly width: number
-  readonly contests: Array<{ id: string; at: number; votesAllowed: number; lines: string[]; lineAt: Map<string, number> }> = []
+  readonly contests: Array<{ id: string; at: number; votesAllowed: number; ranked: boolean; lines: string[]; lineAt: Map<string, number> }> =
+    []
   readonly byId = new Map<string, CellSpace['contests'][number]>()
 
   constructor(definition: RecountDefinition) {
     let at = 0
     for (const [id, c] of definition.contests) {
       const lines = [BALLOTS_KEY, UNDERVOTES, OVERVOTES, WRITE_IN_SELECTION, ...c.selections]
-      const entry = { id, at, votesAllowed: c.votesAllowed, lines, lineAt: new Map(lines.map((l, i) => [l, i])) }
+      const entry = { id, at, votesAllowed: c.votesAllowed, ranked: c.ranked ?? false, lines, lineAt: new Map(lines.map((l, i) => [l, i])) }
       this.contests.push(entry)
       this.byId.set(id, entry)
       at += lines.length
@@ -123,7 +128,10 @@ export function recountBallot(grid: Grid, definition: RecountDefinition, row: Bo
     }
     const given = Object.hasOwn(marks, contestId) ? marks[contestId] : []
     if (!Array.isArray(given)) grid.addOther(contestId, '(marks not a list)', row.regionId, row.channel, 1)
-    const made = Array.isArray(given) ? (given as unknown[]) : []
+    const ranks = Array.isArray(given) ? (given as unknown[]) : []
+    // A ranked contest counts its first marked rank, read the plain way: the rank's marks
+    // (a lone id is one mark), the first rank with any; none is an undervote.
+    const made = c.ranked ? firstMarkedRank(ranks) : ranks
     bump(counts, c.at, 1)
     if (made.length > c.votesAllowed) {
       bump(counts, c.at + 2, 1)
@@ -145,6 +153,14 @@ export function recountBallot(grid: Grid, definition: RecountDefinition, row: Bo
       else grid.addOther(contestId, line, row.regionId, row.channel, 1)
     }
   }
+}
+
+function firstMarkedRank(ranks: unknown[]): unknown[] {
+  for (const rank of ranks) {
+    const marks = Array.isArray(rank) ? rank : [rank]
+    if (marks.length > 0) return marks
+  }
+  return []
 }
 
 /** One stored count vector (style_counts). */

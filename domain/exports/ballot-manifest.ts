@@ -77,6 +77,12 @@ export function canonicalMarks(marks: Marks): Array<[string, Mark[]]> {
   for (const contestId of Object.keys(marks).sort(compare)) {
     const made = marks[contestId] ?? []
     if (made.length === 0) continue
+    // A ranking (ranks as lists, as the counter boxes a ranked contest's marks) is already
+    // canonical, and its order is its meaning: kept as it is.
+    if (made.some((m) => Array.isArray(m))) {
+      out.push([contestId, made])
+      continue
+    }
     const ids = made.filter((m): m is string => typeof m === 'string').sort(compare)
     const names = made
       .filter((m): m is { writeIn: string } => typeof m !== 'string')

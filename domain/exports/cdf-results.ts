@@ -186,7 +186,7 @@ export interface CdfCandidateContest extends CdfContestCommon {
   '@type': 'ElectionResults.CandidateContest'
   VotesAllowed: number
   NumberElected: number
-  VoteVariation: 'plurality' | 'n-of-m'
+  VoteVariation: 'plurality' | 'n-of-m' | 'rcv'
   ContestSelection: CdfCandidateSelection[]
 }
 export interface CdfBallotMeasureContest extends CdfContestCommon {
@@ -494,7 +494,9 @@ function contestOf(
     ...common,
     VotesAllowed: rules.votesAllowed,
     NumberElected: rules.numberElected,
-    VoteVariation: rules.votesAllowed > 1 ? 'n-of-m' : 'plurality',
+    // A ranked contest's counts here are its first choices (tabulation.ts); its rounds are
+    // served apart (…/rounds) and not yet as VoteCounts with Round in this export.
+    VoteVariation: rules.rcv ? 'rcv' : rules.votesAllowed > 1 ? 'n-of-m' : 'plurality',
     ContestSelection: lines.map((s, i) => ({
       '@type': 'ElectionResults.CandidateSelection',
       '@id': cdfIds.selection(rules.id, s.id),

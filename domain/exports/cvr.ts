@@ -1,6 +1,6 @@
 import type { Mark } from '../ballot.ts'
 import { type ContestRules, isSimpleMajority, type ResolvedDefinition, WRITE_IN_SELECTION } from '../contests.ts'
-import { indexDefinition, type TabulationIndex } from '../tabulation.ts'
+import { indexDefinition, rcvRanking, type TabulationIndex } from '../tabulation.ts'
 import {
   canonicalMarks,
   DEFAULT_CONTAINER_SIZE,
@@ -254,6 +254,7 @@ function contestOf(c: ContestRules): Json {
 }
 
 function voteVariationOf(c: ContestRules): Json {
+  if (c.rcv) return { VoteVariation: 'rcv' }
   if (c.type === 'candidate') return { VoteVariation: c.votesAllowed === 1 ? 'plurality' : 'n-of-m' }
   const t = c.threshold ?? { numerator: 1, denominator: 2 }
   if (isSimpleMajority(t)) return { VoteVariation: 'majority' }
@@ -291,6 +292,7 @@ function cvrOf(index: TabulationIndex, electionId: string, ballot: ExportBallot,
 }
 
 function cvrContestOf(contest: ContestRules, made: Mark[], overvoted: boolean, undervotes: number): Json {
+  if (contest.rcv) return rankedContestOf(contest, made)
   const allocable = overvoted ? 'no' : 'yes'
   const lines = [...contest.selections.map((s) => s.id), ...(contest.writeIns ? [WRITE_IN_SELECTION] : [])]
   const names = made.filter((m): m is { writeIn: string } => typeof m !== 'string').map((m) => m.writeIn)
@@ -326,5 +328,39 @@ function cvrContestOf(contest: ContestRules, made: Mark[], overvoted: boolean, u
     ...(status.length > 0 ? { Status: status } : {}),
     Undervotes: undervotes,
     ...(contest.writeIns ? { WriteIns: names.length } : {}),
+  }
+}
+
+/**
+ * A ranked contest's record: each candidate with a position per rank it was marked at
+ * (`Rank`, 1 = first choice), as 1500-103 records a ranked ballot. An overvoted rank gives
+ * each of its candidates a position at that rank. Whether a mark counts is the rounds'
+ * to decide (the contest's rules), so allocation is `unknown` here.
+ */
+function rankedContestOf(contest: ContestRules, made: Mark[]): Json {
+  const ranking = rcvRanking(made)
+  const selections: Json[] = []
+  for (const [i, s] of contest.selections.entries()) {
+    const positions = ranking.flatMap((marks, r) =>
+      marks.includes(s.id)
+        ? [{ '@type': 'CVR.SelectionPosition', HasIndication: 'yes', IsAllocable: 'unknown', NumberVotes: 1, Rank: r + 1 }]
+        : [],
+    )
+    if (positions.length === 0) continue
+    selections.push({
+      '@type': 'CVR.CVRContestSelection',
+      ContestSelectionId: cvrIds.selection(contest.id, s.id),
+      OptionPosition: i + 1,
+      SelectionPosition: positions,
+    })
+  }
+  const blank = ranking.every((marks) => marks.length === 0)
+  return {
+    '@type': 'CVR.CVRContest',
+    ...(selections.length > 0 ? { CVRContestSelection: selections } : {}),
+    ContestId: cvrIds.contest(contest.id),
+    Overvotes: 0,
+    ...(blank ? { Status: ['not-indicated', 'undervoted'] } : {}),
+    Undervotes: blank ? 1 : 0,
   }
 }

@@ -66,7 +66,8 @@ export const rcvRulesSchema = z.strictObject({
   numberElected: z
     .number()
     .int()
-    .refine((n) => n === 1, 'only single-winner instant runoff (numberElected: 1) is supported; multi-winner STV is not'),
+    .refine((n) => n === 1, 'only single-winner instant runoff (numberElected: 1) is supported; multi-winner STV is not')
+    .default(1),
   overvoteRule: z.enum(OVERVOTE_RULES),
   /**
    * How many consecutive ranks a voter may leave blank before a later ranking no longer

@@ -151,7 +151,7 @@ export async function countBatch(
           reject(row, judged.reason, judged.detail)
           continue
         }
-        boxed.set(idx, { styleId: judged.styleId, marks, contests: judged.contests })
+        boxed.set(idx, { styleId: judged.styleId, marks: judged.marks, contests: judged.contests })
         row.candidateId = null
       } else if (index === null && 'marks' in ballot) {
         reject(row, 'wrong_ballot_version', `election ${ballot.electionId} has no contests: its ballots name a candidate (version 1)`)

@@ -49,8 +49,9 @@ export async function countIntoBallotBox(tx: Db, version: string, ballots: Boxed
  * Moves everything pending into the ballot box, in random order, under random ids drawn
  * now: one transaction per window, so the rows of the box share their transaction id and
  * their place on disk with the window's other ballots, never with the counting batch
- * (and the poll book rows) they came from. Exactly once: the delete and the insert commit
- * together. Returns the ballots moved.
+ * (and the poll book rows) they came from. The same statement adds the window's rankings
+ * of ranked-choice contests to `rcv_rankings`. Exactly once: the delete and the inserts
+ * commit together. Returns the ballots moved.
  */
 export async function mixBallotBox(db: Db): Promise<number> {
   const [row] = await db<{ moved: number }[]>`
@@ -60,7 +61,55 @@ export async function mixBallotBox(db: Db): Promise<number> {
       insert into ballot_box (election_id, id, style_id, region_id, channel, marks)
       select election_id, gen_random_uuid(), style_id, region_id, channel, marks from moved order by random()
       returning 1
+    ), ranked as (
+      -- Each ranked contest on a moved ballot's style: its ranking ('[]' when left blank).
+      insert into rcv_rankings (election_id, contest_id, ranking, ballots)
+      select m.election_id, k.id, coalesce(m.marks -> k.id, '[]'::jsonb)::text, count(*)
+      from moved m
+      join ballot_styles s on s.election_id = m.election_id and s.id = m.style_id
+      join contests k on k.election_id = m.election_id and k.id = any(s.contests) and k.rcv is not null
+      group by 1, 2, 3
+      order by 1, 2, 3
+      on conflict (election_id, contest_id, ranking) do update set ballots = rcv_rankings.ballots + excluded.ballots
+      returning 1
     )
     select count(*)::int as moved from boxed`
   return row?.moved ?? 0
+}
+
+/** One distinct ranking of a ranked contest and the ballots that carry it: `ranking` is the box's JSON text. */
+export interface RankingCount {
+  ranking: string
+  ballots: number
+}
+
+/**
+ * The running rankings of one ranked contest: those mixed into the box (`rcv_rankings`) and
+ * those still pending, merged. Pending rows are at most one mixing window, read by their
+ * election's index.
+ */
+export async function runningRankings(db: Db, electionId: string, contestId: string): Promise<RankingCount[]> {
+  return db<RankingCount[]>`
+    select ranking, sum(n)::float8 as ballots from (
+      select ranking, ballots as n from rcv_rankings where election_id = ${electionId} and contest_id = ${contestId}
+      union all
+      select coalesce(p.marks -> ${contestId}::text, '[]'::jsonb)::text, count(*)
+      from ballot_box_pending p join ballot_styles s on s.election_id = p.election_id and s.id = p.style_id
+      where p.election_id = ${electionId} and ${contestId}::text = any(s.contests)
+      group by 1
+    ) x group by ranking`
+}
+
+/**
+ * The rankings of one ranked contest counted again from the ballots in the box (and any
+ * pending), not from `rcv_rankings`: the recount's side of certification.
+ */
+export async function recountedRankings(db: Db, electionId: string, contestId: string): Promise<RankingCount[]> {
+  return db<RankingCount[]>`
+    select coalesce(x.marks -> ${contestId}::text, '[]'::jsonb)::text as ranking, count(*)::float8 as ballots
+    from (select election_id, style_id, marks from ballot_box where election_id = ${electionId}
+          union all select election_id, style_id, marks from ballot_box_pending where election_id = ${electionId}) x
+    join ballot_styles s on s.election_id = x.election_id and s.id = x.style_id
+    where ${contestId}::text = any(s.contests)
+    group by 1`
 }

@@ -39,14 +39,16 @@ export async function recountContests(db: Db, electionId: string, options: { fro
 async function readRecountDefinition(db: Db, electionId: string): Promise<RecountDefinition> {
   const styles = await db<{ id: string; contests: string[] }[]>`
     select id, contests from ballot_styles where election_id = ${electionId}`
-  const contests = await db<{ id: string; votesAllowed: number; writeIns: boolean; selections: string[] }[]>`
-    select c.id, c.votes_allowed, c.write_ins,
+  const contests = await db<{ id: string; votesAllowed: number; writeIns: boolean; ranked: boolean; selections: string[] }[]>`
+    select c.id, c.votes_allowed, c.write_ins, c.rcv is not null as ranked,
            coalesce((select array_agg(s.id order by s.position) from contest_selections s
                      where s.election_id = c.election_id and s.contest_id = c.id), '{}') as selections
     from contests c where c.election_id = ${electionId}`
   return {
     styles: new Map(styles.map((s) => [s.id, s.contests])),
-    contests: new Map(contests.map((c) => [c.id, { votesAllowed: c.votesAllowed, writeIns: c.writeIns, selections: c.selections }])),
+    contests: new Map(
+      contests.map((c) => [c.id, { votesAllowed: c.votesAllowed, writeIns: c.writeIns, ranked: c.ranked, selections: c.selections }]),
+    ),
   }
 }
 

@@ -35,11 +35,12 @@ export async function listContestSummaries(db: Db, electionId: string) {
       kind: 'candidate' | 'measure'
       districtId: string
       votesAllowed: number
+      ranked: boolean
       regions: number
       ballots: number
     }>
   >`
-    select c.id, c.name, c.kind, c.district_id, c.votes_allowed,
+    select c.id, c.name, c.kind, c.district_id, c.votes_allowed, c.rcv is not null as ranked,
            (select count(*) from contest_regions cr where cr.election_id = c.election_id and cr.contest_id = c.id)::float8 as regions,
            coalesce((select sum(ballots) from contest_ballots b where b.election_id = c.election_id and b.contest_id = c.id), 0)::float8 as ballots
     from contests c where c.election_id = ${electionId} order by c.position`

@@ -1,5 +1,6 @@
 import type { ContestRules, ResolvedDefinition } from '../../domain/contests.ts'
 import { countLayout, type StyleLayouts } from '../../domain/count-vector.ts'
+import { rcvRulesSchema } from '../../domain/rcv/rules.ts'
 import type { Db } from './sql.ts'
 
 /** The definition's district ids, names and levels as given (for listing; coverage lives in contest_regions). */
@@ -22,12 +23,16 @@ export async function saveDefinition(db: Db, electionId: string, districts: Dist
   const cs = resolved.contests
   await db`
     insert into contests (election_id, id, position, name, kind, district_id, votes_allowed, number_elected, write_ins,
-                          threshold_numerator, threshold_denominator)
-    select ${electionId}, * from unnest(
+                          threshold_numerator, threshold_denominator, rcv)
+    select ${electionId}, id, position, name, kind, district_id, votes_allowed, number_elected, write_ins,
+           threshold_numerator, threshold_denominator, rcv::jsonb
+    from unnest(
       ${cs.map((c) => c.id)}::text[], ${cs.map((c) => c.position)}::int[], ${cs.map((c) => c.name)}::text[],
       ${cs.map((c) => c.type)}::text[], ${cs.map((c) => c.district)}::text[], ${cs.map((c) => c.votesAllowed)}::int[],
       ${cs.map((c) => c.numberElected)}::int[], ${cs.map((c) => String(c.writeIns))}::text[]::bool[],
-      ${cs.map((c) => c.threshold?.numerator ?? null)}::int[], ${cs.map((c) => c.threshold?.denominator ?? null)}::int[])`
+      ${cs.map((c) => c.threshold?.numerator ?? null)}::int[], ${cs.map((c) => c.threshold?.denominator ?? null)}::int[],
+      ${cs.map((c) => (c.rcv ? JSON.stringify(c.rcv) : null))}::text[])
+      as t(id, position, name, kind, district_id, votes_allowed, number_elected, write_ins, threshold_numerator, threshold_denominator, rcv)`
   const sel = cs.flatMap((c) => c.selections.map((s, position) => ({ c: c.id, position, ...s })))
   await db`
     insert into contest_selections (election_id, contest_id, id, position, name, party, write_in)
@@ -82,11 +87,12 @@ export async function loadDefinitions(db: Db, electionIds: string[]): Promise<Ma
       writeIns: boolean
       thresholdNumerator: number | null
       thresholdDenominator: number | null
+      rcv: unknown
       selections: Array<{ id: string; name: string; party: string | null; writeIn: boolean }>
     }>
   >`
     select c.election_id, c.id, c.name, c.kind, c.district_id, c.position, c.votes_allowed, c.number_elected, c.write_ins,
-           c.threshold_numerator, c.threshold_denominator,
+           c.threshold_numerator, c.threshold_denominator, c.rcv,
            (select coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'name', s.name, 'party', s.party, 'writeIn', s.write_in)
                                       order by s.position), '[]')
             from contest_selections s where s.election_id = c.election_id and s.contest_id = c.id) as selections
@@ -113,6 +119,8 @@ export async function loadDefinitions(db: Db, electionIds: string[]): Promise<Ma
           c.thresholdNumerator !== null && c.thresholdDenominator !== null
             ? { numerator: c.thresholdNumerator, denominator: c.thresholdDenominator }
             : null,
+        // Stored as validated; parsed again so a row changed by hand fails here, not in a round.
+        rcv: c.rcv === null ? null : rcvRulesSchema.parse(c.rcv),
       }))
     const styleMap = new Map(styles.filter((s) => s.electionId === id).map((s) => [s.id, s.contests]))
     const styleOfRegion = new Map(regions.filter((r) => r.electionId === id).map((r) => [r.id, r.styleId]))

@@ -193,8 +193,17 @@ async function requestAudit(sql: Sql, electionId: string, body: z.infer<typeof A
     )
   }
   const definition = (await loadDefinitions(sql, [electionId])).get(electionId)
-  const known = new Set(definition?.contests.map((c) => c.id) ?? [])
-  const unknown = body.contestIds.flatMap((cid, i) => (known.has(cid) ? [] : [{ path: `contestIds.${i}`, message: `no contest ${cid}` }]))
+  const known = new Map(definition?.contests.map((c) => [c.id, c]) ?? [])
+  const unknown = body.contestIds.flatMap((cid, i) => {
+    const contest = known.get(cid)
+    if (!contest) return [{ path: `contestIds.${i}`, message: `no contest ${cid}` }]
+    // BRAVO tests pairwise margins of a plurality count; an instant runoff's outcome is not one.
+    if (contest.rcv)
+      return [
+        { path: `contestIds.${i}`, message: `contest ${cid} is ranked-choice: ballot polling does not audit instant-runoff outcomes` },
+      ]
+    return []
+  })
   if (unknown.length > 0) throw new AppError('invalid_input', unknown.map((u) => `${u.path}: ${u.message}`).join('; '), unknown)
   const id = `a-${randomUUID().slice(0, 13)}`
   try {

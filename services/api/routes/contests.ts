@@ -2,6 +2,8 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../../domain/ballot.ts'
 import { contestListSchema, contestResults, contestResultsSchema } from '../../../domain/contest-results.ts'
 import { AppError } from '../../../domain/errors.ts'
+import { contestRoundsResponse, contestRoundsSchema } from '../../../domain/rcv/contest-rounds.ts'
+import { runningRankings } from '../../../lib/db/ballot-box.ts'
 import { listContestSummaries, readContestCounts } from '../../../lib/db/contest-results.ts'
 import { loadDefinitions } from '../../../lib/db/contests.ts'
 import { getElection } from '../../../lib/db/elections.ts'
@@ -42,6 +44,7 @@ export function contestRoutes(deps: ApiDeps) {
               type: r.kind,
               district: r.districtId,
               votesAllowed: r.votesAllowed,
+              ranked: r.ranked,
               regions: r.regions,
               // A contest's ballot count is public once it is not a small cell.
               ballots: r.ballots < deps.config.API_RESULTS_MIN_CELL_BALLOTS ? 0 : r.ballots,
@@ -84,6 +87,48 @@ export function contestRoutes(deps: ApiDeps) {
           minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
         })
         return c.json({ ...results, status: election.status, version: counts.version }, 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/{id}/contests/{contestId}/rounds',
+        summary: "A ranked-choice contest's rounds as they stand: tallies, eliminations, transfers, inactive ballots by cause",
+        description:
+          "Tabulated from the ballot box's rankings after every mixing window (and those still pending), labelled unofficial until the election is certified; `rctab` is the same rounds in the shape of RCTab's summary JSON. 409 for a contest that is not ranked.",
+        request: { params: ElectionIdParam.extend({ contestId: id.openapi({ param: { name: 'contestId', in: 'path' } }) }) },
+        responses: {
+          200: json(contestRoundsSchema, 'the rounds'),
+          ...problemResponses(400, 404, 409),
+        },
+      }),
+      async (c) => {
+        const { id: electionId, contestId } = c.req.valid('param')
+        const { election, rules, rows } = await sql.begin('isolation level repeatable read read only', async (tx) => {
+          const election = await getElection(tx, electionId)
+          const definition = (await loadDefinitions(tx, [electionId])).get(electionId)
+          const rules = definition?.contests.find((k) => k.id === contestId)
+          if (!rules) throw new AppError('not_found', `no contest ${contestId} in election ${electionId}`)
+          if (!rules.rcv)
+            throw new AppError(
+              'conflict',
+              `contest ${contestId} is not ranked-choice: its results are at /elections/${electionId}/contests/${contestId}`,
+            )
+          return { election, rules, rows: await runningRankings(tx, electionId, contestId) }
+        })
+        const day = (election.openedAt ?? election.createdAt).toISOString().slice(0, 10)
+        return c.json(
+          contestRoundsResponse({
+            electionId,
+            contest: rules,
+            rows,
+            certified: election.status === 'certified',
+            date: day,
+            jurisdiction: election.name,
+            minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
+          }),
+          200,
+        )
       },
     )
 }
