@@ -499,23 +499,34 @@ describe('thresholds given as numbers with more than six decimals', () => {
 })
 
 describe('ranked-choice contests', () => {
-  const rules = { ranksAllowed: 3, overvoteRule: 'alwaysSkipToNextRank', maxSkippedRanksAllowed: 'unlimited', tiebreakMode: 'random', tiebreakSeed: '4 1 6' }
+  const rules = {
+    ranksAllowed: 3,
+    overvoteRule: 'alwaysSkipToNextRank',
+    maxSkippedRanksAllowed: 'unlimited',
+    tiebreakMode: 'random',
+    tiebreakSeed: '4 1 6',
+  }
   const issues = (over: Record<string, unknown>) => {
     const r = electionDefinitionSchema.safeParse(definition([mayor({ rcv: rules, ...over })]))
     return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
   }
 
   it('resolves a candidate contest with rules as a ranked contest, defaults filled in', () => {
-    const r = resolveDefinition(electionDefinitionSchema.parse(definition([mayor({ rcv: rules })])), [
-      { id: 'n1', state: 'NV' },
-    ])
-    expect(r.ok && r.resolved.contests[0]?.rcv).toEqual({ ...rules, numberElected: 1, duplicateRankingRule: 'skipDuplicate', batchElimination: false })
+    const r = resolveDefinition(electionDefinitionSchema.parse(definition([mayor({ rcv: rules })])), [{ id: 'n1', state: 'NV' }])
+    expect(r.ok && r.resolved.contests[0]?.rcv).toEqual({
+      ...rules,
+      numberElected: 1,
+      duplicateRankingRule: 'skipDuplicate',
+      batchElimination: false,
+    })
   })
 
   it('refuses vote for 2, write-in lines, a single candidate and bad rules, naming the field', () => {
     expect(issues({ votesAllowed: 2 })).toEqual(['contests.0.votesAllowed: a ranked-choice contest is vote for 1 (one candidate a rank)'])
     expect(issues({ writeIns: true })).toEqual(['contests.0.writeIns: write-in lines in ranked-choice contests are not supported'])
-    expect(issues({ candidates: [{ id: 'ada', name: 'Ada' }] })).toContain('contests.0.candidates: a ranked-choice contest needs at least 2 candidates')
+    expect(issues({ candidates: [{ id: 'ada', name: 'Ada' }] })).toContain(
+      'contests.0.candidates: a ranked-choice contest needs at least 2 candidates',
+    )
     expect(issues({ rcv: { ...rules, ranksAllowed: 11 } })[0]).toMatch(/^contests\.0\.rcv\.ranksAllowed: /)
     expect(issues({ rcv: { ...rules, overvoteRule: 'guess' } })[0]).toMatch(/^contests\.0\.rcv\.overvoteRule: /)
     expect(issues({ rcv: { ...rules, numberElected: 2 } })[0]).toMatch(/^contests\.0\.rcv\.numberElected: only single-winner/)

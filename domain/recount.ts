@@ -31,8 +31,14 @@ export interface RecountDefinition {
 /** Every contest × line of a definition at an offset: ballots, undervotes, overvotes, write-in line, selections. */
 class CellSpace {
   readonly width: number
-  readonly contests: Array<{ id: string; at: number; votesAllowed: number; ranked: boolean; lines: string[]; lineAt: Map<string, number> }> =
-    []
+  readonly contests: Array<{
+    id: string
+    at: number
+    votesAllowed: number
+    ranked: boolean
+    lines: string[]
+    lineAt: Map<string, number>
+  }> = []
   readonly byId = new Map<string, CellSpace['contests'][number]>()
 
   constructor(definition: RecountDefinition) {
