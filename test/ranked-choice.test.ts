@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto'
+import { MockActivityEnvironment } from '@temporalio/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createCertifyActivities } from '../activities/certify.ts'
+import type { ActivityDeps } from '../activities/deps.ts'
+import { type BallotV2, encodeBallot, type Marks } from '../domain/ballot.ts'
+import type { CertificationCheck } from '../domain/certification.ts'
+import { canonicalRanking, type Ranking } from '../domain/rcv/ballot.ts'
+import { plainTabulate } from '../domain/rcv/plain-tabulate.ts'
+import { rcvRulesSchema } from '../domain/rcv/rules.ts'
+import { rcvRanking } from '../domain/tabulation.ts'
+import { countBatch } from '../lib/counting/count-batch.ts'
+import { mixBallotBox } from '../lib/db/ballot-box.ts'
+import { addVoters, setElectionStatus } from '../lib/db/elections.ts'
+import { startApiHarness } from './api-harness.ts'
+
+/**
+ * Ranked-choice contests through the real database and API: ballots with rankings counted
+ * exactly once, their rounds served as they stand (from pending ballots and after the
+ * mixer moved them into the box), equal to a plain ballot-by-ballot tabulation of the
+ * rankings sent; bad rankings rejected with their reasons; small contests suppressed;
+ * certification's recount of the rankings from the box.
+ */
+
+let h: Awaited<ReturnType<typeof startApiHarness>>
+beforeAll(async () => {
+  h = await startApiHarness()
+})
+afterAll(() => h?.close())
+
+const rules = {
+  ranksAllowed: 4,
+  overvoteRule: 'exhaustImmediately',
+  maxSkippedRanksAllowed: 1,
+  duplicateRankingRule: 'exhaustOnDuplicate',
+  batchElimination: false,
+  tiebreakMode: 'previousRoundCountsThenRandom',
+  tiebreakSeed: '3 5 2 6 1',
+} as const
+const candidates = ['ann', 'bo', 'cy', 'di', 'ed']
+const regions = [
+  { id: 'north', name: 'North', state: 'N', registeredVoters: 300 },
+  { id: 'south', name: 'South', state: 'S', registeredVoters: 300 },
+]
+const definition = {
+  districts: [{ id: 'city', name: 'The city', level: 'city' }],
+  contests: [
+    {
+      id: 'mayor',
+      name: 'Mayor (ranked choice)',
+      type: 'candidate',
+      district: 'city',
+      candidates: candidates.map((id) => ({ id, name: id.toUpperCase() })),
+      rcv: rules,
+    },
+    { id: 'm1', name: 'Measure 1', type: 'measure', district: 'city' },
+  ],
+}
+
+async function openRanked() {
+  const id = `rcv-${randomUUID().slice(0, 8)}`
+  const res = await h.request('/elections', {
+    method: 'POST',
+    headers: h.admin,
+    body: JSON.stringify({ id, name: 'Ranked', regions, definition, start: false }),
+  })
+  expect(res.status, await res.clone().text()).toBe(201)
+  await addVoters(
+    h.sql,
+    id,
+    regions.flatMap((r) => Array.from({ length: r.registeredVoters }, (_, i) => ({ id: `${r.id}-${i}`, regionId: r.id }))),
+  )
+  await setElectionStatus(h.sql, id, 'open')
+  return id
+}
+
+const v2 = (electionId: string, voterId: string, regionId: string, marks: Marks): BallotV2 => ({
+  v: 2,
+  ballotId: randomUUID(),
+  electionId,
+  voterId,
+  regionId,
+  channel: voterId.endsWith('7') ? 'mail' : 'election_day',
+  castAt: new Date().toISOString(),
+  marks,
+})
+
+let topicSeq = 0
+async function count(electionId: string, ballots: BallotV2[]) {
+  return countBatch(h.sql, {
+    groupId: 'ranked-test',
+    topic: `ranked-${electionId}-${topicSeq++}`,
+    messages: ballots.map((b, i) => ({ partition: 0, offset: String(i), value: encodeBallot(b) })),
+  })
+}
+
+/** A deterministic spread of rankings with every voter error the rules judge: overvotes, skips, repeats, blanks. */
+function rankingOf(i: number): Marks['string'] {
+  const shapes: Array<Marks['string']> = [
+    ['ann', 'bo', 'cy'],
+    ['ann', 'bo'],
+    ['cy'],
+    ['di', 'cy', 'bo', 'ann'],
+    ['ed', [], 'ann'], // one skipped rank: allowed (maxSkippedRanksAllowed 1)
+    ['ed', [], [], 'bo'], // two skipped: inactive by skipped rankings when it matters
+    [['ann', 'bo'], 'cy'], // an overvote at the first rank
+    ['cy', ['di', 'ed'], 'ann'], // an overvote further down
+    ['bo', 'bo', 'cy'], // a repeated ranking (bo, the weakest, goes first)
+    [],
+    ['di', 'ed'],
+    ['cy', 'ann'],
+  ]
+  return shapes[(i * 7 + (i >> 3)) % shapes.length] as Marks['string']
+}
+
+async function rounds(electionId: string, contestId = 'mayor') {
+  const res = await h.request(`/elections/${electionId}/contests/${contestId}/rounds`)
+  return { status: res.status, body: await res.json() }
+}
+
+describe('a ranked-choice contest', () => {
+  it('refuses a ranked contest that is not vote for 1, has write-ins or bad rules, naming the field', async () => {
+    const bad = async (over: Record<string, unknown>) => {
+      const contest = { ...definition.contests[0], ...over }
+      const res = await h.request('/elections', {
+        method: 'POST',
+        headers: h.admin,
+        body: JSON.stringify({
+          id: `rcv-${randomUUID().slice(0, 8)}`,
+          name: 'Bad',
+          regions,
+          definition: { ...definition, contests: [contest] },
+        }),
+      })
+      expect(res.status).toBe(400)
+      return JSON.stringify(await res.json())
+    }
+    expect(await bad({ votesAllowed: 2 })).toMatch(/contests\.0\.votesAllowed/)
+    expect(await bad({ writeIns: true })).toMatch(/contests\.0\.writeIns/)
+    expect(await bad({ rcv: { ...rules, ranksAllowed: 0 } })).toMatch(/contests\.0\.rcv\.ranksAllowed/)
+    expect(await bad({ rcv: { ...rules, numberElected: 3 } })).toMatch(/contests\.0\.rcv\.numberElected/)
+    expect(await bad({ rcv: { ...rules, overvoteRule: 'exhaustIfMultipleContinuing' } })).toMatch(/contests\.0\.rcv\.overvoteRule/)
+  })
+
+  it('counts rankings exactly once and serves the rounds as they stand, equal to a plain tabulation, before and after mixing', async () => {
+    const id = await openRanked()
+    const sent: Ranking[] = []
+    const ballots = Array.from({ length: 240 }, (_, i) => {
+      const region = i % 2 === 0 ? 'north' : 'south'
+      const marks: Marks = { m1: [i % 3 === 0 ? 'no' : 'yes'] }
+      const ranking = rankingOf(i)
+      if (ranking.length > 0 || i % 5 !== 0) marks.mayor = ranking
+      sent.push(rcvRanking(marks.mayor ?? []))
+      return v2(id, `${region}-${i}`, region, marks)
+    })
+    // Refused whole, each with its reason: none of their rankings may reach the rounds.
+    const refused = [
+      v2(id, 'north-250', 'north', { mayor: ['ann', 'bo', 'cy', 'di', 'ed'] }),
+      v2(id, 'north-252', 'north', { mayor: ['zed'] }),
+      v2(id, 'north-254', 'north', { mayor: [['ann', 'ann']] }),
+      v2(id, 'north-256', 'north', { mayor: [{ writeIn: 'Jane Public' }] }),
+      v2(id, 'north-258', 'north', { m1: [['yes']] }),
+    ]
+    const first = await count(id, [...ballots.slice(0, 120), ...refused])
+    expect(first.counted).toBe(120)
+    expect(first.rejected.map((r) => r.reason)).toEqual([
+      'rank_beyond_limit',
+      'unknown_selection',
+      'malformed_mark',
+      'write_in_not_allowed',
+      'malformed_mark',
+    ])
+    expect((await count(id, ballots.slice(120))).counted).toBe(120)
+    // A redelivery of the same positions changes nothing.
+    const again = await countBatch(h.sql, {
+      groupId: 'ranked-test',
+      topic: `ranked-${id}-${topicSeq - 1}`,
+      messages: ballots.slice(120).map((b, i) => ({ partition: 0, offset: String(i), value: encodeBallot(b) })),
+    })
+    expect(again.counted).toBe(0)
+
+    const expected = plainTabulate(rcvRulesSchema.parse(rules), candidates, sent)
+    const pending = await rounds(id)
+    expect(pending.status).toBe(200)
+    expect(pending.body).toMatchObject({
+      status: 'unofficial',
+      ballots: 240,
+      undervotes: expected.undervotes,
+      elected: expected.winner,
+      suppressed: false,
+    })
+    expect(pending.body.rounds).toEqual(expected.rounds)
+    // Every cause of inactivity this test means to exercise happened.
+    const last = expected.rounds.at(-1)?.inactive
+    expect(last && Object.values(last).every((n) => n > 0), JSON.stringify(last)).toBe(true)
+
+    await mixBallotBox(h.sql)
+    const mixed = await rounds(id)
+    expect(mixed.body.rounds).toEqual(expected.rounds)
+    const [stored] = await h.sql<{ rows: number; ballots: number }[]>`
+      select count(*)::int as rows, sum(ballots)::int as ballots from rcv_rankings where election_id = ${id}`
+    expect(stored).toEqual({ rows: new Set(sent.map((r) => JSON.stringify(canonicalRanking(r)))).size, ballots: 240 })
+    // RCTab's summary of the same rounds: the winner elected in the last round.
+    expect(mixed.body.rctab.results.at(-1).tallyResults).toContainEqual({ elected: expected.winner.toUpperCase(), transfers: {} })
+    expect(mixed.body.rctab.summary).toMatchObject({ totalNumBallots: '240', undervotes: expected.undervotes, numWinners: 1 })
+
+    // First choices in the contest's counts keep the invariant; no leader is named from them.
+    const contest = await (await h.request(`/elections/${id}/contests/mayor`)).json()
+    expect(contest).toMatchObject({ balanced: true, rcv: rcvRulesSchema.parse(rules), outcome: { leaders: [], decided: false } })
+    expect(contest.totals.ballots).toBe(240)
+
+    // The certification item: rankings recounted from the box equal the running ones.
+    const activities = createCertifyActivities({ sql: h.sql, tallyGroupId: 'ranked-test' } as ActivityDeps)
+    const check = (await new MockActivityEnvironment().run(() => activities.checkCertification(id, { repaired: 0 }))) as CertificationCheck
+    const item = check.items.find((i) => i.id === 'ranked_rounds_recounted')
+    expect(item?.passed, item?.detail).toBe(true)
+    expect(item?.detail).toContain(`mayor: 240 ballots, ${expected.rounds.length} rounds, ${expected.winner} elected`)
+    // A ranking changed behind the count's back shows as a difference.
+    await h.sql`update rcv_rankings set ballots = ballots + 1 where election_id = ${id} and ranking = (
+      select ranking from rcv_rankings where election_id = ${id} order by ranking limit 1)`
+    const tampered = (await new MockActivityEnvironment().run(() =>
+      activities.checkCertification(id, { repaired: 0 }),
+    )) as CertificationCheck
+    const failed = tampered.items.find((i) => i.id === 'ranked_rounds_recounted')
+    expect(failed?.passed).toBe(false)
+    expect(failed?.detail).toMatch(/running, \d+ recounted/)
+  })
+
+  it('answers 409 for a contest that is not ranked, 404 for one that does not exist', async () => {
+    const id = await openRanked()
+    expect((await rounds(id, 'm1')).status).toBe(409)
+    expect((await rounds(id, 'nope')).status).toBe(404)
+    expect((await rounds('no-such-election', 'mayor')).status).toBe(404)
+  })
+
+  it('shows no rounds of a contest with fewer ballots than the minimum cell', async () => {
+    const id = await openRanked()
+    await count(id, [v2(id, 'north-1', 'north', { mayor: ['ann'] }), v2(id, 'north-3', 'north', { mayor: ['bo', 'ann'] })])
+    const small = await rounds(id)
+    expect(small.body).toMatchObject({ suppressed: true, rounds: [], elected: null, ballots: 0, rctab: null })
+  })
+})
