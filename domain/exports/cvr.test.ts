@@ -430,3 +430,54 @@ function shuffle<T>(xs: T[], seed: number): T[] {
   }
   return out
 }
+
+describe('a ranked-choice contest in the cast vote records', () => {
+  const ranked = resolve(
+    {
+      districts: [{ id: 'county', name: 'County' }],
+      contests: [
+        {
+          id: 'mayor',
+          name: 'Mayor (ranked)',
+          district: 'county',
+          type: 'candidate',
+          candidates: ['ann', 'bo', 'cy'].map((id) => ({ id, name: id })),
+          rcv: {
+            ranksAllowed: 3,
+            overvoteRule: 'alwaysSkipToNextRank',
+            maxSkippedRanksAllowed: 'unlimited',
+            tiebreakMode: 'random',
+            tiebreakSeed: '1',
+          },
+        },
+      ],
+    },
+    ['P1'],
+  )
+  // As the counter boxes them: canonical rankings (tabulation.ts), a blank contest left out.
+  const boxed: ExportBallot[] = [
+    { regionId: 'P1', channel: 'mail', styleId: ranked.styleOfRegion.get('P1') as string, marks: { mayor: [['bo'], [], ['ann', 'cy']] } },
+    { regionId: 'P1', channel: 'mail', styleId: ranked.styleOfRegion.get('P1') as string, marks: {} },
+  ]
+  const doc = report({ election, definition: ranked, regions: [{ id: 'P1', name: 'P1' }], ballots: boxed })
+
+  it('is valid against NIST 1500-103 and names the contest rcv', () => {
+    expectConforms(doc)
+    expect(referenceProblems(doc)).toEqual([])
+    expect(doc.Election[0].Contest[0].VoteVariation).toBe('rcv')
+  })
+
+  it('gives each candidate a position at each rank it was marked at, an overvoted rank to each of its candidates', () => {
+    const contests = doc.CVR.map((c: Doc) => c.CVRSnapshot[0].CVRContest[0])
+    const ranks = (c: Doc) =>
+      Object.fromEntries((c.CVRContestSelection ?? []).map((s: Doc) => [s.ContestSelectionId, s.SelectionPosition.map((p: Doc) => p.Rank)]))
+    const marked = contests.find((c: Doc) => c.CVRContestSelection)
+    const blank = contests.find((c: Doc) => !c.CVRContestSelection)
+    expect(ranks(marked)).toEqual({
+      [cvrIds.selection('mayor', 'bo')]: [1],
+      [cvrIds.selection('mayor', 'ann')]: [3],
+      [cvrIds.selection('mayor', 'cy')]: [3],
+    })
+    expect(blank).toMatchObject({ Undervotes: 1, Status: ['not-indicated', 'undervoted'] })
+  })
+})
