@@ -58,6 +58,7 @@ describe('the generated election definition', () => {
       }
       if (c.writeIns) writeInLines++
       if (c.candidates.some((s) => s.writeIn)) declaredWriteIns++
+      if (c.rcv) continue // the ranked contests' shapes: their own test below
       if (c.votesAllowed === 1) {
         expect(c.candidates.length, c.id).toBeGreaterThanOrEqual(2)
         expect(c.candidates.length, c.id).toBeLessThanOrEqual(5)
@@ -87,6 +88,61 @@ describe('the generated election definition', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(40)
     expect(e.parsed.contests.length).toBeLessThan(140)
     console.log(`${n} precincts: ${e.parsed.contests.length} contests, styles of ${Math.min(...sizes)}–${Math.max(...sizes)}`)
+  })
+
+  it.each([1000, 5000])(
+    'elects by ranked choice each city’s mayor and one council seat, and the largest county’s executive (%i precincts)',
+    (n) => {
+      const { parsed, resolved } = election(SEED, n)
+      const ranked = parsed.contests.flatMap((c) => (c.type === 'candidate' && c.rcv ? [{ ...c, rcv: c.rcv }] : []))
+      const cities = parsed.districts.filter((d) => d.level === 'city' && !d.id.includes('-council-'))
+      expect(cities.length).toBeGreaterThan(0)
+      for (const city of cities) {
+        expect(ranked.some((c) => c.id === `${city.id}.mayor`)).toBe(true)
+        expect(ranked.filter((c) => c.district.startsWith(`${city.id}-council-`))).toHaveLength(1)
+      }
+      expect(ranked.filter((c) => c.id.endsWith('.executive'))).toHaveLength(1)
+      expect(ranked).toHaveLength(2 * cities.length + 1)
+      const onBallots = new Set([...resolved.styles.values()].flat())
+      for (const c of ranked) {
+        expect(c.name, c.id).toMatch(/\(ranked choice\)$/)
+        expect(c.candidates.length, c.id).toBeGreaterThanOrEqual(4)
+        expect(c.candidates.length, c.id).toBeLessThanOrEqual(9)
+        expect(c.candidates.some((s) => s.writeIn)).toBe(false)
+        expect(c.rcv.ranksAllowed, c.id).toBeGreaterThanOrEqual(3)
+        expect(c.rcv.ranksAllowed, c.id).toBeLessThanOrEqual(Math.min(6, c.candidates.length))
+        expect(c.rcv.tiebreakSeed).toMatch(/^dice [1-6]{10}$/)
+        // Its district is covered: the contest is on some region's ballot.
+        expect(onBallots.has(c.id), c.id).toBe(true)
+      }
+      // A city council district lies inside its city.
+      for (const d of parsed.districts.filter((x) => x.id.includes('-council-'))) {
+        const city = cities.find((x) => d.id.startsWith(`${x.id}-council-`))
+        for (const r of d.regions ?? []) expect(city?.regions).toContain(r)
+      }
+    },
+  )
+
+  it('draws the ranked contests’ rules from the seed: New York City’s for most, Maine’s and stricter for some, every option used', () => {
+    const rules = [2026, 2027, 2028, 2029].flatMap((seed) =>
+      election(seed, 1000).parsed.contests.flatMap((c) => (c.type === 'candidate' && c.rcv ? [c.rcv] : [])),
+    )
+    const share = (f: (r: (typeof rules)[number]) => boolean) => rules.filter(f).length / rules.length
+    const nyc = share((r) => r.overvoteRule === 'alwaysSkipToNextRank' && r.maxSkippedRanksAllowed === 'unlimited')
+    console.log(
+      `${rules.length} ranked contests: NYC rules ${Math.round(100 * nyc)} %, ` +
+        `exhaustOnDuplicate ${Math.round(100 * share((r) => r.duplicateRankingRule === 'exhaustOnDuplicate'))} %, ` +
+        `batch elimination ${Math.round(100 * share((r) => r.batchElimination))} %, ranks ${Math.min(...rules.map((r) => r.ranksAllowed))}–${Math.max(...rules.map((r) => r.ranksAllowed))}`,
+    )
+    expect(nyc).toBeGreaterThan(0.4)
+    expect(nyc).toBeLessThan(0.75)
+    expect(new Set(rules.map((r) => `${r.overvoteRule} ${r.maxSkippedRanksAllowed}`))).toEqual(
+      new Set(['alwaysSkipToNextRank unlimited', 'exhaustImmediately 1', 'exhaustImmediately 0']),
+    )
+    expect(new Set(rules.map((r) => r.duplicateRankingRule))).toEqual(new Set(['skipDuplicate', 'exhaustOnDuplicate']))
+    expect(new Set(rules.map((r) => r.batchElimination))).toEqual(new Set([true, false]))
+    expect(new Set(rules.map((r) => r.tiebreakMode))).toEqual(new Set(['random', 'previousRoundCountsThenRandom']))
+    expect(new Set(rules.map((r) => r.tiebreakSeed)).size).toBe(rules.length)
   })
 
   it('reads the county from the name when the regions do not carry it', () => {
@@ -207,6 +263,81 @@ describe('the generated ballots', () => {
     expect(passing).toBeLessThan(decided.length)
     expect(Math.max(...stateShares) - Math.min(...stateShares)).toBeGreaterThan(0.05)
     expect(Math.abs(share(byChannel.get('mail')) - share(byChannel.get('election_day')))).toBeGreaterThan(0.05)
+  })
+
+  it('rank like voters in ranked contests: within the ranks offered, mostly one to three, rare overvotes, skips and repeats, a lean by channel', () => {
+    const ranked = [...e.index.contests.values()].filter((c) => c.rcv)
+    let rankings = 0
+    let blank = 0
+    let ranks = 0
+    const made = { overvoted: 0, skipped: 0, repeated: 0 }
+    const lengths = new Map<string, number>()
+    // The mayors' races: the Harbor candidates' share of first choices, by channel (mail leans Harbor, election day Frontier).
+    const harbor = new Set(
+      ranked.flatMap((c) => (c.id.endsWith('.mayor') ? c.selections.filter((s) => s.party === 'Harbor') : [])).map((s) => s.id),
+    )
+    const firstOf = new Map<Channel, { harbor: number; all: number }>()
+    for (const [k, marks] of ballots.entries()) {
+      const style = e.resolved.styles.get(e.resolved.styleOfRegion.get(regionOf(k)) ?? '') ?? []
+      for (const c of ranked) {
+        if (!style.includes(c.id)) continue
+        const ranking = marks[c.id]
+        if (!ranking) {
+          blank++
+          continue
+        }
+        rankings++
+        const max = c.rcv?.ranksAllowed ?? 0
+        expect(ranking.length).toBeGreaterThan(0)
+        expect(ranking.length).toBeLessThanOrEqual(max)
+        const seen = new Set<string>()
+        let marked = 0
+        for (const m of ranking) {
+          // A single mark is a plain id; a list only for a skipped rank or an overvote, of distinct candidates.
+          const ids = typeof m === 'string' ? [m] : Array.isArray(m) ? m : []
+          expect(Array.isArray(m) && m.length === 1).toBe(false)
+          expect(typeof m === 'string' || Array.isArray(m)).toBe(true)
+          expect(new Set(ids).size).toBe(ids.length)
+          for (const id of ids) expect(e.index.selections.get(c.id)?.has(id)).toBe(true)
+          if (ids.length === 0) made.skipped++
+          if (ids.length > 1) made.overvoted++
+          if (ids.length === 1 && seen.has(ids[0] as string)) made.repeated++
+          for (const id of ids) seen.add(id)
+          if (ids.length > 0) marked++
+        }
+        ranks += ranking.length
+        expect(ranking.at(-1)).not.toEqual([])
+        const key = marked >= Math.min(max, c.selections.length) ? 'all' : String(marked)
+        lengths.set(key, (lengths.get(key) ?? 0) + 1)
+        const first = ranking[0]
+        if (c.id.endsWith('.mayor') && typeof first === 'string') {
+          const f = firstOf.get(channelOf(k)) ?? { harbor: 0, all: 0 }
+          f.harbor += harbor.has(first) ? 1 : 0
+          f.all++
+          firstOf.set(channelOf(k), f)
+        }
+      }
+    }
+    const rate = (x: number) => x / ranks
+    const share = (key: string) => (lengths.get(key) ?? 0) / rankings
+    const firstShare = (ch: Channel) => (firstOf.get(ch)?.harbor ?? 0) / (firstOf.get(ch)?.all ?? 1)
+    const pct = (x: number, digits = 1) => `${(100 * x).toFixed(digits)} %`
+    console.log(
+      `${rankings} rankings in ${ranked.length} ranked contests (${blank} left blank): ranked 1 ${pct(share('1'), 0)}, 2 ${pct(share('2'), 0)}, ` +
+        `3 ${pct(share('3'), 0)}, all ${pct(share('all'), 0)}; per rank overvoted ${pct(rate(made.overvoted), 2)}, skipped ${pct(rate(made.skipped))}, ` +
+        `repeated ${pct(rate(made.repeated))}; Harbor first for mayor: mail ${pct(firstShare('mail'), 0)}, election day ${pct(firstShare('election_day'), 0)}`,
+    )
+    expect(rankings).toBeGreaterThan(1000)
+    expect(blank).toBeGreaterThan(0)
+    expect(share('1') + share('2') + share('3')).toBeGreaterThan(0.6)
+    expect(share('all')).toBeGreaterThan(0.05)
+    expect(rate(made.overvoted)).toBeGreaterThan(0.001)
+    expect(rate(made.overvoted)).toBeLessThan(0.01)
+    expect(rate(made.skipped)).toBeGreaterThan(0.01)
+    expect(rate(made.skipped)).toBeLessThan(0.05)
+    expect(rate(made.repeated)).toBeGreaterThan(0.002)
+    expect(rate(made.repeated)).toBeLessThan(0.02)
+    expect(Math.abs(firstShare('mail') - firstShare('election_day'))).toBeGreaterThan(0.05)
   })
 
   it('are quick to make (timing printed, not asserted)', () => {

@@ -1,5 +1,6 @@
 import type { Channel, Mark, Marks } from './ballot.ts'
 import type { DISTRICT_LEVELS, ElectionDefinitionInput } from './contests.ts'
+import type { RcvRulesInput } from './rcv/rules.ts'
 import type { Geography } from './simulation-geography.ts'
 import { apportion, hashString, mix, normal, permute, uniform } from './simulation-random.ts'
 import type { TabulationIndex } from './tabulation.ts'
@@ -24,6 +25,13 @@ import type { TabulationIndex } from './tabulation.ts'
  * Ballot order is the usual one: candidate contests from the widest district down, then the
  * measures, in the same order.
  *
+ * Some contests are ranked choice (instant runoff), as where it is used in practice (New York
+ * City, San Francisco, Maine, Alaska): every city elects its mayor and one council seat so,
+ * and the largest electing county its executive; 4–9 candidates (no spoilers, so more run),
+ * 3–6 ranks, and rules that differ from contest to contest — New York City's for most, Maine's
+ * or stricter for some, now and then an overvote or a repeated candidate that ends the ballot,
+ * batch elimination, either tie-break.
+ *
  * The marks (`markBallot`): a voter leans on one axis (the districts of their precinct
  * each pull it one way, so neighbours lean alike, and early and above all mail voters lean
  * one way, election-day voters the other); a candidate's party sits on that axis, and each
@@ -31,7 +39,10 @@ import type { TabulationIndex } from './tabulation.ts'
  * Measures start near their threshold, some above and some below. Voters leave more
  * contests blank the further down the ballot they are (~2 % on the first, ~25 % on the
  * last), mark fewer than allowed in a vote-for-N contest, now and then overvote (~0.3 %)
- * or write a name in (~1 % where there is a line for it). Every ballot generated is a
+ * or write a name in (~1 % where there is a line for it). In a ranked contest most voters rank
+ * one to three candidates (their ballots exhaust), some every rank; the order follows the
+ * same lean as a first choice does; at a rank now and then a voter overvotes (~0.5 %), skips
+ * (~2 %) or ranks a candidate again (~1 %). Every ballot generated is a
  * ballot of the election: it tabulates without rejection.
  */
 
@@ -141,7 +152,7 @@ const MAX_STATE_CONTESTS = STATE_ITEMS.length - 1
 const NATIONAL_THRESHOLDS: Array<number | string | undefined> = [undefined, '2/3', undefined, 0.55, undefined]
 
 // Salts of the definition's draws (the geography's are below 100, the ballot model's 300+).
-const D = { slate: 201, names: 202, parties: 203, sizes: 204, places: 205, order: 206, topics: 207 } as const
+const D = { slate: 201, names: 202, parties: 203, sizes: 204, places: 205, order: 206, topics: 207, ranked: 208 } as const
 
 /** A stream of draws: the n-th draw of a salt, in the order the generator asks. */
 class Draws {
@@ -242,6 +253,7 @@ export function generateDefinition(seed: number, regions: DefinitionRegion[]): E
 
   // Counties: only some elect their officers this year (staggered terms), the largest first.
   const bySize = counties.map((_, c) => c).sort((x, y) => (counties[y]?.regions.length ?? 0) - (counties[x]?.regions.length ?? 0) || x - y)
+  const executiveCounty = counties[bySize[0] ?? 0] as Place
   for (const [i, c] of bySize.slice(0, electingCounties).entries()) {
     const co = counties[c] as Place
     const id = `co-${co.slug}`
@@ -255,6 +267,7 @@ export function generateDefinition(seed: number, regions: DefinitionRegion[]): E
   // Cities: part of a county (a run of its precincts), in counties drawn from the seed.
   const eligible = counties.map((_, c) => c).filter((c) => (counties[c]?.regions.length ?? 0) >= 2)
   const cityKey = mix(seed ^ Math.imul(D.places, 0x9e3779b1))
+  const cityRuns: Array<{ id: string; name: string; regions: number[] }> = []
   for (let i = 0; i < Math.min(cities, eligible.length); i++) {
     const c = eligible[permute(i, eligible.length, cityKey)] as number
     const co = counties[c] as Place
@@ -264,6 +277,7 @@ export function generateDefinition(seed: number, regions: DefinitionRegion[]): E
     const run = co.regions.slice(start, start + length)
     const id = `city-${co.slug}`
     b.district({ id, name: `${co.name} City`, level: 'city', ...runOf(run) }, run)
+    cityRuns.push({ id, name: `${co.name} City`, regions: run })
     b.single(`${id}.mayor`, `Mayor of ${co.name} City`, id, 'city', { writeIns: true })
     b.multi(`${id}.council`, `${co.name} City Council`, id, 'city')
     if (i % 2 === 0) b.measure(`${id}.measure`, `${co.name} City Measure ${letter(i)}`, id, 'city', i % 4 === 0 ? undefined : '2/3')
@@ -359,6 +373,22 @@ export function generateDefinition(seed: number, regions: DefinitionRegion[]): E
         )
     }
   }
+
+  // Ranked choice, laid last and with draws of its own, so that every other contest is the
+  // one it was before ranked contests were added: each city's mayor (its field grows), one
+  // council seat per city (staggered terms: one district is up), the largest county's executive.
+  for (const city of cityRuns) {
+    b.rankedChoice(`${city.id}.mayor`)
+    const seats = Math.min(city.regions.length, 3 + b.draws.ranked.int(5))
+    const seat = 1 + b.draws.ranked.int(seats)
+    const run = chunks(city.regions, seats)[seat - 1] as number[]
+    const id = `${city.id}-council-${seat}`
+    const name = `${city.name} Council District ${seat}`
+    b.district({ id, name, level: 'city', ...runOf(run) }, run)
+    b.rankedSeat(`${id}.member`, name, id, 'city')
+  }
+  // The largest county always elects its officers this year: its district is laid.
+  b.rankedSeat(`co-${executiveCounty.slug}.executive`, `${executiveCounty.name} County Executive`, `co-${executiveCounty.slug}`, 'county')
   return b.definition()
 }
 
@@ -438,6 +468,55 @@ class DefinitionBuilder {
     const candidates: CandidateInput[] = parties.map((party) => ({ ...this.name(), party }))
     if (declared) candidates.push({ ...this.name(), party: 'Independent', writeIn: true })
     this.add({ id, name, district, type: 'candidate', candidates, ...(o.writeIns ? { writeIns: true } : {}) }, level)
+  }
+
+  /**
+   * Makes a single-seat contest already laid a ranked-choice one, in its place on the ballot:
+   * its candidates stay (a declared write-in runs as an independent: a ranked contest has no
+   * write-in line), and more join them up to 4–9, as where an instant runoff removes the fear
+   * of splitting the vote: another Harbor or Frontier candidate, or one of no party.
+   */
+  rankedChoice(id: string) {
+    const entry = this.contests.find((c) => c.contest.id === id)
+    if (entry?.contest.type !== 'candidate') throw new Error(`no single-seat contest ${id} to rank`)
+    const d = this.draws.ranked
+    const candidates: CandidateInput[] = entry.contest.candidates.map(({ writeIn: _, ...c }) => c)
+    for (const size = 4 + d.int(6); candidates.length < size; ) {
+      const party = d.next() < 0.6 ? d.of(['Harbor', 'Frontier']) : undefined
+      candidates.push({ ...this.name(), ...(party ? { party } : {}) })
+    }
+    const { writeIns: _, ...rest } = entry.contest
+    entry.contest = { ...rest, name: label(`${rest.name} (ranked choice)`), candidates, rcv: this.rcvRules(candidates.length) }
+  }
+
+  /** A nonpartisan single seat elected by ranked choice: 4 to 9 candidates. */
+  rankedSeat(id: string, name: string, district: string, level: Level) {
+    const candidates: CandidateInput[] = Array.from({ length: 4 + this.draws.ranked.int(6) }, () => this.name())
+    this.add({ id, name: `${name} (ranked choice)`, district, type: 'candidate', candidates, rcv: this.rcvRules(candidates.length) }, level)
+  }
+
+  /**
+   * A ranked contest's rules: New York City's for most (an overvoted rank is passed over,
+   * skipped ranks never end a ballot), Maine's for some (an overvote ends the ballot, as do two
+   * skipped ranks in a row), the strictest for a few (any skipped rank ends it); one in five
+   * ends a ballot at a repeated candidate, some eliminate in batches; either tie-break, whose
+   * seed is published with the contest (here: a roll of ten dice).
+   */
+  private rcvRules(candidates: number): RcvRulesInput {
+    const d = this.draws.ranked
+    const style = d.next()
+    const overvoteRule = style < 0.55 ? 'alwaysSkipToNextRank' : 'exhaustImmediately'
+    const maxSkippedRanksAllowed = style < 0.55 ? 'unlimited' : style < 0.85 ? 1 : 0
+    return {
+      ranksAllowed: Math.min(candidates, 3 + d.int(4)),
+      numberElected: 1,
+      overvoteRule,
+      maxSkippedRanksAllowed,
+      duplicateRankingRule: d.next() < 0.2 ? 'exhaustOnDuplicate' : 'skipDuplicate',
+      batchElimination: d.next() < 0.3,
+      tiebreakMode: d.next() < 0.5 ? 'random' : 'previousRoundCountsThenRandom',
+      tiebreakSeed: `dice ${Array.from({ length: 10 }, () => 1 + d.int(6)).join('')}`,
+    }
   }
 
   /** A vote-for-N board or council (nonpartisan): N seats, N + 2 to N + 5 candidates (4 to 9). */
@@ -581,6 +660,15 @@ const OVERVOTE = 0.003
 const WRITE_IN = 0.01
 /** In a vote-for-N contest: how often a voter marks fewer than N. */
 const PARTIAL = 0.4
+/** In a ranked contest, how many candidates a voter ranks: every rank offered, else one, two or three (the rest). */
+const RANK_ALL = 0.15
+const RANK_ONE = 0.38
+const RANK_TWO = 0.27
+/** At a rank of a ranked contest: how often a voter overvotes, skips it (then now and then the next too), ranks a candidate again. */
+const OVERVOTED_RANK = 0.005
+const SKIPPED_RANK = 0.02
+const SKIPPED_AGAIN = 0.3
+const REPEATED_RANK = 0.01
 /** Each channel's pull along the axis, in the order of CHANNEL_INDEX. */
 const CHANNEL_SHIFT = [0.15, -0.25, 0.45] as const
 const CHANNEL_INDEX: Record<Channel, number> = { early: 0, election_day: 1, mail: 2 }
@@ -616,6 +704,8 @@ interface ContestModel {
   id: string
   votesAllowed: number
   writeIns: boolean
+  /** A ranked contest: the ranks its ballot offers; 0 for any other. */
+  ranks: number
   selections: string[]
   hash: number
   /** Per selection (a measure: yes only), its base utility and its place on the axis. */
@@ -670,6 +760,7 @@ function contestModel(seed: number, c: TabulationIndex['resolved']['contests'][n
       id: c.id,
       votesAllowed: 1,
       writeIns: false,
+      ranks: 0,
       selections: c.selections.map((s) => s.id),
       hash,
       base: Float64Array.of(Math.log(p / (1 - p))),
@@ -700,6 +791,7 @@ function contestModel(seed: number, c: TabulationIndex['resolved']['contests'][n
     id: c.id,
     votesAllowed: c.votesAllowed,
     writeIns: c.writeIns,
+    ranks: c.rcv?.ranksAllowed ?? 0,
     selections: c.selections.map((s) => s.id),
     hash,
     base,
@@ -807,6 +899,10 @@ export function markBallot(seed: number, k: number, index: TabulationIndex, regi
     if (draw() < (region.blank[p] ?? 0)) continue
     const c = contests[p] as ContestModel
     const o = region.offset[p] ?? 0
+    if (c.ranks > 0) {
+      marks[c.id] = ranking(c, cumulative, o)
+      continue
+    }
     const n = c.selections.length
     let want = c.votesAllowed
     if (draw() < OVERVOTE) want = c.votesAllowed + 1
@@ -829,4 +925,67 @@ export function markBallot(seed: number, k: number, index: TabulationIndex, regi
     if (made.length > 0) marks[c.id] = made
   }
   return marks
+}
+
+/**
+ * A voter's ranking in a ranked contest (`cumulative` from `o`: the first choice's shares):
+ * each next choice drawn from the candidates not yet ranked with the same shares (a
+ * Plackett–Luce ranking: whoever leans Harbor ranks the Harbor candidates, then those nearest
+ * them), for as many ranks as the voter fills (rankingLength), with now and then a rank
+ * skipped, overvoted or given to a candidate already ranked. A single mark is a plain id, a
+ * skipped rank `[]`, an overvote the ids marked. Never past the ranks offered, never one
+ * candidate twice at one rank: the count accepts every ranking made here.
+ */
+function ranking(c: ContestModel, cumulative: Float64Array, o: number): Mark[] {
+  const n = c.selections.length
+  const taken = new Uint8Array(n)
+  const wanted = rankingLength(Math.min(c.ranks, n))
+  const out: Mark[] = []
+  const ranked: string[] = []
+  for (let marked = 0; marked < wanted && out.length < c.ranks; marked++) {
+    while (out.length < c.ranks - 1 && draw() < SKIPPED_RANK) {
+      out.push([])
+      if (out.length < c.ranks - 1 && draw() < SKIPPED_AGAIN) out.push([])
+    }
+    if (ranked.length > 0 && draw() < REPEATED_RANK) {
+      out.push(ranked[Math.floor(draw() * ranked.length)] as string)
+      continue
+    }
+    const j = nextChoice(cumulative, o, n, taken)
+    const id = c.selections[j] as string
+    taken[j] = 1
+    ranked.push(id)
+    if (draw() < OVERVOTED_RANK) out.push([id, c.selections[(j + 1 + Math.floor(draw() * (n - 1))) % n] as string])
+    else out.push(id)
+  }
+  return out
+}
+
+/** How many ranks a voter fills (of `max`): most one to three, so that many ballots exhaust; some all. */
+function rankingLength(max: number): number {
+  const r = draw()
+  const length = r < RANK_ALL ? max : r < RANK_ALL + RANK_ONE ? 1 : r < RANK_ALL + RANK_ONE + RANK_TWO ? 2 : 3
+  return Math.min(max, length)
+}
+
+/** A candidate not yet taken, drawn by the shares of the candidates left (the first left if their shares round to nothing). */
+function nextChoice(cumulative: Float64Array, o: number, n: number, taken: Uint8Array): number {
+  let total = 0
+  for (let j = 0, before = 0; j < n; j++) {
+    const at = cumulative[o + j] ?? 1
+    if (taken[j] === 0) total += at - before
+    before = at
+  }
+  let r = draw() * total
+  let first = -1
+  for (let j = 0, before = 0; j < n; j++) {
+    const at = cumulative[o + j] ?? 1
+    if (taken[j] === 0) {
+      if (first < 0) first = j
+      r -= at - before
+      if (r < 0) return j
+    }
+    before = at
+  }
+  return first
 }
