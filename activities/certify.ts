@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity'
 import { type CertificationCheck, checkCertification } from '../domain/certification.ts'
 import { contestCallContradiction } from '../domain/contest-calls.ts'
 import { contestTotals } from '../domain/contest-totals.ts'
+import { rankedCallContradiction } from '../domain/rcv/calls.ts'
 import { contestRounds, rankingDifferences } from '../domain/rcv/contest-rounds.ts'
 import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
@@ -36,13 +37,20 @@ async function wrongContestCalls(
   if (!input) return { standing: standingCalls.length, wrong: [] }
   const rules = new Map(input.contests.map((c) => [c.id, c]))
   const totals = new Map(contestTotals({ ...input, finished: true, calls: [], minCellBallots: 1 }).map((t) => [t.id, t]))
-  const wrong = standingCalls.flatMap((c) => {
+  const wrong: Array<{ call: string; reason: string }> = []
+  for (const c of standingCalls) {
     const contest = rules.get(c.contestId)
     const described = `contest ${c.contestId}: ${c.selectionId ? `${c.selectionId} elected` : c.outcome}`
-    if (!contest) return [{ call: described, reason: 'the contest is not in the definition' }]
-    const reason = contestCallContradiction(contest, c, new Map(Object.entries(totals.get(c.contestId)?.votes ?? {})))
-    return reason ? [{ call: described, reason }] : []
-  })
+    if (!contest) {
+      wrong.push({ call: described, reason: 'the contest is not in the definition' })
+      continue
+    }
+    // A ranked contest's call is borne out by its final rounds, not by its first choices.
+    const reason = contest.rcv
+      ? rankedCallContradiction(c, contestRounds(contest, await runningRankings(sql, electionId, contest.id)))
+      : contestCallContradiction(contest, c, new Map(Object.entries(totals.get(c.contestId)?.votes ?? {})))
+    if (reason) wrong.push({ call: described, reason })
+  }
   return { standing: standingCalls.length, wrong }
 }
 

@@ -1,7 +1,11 @@
 import { log } from '@temporalio/activity'
 import { type ContestCall, contestCallContradiction, decideContestCalls } from '../domain/contest-calls.ts'
 import { contestTotals, regionsOfContests } from '../domain/contest-totals.ts'
+import { decideRankedCall, rankedCallContradiction } from '../domain/rcv/calls.ts'
+import { contestRounds } from '../domain/rcv/contest-rounds.ts'
+import type { RcvResult } from '../domain/rcv/tabulate.ts'
 import { contradiction, decideCall, finalCountDisagreement, outstandingBallots, votesByScope } from '../domain/results.ts'
+import { runningRankings } from '../lib/db/ballot-box.ts'
 import { latestContestCalls, recordContestCall, retractContestCall } from '../lib/db/contest-calls.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { latestCalls, raceFacts, recordCall, retractCall } from '../lib/db/race-calls.ts'
@@ -98,10 +102,12 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
       }
       for (const rules of input.contests) {
         const votes = new Map(Object.entries(totals.get(rules.id)?.votes ?? {}))
+        // A ranked contest is called from its rounds (domain/rcv/calls.ts), not its first choices.
+        const rounds: RcvResult | null = rules.rcv ? contestRounds(rules, await runningRankings(tx, electionId, rules.id)) : null
         const standing: ContestCall[] = []
         for (const call of calls.get(rules.id) ?? []) {
           if (call.status !== 'standing') continue
-          const reason = contestCallContradiction(rules, call, votes)
+          const reason = rounds ? rankedCallContradiction(call, rounds) : contestCallContradiction(rules, call, votes)
           if (!reason) {
             standing.push(call)
             continue
@@ -123,7 +129,10 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
           counted: regions.reduce((s, r) => s + r.ballots, 0),
           backlog: facts.backlog,
         })
-        for (const decision of decideContestCalls(rules, votes, bound, standing)) {
+        const decisions = rounds
+          ? [decideRankedCall(rules.id, rounds, bound, standing)].flatMap((d) => (d ? [d] : []))
+          : decideContestCalls(rules, votes, bound, standing)
+        for (const decision of decisions) {
           await recordContestCall(tx, electionId, decision, await v())
           out.called.push({ contestId: rules.id, selectionId: decision.selectionId, outcome: decision.outcome })
         }

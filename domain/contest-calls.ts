@@ -102,6 +102,8 @@ export function contestCallContradiction(
   call: Pick<ContestCall, 'selectionId' | 'outcome'>,
   votes: LineVotes,
 ): string | null {
+  // A ranked contest's first choices neither make nor break its call: its rounds do (rcv/calls.ts).
+  if (rules.rcv) return null
   if (call.outcome === 'elected') {
     const id = call.selectionId ?? ''
     const mine = votes.get(id) ?? 0

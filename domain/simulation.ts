@@ -455,6 +455,13 @@ export class Simulation {
     return markBallot(this.plan.settings.seed, k, index, this.plan.regions[b.regionIndex]?.id ?? '', b.channel)
   }
 
+  /** Ballot k's paper with the region it was cast in: where its contests (its style) come from. */
+  paperAt(k: number): { regionId: string; marks: Marks } | null {
+    const marks = this.paper(k)
+    if (!marks) return null
+    return { regionId: this.plan.regions[this.validBallot(k).regionIndex]?.id ?? '', marks }
+  }
+
   /**
    * The ids of the valid ballots [from, to) with their numbers k: an audit finds a counted
    * ballot's paper by its id (ids are drawn from the seed, so this is the only way back).
@@ -761,6 +768,12 @@ function checkMisread(misread: SimulationSettings['misread'], index: TabulationI
     if (!index) return ['contestId', 'a misread needs a long ballot (simulation.contests: true)']
     const selections = index.selections.get(misread.contestId)
     if (!selections) return ['contestId', `the simulated ballot has no contest ${misread.contestId}`]
+    // A misread is there to be caught by an audit, and ranked contests are not audited (BRAVO tests plurality margins).
+    if (index.contests.get(misread.contestId)?.rcv)
+      return [
+        'contestId',
+        `contest ${misread.contestId} is ranked-choice: audits (and so misreads) are for plurality contests and measures`,
+      ]
     if (!selections.has(misread.from)) return ['from', `contest ${misread.contestId} has no selection ${misread.from}`]
     if (!selections.has(misread.to)) return ['to', `contest ${misread.contestId} has no selection ${misread.to}`]
     if (misread.from === misread.to) return ['to', 'a misread changes a mark: from and to must differ']
