@@ -3,7 +3,7 @@ import { type CertificationCheck, checkCertification } from '../domain/certifica
 import { contestCallContradiction } from '../domain/contest-calls.ts'
 import { contestTotals } from '../domain/contest-totals.ts'
 import { rankedCallContradiction } from '../domain/rcv/calls.ts'
-import { contestRounds, rankingDifferences } from '../domain/rcv/contest-rounds.ts'
+import { contestRounds, firstChoiceDifferences, firstChoicesOf, rankingDifferences } from '../domain/rcv/contest-rounds.ts'
 import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
 import { recountedRankings, runningRankings } from '../lib/db/ballot-box.ts'
@@ -54,10 +54,20 @@ async function wrongContestCalls(
   return { standing: standingCalls.length, wrong }
 }
 
-/** Each ranked contest's rounds over its running rankings, and how those rankings differ from a recount of the box's. */
+/**
+ * Each ranked contest's rounds over its running rankings, and where those rankings differ
+ * from a recount of the box's — and from the contest's own counts, which the counting
+ * transaction wrote apart from the box: the first choices the rankings imply must be the
+ * first choices counted.
+ */
 async function rankedContestEvidence(sql: Sql, electionId: string) {
-  const definition = (await loadDefinitions(sql, [electionId])).get(electionId)
+  const { definition, input } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
+    definition: (await loadDefinitions(tx, [electionId])).get(electionId),
+    input: await readContestTotalsInput(tx, electionId),
+  }))
   const ranked = definition?.contests.filter((c) => c.rcv) ?? []
+  if (ranked.length === 0 || !input) return []
+  const totals = new Map(contestTotals({ ...input, finished: true, calls: [], minCellBallots: 1 }).map((t) => [t.id, t]))
   const out: NonNullable<Parameters<typeof checkCertification>[0]['rankedContests']> = []
   for (const contest of ranked) {
     const { running, recounted } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
@@ -65,12 +75,15 @@ async function rankedContestEvidence(sql: Sql, electionId: string) {
       recounted: await recountedRankings(tx, electionId, contest.id),
     }))
     const result = contestRounds(contest, running)
+    const t = totals.get(contest.id)
+    const counted = { ballots: t?.ballots ?? 0, undervotes: t?.undervotes ?? 0, overvotes: t?.overvotes ?? 0, votes: t?.votes ?? {} }
     out.push({
       contestId: contest.id,
       ballots: result.ballots,
+      ranking: result.ballots - result.undervotes,
       rounds: result.rounds.length,
-      elected: result.ballots > result.undervotes ? result.winner : null,
-      differences: rankingDifferences(running, recounted),
+      elected: (result.rounds.at(-1)?.continuingVotes ?? 0) > 0 ? result.winner : null,
+      differences: [...rankingDifferences(running, recounted), ...firstChoiceDifferences(firstChoicesOf(running), counted)],
     })
   }
   return out

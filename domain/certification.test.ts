@@ -65,8 +65,13 @@ describe('the certification checklist', () => {
     ])
     expect(failing({ ...sound, overTurnout: [{ regionId: 'north', ballots: 3, roll: 3, declared: 1 }] })).toEqual(['turnout_within_roll'])
     expect(failing({ ...sound, wrongCalls: [{ call: 'the election: ada', reason: 'alan leads' }] })).toEqual(['race_calls_agree'])
-    const ranked = { contestId: 'mayor', ballots: 12, rounds: 3, elected: 'ada', differences: [] as string[] }
+    const ranked = { contestId: 'mayor', ballots: 12, ranking: 11, rounds: 3, elected: 'ada', differences: [] as string[] }
     expect(failing({ ...sound, rankedContests: [ranked] })).toEqual([])
+    // A contest of a handful of ranking ballots: its winner is what those voters chose, not named.
+    const tiny = checkCertification({ ...sound, rankedContests: [{ ...ranked, ballots: 9, ranking: 3 }] }, new Date(0))
+    expect(tiny.items.find((i) => i.id === 'ranked_rounds_recounted')?.detail).toBe(
+      "1 ranked contests, rankings equal to the box's and to the first choices counted: mayor: fewer than 10 ballots rank anyone (not shown)",
+    )
     expect(failing({ ...sound, rankedContests: [{ ...ranked, differences: ['[["ada"]]: 5 running, 4 recounted'] }] })).toEqual([
       'ranked_rounds_recounted',
     ])

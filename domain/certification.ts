@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_MIN_CELL_BALLOTS } from './contest-results.ts'
 import type { LedgerRow } from './ledger.ts'
 
 /**
@@ -60,7 +61,15 @@ export interface CertificationEvidence {
    */
   retractedCalls?: Array<{ call: string; reason: string }>
   /** Per ranked-choice contest: its rounds over the running rankings, and where a recount of the box's rankings differs. */
-  rankedContests?: Array<{ contestId: string; ballots: number; rounds: number; elected: string | null; differences: string[] }>
+  rankedContests?: Array<{
+    contestId: string
+    ballots: number
+    /** Ballots that rank anyone (not blank): under the minimum cell, the contest's winner is not named here. */
+    ranking: number
+    rounds: number
+    elected: string | null
+    differences: string[]
+  }>
 }
 
 const MAX_LISTED = 5
@@ -144,7 +153,11 @@ export function checkCertification(e: CertificationEvidence, checkedAt: Date): C
     return item(
       'ranked_rounds_recounted',
       true,
-      `${ranked.length} ranked contests, rankings equal to the box's: ${listed(ranked, (c) => `${c.contestId}: ${c.ballots} ballots, ${c.rounds} rounds, ${c.elected ?? 'no one'} elected`)}`,
+      `${ranked.length} ranked contests, rankings equal to the box's and to the first choices counted: ${listed(ranked, (c) =>
+        c.ranking < DEFAULT_MIN_CELL_BALLOTS
+          ? `${c.contestId}: fewer than ${DEFAULT_MIN_CELL_BALLOTS} ballots rank anyone (not shown)`
+          : `${c.contestId}: ${c.ballots} ballots, ${c.rounds} rounds, ${c.elected ?? 'no one'} elected`,
+      )}`,
     )
   }
 }

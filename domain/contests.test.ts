@@ -532,5 +532,14 @@ describe('ranked-choice contests', () => {
     expect(issues({ rcv: { ...rules, numberElected: 2 } })[0]).toMatch(/^contests\.0\.rcv\.numberElected: only single-winner/)
     expect(issues({ rcv: { ...rules, tiebreakSeed: '' } })[0]).toMatch(/^contests\.0\.rcv\.tiebreakSeed: /)
     expect(issues({ rcv: { ...rules, extra: 1 } })[0]).toMatch(/^contests\.0\.rcv: /)
+    // The rounds send inactive ballots to "exhausted": no candidate may be called so.
+    expect(
+      issues({
+        candidates: [
+          { id: 'exhausted', name: 'X' },
+          { id: 'bo', name: 'Bo' },
+        ],
+      }),
+    ).toEqual(['contests.0.candidates.0.id: exhausted names inactive ballots in the rounds'])
   })
 })

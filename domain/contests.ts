@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from './ballot.ts'
 import { CONTEST_LIMITS } from './contest-limits.ts'
 import { type RcvRules, rcvRulesSchema } from './rcv/rules.ts'
+import { EXHAUSTED } from './rcv/tabulate.ts'
 
 export { CONTEST_LIMITS }
 
@@ -101,6 +102,10 @@ export const candidateContestSchema = z
         ctx.addIssue({ code: 'custom', path: ['writeIns'], message: 'write-in lines in ranked-choice contests are not supported' })
       if (c.candidates.length < 2)
         ctx.addIssue({ code: 'custom', path: ['candidates'], message: 'a ranked-choice contest needs at least 2 candidates' })
+      // The rounds name inactive ballots' destination so (RCTab's "exhausted"): no candidate may be called that.
+      for (const [i, s] of c.candidates.entries())
+        if (s.id === EXHAUSTED)
+          ctx.addIssue({ code: 'custom', path: ['candidates', i, 'id'], message: `${EXHAUSTED} names inactive ballots in the rounds` })
     }
     const lines = c.candidates.length + (c.writeIns ? c.votesAllowed : 0)
     if (c.votesAllowed > lines)

@@ -80,13 +80,16 @@ const outcome = (contestId: string, selections: string[], undervotes: number, ov
 
 describe('tabulateBallot: what counts', () => {
   it('counts a full ballot contest by contest, in style order', () => {
-    const t = tab('n2', {
+    const marks: Marks = {
       'city-q': ['no'],
       council: ['a', 'c', 'e'],
       president: ['grace'],
       'prop-1': ['yes'],
       'nv-gov': ['y'],
-    })
+    }
+    const t = tab('n2', marks)
+    // With no ranked contest, the box gets the marks exactly as given.
+    expect(t.ok && t.marks).toBe(marks)
     expect(t).toMatchObject({
       ok: true,
       styleId: index.resolved.styleOfRegion.get('n2'),

@@ -230,6 +230,7 @@ describe('a live election through the API', () => {
       'no_log_gaps',
       'turnout_within_roll',
       'race_calls_agree',
+      'ranked_rounds_recounted',
     ])
     // The ballot's castAt is the database's clock in the cast transaction, the receipt's too.
     const [clock] = await h.sql<{ same: boolean }[]>`

@@ -126,6 +126,7 @@ describe('a simulated election with a long ballot', () => {
     // is called for the rounds' winner, and certification recounted their rankings.
     const sim = new Simulation(await loadPlan(sql, id))
     const ranked = definition?.contests.filter((k) => k.rcv) ?? []
+    const roundsOf = new Map<string, ReturnType<typeof plainTabulate>>()
     expect(ranked.length).toBeGreaterThan(0)
     for (const rules of ranked) {
       const styles = new Set([...(definition?.styles ?? [])].filter(([, list]) => list.includes(rules.id)).map(([s]) => s))
@@ -141,6 +142,7 @@ describe('a simulated election with a long ballot', () => {
       )
       const counted = contestRounds(rules, await runningRankings(sql, id, rules.id))
       expect(counted, rules.id).toEqual(expected)
+      roundsOf.set(rules.id, expected)
       const standing = contests.find((c) => c.id === rules.id)?.outcome?.calls.filter((k) => k.status === 'standing') ?? []
       if (expected.ballots > expected.undervotes)
         expect(
@@ -168,12 +170,28 @@ describe('a simulated election with a long ballot', () => {
       const exported = election?.Contest.find((k) => k['@id'] === cdfIds.contest(c.id))
       for (const [line, votes] of Object.entries(c.votes ?? {})) {
         const selection = exported?.ContestSelection.find((s) => s['@id'] === cdfIds.selection(c.id, line))
-        const total = selection?.VoteCounts.find((v) => v.GpUnitId === top && v.Type === 'total')
+        const total = selection?.VoteCounts.find((v) => v.GpUnitId === top && v.Type === 'total' && v.Round === undefined)
         expect(total?.Count, `${c.id} ${line}`).toBe(votes)
         checked++
       }
     }
-    console.log(`long ballot ${id}: NIST 1500-100 export valid against NIST's schema, ${checked} selection totals equal to the count`)
+    // A ranked contest's rounds, jurisdiction-wide, as VoteCounts with Round (none for a small contest).
+    let roundCounts = 0
+    for (const [contestId, expected] of roundsOf) {
+      const exported = election?.Contest.find((k) => k['@id'] === cdfIds.contest(contestId))
+      const shown = expected.ballots >= 10 && expected.ballots > expected.undervotes
+      for (const r of shown ? expected.rounds : [])
+        for (const [candidate, votes] of Object.entries(r.tally)) {
+          const selection = exported?.ContestSelection.find((s) => s['@id'] === cdfIds.selection(contestId, candidate))
+          expect(selection?.VoteCounts.find((v) => v.Round === r.round)?.Count, `${contestId} round ${r.round} ${candidate}`).toBe(votes)
+          roundCounts++
+        }
+      if (!shown) expect(exported?.ContestSelection.flatMap((s) => s.VoteCounts).filter((v) => v.Round !== undefined)).toEqual([])
+    }
+    expect(roundCounts).toBeGreaterThan(0)
+    console.log(
+      `long ballot ${id}: NIST 1500-100 export valid against NIST's schema, ${checked} selection totals equal to the count, ${roundCounts} ranked-choice round counts equal to the rounds`,
+    )
 
     // The audit files, committed by the workflow when counting finished: regenerated from the
     // box, each is the bytes committed; the CVRs are valid against NIST's CVR schema, one per

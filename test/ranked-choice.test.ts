@@ -180,22 +180,24 @@ describe('a ranked-choice contest', () => {
     expect(again.counted).toBe(0)
 
     const expected = plainTabulate(rcvRulesSchema.parse(rules), candidates, sent)
+    // Every cause of inactivity this test means to exercise happened.
+    const last = expected.rounds.at(-1)?.inactive
+    expect(last && Object.values(last).every((n) => n > 0), JSON.stringify(last)).toBe(true)
+    // Served only from what the mixer moved into the box: nothing of a counting batch shows
+    // before its window is mixed (consecutive reads never differ by one ballot of a batch).
     const pending = await rounds(id)
     expect(pending.status).toBe(200)
-    expect(pending.body).toMatchObject({
+    expect(pending.body).toMatchObject({ status: 'unofficial', ballots: 0, rounds: [], elected: null, suppressed: true })
+
+    await mixBallotBox(h.sql)
+    const mixed = await rounds(id)
+    expect(mixed.body).toMatchObject({
       status: 'unofficial',
       ballots: 240,
       undervotes: expected.undervotes,
       elected: expected.winner,
       suppressed: false,
     })
-    expect(pending.body.rounds).toEqual(expected.rounds)
-    // Every cause of inactivity this test means to exercise happened.
-    const last = expected.rounds.at(-1)?.inactive
-    expect(last && Object.values(last).every((n) => n > 0), JSON.stringify(last)).toBe(true)
-
-    await mixBallotBox(h.sql)
-    const mixed = await rounds(id)
     expect(mixed.body.rounds).toEqual(expected.rounds)
     const [stored] = await h.sql<{ rows: number; ballots: number }[]>`
       select count(*)::int as rows, sum(ballots)::int as ballots from rcv_rankings where election_id = ${id}`
@@ -215,6 +217,7 @@ describe('a ranked-choice contest', () => {
     const item = check.items.find((i) => i.id === 'ranked_rounds_recounted')
     expect(item?.passed, item?.detail).toBe(true)
     expect(item?.detail).toContain(`mayor: 240 ballots, ${expected.rounds.length} rounds, ${expected.winner} elected`)
+    expect(item?.detail).toContain("equal to the box's and to the first choices counted")
     // A ranking changed behind the count's back shows as a difference.
     await h.sql`update rcv_rankings set ballots = ballots + 1 where election_id = ${id} and ranking = (
       select ranking from rcv_rankings where election_id = ${id} order by ranking limit 1)`
@@ -223,7 +226,40 @@ describe('a ranked-choice contest', () => {
     )) as CertificationCheck
     const failed = tampered.items.find((i) => i.id === 'ranked_rounds_recounted')
     expect(failed?.passed).toBe(false)
-    expect(failed?.detail).toMatch(/running, \d+ recounted/)
+    expect(failed?.detail).toMatch(/1 distinct rankings differ between the running rankings and the box, by 1 ballots in all/)
+    expect(failed?.detail).toMatch(/ballots: 241 in the rankings, 240 counted/)
+    expect(failed?.detail).not.toMatch(/\[\[/)
+  })
+
+  it('mixes a ranking longer than an index entry (50 long ids overvoted at one rank) and every other election with it', async () => {
+    const long = Array.from({ length: 60 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(62)}`)
+    const id = `rcv-${randomUUID().slice(0, 8)}`
+    const res = await h.request('/elections', {
+      method: 'POST',
+      headers: h.admin,
+      body: JSON.stringify({
+        id,
+        name: 'Long ids',
+        regions,
+        start: false,
+        definition: {
+          ...definition,
+          contests: [{ ...definition.contests[0], candidates: long.map((c) => ({ id: c, name: c.slice(0, 8) })) }],
+        },
+      }),
+    })
+    expect(res.status, await res.clone().text()).toBe(201)
+    await addVoters(h.sql, id, [{ id: 'north-0', regionId: 'north' }])
+    await setElectionStatus(h.sql, id, 'open')
+    const other = await openRanked()
+    const outcome = await count(id, [v2(id, 'north-0', 'north', { mayor: [long.slice(0, 50)] })])
+    expect(outcome.counted).toBe(1)
+    expect((await count(other, [v2(other, 'north-0', 'north', { mayor: ['cy'] })])).counted).toBe(1)
+    await mixBallotBox(h.sql)
+    const rows = await h.sql<{ electionId: string; length: number }[]>`
+      select election_id, length(ranking) as length from rcv_rankings where election_id in (${id}, ${other}) order by length`
+    expect(rows.map((r) => r.electionId)).toEqual([other, id])
+    expect(rows[1]?.length).toBeGreaterThan(3_000)
   })
 
   it('answers 409 for a contest that is not ranked, 404 for one that does not exist', async () => {
@@ -233,9 +269,12 @@ describe('a ranked-choice contest', () => {
     expect((await rounds('no-such-election', 'mayor')).status).toBe(404)
   })
 
-  it('shows no rounds of a contest with fewer ballots than the minimum cell', async () => {
+  it('shows no rounds of a contest with fewer ranking ballots than the minimum cell', async () => {
     const id = await openRanked()
-    await count(id, [v2(id, 'north-1', 'north', { mayor: ['ann'] }), v2(id, 'north-3', 'north', { mayor: ['bo', 'ann'] })])
+    // Twelve ballots, but only two rank anyone: blank ballots hide nobody.
+    const blanks = Array.from({ length: 10 }, (_, i) => v2(id, `south-${i}`, 'south', { m1: ['yes'] }))
+    await count(id, [v2(id, 'north-1', 'north', { mayor: ['ann'] }), v2(id, 'north-3', 'north', { mayor: ['bo', 'ann'] }), ...blanks])
+    await mixBallotBox(h.sql)
     const small = await rounds(id)
     expect(small.body).toMatchObject({ suppressed: true, rounds: [], elected: null, ballots: 0, rctab: null })
   })

@@ -10,6 +10,7 @@ import {
 } from '../contest-results.ts'
 import { type ContestRules, type DISTRICT_LEVELS, isSimpleMajority, WRITE_IN_SELECTION } from '../contests.ts'
 import { type ElectionStatus, type ReportingStatus, reportingStatus } from '../election.ts'
+import type { RcvResult } from '../rcv/tabulate.ts'
 import { ncname } from './ncname.ts'
 
 /**
@@ -78,6 +79,8 @@ export interface CdfContestInput {
   votes: VoteCell[]
   /** Its ballots, undervotes (votes) and overvotes (ballots) per region × channel. */
   ballots: BallotCell[]
+  /** A ranked contest's rounds over every ballot counted (domain/rcv/contest-rounds.ts): VoteCounts with `Round`. */
+  rounds?: RcvResult
 }
 
 export interface CdfResultsInput {
@@ -130,6 +133,8 @@ export interface CdfVoteCounts {
   Type: CdfCountType
   Count: number
   IsSuppressedForPrivacy?: true
+  /** A ranked contest's round (1, 2, …): the candidate's votes in that round, jurisdiction-wide. */
+  Round?: number
 }
 export interface CdfOtherCounts {
   '@type': 'ElectionResults.OtherCounts'
@@ -494,8 +499,8 @@ function contestOf(
     ...common,
     VotesAllowed: rules.votesAllowed,
     NumberElected: rules.numberElected,
-    // A ranked contest's counts here are its first choices (tabulation.ts); its rounds are
-    // served apart (…/rounds) and not yet as VoteCounts with Round in this export.
+    // A ranked contest's counts without `Round` are its first choices (tabulation.ts), per
+    // precinct and vote type; its rounds follow as VoteCounts with `Round`, jurisdiction-wide.
     VoteVariation: rules.rcv ? 'rcv' : rules.votesAllowed > 1 ? 'n-of-m' : 'plurality',
     ContestSelection: lines.map((s, i) => ({
       '@type': 'ElectionResults.CandidateSelection',
@@ -503,8 +508,19 @@ function contestOf(
       SequenceOrder: i + 1,
       ...(s.id === WRITE_IN_SELECTION && s.writeIn ? {} : { CandidateIds: [cdfIds.candidate(rules.id, s.id)] }),
       ...(s.writeIn ? { IsWriteIn: true as const } : {}),
-      VoteCounts: voteCounts(s.id),
+      VoteCounts: [...voteCounts(s.id), ...roundCounts(s.id)],
     })),
+  }
+
+  /** Each round the candidate was continuing in; none while the contest is a small cell (its rounds would show those few voters' rankings). */
+  function roundCounts(selectionId: string): CdfVoteCounts[] {
+    const rounds = c.rounds
+    if (!rules.rcv || !rounds || rounds.ballots < min || rounds.ballots === rounds.undervotes) return []
+    return rounds.rounds.flatMap((r): CdfVoteCounts[] =>
+      selectionId in r.tally
+        ? [{ '@type': 'ElectionResults.VoteCounts', GpUnitId: topId, Type: 'total', Count: r.tally[selectionId] ?? 0, Round: r.round }]
+        : [],
+    )
   }
 }
 

@@ -72,6 +72,13 @@ describe('decideRankedCall: hand-computed', () => {
     expect(decideRankedCall('mayor', tabulate(rules, candidates, ballots([[[], 5]])), { outstanding: 0 }, [])).toBeNull()
   })
 
+  it('calls nobody when every ballot is inactive (a tie-break among zeros elects no one)', () => {
+    const strict = rcvRulesSchema.parse({ ...rules, overvoteRule: 'exhaustImmediately' })
+    const inactive = tabulate(strict, candidates, ballots([[[['ann', 'bo']], 12]]))
+    expect(inactive.rounds.at(-1)?.continuingVotes).toBe(0)
+    expect(decideRankedCall('mayor', inactive, { outstanding: 0 }, [])).toBeNull()
+  })
+
   it('names a call the rounds contradict', () => {
     expect(rankedCallContradiction({ selectionId: 'ann' }, counted)).toBeNull()
     expect(rankedCallContradiction({ selectionId: 'bo' }, counted)).toBe('the rounds elect ann in round 1, not bo')

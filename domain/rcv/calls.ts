@@ -34,18 +34,22 @@ export function decideRankedCall(
 ): ContestCallDecision | null {
   if (!bound || standing.length > 0) return null
   const first = result.rounds[0]
-  if (!first || result.ballots - result.undervotes === 0) return null
+  const last = result.rounds.at(-1)
+  // Every ballot inactive (or none ranking anyone): the "winner" would be a tie-break among zeros.
+  if (!first || !last || last.continuingVotes === 0) return null
   const winner = result.winner
   const votes = first.tally[winner] ?? 0
   const others = first.continuingVotes - votes
-  if (bound.outstanding === 0)
+  if (bound.outstanding === 0) {
+    const final = last.tally[winner] ?? 0
     return {
       contestId,
       selectionId: winner,
       outcome: 'elected',
       rule: RANKED_CALL_RULES.everyBallotCounted,
-      figures: { votes: result.rounds.at(-1)?.tally[winner] ?? votes, against: others, outstanding: 0 },
+      figures: { votes: final, against: last.continuingVotes - final, outstanding: 0 },
     }
+  }
   if (2 * votes > first.continuingVotes + bound.outstanding)
     return {
       contestId,
@@ -59,7 +63,8 @@ export function decideRankedCall(
 
 /** Why the rounds as they stand contradict a standing call, or null when they elect the one called. */
 export function rankedCallContradiction(call: Pick<ContestCall, 'selectionId'>, result: RcvResult): string | null {
-  if (result.ballots - result.undervotes === 0) return null
+  if ((result.rounds.at(-1)?.continuingVotes ?? 0) === 0)
+    return `no ballot counts for a candidate in the last round: nobody is elected, not ${call.selectionId}`
   if (call.selectionId === result.winner) return null
   return `the rounds elect ${result.winner} in round ${result.rounds.length}, not ${call.selectionId}`
 }

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { ContestRules } from '../contests.ts'
 import type { Ranking } from './ballot.ts'
 import { rcvRulesSchema } from './rules.ts'
-import { type RctabSummary, toRctabSummary } from './summary.ts'
+import { rctabSummarySchema, toRctabSummary } from './summary.ts'
 import { INACTIVE_CAUSES, type RankingPattern, type RcvResult, tabulatePatterns } from './tabulate.ts'
 
 /**
@@ -49,23 +49,62 @@ export function contestRounds(contest: ContestRules, rows: Iterable<StoredRankin
   )
 }
 
+/** What stored rankings say the counts' first choices are: per ranking, its first marked rank (tabulation.ts's rule). */
+export interface FirstChoices {
+  ballots: number
+  undervotes: number
+  overvotes: number
+  votes: Record<string, number>
+}
+
+export function firstChoicesOf(rows: Iterable<StoredRanking>): FirstChoices {
+  const out: FirstChoices = { ballots: 0, undervotes: 0, overvotes: 0, votes: {} }
+  for (const { ranking, count } of patternsOf(rows)) {
+    out.ballots += count
+    const first = ranking.find((marks) => marks.length > 0)
+    if (!first) out.undervotes += count
+    else if (first.length > 1) out.overvotes += count
+    else out.votes[first[0] as string] = (out.votes[first[0] as string] ?? 0) + count
+  }
+  return out
+}
+
+/** How the rankings' first choices differ from the counted ones (a ranking stored wrong, or a count): none when equal. */
+export function firstChoiceDifferences(fromRankings: FirstChoices, counted: FirstChoices): string[] {
+  const out: string[] = []
+  for (const k of ['ballots', 'undervotes', 'overvotes'] as const)
+    if (fromRankings[k] !== counted[k]) out.push(`${k}: ${fromRankings[k]} in the rankings, ${counted[k]} counted`)
+  for (const c of new Set([...Object.keys(fromRankings.votes), ...Object.keys(counted.votes)])) {
+    const a = fromRankings.votes[c] ?? 0
+    const b = counted.votes[c] ?? 0
+    if (a !== b) out.push(`first choices of ${c}: ${a} in the rankings, ${b} counted`)
+  }
+  return out
+}
+
 /**
  * Whether two sets of stored rankings are the same multiset (certification: the running
  * rankings against those counted again from the box). Returns the first differences.
  */
-export function rankingDifferences(a: Iterable<StoredRanking>, b: Iterable<StoredRanking>, max = 5): string[] {
+export function rankingDifferences(a: Iterable<StoredRanking>, b: Iterable<StoredRanking>): string[] {
   const left = new Map<string, number>()
   for (const r of a) left.set(r.ranking, (left.get(r.ranking) ?? 0) + r.ballots)
   const right = new Map<string, number>()
   for (const r of b) right.set(r.ranking, (right.get(r.ranking) ?? 0) + r.ballots)
-  const out: string[] = []
+  // Counted, never listed: a ranking's text beside its count would show what a few voters ranked.
+  let rankings = 0
+  let ballots = 0
   for (const k of new Set([...left.keys(), ...right.keys()])) {
     const x = left.get(k) ?? 0
     const y = right.get(k) ?? 0
-    if (x !== y) out.push(`${k}: ${x} running, ${y} recounted`)
-    if (out.length >= max) break
+    if (x !== y) {
+      rankings++
+      ballots += Math.abs(x - y)
+    }
   }
-  return out
+  return rankings === 0
+    ? []
+    : [`${rankings} distinct rankings differ between the running rankings and the box, by ${ballots} ballots in all`]
 }
 
 const counts = z.record(z.string(), z.number())
@@ -111,13 +150,13 @@ export const contestRoundsSchema = z.object({
   ballots: z.number(),
   undervotes: z.number(),
   rounds: z.array(rcvRoundSchema),
-  /** Elected in the last round of these rounds; null before any ballot counts, or while suppressed. */
+  /** Elected in the last round of these rounds; null before any ballot counts for a candidate, or while suppressed. */
   elected: z.string().nullable(),
-  /** Fewer ballots than the minimum cell: the rounds would show what those few voters ranked, so none are shown. */
+  /** Fewer ballots ranking anyone than the minimum cell: the rounds would show what those few voters ranked, so none are shown. */
   suppressed: z.boolean(),
   minCellBallots: z.number(),
   /** RCTab's summary of the same rounds; null while suppressed. */
-  rctab: z.custom<RctabSummary>().nullable(),
+  rctab: rctabSummarySchema.nullable(),
 })
 export type ContestRoundsResponse = z.infer<typeof contestRoundsSchema>
 
@@ -135,8 +174,9 @@ export function contestRoundsResponse(input: {
   const rules = contest.rcv
   if (!rules) throw new Error(`contest ${contest.id} is not ranked`)
   const result = contestRounds(contest, input.rows)
-  const suppressed = result.ballots < input.minCellBallots
-  const counting = result.ballots - result.undervotes > 0 && !suppressed
+  // Blank ballots hide nobody: the cell is the ballots that rank someone.
+  const suppressed = result.ballots - result.undervotes < input.minCellBallots
+  const counting = !suppressed && (result.rounds.at(-1)?.continuingVotes ?? 0) > 0
   const names = new Map(contest.selections.map((s) => [s.id, s.name]))
   return {
     electionId: input.electionId,

@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { INACTIVE_CAUSES, type RcvResult } from './tabulate.ts'
 
 /**
@@ -33,24 +34,44 @@ export interface RctabContestInfo {
   generatedBy: string
 }
 
-type Counts = Record<string, string>
+/** Numbers of ballots as RCTab prints them: strings, by candidate name. */
+const countsSchema = z.record(z.string(), z.string())
+type Counts = z.infer<typeof countsSchema>
 
-export type RctabTallyResult = { elected: string; transfers: Counts } | { eliminated: string; transfers: Counts }
+export const rctabTallyResultSchema = z.union([
+  z.object({ elected: z.string(), transfers: countsSchema }),
+  z.object({ eliminated: z.string(), transfers: countsSchema }),
+])
+export type RctabTallyResult = z.infer<typeof rctabTallyResultSchema>
 
-export interface RctabRound {
-  inactiveBallots: { exhaustedChoices: string; overvotes: string; repeatedRankings: string; skippedRankings: string }
-  round: number
-  tally: Counts
-  tallyResults: RctabTallyResult[]
-  threshold: string
-}
+export const rctabRoundSchema = z.object({
+  inactiveBallots: z.object({
+    exhaustedChoices: z.string(),
+    overvotes: z.string(),
+    repeatedRankings: z.string(),
+    skippedRankings: z.string(),
+  }),
+  round: z.number(),
+  tally: countsSchema,
+  tallyResults: z.array(rctabTallyResultSchema),
+  threshold: z.string(),
+})
+export type RctabRound = z.infer<typeof rctabRoundSchema>
 
-export interface RctabSummary {
-  config: { contest: string; date: string; generatedBy: string; jurisdiction: string; office: string }
-  jsonFormatVersion: '1'
-  results: RctabRound[]
-  summary: { finalThreshold: string; numCandidates: number; numWinners: number; totalNumBallots: string; undervotes: number }
-}
+/** The contract of the summary (one definition: the API's response and the type come from it). */
+export const rctabSummarySchema = z.object({
+  config: z.object({ contest: z.string(), date: z.string(), generatedBy: z.string(), jurisdiction: z.string(), office: z.string() }),
+  jsonFormatVersion: z.literal('1'),
+  results: z.array(rctabRoundSchema),
+  summary: z.object({
+    finalThreshold: z.string(),
+    numCandidates: z.number(),
+    numWinners: z.number(),
+    totalNumBallots: z.string(),
+    undervotes: z.number(),
+  }),
+})
+export type RctabSummary = z.infer<typeof rctabSummarySchema>
 
 /** `name` maps a candidate id to the label RCTab would print (its candidate name); ids by default. */
 export function toRctabSummary(result: RcvResult, contest: RctabContestInfo, name: (id: string) => string = (id) => id): RctabSummary {

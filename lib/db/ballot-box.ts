@@ -63,14 +63,16 @@ export async function mixBallotBox(db: Db): Promise<number> {
       returning 1
     ), ranked as (
       -- Each ranked contest on a moved ballot's style: its ranking ('[]' when left blank).
-      insert into rcv_rankings (election_id, contest_id, ranking, ballots)
-      select m.election_id, k.id, coalesce(m.marks -> k.id, '[]'::jsonb)::text, count(*)
-      from moved m
-      join ballot_styles s on s.election_id = m.election_id and s.id = m.style_id
-      join contests k on k.election_id = m.election_id and k.id = any(s.contests) and k.rcv is not null
-      group by 1, 2, 3
-      order by 1, 2, 3
-      on conflict (election_id, contest_id, ranking) do update set ballots = rcv_rankings.ballots + excluded.ballots
+      insert into rcv_rankings (election_id, contest_id, ranking, ranking_sha256, ballots)
+      select election_id, contest_id, ranking, sha256(convert_to(ranking, 'UTF8')), n from (
+        select m.election_id, k.id as contest_id, coalesce(m.marks -> k.id, '[]'::jsonb)::text as ranking, count(*) as n
+        from moved m
+        join ballot_styles s on s.election_id = m.election_id and s.id = m.style_id
+        join contests k on k.election_id = m.election_id and k.id = any(s.contests) and k.rcv is not null
+        group by 1, 2, 3
+      ) r
+      order by 1, 2, 4
+      on conflict (election_id, contest_id, ranking_sha256) do update set ballots = rcv_rankings.ballots + excluded.ballots
       returning 1
     )
     select count(*)::int as moved from boxed`
@@ -84,8 +86,20 @@ export interface RankingCount {
 }
 
 /**
+ * The rankings of one ranked contest mixed into the box so far: what public outputs (the
+ * rounds served, the results export) are tabulated from. They move a mixing window at a
+ * time, never a counting batch at a time, so consecutive reads never differ by one ballot
+ * of a batch (at most TALLY_BALLOT_BOX_MIX_BALLOTS' window behind the count).
+ */
+export async function mixedRankings(db: Db, electionId: string, contestId: string): Promise<RankingCount[]> {
+  return db<RankingCount[]>`
+    select ranking, ballots::float8 as ballots from rcv_rankings where election_id = ${electionId} and contest_id = ${contestId}`
+}
+
+/**
  * The running rankings of one ranked contest: those mixed into the box (`rcv_rankings`) and
- * those still pending, merged. Pending rows are at most one mixing window, read by their
+ * those still pending, merged: every ballot counted, for the writer of the race calls (never
+ * served as they are). Pending rows are at most one mixing window, read by their
  * election's index.
  */
 export async function runningRankings(db: Db, electionId: string, contestId: string): Promise<RankingCount[]> {

@@ -1,5 +1,6 @@
 import type { BallotCell, RegionInfo, VoteCell } from '../../domain/contest-results.ts'
 import type { DISTRICT_LEVELS, ResolvedDefinition } from '../../domain/contests.ts'
+import { mixedRankings, type RankingCount } from './ballot-box.ts'
 import { loadDefinitions } from './contests.ts'
 import { type ElectionRow, getElection } from './elections.ts'
 import type { Db } from './sql.ts'
@@ -14,6 +15,8 @@ export interface CdfExportFacts {
   votes: Array<VoteCell & { contestId: string }>
   ballots: Array<BallotCell & { contestId: string }>
   turnout: Array<{ regionId: string; ballots: number }>
+  /** Each ranked contest's rankings mixed into the box (rcv_rankings): its rounds. */
+  rankings: Map<string, RankingCount[]>
 }
 
 /**
@@ -43,5 +46,7 @@ export async function readCdfExportFacts(db: Db, electionId: string): Promise<Cd
       select region_id, sum(votes)::float8 as ballots from tally_counts where election_id = ${electionId} group by 1`,
     db<{ version: number }[]>`select results_version(${electionId})::float8 as version`,
   ])
-  return { election, version: version[0]?.version ?? 0, definition, regions, districts, votes, ballots, turnout }
+  const rankings = new Map<string, RankingCount[]>()
+  for (const c of definition.contests) if (c.rcv) rankings.set(c.id, await mixedRankings(db, electionId, c.id))
+  return { election, version: version[0]?.version ?? 0, definition, regions, districts, votes, ballots, turnout, rankings }
 }

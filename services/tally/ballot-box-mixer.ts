@@ -3,15 +3,22 @@ import type { Sql } from '../../lib/db/sql.ts'
 import type { Logger } from '../../lib/log.ts'
 
 /**
- * Every `everySeconds`, moves the ballots counted since the last time from the pending
- * ballot box into the ballot box, in random order under fresh random ids (see migration
- * 0015): the window, not the counting batch, is then the finest thing the ballot box can
- * be sorted or joined by. Several tally instances may run it: the move is one transaction,
- * and a second mixer finds the rows gone.
+ * Moves the ballots counted since the last time from the pending ballot box into the ballot
+ * box, in random order under fresh random ids (see migration 0015): the window, not the
+ * counting batch, is then the finest thing the ballot box can be sorted or joined by. A
+ * window ends every `everySeconds`, or once this instance has counted `everyBallots` since
+ * its last move, whichever comes first: windows stay large when ballots come fast, and
+ * what is read from the box (a ranked contest's rounds) stays close to the count. Several
+ * tally instances may run it: the move is one transaction, and a second mixer finds the
+ * rows gone.
  */
-export function startBallotBoxMixer(deps: { sql: Sql; log: Logger; everySeconds: number }) {
+export function startBallotBoxMixer(deps: { sql: Sql; log: Logger; everySeconds: number; everyBallots: number }) {
   let running: Promise<void> | null = null
-  const tick = () => {
+  let countedSince = 0
+  let lastAt = Date.now()
+  const mix = () => {
+    countedSince = 0
+    lastAt = Date.now()
     running ??= mixBallotBox(deps.sql)
       .then((moved) => {
         if (moved > 0) deps.log.debug({ moved }, 'ballots moved into the ballot box')
@@ -21,8 +28,16 @@ export function startBallotBoxMixer(deps: { sql: Sql; log: Logger; everySeconds:
         running = null
       })
   }
-  const every = setInterval(tick, deps.everySeconds * 1000)
+  // Checked every second: a window ends on time even when nothing else happens.
+  const every = setInterval(() => {
+    if (Date.now() - lastAt >= deps.everySeconds * 1000) mix()
+  }, 1000)
   return {
+    /** Ballots this instance just counted (committed). */
+    counted(n: number) {
+      countedSince += n
+      if (countedSince >= deps.everyBallots && running === null) mix()
+    },
     async stop() {
       clearInterval(every)
       await running

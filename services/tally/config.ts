@@ -51,6 +51,12 @@ export const tallyConfig = z.object({
    * place a ballot in time; also the longest a ballot waits in the pending box.
    */
   TALLY_BALLOT_BOX_MIX_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
+  /**
+   * …or sooner, once this instance has counted this many ballots since its last move: at
+   * 10,000 ballots/s a window of 10,000 ballots is a second, so what is read from the box
+   * (a ranked contest's rounds) lags the count by about a second, and no window is smaller.
+   */
+  TALLY_BALLOT_BOX_MIX_BALLOTS: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
   TALLY_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(250),
   /**
    * The snapshots on the results topic suppress a contest with fewer ballots than this (its

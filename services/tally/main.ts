@@ -48,6 +48,13 @@ runMain(bootLog, async () => {
     minCellBallots: config.TALLY_RESULTS_MIN_CELL_BALLOTS,
     instance: `${hostname()}:${process.pid}`,
   })
+  // Before the consumer: its counts pace the mixer.
+  const mixer = startBallotBoxMixer({
+    sql,
+    log,
+    everySeconds: config.TALLY_BALLOT_BOX_MIX_SECONDS,
+    everyBallots: config.TALLY_BALLOT_BOX_MIX_BALLOTS,
+  })
   const consumer = createTallyConsumer({
     kafka,
     admin,
@@ -56,7 +63,10 @@ runMain(bootLog, async () => {
     log,
     metrics,
     config,
-    onCounted: (ids) => results.changed(ids),
+    onCounted: (ids, counted) => {
+      results.changed(ids)
+      mixer.counted(counted)
+    },
     onFatal: (err) => {
       log.fatal({ err }, 'the Kafka consumer stopped for good; exiting so a supervisor restarts this process')
       process.exit(1)
@@ -64,7 +74,6 @@ runMain(bootLog, async () => {
   })
 
   const retention = startRawRetention({ sql, log, keepDays: config.TALLY_REJECTED_RAW_KEEP_DAYS })
-  const mixer = startBallotBoxMixer({ sql, log, everySeconds: config.TALLY_BALLOT_BOX_MIX_SECONDS })
 
   const app = new Hono()
   app.get('/healthz', (c) => {

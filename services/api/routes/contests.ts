@@ -3,7 +3,7 @@ import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../../domain/ballot.ts'
 import { contestListSchema, contestResults, contestResultsSchema } from '../../../domain/contest-results.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { contestRoundsResponse, contestRoundsSchema } from '../../../domain/rcv/contest-rounds.ts'
-import { runningRankings } from '../../../lib/db/ballot-box.ts'
+import { mixedRankings } from '../../../lib/db/ballot-box.ts'
 import { listContestSummaries, readContestCounts } from '../../../lib/db/contest-results.ts'
 import { loadDefinitions } from '../../../lib/db/contests.ts'
 import { getElection } from '../../../lib/db/elections.ts'
@@ -95,7 +95,7 @@ export function contestRoutes(deps: ApiDeps) {
         path: '/{id}/contests/{contestId}/rounds',
         summary: "A ranked-choice contest's rounds as they stand: tallies, eliminations, transfers, inactive ballots by cause",
         description:
-          "Tabulated from the ballot box's rankings after every mixing window (and those still pending), labelled unofficial until the election is certified; `rctab` is the same rounds in the shape of RCTab's summary JSON. 409 for a contest that is not ranked.",
+          "Tabulated from the rankings mixed into the ballot box (a window at a time: a second or so behind the count at 10,000 ballots/s, never a counting batch at a time), labelled unofficial until the election is certified; no rounds while fewer than the minimum cell of ballots rank anyone; `rctab` is the same rounds in the shape of RCTab's summary JSON. 409 for a contest that is not ranked.",
         request: { params: ElectionIdParam.extend({ contestId: id.openapi({ param: { name: 'contestId', in: 'path' } }) }) },
         responses: {
           200: json(contestRoundsSchema, 'the rounds'),
@@ -114,7 +114,7 @@ export function contestRoutes(deps: ApiDeps) {
               'conflict',
               `contest ${contestId} is not ranked-choice: its results are at /elections/${electionId}/contests/${contestId}`,
             )
-          return { election, rules, rows: await runningRankings(tx, electionId, contestId) }
+          return { election, rules, rows: await mixedRankings(tx, electionId, contestId) }
         })
         const day = (election.openedAt ?? election.createdAt).toISOString().slice(0, 10)
         return c.json(

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { AppError } from '../../../domain/errors.ts'
 import { type CdfResultsInput, cdfResultsReport } from '../../../domain/exports/cdf-results.ts'
+import { contestRounds } from '../../../domain/rcv/contest-rounds.ts'
 import { type CdfExportFacts, readCdfExportFacts } from '../../../lib/db/cdf-export.ts'
 import { electionDay } from '../../../lib/exports/election-day.ts'
 import type { ApiDeps } from '../deps.ts'
@@ -38,6 +39,7 @@ export function cdfInput(f: CdfExportFacts, options: { generatedAt: string; minC
       regions: f.definition.regionsOfContest.get(rules.id) ?? [],
       votes: votes.get(rules.id) ?? [],
       ballots: ballots.get(rules.id) ?? [],
+      ...(rules.rcv ? { rounds: contestRounds(rules, f.rankings.get(rules.id) ?? []) } : {}),
     })),
     turnout: f.turnout,
     minCellBallots: options.minCellBallots,
