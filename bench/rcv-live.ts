@@ -1,20 +1,18 @@
 #!/usr/bin/env bun
 /**
- * `bun bench/rcv-live.ts [--ballots 1000000] [--pending 600000] [--seed 2021] [--repeat 3]`:
- * what a reader pays for a ranked contest's live rounds (issue #27, item 6), against the real
- * PostgreSQL of `bun run stack up`.
+ * `bun bench/rcv-live.ts [--ballots 1000000] [--pending 10000] [--seed 2021] [--repeat 3]`:
+ * how far a ranked contest's live rounds trail the count (issue #27, item 6), against the
+ * real PostgreSQL of `bun run stack up`.
  *
- * The rounds served (GET …/contests/{id}/rounds) read the distinct rankings the mixer has
- * moved into the box (`rcv_rankings`) and group the ballots still pending, then tabulate.
- * So they include every ballot counted when read: the lag behind the count is the time of
- * that read and tabulation. This puts `--ballots` New York-shaped rankings into one ranked
- * contest — all but `--pending` of them through the mixer, the rest left pending (the
- * default is one mixing window, 60 s, at 10,000 ballots/s) — and prints, best of
- * `--repeat`:
- *
- * - the read: runningRankings (PostgreSQL) and the tabulation of what it returns (CPU);
- * - the reference in the same run: PostgreSQL counting the pending rows alone (one scan),
- *   and the mixer's move of one window into the box with its rankings.
+ * The rounds served (GET …/contests/{id}/rounds, the NIST export) are tabulated from the
+ * rankings the mixer moved into the box (`rcv_rankings`); the mixer ends a window every
+ * TALLY_BALLOT_BOX_MIX_BALLOTS ballots (10,000: a second at 10,000 ballots/s) or
+ * TALLY_BALLOT_BOX_MIX_SECONDS. So a ballot reaches the rounds after its window fills, is
+ * mixed, and the rankings are read and tabulated. This puts `--ballots` New York-shaped
+ * rankings (bench/rcv-ballots.ts) into one ranked contest, all but one window of
+ * `--pending` ballots mixed first, then measures the last window's mix, the read and the
+ * tabulation (best of `--repeat`), beside PostgreSQL alone counting the window's pending
+ * rows in the same run.
  *
  * Its election (`bench-rcv-…`, marked as the benchmark's) is removed at the end, also when
  * the run fails.
@@ -26,7 +24,7 @@ import { electionDefinitionSchema, resolveDefinition } from '../domain/contests.
 import { canonicalRanking } from '../domain/rcv/ballot.ts'
 import { contestRounds } from '../domain/rcv/contest-rounds.ts'
 import { configOrExit, databaseConfig, parseConfig } from '../lib/config.ts'
-import { countIntoBallotBox, mixBallotBox, runningRankings } from '../lib/db/ballot-box.ts'
+import { countIntoBallotBox, mixBallotBox, mixedRankings } from '../lib/db/ballot-box.ts'
 import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
 import { saveDefinition } from '../lib/db/contests.ts'
 import { createElection } from '../lib/db/elections.ts'
@@ -36,7 +34,7 @@ import { CANDIDATES, generate, RANKS, rules } from './rcv-ballots.ts'
 const flags = z
   .object({
     ballots: z.coerce.number().int().min(1_000).max(5_000_000).default(1_000_000),
-    pending: z.coerce.number().int().min(0).max(2_000_000).default(600_000),
+    pending: z.coerce.number().int().min(0).max(2_000_000).default(10_000),
     seed: z.coerce.number().int().min(0).default(2021),
     repeat: z.coerce.number().int().min(1).max(10).default(3),
   })
@@ -122,19 +120,25 @@ try {
   const [rows] = await sql<{ n: number }[]>`select count(*)::int as n from rcv_rankings where election_id = ${id}`
 
   const scan = await timed(() => sql`select count(*) from ballot_box_pending where election_id = ${id}`)
-  const read = await timed(() => runningRankings(sql, id, 'mayor'))
+  // The public path: a window of `--pending` ballots mixed in, then the rounds read from the mixed rankings.
+  const windowStart = performance.now()
+  await mixBallotBox(sql)
+  const windowMs = performance.now() - windowStart
+  const read = await timed(() => mixedRankings(sql, id, 'mayor'))
   const rules0 = resolved.resolved.contests[0]
   if (!rules0) throw new Error('no contest')
   const tab = await timed(async () => contestRounds(rules0, read.value))
   if (tab.value.ballots !== opts.ballots) throw new Error(`the rounds hold ${tab.value.ballots} ballots, not ${opts.ballots}`)
 
-  say(`  rcv_rankings: ${n(rows?.n ?? 0)} distinct rankings for ${n(mixedCount)} mixed ballots (mixing them took ${n(mixMs)} ms)`)
+  const fillMs = (opts.pending / 10_000) * 1000
+  say(`  rcv_rankings: ${n(rows?.n ?? 0)} distinct rankings for ${n(mixedCount)} ballots mixed first (that mix took ${n(mixMs)} ms)`)
   say(`  reference, PostgreSQL alone: count the ${n(opts.pending)} pending rows   ${n(scan.ms).padStart(7)} ms`)
-  say(`  read the running rankings (mixed + pending, grouped)        ${n(read.ms).padStart(7)} ms  → ${n(read.value.length)} rankings`)
+  say(`  mix one window of ${n(opts.pending)} ballots into the box              ${n(windowMs).padStart(7)} ms`)
+  say(`  read the mixed rankings                                     ${n(read.ms).padStart(7)} ms  → ${n(read.value.length)} rankings`)
   say(`  tabulate the rounds                                         ${n(tab.ms).padStart(7)} ms  ${n(tab.cpuUs).padStart(9)} µs CPU`)
-  const lag = read.ms + tab.ms
+  const lag = fillMs + windowMs + read.ms + tab.ms
   say(
-    `  live rounds lag the count by ${n(lag)} ms (read + tabulate; target ≤ 5,000 ms at 10,000 ballots/s): ${lag <= 5_000 ? 'met' : 'MISSED'}` +
+    `  live rounds lag the count by at most ${n(lag)} ms at 10,000 ballots/s (the window filling ${n(fillMs)} + its mix + read + tabulate; target ≤ 5,000 ms): ${lag <= 5_000 ? 'met' : 'MISSED'}` +
       `; ${tab.value.rounds.length} rounds, ${tab.value.winner} elected`,
   )
 } finally {
