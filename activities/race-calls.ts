@@ -2,10 +2,10 @@ import { log } from '@temporalio/activity'
 import { type ContestCall, contestCallContradiction, decideContestCalls } from '../domain/contest-calls.ts'
 import { contestTotals, regionsOfContests } from '../domain/contest-totals.ts'
 import { decideRankedCall, rankedCallContradiction } from '../domain/rcv/calls.ts'
-import { contestRounds } from '../domain/rcv/contest-rounds.ts'
+import { contestRounds, roundTallies } from '../domain/rcv/contest-rounds.ts'
 import type { RcvResult } from '../domain/rcv/tabulate.ts'
 import { contradiction, decideCall, finalCountDisagreement, outstandingBallots, votesByScope } from '../domain/results.ts'
-import { runningRankings } from '../lib/db/ballot-box.ts'
+import { mixedRankings, runningRankings, storeRoundTallies } from '../lib/db/ballot-box.ts'
 import { latestContestCalls, recordContestCall, retractContestCall } from '../lib/db/contest-calls.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { latestCalls, raceFacts, recordCall, retractCall } from '../lib/db/race-calls.ts'
@@ -104,6 +104,11 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
         const votes = new Map(Object.entries(totals.get(rules.id)?.votes ?? {}))
         // A ranked contest is called from its rounds (domain/rcv/calls.ts), not its first choices.
         const rounds: RcvResult | null = rules.rcv ? contestRounds(rules, await runningRankings(tx, electionId, rules.id)) : null
+        if (rules.rcv) {
+          // Grafana's copy of the public rounds: from the mixed rankings, as the API serves them.
+          const mixed = contestRounds(rules, await mixedRankings(tx, electionId, rules.id))
+          await storeRoundTallies(tx, electionId, rules.id, mixed.ballots - mixed.undervotes, roundTallies(mixed))
+        }
         const standing: ContestCall[] = []
         for (const call of calls.get(rules.id) ?? []) {
           if (call.status !== 'standing') continue

@@ -55,6 +55,8 @@ export interface PanelSpec {
   nullable?: string[]
   /** A panel of the chosen contest that has rows only when that contest is a measure. */
   onlyMeasures?: boolean
+  /** A panel of the chosen contest that has rows only when that contest is ranked-choice. */
+  onlyRanked?: boolean
   /** Shown in the panel's header (the ⓘ). */
   description?: string
   w?: number
@@ -379,6 +381,23 @@ group by state, selection, selection_position order by state, selection_position
           'regions suppressed': 'number',
         },
         nullable: ['votes', 'share %'],
+        w: 24,
+        h: 12,
+      },
+      {
+        title: 'Ranked choice: the rounds (unofficial until certified)',
+        description:
+          "A ranked contest's instant-runoff rounds, as the API serves them (GET /elections/{id}/contests/{contestId}/rounds): each round's continuing candidates, their votes and share of the round's continuing votes, and who was eliminated or elected. Stored by the election workflow every few seconds while counting, from the ballots mixed into the ballot box; nothing for a contest with fewer than 10 ballots ranking anyone. Other contests: nothing to show.",
+        panel: () => new table.PanelBuilder().noValue('– (not a ranked contest, or fewer than 10 ranking ballots)'),
+        format: 'table',
+        sql: `select round, candidate, votes,
+       round(100.0 * votes / nullif(sum(votes) over (partition by round), 0), 2)::float8 as "share %",
+       status
+from rcv_rounds where election_id = ${ELECTION} and contest_id = ${CONTEST}
+order by round, votes desc, candidate_position`,
+        needs: { round: 'number', candidate: 'text', votes: 'number', 'share %': 'number', status: 'text' },
+        nullable: ['share %'],
+        onlyRanked: true,
         w: 24,
         h: 12,
       },

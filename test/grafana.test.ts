@@ -23,6 +23,7 @@ import {
   toGrafanaJson,
 } from '../grafana/dashboards.ts'
 import { type ConsumedMessage, countBatch } from '../lib/counting/count-batch.ts'
+import { mixBallotBox } from '../lib/db/ballot-box.ts'
 import { readContestCounts } from '../lib/db/contest-results.ts'
 import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
@@ -177,14 +178,17 @@ describe('the dashboards as code', () => {
     expect(contestPanels.length).toBeGreaterThanOrEqual(4)
     for (const p of contestPanels) {
       expect(p.sql, p.title).toContain(`election_id = ${ELECTION}`)
-      expect(p.sql, p.title).toMatch(/from contest_(results|totals) /)
+      expect(p.sql, p.title).toMatch(/from (contest_results|contest_totals|rcv_rounds) /)
     }
+    // The rounds through their suppressing view, never the stored tallies or the rankings.
+    expect(contestPanels.some((p) => p.onlyRanked && /from rcv_rounds /.test(p.sql))).toBe(true)
     // The bar gauge, the ballots, the table by state and the measure against its threshold.
     expect(contestPanels.some((p) => p.onlyMeasures && /threshold/.test(p.sql))).toBe(true)
     expect(contestPanels.some((p) => /group by state/.test(p.sql))).toBe(true)
     // The counts themselves (unsuppressed) stay out of every dashboard.
     for (const d of dashboards)
-      for (const p of d.panels) expect(p.sql, `${d.title} / ${p.title}`).not.toMatch(/\bcontest_(counts|ballots)\b|style_counts/)
+      for (const p of d.panels)
+        expect(p.sql, `${d.title} / ${p.title}`).not.toMatch(/\bcontest_(counts|ballots)\b|style_counts|rcv_round_tallies|rcv_rankings/)
   })
 })
 
@@ -224,7 +228,8 @@ describe('every panel query against the real schema after an election', () => {
   let contestElection = ''
   // The contests the contest panels run for: the candidate contest and the measure that
   // cover the most regions.
-  const contestOf: Record<'candidate' | 'measure', string> = { candidate: '', measure: '' }
+  // And the ranked-choice contest with the most ballots ranking anyone (for the rounds panel).
+  const contestOf: Record<'candidate' | 'measure' | 'ranked', string> = { candidate: '', measure: '', ranked: '' }
   async function createContestElection() {
     const plan = defaultPlan(
       `grafana-lb-${Date.now().toString(36)}`,
@@ -236,11 +241,19 @@ describe('every panel query against the real schema after an election', () => {
     await createSimulatedRoll(sql, plan)
     await setElectionStatus(sql, contestElection, 'open')
     await countSimulation(plan)
-    const widest = await sql<{ id: string; kind: 'candidate' | 'measure' }[]>`
-      select c.id, c.kind from contests c
+    const widest = await sql<{ id: string; kind: 'candidate' | 'measure'; ranked: boolean }[]>`
+      select c.id, c.kind, c.rcv is not null as ranked from contests c
       where c.election_id = ${contestElection}
       order by (select count(*) from contest_regions r where r.election_id = c.election_id and r.contest_id = c.id) desc, c.position`
-    for (const kind of ['candidate', 'measure'] as const) contestOf[kind] = widest.find((c) => c.kind === kind)?.id ?? ''
+    for (const kind of ['candidate', 'measure'] as const) contestOf[kind] = widest.find((c) => c.kind === kind && !c.ranked)?.id ?? ''
+    // The rounds panel reads what the workflow's call activity stores from the mixed ballots.
+    await mixBallotBox(sql)
+    const calls = createRaceCallActivities({ sql, tallyGroupId: 'tally' } as ActivityDeps)
+    await new MockActivityEnvironment().run(() => calls.decideContestCalls(contestElection))
+    const [ranked] = await sql<{ contestId: string }[]>`
+      select contest_id from rcv_rankings where election_id = ${contestElection} and ranking <> '[]'
+      group by 1 order by sum(ballots) desc, 1 limit 1`
+    contestOf.ranked = ranked?.contestId ?? ''
   }
   beforeAll(async () => {
     const generated = defaultPlan(`grafana-${Date.now().toString(36)}`, {
@@ -280,6 +293,7 @@ describe('every panel query against the real schema after an election', () => {
   it('has a candidate contest and a measure for the contest panels', () => {
     expect(contestOf.candidate).not.toBe('')
     expect(contestOf.measure).not.toBe('')
+    expect(contestOf.ranked).not.toBe('')
   })
 
   // The drill-down panels run for a plain state, the quoted one, and "All"; the contest
@@ -287,7 +301,7 @@ describe('every panel query against the real schema after an election', () => {
   const cases = dashboards.flatMap((d) =>
     d.panels.flatMap((p) =>
       p.sql.includes(CONTEST)
-        ? (['candidate', 'measure'] as const).map((contest) => ({ dashboard: d, ...p, state: '-', contest }))
+        ? (['candidate', 'measure', 'ranked'] as const).map((contest) => ({ dashboard: d, ...p, state: '-', contest }))
         : (p.sql.includes(STATE) ? ['plain', 'quoted', 'All'] : ['-']).map((state) => ({ dashboard: d, ...p, state, contest: '-' })),
     ),
   )
@@ -296,10 +310,10 @@ describe('every panel query against the real schema after an election', () => {
     const values: Record<string, string> =
       panel.contest === '-'
         ? { election, state }
-        : { election: contestElection, state, contest: contestOf[panel.contest as 'candidate' | 'measure'] }
+        : { election: contestElection, state, contest: contestOf[panel.contest as 'candidate' | 'measure' | 'ranked'] }
     const rows = await sql.unsafe(expand(panel.sql, variablesOf(panel.dashboard), values))
-    if (panel.onlyMeasures && panel.contest === 'candidate') {
-      expect(rows, `${panel.title}: a candidate contest is not a measure`).toHaveLength(0)
+    if ((panel.onlyMeasures && panel.contest !== 'measure') || (panel.onlyRanked && panel.contest !== 'ranked')) {
+      expect(rows, `${panel.title}: a ${panel.contest} contest has nothing to show here`).toHaveLength(0)
       return
     }
     expect(rows.length, `${panel.title} returned no rows`).toBeGreaterThan(0)

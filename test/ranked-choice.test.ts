@@ -202,6 +202,17 @@ describe('a ranked-choice contest', () => {
     const [stored] = await h.sql<{ rows: number; ballots: number }[]>`
       select count(*)::int as rows, sum(ballots)::int as ballots from rcv_rankings where election_id = ${id}`
     expect(stored).toEqual({ rows: new Set(sent.map((r) => JSON.stringify(canonicalRanking(r)))).size, ballots: 240 })
+    // A precinct's "as if" rounds: only its ballots, tabulated the same way.
+    const northSent = sent.filter((_, i) => i % 2 === 0)
+    const north = await h.request(`/elections/${id}/contests/mayor/rounds?region=north`)
+    expect(north.status).toBe(200)
+    const northBody = await north.json()
+    expect(northBody).toMatchObject({ regionId: 'north', ballots: 120, suppressed: false })
+    expect(northBody.rounds).toEqual(plainTabulate(rcvRulesSchema.parse(rules), candidates, northSent).rounds)
+    expect((await h.request(`/elections/${id}/contests/mayor/rounds?region=nowhere`)).status).toBe(404)
+    const bad = await h.request(`/elections/${id}/contests/mayor/rounds?region=${encodeURIComponent('no such id!')}`)
+    expect(bad.status).toBe(400)
+    expect(JSON.stringify(await bad.json())).toMatch(/region/)
     // RCTab's summary of the same rounds: the winner elected in the last round.
     expect(mixed.body.rctab.results.at(-1).tallyResults).toContainEqual({ elected: expected.winner.toUpperCase(), transfers: {} })
     expect(mixed.body.rctab.summary).toMatchObject({ totalNumBallots: '240', undervotes: expected.undervotes, numWinners: 1 })

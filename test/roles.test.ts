@@ -176,10 +176,20 @@ describe('votestream_grafana', () => {
       ...(await tx`select * from contest_totals limit 1`),
     ])
     expect(rows).toHaveLength(1)
+    // The ranked-choice rounds, through their suppressing view (db/migrations/0031).
+    const [rounds] = await asGrafana((tx) => tx`select count(*)::int as n from rcv_rounds`)
+    expect(rounds?.n).toBeGreaterThanOrEqual(0)
   })
 
   it('sees the contests only through the views that suppress small cells (db/migrations/0018)', async () => {
-    for (const query of ['select * from contest_counts', 'select * from contest_ballots', 'select marks from ballot_box'])
+    for (const query of [
+      'select * from contest_counts',
+      'select * from contest_ballots',
+      'select marks from ballot_box',
+      // Ranked choice: the rankings and the unsuppressed rounds stay out of reach; rcv_rounds is the view.
+      'select * from rcv_rankings',
+      'select * from rcv_round_tallies',
+    ])
       await expect(
         asGrafana((tx) => tx.unsafe(query)),
         query,

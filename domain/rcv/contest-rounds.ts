@@ -139,6 +139,8 @@ export const contestRoundsSchema = z.object({
   electionId: z.string(),
   contestId: z.string(),
   name: z.string(),
+  /** Null: the whole contest; a region: the rounds as if only that region's ballots were cast. */
+  regionId: z.string().nullable(),
   /**
    * `unofficial` while ballots may still come or until certification: the rounds as they
    * stand over the ballots counted so far, and the candidate elected in them is not a
@@ -162,6 +164,7 @@ export type ContestRoundsResponse = z.infer<typeof contestRoundsSchema>
 
 export function contestRoundsResponse(input: {
   electionId: string
+  regionId?: string | null
   contest: ContestRules
   rows: StoredRanking[]
   certified: boolean
@@ -182,6 +185,7 @@ export function contestRoundsResponse(input: {
     electionId: input.electionId,
     contestId: contest.id,
     name: contest.name,
+    regionId: input.regionId ?? null,
     status: input.certified ? 'certified' : 'unofficial',
     rules,
     candidates: contest.selections.map((s) => ({ id: s.id, name: s.name, party: s.party })),
@@ -205,4 +209,23 @@ export function contestRoundsResponse(input: {
         )
       : null,
   }
+}
+
+/** The rounds as rows (round × continuing candidate, with what became of them), as stored for Grafana. */
+export function roundTallies(
+  result: RcvResult,
+): Array<{ round: number; candidateId: string; votes: number; status: 'continuing' | 'eliminated' | 'elected' }> {
+  return result.rounds.flatMap((r) =>
+    Object.entries(r.tally).map(([candidateId, votes]) => ({
+      round: r.round,
+      candidateId,
+      votes,
+      status:
+        r.elected === candidateId
+          ? ('elected' as const)
+          : r.eliminated.includes(candidateId)
+            ? ('eliminated' as const)
+            : ('continuing' as const),
+    })),
+  )
 }

@@ -127,3 +127,41 @@ export async function recountedRankings(db: Db, electionId: string, contestId: s
     where ${contestId}::text = any(s.contests)
     group by 1`
 }
+
+/**
+ * The rankings of one ranked contest among the ballots of one region mixed into the box:
+ * the precinct's "as if" rounds (as Alaska publishes them). A scan of the election's box
+ * (no index by region: one would cost every mix), so served on request, not on a feed.
+ */
+export async function regionRankings(db: Db, electionId: string, contestId: string, regionId: string): Promise<RankingCount[]> {
+  return db<RankingCount[]>`
+    select coalesce(b.marks -> ${contestId}::text, '[]'::jsonb)::text as ranking, count(*)::float8 as ballots
+    from ballot_box b join ballot_styles s on s.election_id = b.election_id and s.id = b.style_id
+    where b.election_id = ${electionId} and b.region_id = ${regionId} and ${contestId}::text = any(s.contests)
+    group by 1`
+}
+
+/** A ranked contest's rounds as Grafana reads them (migration 0031): one row per round × continuing candidate. */
+export interface StoredRoundTally {
+  round: number
+  candidateId: string
+  votes: number
+  status: 'continuing' | 'eliminated' | 'elected'
+}
+
+/** Replaces a ranked contest's stored rounds (the caller holds the election's results lock: one writer). */
+export async function storeRoundTallies(
+  tx: Db,
+  electionId: string,
+  contestId: string,
+  rankingBallots: number,
+  rows: StoredRoundTally[],
+): Promise<void> {
+  await tx`delete from rcv_round_tallies where election_id = ${electionId} and contest_id = ${contestId}`
+  if (rows.length === 0) return
+  await tx`
+    insert into rcv_round_tallies (election_id, contest_id, round, candidate_id, votes, status, ranking_ballots)
+    select ${electionId}, ${contestId}, r, c, v, s, ${rankingBallots}
+    from unnest(${rows.map((x) => x.round)}::int[], ${rows.map((x) => x.candidateId)}::text[],
+                ${rows.map((x) => x.votes)}::bigint[], ${rows.map((x) => x.status)}::text[]) as t(r, c, v, s)`
+}

@@ -3,7 +3,7 @@ import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../../domain/ballot.ts'
 import { contestListSchema, contestResults, contestResultsSchema } from '../../../domain/contest-results.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { contestRoundsResponse, contestRoundsSchema } from '../../../domain/rcv/contest-rounds.ts'
-import { mixedRankings } from '../../../lib/db/ballot-box.ts'
+import { mixedRankings, regionRankings } from '../../../lib/db/ballot-box.ts'
 import { listContestSummaries, readContestCounts } from '../../../lib/db/contest-results.ts'
 import { loadDefinitions } from '../../../lib/db/contests.ts'
 import { getElection } from '../../../lib/db/elections.ts'
@@ -96,7 +96,12 @@ export function contestRoutes(deps: ApiDeps) {
         summary: "A ranked-choice contest's rounds as they stand: tallies, eliminations, transfers, inactive ballots by cause",
         description:
           "Tabulated from the rankings mixed into the ballot box (a window at a time: a second or so behind the count at 10,000 ballots/s, never a counting batch at a time), labelled unofficial until the election is certified; no rounds while fewer than the minimum cell of ballots rank anyone; `rctab` is the same rounds in the shape of RCTab's summary JSON. 409 for a contest that is not ranked.",
-        request: { params: ElectionIdParam.extend({ contestId: id.openapi({ param: { name: 'contestId', in: 'path' } }) }) },
+        request: {
+          params: ElectionIdParam.extend({ contestId: id.openapi({ param: { name: 'contestId', in: 'path' } }) }),
+          query: z.object({
+            region: id.optional().openapi({ description: 'one region\'s ballots only: its "as if" rounds (as Alaska publishes them)' }),
+          }),
+        },
         responses: {
           200: json(contestRoundsSchema, 'the rounds'),
           ...problemResponses(400, 404, 409),
@@ -104,6 +109,7 @@ export function contestRoutes(deps: ApiDeps) {
       }),
       async (c) => {
         const { id: electionId, contestId } = c.req.valid('param')
+        const { region } = c.req.valid('query')
         const { election, rules, rows } = await sql.begin('isolation level repeatable read read only', async (tx) => {
           const election = await getElection(tx, electionId)
           const definition = (await loadDefinitions(tx, [electionId])).get(electionId)
@@ -114,12 +120,16 @@ export function contestRoutes(deps: ApiDeps) {
               'conflict',
               `contest ${contestId} is not ranked-choice: its results are at /elections/${electionId}/contests/${contestId}`,
             )
-          return { election, rules, rows: await mixedRankings(tx, electionId, contestId) }
+          if (region === undefined) return { election, rules, rows: await mixedRankings(tx, electionId, contestId) }
+          if (!(definition?.regionsOfContest.get(contestId) ?? []).includes(region))
+            throw new AppError('not_found', `region ${region} does not vote in contest ${contestId}`)
+          return { election, rules, rows: await regionRankings(tx, electionId, contestId, region) }
         })
         const day = (election.openedAt ?? election.createdAt).toISOString().slice(0, 10)
         return c.json(
           contestRoundsResponse({
             electionId,
+            regionId: region ?? null,
             contest: rules,
             rows,
             certified: election.status === 'certified',
