@@ -1,6 +1,8 @@
 import { type Admin, ConfigResourceTypes, type Producer } from 'kafkajs'
 import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
+import type { TabulationIndex } from '../domain/tabulation.ts'
+import { rankedContestProgress } from '../lib/db/ballot-box.ts'
 import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settleRoll } from '../lib/db/elections.ts'
@@ -30,6 +32,13 @@ export interface StepResult {
     /** A full results snapshot of the step's election (what the results topic and SSE carry): its size and build time. */
     snapshotBytes: number
     snapshotMs: number
+    /**
+     * The ranked contest on most ballots: how far its public rounds (the mixed rankings)
+     * trailed the count while ballots came (ballots counted but not yet in the rounds, in
+     * seconds of the contest's own rate, sampled twice a second), and how long after the last
+     * ballot was counted the rounds held every ballot (the last window's wait).
+     */
+    rounds?: { contestId: string; lagP50S: number; lagMaxS: number; tailS: number | null }
   }
 }
 
@@ -161,6 +170,16 @@ export async function runStep<M>(
       () => {},
     )
   }, 500)
+  const ranked = sim.contests ? widestRankedContest(sim.contests) : null
+  const behind: number[] = []
+  const roundsTimer = ranked
+    ? setInterval(() => {
+        void rankedContestProgress(sql, electionId, ranked).then(
+          (p) => behind.push(p.counted - p.inRounds),
+          () => {},
+        )
+      }, 500)
+    : null
 
   while (sent < total) {
     const due = Math.min(total, Math.floor(((Date.now() - startEpoch) / 1000) * rate))
@@ -191,12 +210,39 @@ export async function runStep<M>(
   while (Date.now() < deadline && (await consumerLag(sql, admin, groupId)) > 0) await new Promise((r) => setTimeout(r, 100))
   const meter = stopMeter()
   clearInterval(lagTimer)
+  if (roundsTimer) clearInterval(roundsTimer)
+  // After the last ballot: how long until the rounds hold them all (the last window ends on time, not on count).
+  const drained = Date.now()
+  let tailS: number | null = null
+  while (ranked && Date.now() - drained < 75_000) {
+    const p = await rankedContestProgress(sql, electionId, ranked)
+    if (p.inRounds >= p.counted) {
+      tailS = (Date.now() - drained) / 1000
+      break
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
   const counted = Number((await sql<{ n: number }[]>`select count(*)::int as n from ballots where election_id = ${electionId}`)[0]?.n)
   const [span] = await sql<{ last: number }[]>`
     select extract(epoch from max(pg_xact_commit_timestamp(xmin)))::float8 * 1000 as last from ballots where election_id = ${electionId}`
   const [tallied] = await sql<{ n: number }[]>`select coalesce(sum(votes), 0)::int as n from tally_counts where election_id = ${electionId}`
   const elapsed = ((span?.last ?? Date.now()) - startEpoch) / 1000
-  const contests = sim.contests ? await recountStep(sql, electionId, counted) : undefined
+  const recounted = sim.contests ? await recountStep(sql, electionId, counted) : undefined
+  const sorted = [...behind].sort((a, b) => a - b)
+  const contestRate = ranked ? Math.max(1, (await rankedContestProgress(sql, electionId, ranked)).counted / Math.max(elapsed, seconds)) : 1
+  const contests =
+    recounted && ranked
+      ? {
+          ...recounted,
+          rounds: {
+            contestId: ranked,
+            // Ballots behind, in seconds of this contest's own rate (it is on a share of the ballots).
+            lagP50S: (sorted[Math.floor(sorted.length / 2)] ?? 0) / contestRate,
+            lagMaxS: (sorted.at(-1) ?? 0) / contestRate,
+            tailS,
+          },
+        }
+      : recounted
   return {
     offered: rate,
     seconds,
@@ -217,6 +263,13 @@ export async function runStep<M>(
     sendErrors,
     meter,
   }
+}
+
+/** The ranked contest on the most ballots: the one whose rounds trail the count the most visibly. */
+function widestRankedContest(index: TabulationIndex): string | null {
+  const ranked = index.resolved.contests.filter((c) => c.rcv)
+  ranked.sort((a, b) => (index.resolved.regionsOfContest.get(b.id)?.length ?? 0) - (index.resolved.regionsOfContest.get(a.id)?.length ?? 0))
+  return ranked[0]?.id ?? null
 }
 
 /** The step's ballot box recounted against its running counts, timed (after the step: not metered). */

@@ -175,6 +175,10 @@ async function main() {
         say(
           `  ${c.perBallot.toFixed(1)} contests and ${c.marksPerBallot.toFixed(1)} counted marks per ballot (${Math.round(step.achieved * c.marksPerBallot).toLocaleString('en-US')} marks/s); recount of the ballot box ${c.recountSeconds.toFixed(1)} s, ${c.differences} cells differ, ${c.unbalanced} unbalanced; a full snapshot ${(c.snapshotBytes / 1024).toFixed(0)} KiB built in ${c.snapshotMs.toFixed(0)} ms`,
         )
+        if (c.rounds)
+          say(
+            `  ranked contest ${c.rounds.contestId}: its public rounds trailed the count by ${c.rounds.lagP50S.toFixed(1)} s (median) and ${c.rounds.lagMaxS.toFixed(1)} s at most; they held every ballot ${c.rounds.tailS === null ? 'not within 75 s' : `${c.rounds.tailS.toFixed(1)} s`} after the last was counted`,
+          )
       }
     }
   } finally {

@@ -165,3 +165,14 @@ export async function storeRoundTallies(
     from unnest(${rows.map((x) => x.round)}::int[], ${rows.map((x) => x.candidateId)}::text[],
                 ${rows.map((x) => x.votes)}::bigint[], ${rows.map((x) => x.status)}::text[]) as t(r, c, v, s)`
 }
+
+/**
+ * How far a ranked contest's public rounds trail its count (the benchmark's sampler): the
+ * ballots counted that carried the contest, and those its mixed rankings hold.
+ */
+export async function rankedContestProgress(db: Db, electionId: string, contestId: string): Promise<{ counted: number; inRounds: number }> {
+  const [row] = await db<{ counted: number; inRounds: number }[]>`
+    select (select coalesce(sum(ballots), 0) from contest_ballots where election_id = ${electionId} and contest_id = ${contestId})::float8 as counted,
+           (select coalesce(sum(ballots), 0) from rcv_rankings where election_id = ${electionId} and contest_id = ${contestId})::float8 as in_rounds`
+  return row ?? { counted: 0, inRounds: 0 }
+}
