@@ -22,7 +22,7 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
       if (differences.length > 0) differences = await repairDifferences(sql, electionId)
       const repaired = differences.length > 0
       // Before the final recount, the last window goes into the ballot box: what is certified is all mixed.
-      if (options.final) await mixBallotBox(sql)
+      if (options.final) await mixBallotBox(sql, { wait: true })
       const recount = await heartbeating(
         sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId, { fromBallotBox: options.final })),
         'recounting the contests',

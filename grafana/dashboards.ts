@@ -387,7 +387,7 @@ group by state, selection, selection_position order by state, selection_position
       {
         title: 'Ranked choice: the rounds (unofficial until certified)',
         description:
-          "A ranked contest's instant-runoff rounds, as the API serves them (GET /elections/{id}/contests/{contestId}/rounds): each round's continuing candidates, their votes and share of the round's continuing votes, and who was eliminated or elected. Stored by the election workflow every few seconds while counting, from the ballots mixed into the ballot box; nothing for a contest with fewer than 10 ballots ranking anyone. Other contests: nothing to show.",
+          "A ranked contest's instant-runoff rounds, as the API serves them (GET /elections/{id}/contests/{contestId}/rounds): each round's continuing candidates, their votes and share of the round's continuing votes, and who was eliminated or elected. Stored by the election workflow when it decides the contests' calls (every few seconds while a simulation produces; at the close and the final count for every election), from the ballots mixed into the ballot box: between those moments the API's rounds are fresher; nothing for a contest with fewer than 10 ballots ranking anyone. Other contests: nothing to show.",
         panel: () => new table.PanelBuilder().noValue('– (not a ranked contest, or fewer than 10 ranking ballots)'),
         format: 'table',
         sql: `select round, candidate, votes,

@@ -202,7 +202,11 @@ describe('a ranked-choice contest', () => {
     const [stored] = await h.sql<{ rows: number; ballots: number }[]>`
       select count(*)::int as rows, sum(ballots)::int as ballots from rcv_rankings where election_id = ${id}`
     expect(stored).toEqual({ rows: new Set(sent.map((r) => JSON.stringify(canonicalRanking(r)))).size, ballots: 240 })
-    // A precinct's "as if" rounds: only its ballots, tabulated the same way.
+    // A precinct's "as if" rounds: only once counting has finished (read a window apart, they
+    // would show that window's few ballots there); then only its ballots, tabulated the same way.
+    expect((await h.request(`/elections/${id}/contests/mayor/rounds?region=north`)).status).toBe(409)
+    await setElectionStatus(h.sql, id, 'closing')
+    await setElectionStatus(h.sql, id, 'closed')
     const northSent = sent.filter((_, i) => i % 2 === 0)
     const north = await h.request(`/elections/${id}/contests/mayor/rounds?region=north`)
     expect(north.status).toBe(200)
@@ -288,5 +292,25 @@ describe('a ranked-choice contest', () => {
     await mixBallotBox(h.sql)
     const small = await rounds(id)
     expect(small.body).toMatchObject({ suppressed: true, rounds: [], elected: null, ballots: 0, rctab: null })
+  })
+
+  it("hides a precinct's rounds where the per-region results hide it: its own small cell, or to protect another's", async () => {
+    const id = await openRanked()
+    // North: 5 ballots (a small cell); south: 30, hidden too so that the total minus south does not give north back.
+    const ballots = [
+      ...Array.from({ length: 5 }, (_, i) => v2(id, `north-${i}`, 'north', { mayor: ['ann', 'bo'] })),
+      ...Array.from({ length: 30 }, (_, i) => v2(id, `south-${i}`, 'south', { mayor: [i % 3 === 0 ? 'cy' : 'di', 'ann'] })),
+    ]
+    await count(id, ballots)
+    await mixBallotBox(h.sql)
+    await setElectionStatus(h.sql, id, 'closing')
+    await setElectionStatus(h.sql, id, 'closed')
+    const whole = await rounds(id)
+    expect(whole.body).toMatchObject({ suppressed: false, ballots: 35 })
+    for (const region of ['north', 'south']) {
+      const res = await h.request(`/elections/${id}/contests/mayor/rounds?region=${region}`)
+      expect(res.status).toBe(200)
+      expect(await res.json(), region).toMatchObject({ regionId: region, suppressed: true, rounds: [], ballots: 0 })
+    }
   })
 })

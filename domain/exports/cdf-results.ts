@@ -515,7 +515,8 @@ function contestOf(
   /** Each round the candidate was continuing in; none while the contest is a small cell (its rounds would show those few voters' rankings). */
   function roundCounts(selectionId: string): CdfVoteCounts[] {
     const rounds = c.rounds
-    if (!rules.rcv || !rounds || rounds.ballots < min || rounds.ballots === rounds.undervotes) return []
+    // The API's rule (domain/rcv/contest-rounds.ts): blank ballots hide nobody.
+    if (!rules.rcv || !rounds || rounds.ballots - rounds.undervotes < min) return []
     return rounds.rounds.flatMap((r): CdfVoteCounts[] =>
       selectionId in r.tally
         ? [{ '@type': 'ElectionResults.VoteCounts', GpUnitId: topId, Type: 'total', Count: r.tally[selectionId] ?? 0, Round: r.round }]

@@ -37,6 +37,8 @@ export interface Rejection extends RejectionRow {
 
 export interface BatchOutcome {
   counted: number
+  /** Of those, ballots of elections with contests: their marks went into the pending ballot box. */
+  boxed: number
   /** Rejections recorded by this batch, one per message. */
   rejected: Rejection[]
   /** Messages that repeat a ballot already counted, recorded as such. */
@@ -224,11 +226,12 @@ export async function countBatch(
       await countIntoBallotBox(tx, version ?? '0', intoBox, vectors)
     }
     if (beforeCommit && rejections.length > 0) await beforeCommit(rejections)
-    return { inserted, rejections, duplicates: duplicates.length, redelivered, changed }
+    return { inserted, rejections, duplicates: duplicates.length, redelivered, changed, boxed: judgedInserted.length }
   })
   const committedAt = Date.now()
   return {
     counted: result.inserted.length,
+    boxed: result.boxed,
     rejected: result.rejections,
     duplicates: result.duplicates,
     redelivered: result.redelivered,
@@ -280,6 +283,7 @@ export async function rejectUnprocessable(
   })
   return {
     counted: 0,
+    boxed: 0,
     rejected: recorded ? [rejection] : [],
     duplicates: 0,
     redelivered: recorded ? 0 : 1,

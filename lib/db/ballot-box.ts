@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto'
 import type { Channel, Marks } from '../../domain/ballot.ts'
 import type { VectorRow } from '../../domain/count-vector.ts'
-import type { Db } from './sql.ts'
+import type { Db, Sql } from './sql.ts'
 
 /** A counted ballot of an election with contests, as it goes into the ballot box: no voter, no position, no time. */
 export interface BoxedBallot {
@@ -53,7 +53,31 @@ export async function countIntoBallotBox(tx: Db, version: string, ballots: Boxed
  * of ranked-choice contests to `rcv_rankings`. Exactly once: the delete and the inserts
  * commit together. Returns the ballots moved.
  */
-export async function mixBallotBox(db: Db): Promise<number> {
+export async function mixBallotBox(
+  sql: Sql,
+  options: {
+    /** Skip (return 0) unless this many ballots are pending: a window that ends on count or on a pause is never small. */
+    atLeast?: number
+    /** Wait for a mix in progress instead of skipping (the final mix: everything pending must be moved). */
+    wait?: boolean
+  } = {},
+): Promise<number> {
+  return sql.begin(async (tx) => {
+    // One mixer at a time, whichever tally instance runs it: two at once would split a window.
+    if (options.wait) await tx`select pg_advisory_xact_lock(hashtextextended('ballot-box-mixer', 0))`
+    else {
+      const [lock] = await tx<{ got: boolean }[]>`select pg_try_advisory_xact_lock(hashtextextended('ballot-box-mixer', 0)) as got`
+      if (!lock?.got) return 0
+    }
+    if (options.atLeast) {
+      const [pending] = await tx<{ n: number }[]>`select count(*)::int as n from ballot_box_pending`
+      if ((pending?.n ?? 0) < options.atLeast) return 0
+    }
+    return moveWindow(tx)
+  })
+}
+
+async function moveWindow(db: Db): Promise<number> {
   const [row] = await db<{ moved: number }[]>`
     with moved as (
       delete from ballot_box_pending returning election_id, style_id, region_id, channel, marks

@@ -14,14 +14,21 @@ import type { Logger } from '../../lib/log.ts'
  */
 export function startBallotBoxMixer(deps: { sql: Sql; log: Logger; everySeconds: number; everyBallots: number }) {
   let running: Promise<void> | null = null
-  let countedSince = 0
+  let boxedSince = 0
   let lastAt = Date.now()
-  let lastCountedAt = 0
-  const mix = () => {
-    countedSince = 0
-    lastAt = Date.now()
-    running ??= mixBallotBox(deps.sql)
+  let lastBoxedAt = 0
+  /** A window ending on count or on a pause must hold at least this many (checked in SQL: other instances mix too). */
+  const atLeastEarly = Math.ceil(deps.everyBallots / 10)
+  const mix = (early: boolean) => {
+    if (running) return
+    const counted = boxedSince
+    running = mixBallotBox(deps.sql, early ? { atLeast: atLeastEarly } : {})
       .then((moved) => {
+        // Reset only once the window moved (or a timed window ran): a skipped early mix keeps counting.
+        if (moved > 0 || !early) {
+          boxedSince = Math.max(0, boxedSince - counted)
+          lastAt = Date.now()
+        }
         if (moved > 0) deps.log.debug({ moved }, 'ballots moved into the ballot box')
       })
       .catch((err) => deps.log.error({ err }, 'could not move ballots into the ballot box; trying again at the next window'))
@@ -30,20 +37,21 @@ export function startBallotBoxMixer(deps: { sql: Sql; log: Logger; everySeconds:
       })
   }
   // Checked every second: a window ends on time even when nothing else happens — or when
-  // the counting has paused for two seconds with a tenth of a window pending (the end of a
+  // the counting has paused for two seconds with a tenth of a window boxed (the end of a
   // surge: its last ballots reach the box, and the rounds, in seconds, not at the next
   // timed window, and that window is still large).
   const every = setInterval(() => {
     const now = Date.now()
-    if (now - lastAt >= deps.everySeconds * 1000) mix()
-    else if (countedSince >= deps.everyBallots / 10 && now - lastCountedAt >= 2000 && running === null) mix()
+    if (now - lastAt >= deps.everySeconds * 1000) mix(false)
+    else if (boxedSince >= atLeastEarly && now - lastBoxedAt >= 2000) mix(true)
   }, 1000)
   return {
-    /** Ballots this instance just counted (committed). */
-    counted(n: number) {
-      countedSince += n
-      if (n > 0) lastCountedAt = Date.now()
-      if (countedSince >= deps.everyBallots && running === null) mix()
+    /** Ballots this instance just put into the pending box (committed). */
+    boxed(n: number) {
+      if (n <= 0) return
+      boxedSince += n
+      lastBoxedAt = Date.now()
+      if (boxedSince >= deps.everyBallots) mix(true)
     },
     async stop() {
       clearInterval(every)

@@ -73,8 +73,8 @@ export function createTallyConsumer(deps: {
     | 'TALLY_MAX_CLOCK_SKEW_MS'
     | 'TALLY_STALL_AFTER_MS'
   >
-  /** After each fetch's batches commit: the elections they changed and the ballots they counted. */
-  onCounted: (electionIds: Set<string>, counted: number) => void
+  /** After each fetch's batches commit: the elections they changed, and the ballots they put into the (pending) ballot box. */
+  onCounted: (electionIds: Set<string>, boxed: number) => void
   /** The consumer stopped for good (kafkajs gave up): the process should exit non-zero. */
   onFatal: (err: unknown) => void
 }): TallyConsumer {
@@ -246,9 +246,9 @@ export function createTallyConsumer(deps: {
       }
       metrics.batchSize.observe(messages.length)
       const changed = new Set<string>()
-      let counted = 0
+      let boxed = 0
       for (const outcome of outcomes) {
-        counted += outcome.counted
+        boxed += outcome.boxed
         metrics.counted.inc(outcome.counted)
         metrics.duplicates.inc(outcome.duplicates)
         metrics.redelivered.inc(outcome.redelivered)
@@ -256,7 +256,7 @@ export function createTallyConsumer(deps: {
         for (const ms of outcome.latenciesMs) metrics.latency.observe(ms / 1000)
         for (const id of outcome.changed) changed.add(id)
       }
-      if (changed.size > 0) deps.onCounted(changed, counted)
+      if (changed.size > 0) deps.onCounted(changed, boxed)
       log.debug({ partitions, messages: messages.length, transactions: outcomes.length }, 'batches accounted for')
     },
   })

@@ -63,9 +63,9 @@ runMain(bootLog, async () => {
     log,
     metrics,
     config,
-    onCounted: (ids, counted) => {
+    onCounted: (ids, boxed) => {
       results.changed(ids)
-      mixer.counted(counted)
+      mixer.boxed(boxed)
     },
     onFatal: (err) => {
       log.fatal({ err }, 'the Kafka consumer stopped for good; exiting so a supervisor restarts this process')

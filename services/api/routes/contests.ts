@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../../domain/ballot.ts'
-import { contestListSchema, contestResults, contestResultsSchema } from '../../../domain/contest-results.ts'
+import { contestListSchema, contestResults, contestResultsSchema, suppressed } from '../../../domain/contest-results.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { contestRoundsResponse, contestRoundsSchema } from '../../../domain/rcv/contest-rounds.ts'
 import { mixedRankings, regionRankings } from '../../../lib/db/ballot-box.ts'
@@ -121,9 +121,21 @@ export function contestRoutes(deps: ApiDeps) {
               `contest ${contestId} is not ranked-choice: its results are at /elections/${electionId}/contests/${contestId}`,
             )
           if (region === undefined) return { election, rules, rows: await mixedRankings(tx, electionId, contestId) }
-          if (!(definition?.regionsOfContest.get(contestId) ?? []).includes(region))
-            throw new AppError('not_found', `region ${region} does not vote in contest ${contestId}`)
-          return { election, rules, rows: await regionRankings(tx, electionId, contestId, region) }
+          const regions = definition?.regionsOfContest.get(contestId) ?? []
+          if (!regions.includes(region)) throw new AppError('not_found', `region ${region} does not vote in contest ${contestId}`)
+          // A precinct's rounds read twice a window apart would show that window's few
+          // ballots there: served once counting has finished, and hidden where the
+          // per-region results hide the region (its own cell, or to protect another's).
+          if (election.countedVersion === null)
+            throw new AppError('conflict', `a region's rounds are served once counting of election ${electionId} has finished`)
+          const counts = await readContestCounts(tx, electionId, contestId)
+          const perRegion = new Map<string, number>()
+          for (const b of counts.ballots) perRegion.set(b.regionId, (perRegion.get(b.regionId) ?? 0) + b.ballots)
+          const hidden = suppressed(
+            regions.map((r) => [r, perRegion.get(r) ?? 0]),
+            deps.config.API_RESULTS_MIN_CELL_BALLOTS,
+          )
+          return { election, rules, rows: hidden.has(region) ? [] : await regionRankings(tx, electionId, contestId, region) }
         })
         const day = (election.openedAt ?? election.createdAt).toISOString().slice(0, 10)
         return c.json(
