@@ -6,13 +6,22 @@ import type { Logger } from '../../lib/log.ts'
  * Moves the ballots counted since the last time from the pending ballot box into the ballot
  * box, in random order under fresh random ids (see migration 0015): the window, not the
  * counting batch, is then the finest thing the ballot box can be sorted or joined by. A
- * window ends every `everySeconds`, or once this instance has counted `everyBallots` since
- * its last move, or when counting pauses with a tenth of that pending, whichever comes first: windows stay large when ballots come fast, and
- * what is read from the box (a ranked contest's rounds) stays close to the count. Several
- * tally instances may run it: the move is one transaction, and a second mixer finds the
- * rows gone.
+ * window ends every `everySeconds`, or once this instance has boxed `everyBallots` since
+ * its last move, or when counting pauses with a tenth of that boxed, whichever comes first:
+ * windows stay large when ballots come fast, and what is read from the box (a ranked
+ * contest's rounds) stays close to the count. Several tally instances may run it: one mix
+ * runs at a time (mixBallotBox's lock), and an early one moves nothing under the floor.
+ *
+ * `mix` is the move itself (mixBallotBox by default): the pacing's tests give it a stand-in.
  */
-export function startBallotBoxMixer(deps: { sql: Sql; log: Logger; everySeconds: number; everyBallots: number }) {
+export function startBallotBoxMixer(deps: {
+  sql: Sql
+  log: Logger
+  everySeconds: number
+  everyBallots: number
+  mix?: typeof mixBallotBox
+}) {
+  const move = deps.mix ?? mixBallotBox
   let running: Promise<void> | null = null
   let boxedSince = 0
   let lastAt = Date.now()
@@ -22,7 +31,7 @@ export function startBallotBoxMixer(deps: { sql: Sql; log: Logger; everySeconds:
   const mix = (early: boolean) => {
     if (running) return
     const counted = boxedSince
-    running = mixBallotBox(deps.sql, early ? { atLeast: atLeastEarly } : {})
+    running = move(deps.sql, early ? { atLeast: atLeastEarly } : {})
       .then((moved) => {
         // Reset only once the window moved (or a timed window ran): a skipped early mix keeps counting.
         if (moved > 0 || !early) {
