@@ -156,8 +156,11 @@ describe('certification', () => {
       expect(check.items.filter((i) => !i.passed).map((i) => i.id)).toEqual(['ledger_balanced'])
       expect(check.items.find((i) => i.id === 'ledger_balanced')?.detail).toMatch(/partition 0: \d+ messages against/)
       expect(await status(e.id)).toBe('closed')
-      const described = await e.handle.describe()
-      expect(described.memo?.certification).toBe('blocked by: ledger_balanced')
+      // The check is recorded by the activity; the memo is set by the workflow's next task
+      // when the activity's result comes back: a moment later, so waited for, not raced.
+      const memo = async () => (await e.handle.describe()).memo?.certification
+      await waitUntil(async () => (await memo()) === 'blocked by: ledger_balanced', 30_000)
+      expect(await memo()).toBe('blocked by: ledger_balanced')
     } finally {
       await tamper(-1)
     }
