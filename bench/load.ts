@@ -42,9 +42,9 @@ export interface StepResult {
   }
 }
 
-export type BenchBallot = 'one-contest' | 'realistic'
-/** The realistic ballot's map: as many precincts as the simulator draws, each ballot a cell of its own. */
-const REALISTIC_PRECINCTS = 5000
+export type BenchBallot = 'one-contest' | 'realistic' | 'ranked'
+/** The realistic ballot's map by default: 5,000 precincts, each ballot's marks cells of their own. */
+export const REALISTIC_PRECINCTS = 5000
 
 /**
  * The benchmark's own topic, shaped like `votes`: its backlog never lands on the regular
@@ -106,13 +106,19 @@ export async function closeBenchElections(sql: Sql): Promise<void> {
 }
 
 /** A fresh open election with a roll big enough for `ballots` valid ballots. */
-export async function benchElection(sql: Sql, ballots: number, label: string, ballot: BenchBallot = 'one-contest') {
+export async function benchElection(
+  sql: Sql,
+  ballots: number,
+  label: string,
+  ballot: BenchBallot = 'one-contest',
+  precincts = REALISTIC_PRECINCTS,
+) {
   const voters = Math.ceil(ballots / 0.9) + 10
-  const realistic = ballot === 'realistic'
+  const contests = ballot === 'realistic' ? true : ballot === 'ranked' ? 'ranked' : false
   const plan = defaultPlan(
     `bench-${label}-${Date.now().toString(36)}`,
-    { seed: 99, voters, turnout: 0.9, invalidShare: 0, duplicateShare: 0, contests: realistic },
-    realistic ? { regions: REALISTIC_PRECINCTS } : {},
+    { seed: 99, voters, turnout: 0.9, invalidShare: 0, duplicateShare: 0, contests },
+    ballot === 'realistic' ? { regions: precincts } : {},
   )
   // Marked as the benchmark's, so that the purge (lib/db/benchmark.ts) may delete it; the run
   // removes it when it ends, or the next run at its start.
@@ -145,14 +151,14 @@ export async function consumerLag(sql: Sql, admin: Admin, groupId: string, topic
  * instead of quietly lowering the offered rate.
  */
 export async function runStep<M>(
-  deps: { sql: Sql; producer: Producer; admin: Admin; groupId: string; ballot?: BenchBallot },
+  deps: { sql: Sql; producer: Producer; admin: Admin; groupId: string; ballot?: BenchBallot; precincts?: number },
   rate: number,
   seconds: number,
   startMeter: () => () => M,
 ): Promise<StepResult & { meter: M }> {
   const { sql, producer, admin, groupId } = deps
   const total = Math.round(rate * seconds)
-  const sim = await benchElection(sql, total, `${rate}`, deps.ballot)
+  const sim = await benchElection(sql, total, `${rate}`, deps.ballot, deps.precincts)
   // A long ballot costs the generator ~150 µs to draw (more than counting it): drawn before
   // the step, so the step meters the pipeline, not the simulator; castAt is set when sent.
   const drawn = sim.contests ? Array.from({ length: total }, (_, k) => sim.messagesFor(k, '')[0]) : null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * `bun run bench [--quick] [--rates r1,r2] [--seconds s] [--ballot one-contest|realistic] [--keep-data]`:
+ * `bun run bench [--quick] [--rates r1,r2] [--seconds s] [--ballot one-contest|realistic|ranked] [--precincts n] [--keep-data]`:
  * the end-to-end benchmark against the real stack.
  *
  * For each offered rate: an open-loop generator sends ballots to `votes`, a real tally
@@ -25,7 +25,15 @@ import { createSql, type Sql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { waitUntil } from '../lib/wait.ts'
 import { cpuMeter, cpuSeconds, peakRssMiB } from './cpu.ts'
-import { BENCH_TOPIC, closeBenchElections, ensureBenchTopic, purgeBenchData, releaseBenchTopics, runStep } from './load.ts'
+import {
+  BENCH_TOPIC,
+  closeBenchElections,
+  ensureBenchTopic,
+  purgeBenchData,
+  REALISTIC_PRECINCTS,
+  releaseBenchTopics,
+  runStep,
+} from './load.ts'
 import { kafkaAlone, postgresAlone } from './parts.ts'
 import { type BenchReport, chart, table } from './report.ts'
 
@@ -42,6 +50,7 @@ function readFlags() {
         seconds: { type: 'string' },
         'keep-data': { type: 'boolean', default: false },
         ballot: { type: 'string', default: 'one-contest' },
+        precincts: { type: 'string' },
       },
     }).values
   } catch (err) {
@@ -62,8 +71,13 @@ const flags = z.object({
   seconds: z.coerce.number().int().min(2).max(3600).optional(),
   'keep-data': z.boolean().default(false),
   // one-contest: today's one-mark ballots over the default map; realistic: the simulator's
-  // long ballot (20–40 contests per style) over 5,000 precincts.
-  ballot: z.enum(['one-contest', 'realistic']).default('one-contest'),
+  // long ballot (20–40 contests per style) over 5,000 precincts; ranked: one ranked-choice
+  // contest (13 candidates, 5 ranks, as New York's 2021 mayoral primary) over the default map.
+  ballot: z.enum(['one-contest', 'realistic', 'ranked']).default('one-contest'),
+  // The realistic ballot's map (default 5,000 precincts). Fewer precincts, shorter ballots: one
+  // precinct has 11 contests, one of them ranked, on every ballot — the ranked rounds at a rate
+  // the long ballot cannot reach on this machine.
+  precincts: z.coerce.number().int().min(1).max(REALISTIC_PRECINCTS).optional(),
 })
 const parsedFlags = flags.safeParse(values)
 if (!parsedFlags.success) {
@@ -71,6 +85,10 @@ if (!parsedFlags.success) {
   process.exit(2)
 }
 const opts = parsedFlags.data
+if (opts.precincts !== undefined && opts.ballot !== 'realistic') {
+  console.error('--precincts: only with --ballot realistic (the one-contest ballot has a map of its own)')
+  process.exit(2)
+}
 const env = configOrExit(() => parseConfig(databaseConfig.extend(kafkaConfig.shape), process.env))
 const quick = opts.quick
 const rates = opts.rates ?? (quick ? [2000, 10_000] : [2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000])
@@ -162,11 +180,14 @@ async function main() {
   try {
     // Warm-up, not reported: the first batches pay for JIT compilation and cold caches.
     say('warming up for 3 s')
-    await runStep({ sql, producer, admin, groupId, ballot: opts.ballot }, 1000, 3, () => () => undefined)
+    await runStep({ sql, producer, admin, groupId, ballot: opts.ballot, precincts: opts.precincts }, 1000, 3, () => () => undefined)
     for (const rate of rates) {
       say(`offering ${rate.toLocaleString('en-US')} ballots/s for ${seconds} s`)
-      const { meter: cpu, ...step } = await runStep({ sql, producer, admin, groupId, ballot: opts.ballot }, rate, seconds, () =>
-        cpuMeter(processes),
+      const { meter: cpu, ...step } = await runStep(
+        { sql, producer, admin, groupId, ballot: opts.ballot, precincts: opts.precincts },
+        rate,
+        seconds,
+        () => cpuMeter(processes),
       )
       steps.push({ ...step, cpu: cpu.percent, cpuSeconds: cpu.seconds, tallyPeakRssMiB: peakRssMiB(tally.pid ?? 0) })
       say(`  achieved ${step.achieved.toLocaleString('en-US')}/s, p99 ${step.latency.p99} ms, exact: ${step.exact}`)

@@ -4,7 +4,7 @@ export interface BenchReport {
   when: string
   machine: { cores: number; memoryGiB: number }
   quick: boolean
-  ballot: 'one-contest' | 'realistic'
+  ballot: 'one-contest' | 'realistic' | 'ranked'
   steps: Array<StepResult & { cpu: Record<string, number>; cpuSeconds: Record<string, number>; tallyPeakRssMiB?: number }>
   parts: { kafkaAlone: { rate: number; seconds: number }; postgresAlone: { rate: number; seconds: number; postgresUsPerBallot: number } }
   summary: { maxSustained: number; p99Under250At: number; slowerPart: string; ratioToSlowerPart: number; saturatesFirst: string }

@@ -20,9 +20,11 @@ export const simulationSettingsSchema = z.object({
   duplicateShare: z.number(),
   /**
    * A long ballot: districts and contests drawn for the simulated country
-   * (simulation-contests.ts), ballots of version 2. Otherwise one contest, version 1.
+   * (simulation-contests.ts), ballots of version 2. `ranked`: ballots of version 2 with one
+   * ranked-choice contest on the whole map, shaped like New York City's 2021 mayoral primary
+   * (13 candidates, 5 ranks; the benchmark's ranked rounds). Otherwise one contest, version 1.
    */
-  contests: z.boolean().optional(),
+  contests: z.union([z.boolean(), z.literal('ranked')]).optional(),
   /**
    * A tabulation error injected on purpose (a long ballot only), for audits to catch: in
    * this share of the ballots whose paper marks `from` in the contest (and not `to`), the

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { type Channel, idSchema, marksSchema } from './ballot.ts'
 import { DISTRICT_LEVELS, electionDefinitionSchema, measurePasses, resolveDefinition, WRITE_IN_SELECTION } from './contests.ts'
-import { generateDefinition, headlineContests, markBallot, regionsFromGeography } from './simulation-contests.ts'
+import { rcvRulesSchema } from './rcv/rules.ts'
+import { tabulate } from './rcv/tabulate.ts'
+import { generateDefinition, generateRankedDefinition, headlineContests, markBallot, regionsFromGeography } from './simulation-contests.ts'
 import { geography } from './simulation-geography.ts'
 import { pick } from './simulation-random.ts'
-import { indexDefinition, tabulateBallot } from './tabulation.ts'
+import { indexDefinition, rcvRanking, tabulateBallot } from './tabulation.ts'
 
 const SEED = 2026
 const CHANNELS: Channel[] = ['early', 'election_day', 'mail']
@@ -347,5 +349,42 @@ describe('the generated ballots', () => {
     const perBallot = ((performance.now() - started) * 1000) / (runs * N)
     const contests = ballots.reduce((s, b) => s + Object.keys(b).length, 0) / N
     console.log(`markBallot: ${perBallot.toFixed(2)} µs/ballot (${contests.toFixed(1)} contests marked per ballot)`)
+  })
+})
+
+describe("the ranked-only ballot (New York City's 2021 mayoral primary, for the benchmark)", () => {
+  const regions = regionsFromGeography(geography(SEED, 300))
+  const parsed = electionDefinitionSchema.parse(generateRankedDefinition(SEED, regions))
+  const resolved = resolveDefinition(parsed, regions)
+  if (!resolved.ok) throw new Error(`does not resolve: ${JSON.stringify(resolved.issues)}`)
+  const index = indexDefinition(resolved.resolved)
+  const [mayor] = parsed.contests
+
+  it('has one contest on every ballot: 13 candidates, 5 ranks, the city rules', () => {
+    expect(parsed.contests).toHaveLength(1)
+    expect(mayor?.type).toBe('candidate')
+    if (mayor?.type !== 'candidate') return
+    expect(mayor.candidates).toHaveLength(13)
+    expect(mayor.rcv).toMatchObject({ ranksAllowed: 5, overvoteRule: 'alwaysSkipToNextRank', maxSkippedRanksAllowed: 'unlimited' })
+    for (const r of regions) expect(resolved.resolved.styles.get(resolved.resolved.styleOfRegion.get(r.id) ?? '')).toEqual([mayor.id])
+  })
+
+  it('gets ballots that all count and a tabulation of several rounds', () => {
+    if (mayor?.type !== 'candidate' || !mayor.rcv) throw new Error('no ranked mayor')
+    const rankings = Array.from({ length: 5000 }, (_, k) => {
+      const region = regions[k % regions.length]?.id ?? ''
+      const marks = markBallot(SEED, k, index, region, CHANNELS[k % 3] as Channel)
+      const t = tabulateBallot(index, region, marks)
+      if (!t.ok) throw new Error(`ballot ${k} rejected: ${t.reason} ${t.detail}`)
+      return rcvRanking(marks[mayor.id] ?? [])
+    })
+    const result = tabulate(
+      rcvRulesSchema.parse(mayor.rcv),
+      mayor.candidates.map((c) => c.id),
+      rankings,
+    )
+    expect(result.ballots).toBe(5000)
+    expect(result.rounds.length).toBeGreaterThan(1)
+    expect(mayor.candidates.map((c) => c.id)).toContain(result.winner)
   })
 })

@@ -392,6 +392,32 @@ export function generateDefinition(seed: number, regions: DefinitionRegion[]): E
   return b.definition()
 }
 
+/**
+ * One ranked-choice contest on every ballot, shaped like New York City's 2021 Democratic
+ * mayoral primary: 13 candidates, 5 ranks, the city's rules (an overvoted rank is passed
+ * over, skipped ranks never end a ballot, the hopeless eliminated in a batch). The ballot the
+ * ranked rounds are measured with at the rate of the one-contest ballot.
+ */
+export function generateRankedDefinition(seed: number, regions: DefinitionRegion[]): ElectionDefinitionInput {
+  if (regions.length === 0) throw new RangeError('a definition needs at least one region')
+  const b = new DefinitionBuilder(seed, regions.length)
+  b.district({ id: 'city', name: 'Citywide', level: 'city' }, null)
+  b.rankedSeat('city.mayor', 'Mayor', 'city', 'city', {
+    candidates: 13,
+    rules: {
+      ranksAllowed: 5,
+      numberElected: 1,
+      overvoteRule: 'alwaysSkipToNextRank',
+      maxSkippedRanksAllowed: 'unlimited',
+      duplicateRankingRule: 'skipDuplicate',
+      batchElimination: true,
+      tiebreakMode: 'random',
+      tiebreakSeed: `dice ${Array.from({ length: 10 }, () => 1 + b.draws.ranked.int(6)).join('')}`,
+    },
+  })
+  return b.definition()
+}
+
 interface SingleOptions {
   writeIns: boolean
   declaredWriteIn?: boolean
@@ -489,10 +515,11 @@ class DefinitionBuilder {
     entry.contest = { ...rest, name: label(`${rest.name} (ranked choice)`), candidates, rcv: this.rcvRules(candidates.length) }
   }
 
-  /** A nonpartisan single seat elected by ranked choice: 4 to 9 candidates. */
-  rankedSeat(id: string, name: string, district: string, level: Level) {
-    const candidates: CandidateInput[] = Array.from({ length: 4 + this.draws.ranked.int(6) }, () => this.name())
-    this.add({ id, name: `${name} (ranked choice)`, district, type: 'candidate', candidates, rcv: this.rcvRules(candidates.length) }, level)
+  /** A nonpartisan single seat elected by ranked choice: 4 to 9 candidates (or as many as given, under the rules given). */
+  rankedSeat(id: string, name: string, district: string, level: Level, o: { candidates?: number; rules?: RcvRulesInput } = {}) {
+    const candidates: CandidateInput[] = Array.from({ length: o.candidates ?? 4 + this.draws.ranked.int(6) }, () => this.name())
+    const rcv = o.rules ?? this.rcvRules(candidates.length)
+    this.add({ id, name: `${name} (ranked choice)`, district, type: 'candidate', candidates, rcv }, level)
   }
 
   /**

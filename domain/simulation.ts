@@ -3,7 +3,7 @@ import { BALLOTS_KEY, type ElectionDefinitionInput, electionDefinitionSchema, re
 import type { Candidate, Region } from './election.ts'
 import type { SimulationSettings } from './election-settings.ts'
 import { AppError } from './errors.ts'
-import { generateDefinition, markBallot, regionsFromGeography } from './simulation-contests.ts'
+import { generateDefinition, generateRankedDefinition, markBallot, regionsFromGeography } from './simulation-contests.ts'
 import { candidatesFor, type Geography, geography } from './simulation-geography.ts'
 import { SIMULATION_LIMITS as L } from './simulation-limits.ts'
 import { apportion, hashString, mix, normal, permute, uniform } from './simulation-random.ts'
@@ -65,9 +65,15 @@ export type GeneratedMessage =
   | { kind: 'duplicate_voter'; key: string; ballot: AnyBallot; raw?: undefined }
   | { kind: (typeof INJECTED_KINDS)[number]; key: string; ballot?: AnyBallot; raw?: string }
 
-/** The definition of a simulated election with contests: a pure function of its seed and its number of regions. */
-export function simulatedDefinition(seed: number, regionCount: number): ElectionDefinitionInput {
-  return generateDefinition(seed, regionsFromGeography(geography(seed, regionCount)))
+/** The definition of a simulated election with contests: a pure function of its seed, its number of regions and its kind of ballot. */
+export function simulatedDefinition(seed: number, regionCount: number, ballot: 'long' | 'ranked' = 'long'): ElectionDefinitionInput {
+  const regions = regionsFromGeography(geography(seed, regionCount))
+  return ballot === 'ranked' ? generateRankedDefinition(seed, regions) : generateDefinition(seed, regions)
+}
+
+/** The kind of ballot a simulation's settings ask for, when they ask for contests. */
+export function simulatedBallot(settings: Pick<SimulationSettings, 'contests'>): 'long' | 'ranked' {
+  return settings.contests === 'ranked' ? 'ranked' : 'long'
 }
 
 /** The line of a contest's count a truth or recount cell is about: a selection, or one of these. */
@@ -220,7 +226,7 @@ export class Simulation {
     }
     this.ballotCount = Math.max(0, Math.floor(voters * turnout))
     this.idSeed = mix(seed ^ hashString(plan.electionId))
-    this.contests = plan.settings.contests ? indexSimulated(seed, plan.regions) : null
+    this.contests = plan.settings.contests ? indexSimulated(seed, plan.regions, simulatedBallot(plan.settings)) : null
     checkMisread(plan.settings.misread, this.contests)
     this.orderKey = mix(seed ^ Math.imul(M.order, 0x9e3779b1))
     const R = plan.regions.length
@@ -784,8 +790,8 @@ function checkMisread(misread: SimulationSettings['misread'], index: TabulationI
   throw new AppError('invalid_input', `simulation.misread.${field}: ${message}`, [{ path: `simulation.misread.${field}`, message }])
 }
 
-function indexSimulated(seed: number, regions: Region[]): TabulationIndex {
-  const parsed = electionDefinitionSchema.parse(simulatedDefinition(seed, regions.length))
+function indexSimulated(seed: number, regions: Region[], ballot: 'long' | 'ranked'): TabulationIndex {
+  const parsed = electionDefinitionSchema.parse(simulatedDefinition(seed, regions.length, ballot))
   const resolved = resolveDefinition(parsed, regions)
   if (!resolved.ok) throw new Error(`the simulated definition does not fit its regions: ${resolved.issues[0]?.message}`)
   return indexDefinition(resolved.resolved)

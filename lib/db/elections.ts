@@ -1,7 +1,7 @@
 import { type Candidate, canTransition, type ElectionStatus, type Region } from '../../domain/election.ts'
 import { type ElectionSettings, electionSettingsSchema, type SimulationRun } from '../../domain/election-settings.ts'
 import { AppError } from '../../domain/errors.ts'
-import { Simulation, type SimulationPlan, simulatedDefinition, voterId } from '../../domain/simulation.ts'
+import { Simulation, type SimulationPlan, simulatedBallot, simulatedDefinition, voterId } from '../../domain/simulation.ts'
 import { saveDefinition } from './contests.ts'
 import { type Db, inTransaction } from './sql.ts'
 import { takeResultsVersion } from './versions.ts'
@@ -139,7 +139,7 @@ export async function createSimulatedElection(db: Db, plan: SimulationPlan, name
     settings: { simulation: { ...plan.settings, ...extra } },
   })
   if (sim.contests) {
-    const definition = simulatedDefinition(plan.settings.seed, plan.regions.length)
+    const definition = simulatedDefinition(plan.settings.seed, plan.regions.length, simulatedBallot(plan.settings))
     await saveDefinition(
       db,
       plan.electionId,
