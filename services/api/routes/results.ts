@@ -38,7 +38,8 @@ function electionRead<S extends z.ZodType>(path: `/{id}/${string}`, summary: str
 
 /** Public results: snapshots (with versions and conditional requests), the live stream, trends, reconciliation. */
 export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLimits, documents: ResultsDocuments) {
-  const { sql } = deps
+  // Public reads: the standby where there is one (ApiDeps.readSql).
+  const sql = deps.readSql
   const app = new OpenAPIHono({ defaultHook: validationHook })
 
   return app
@@ -66,7 +67,11 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         }
         // A follower that is up to date (the common poll) is answered from the shared document.
         const doc = await documents.current(id)
-        if (since >= doc.version) {
+        // Only when the shared document is the follower's own version. A follower can be
+        // ahead of it (its last answer was built fresh, below, while the shared one waited
+        // for its pacing interval): handing it the shared one would take it back a version
+        // and tell it nothing changed (found by test/read-standby.test.ts).
+        if (since === doc.version) {
           c.header('ETag', doc.etag)
           if (matchesEtag(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304)
           return c.json({ ...doc.value, changedSince: { since, candidates: [], regions: [] } }, 200)
