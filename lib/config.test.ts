@@ -32,6 +32,11 @@ describe('defaultSecretProblem', () => {
     expect(defaultSecretProblem('DATABASE_URL', 'postgres://votestream@127.0.0.1:5432/votestream')).toMatch(/with a password/)
     expect(defaultSecretProblem('DATABASE_URL', 'postgres://db.internal/votestream')).toMatch(/with a password/)
     expect(defaultSecretProblem('DATABASE_URL', OWN_URL)).toBeUndefined()
+    // The standby's URL is a connection like the primary's: the same rule, named for it.
+    expect(defaultSecretProblem('DATABASE_READ_URL', 'postgres://votestream:votestream@127.0.0.1:5433/votestream')).toMatch(
+      /^set DATABASE_READ_URL with a password of its own/,
+    )
+    expect(defaultSecretProblem('DATABASE_READ_URL', OWN_URL)).toBeUndefined()
   })
 
   it('refuses the published tokens, the local and the old compose ones', () => {

@@ -12,6 +12,15 @@ export const databaseConfig = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
 })
 
+/**
+ * Where public results are read from: a hot standby of the primary (streaming replication),
+ * so that readers on election night do not take the primary's CPU from the count. Unset:
+ * the primary. Read-only by nature: a reader that tried to write would fail there.
+ */
+export const databaseReadConfig = z.object({
+  DATABASE_READ_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+})
+
 export const kafkaConfig = z.object({
   KAFKA_BROKERS: z
     .string()
@@ -51,16 +60,16 @@ const PUBLISHED_SECRETS: Record<string, readonly string[]> = {
 
 /** Why `value` of the variable `name` may not be used in production, or undefined if it may. */
 export function defaultSecretProblem(name: string, value: string): string | undefined {
-  if (name === 'DATABASE_URL') {
+  if (name === 'DATABASE_URL' || name === 'DATABASE_READ_URL') {
     let password: string
     try {
       password = decodeURIComponent(new URL(value).password)
     } catch {
       return undefined // not a URL: the field's own check reports it
     }
-    if (password === '') return `set DATABASE_URL with a password: a connection without one is refused in production`
+    if (password === '') return `set ${name} with a password: a connection without one is refused in production`
     if (password === LOCAL.postgres.password)
-      return `set DATABASE_URL with a password of its own: the local default password is refused in production`
+      return `set ${name} with a password of its own: the local default password is refused in production`
     return undefined
   }
   if (PUBLISHED_SECRETS[name]?.includes(value)) return `set ${name}: the local default is refused in production`

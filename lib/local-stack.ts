@@ -5,6 +5,8 @@
  */
 export const LOCAL = {
   postgres: { host: '127.0.0.1', port: 5432, user: 'votestream', password: 'votestream', database: 'votestream' },
+  /** The primary's hot standby, when the stack runs one (`bun run stack up --standby`). */
+  postgresStandby: { port: 5433 },
   kafka: { host: '127.0.0.1', port: 9092, controllerPort: 9093 },
   temporal: { host: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' },
   api: { port: 3000, metricsPort: 9465 },
@@ -12,6 +14,8 @@ export const LOCAL = {
 } as const
 
 export const LOCAL_DATABASE_URL = `postgres://${LOCAL.postgres.user}:${LOCAL.postgres.password}@${LOCAL.postgres.host}:${LOCAL.postgres.port}/${LOCAL.postgres.database}`
+/** The standby's address, for DATABASE_READ_URL: the same database and role, read-only by replication. */
+export const LOCAL_DATABASE_READ_URL = LOCAL_DATABASE_URL.replace(`:${LOCAL.postgres.port}/`, `:${LOCAL.postgresStandby.port}/`)
 export const LOCAL_KAFKA_BROKERS = `${LOCAL.kafka.host}:${LOCAL.kafka.port}`
 export const LOCAL_TEMPORAL_ADDRESS = `${LOCAL.temporal.host}:${LOCAL.temporal.port}`
 

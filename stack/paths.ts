@@ -24,6 +24,11 @@ export function postgresDataDir(): string {
   return join('/var/tmp', `votestream-${id}`, 'postgres', 'data')
 }
 
+/** The hot standby's data directory (`bun run stack up --standby`), beside the primary's. */
+export function postgresStandbyDir(): string {
+  return join(dirname(postgresDataDir()), 'standby')
+}
+
 function everyAncestorTraversable(dir: string): boolean {
   for (let d = dirname(dir); ; d = dirname(d)) {
     try {

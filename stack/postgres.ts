@@ -101,7 +101,7 @@ export function postgresComponent(env: StackConfig = STACK_CONFIG): Component {
  * kill -9 of PostgreSQL lost the last acknowledged commits (seen in the stack recovery
  * test), and an election's status must not go back in time after a crash.
  */
-const SETTINGS = [
+export const SETTINGS = [
   '-c',
   `listen_addresses=${LOCAL.postgres.host}`,
   '-c',
@@ -125,7 +125,7 @@ const SETTINGS = [
   'unix_socket_directories=',
 ]
 
-function postgresUser(): { uid?: number; gid?: number } {
+export function postgresUser(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {}
   const passwd = readFileSync('/etc/passwd', 'utf8')
   const line = passwd.split('\n').find((l) => l.startsWith('postgres:'))

@@ -36,6 +36,8 @@ export async function startApiHarness() {
   const app = createApp(
     {
       sql,
+      // The in-process harness reads from the primary; test/read-standby.test.ts runs the API process against a standby.
+      readSql: sql,
       outbox,
       // Tests run many requests from one address; the limits have tests of their own.
       limits: parseConfig(limitsConfig, {

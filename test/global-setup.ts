@@ -19,6 +19,9 @@ export default function setup() {
     const m = /^export (\w+)=(.*)$/.exec(line)
     if (m?.[1] && m[2] !== undefined) process.env[m[1]] = m[2].replace(/^'(.*)'$/, '$1')
   }
+  // A standby left running (`stack up --standby`) is for the test that asks for it: the
+  // other tests read what they just wrote, from the primary.
+  delete process.env.DATABASE_READ_URL
   const startedHere = before.status !== 0
   return () => {
     if (startedHere && process.env.VOTESTREAM_KEEP_STACK !== '1') {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import {
   databaseConfig,
+  databaseReadConfig,
   kafkaConfig,
   LOCAL_ADMIN_TOKEN,
   LOCAL_VOTER_SECRET,
@@ -18,6 +19,7 @@ export { LOCAL_ADMIN_TOKEN }
 export const apiConfig = refuseDefaultSecrets(
   z.object({
     ...databaseConfig.shape,
+    ...databaseReadConfig.shape,
     ...kafkaConfig.shape,
     ...temporalConfig.shape,
     ...logConfig.shape,

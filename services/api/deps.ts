@@ -9,7 +9,14 @@ import type { OutboxRelay } from './outbox-relay.ts'
 
 /** What the API needs; the routes take it, so tests pass real services. */
 export interface ApiDeps {
+  /** The primary: control, casting, audits — whatever writes, or must read its own writes. */
   sql: Sql
+  /**
+   * Public results (snapshots, the live stream, contests, rounds, the CDF export): a hot
+   * standby where DATABASE_READ_URL names one, else the primary. Results versions become
+   * visible on a standby in the primary's commit order, so `?since=N` misses nothing there.
+   */
+  readSql: Sql
   elections: ElectionControl
   /** Starts risk-limiting audits (their workflows). */
   audits: AuditControl

@@ -28,6 +28,14 @@ runMain(bootLog, async () => {
     applicationName: 'votestream-api',
     settings: apiSessionSettings(config),
   })
+  const readSql = config.DATABASE_READ_URL
+    ? createSql(config.DATABASE_READ_URL, {
+        max: config.DATABASE_POOL_MAX,
+        applicationName: 'votestream-api-read',
+        settings: apiSessionSettings(config),
+      })
+    : sql
+  if (config.DATABASE_READ_URL) log.info({ readFrom: new URL(config.DATABASE_READ_URL).host }, 'public results are read from a standby')
   // On a connection of its own, without the request limits: a migration may rightly wait
   // for locks and run for minutes (the tally does the same).
   const migrator = createSql(config.DATABASE_URL, { max: 1, applicationName: 'votestream-api-migrate' })
@@ -39,7 +47,7 @@ runMain(bootLog, async () => {
   await Promise.all([producer.connect(), admin.connect()])
   const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
   const registry = new Registry()
-  const feed = createResultsFeed(sql, log, { minCellBallots: config.API_RESULTS_MIN_CELL_BALLOTS })
+  const feed = createResultsFeed(readSql, log, { minCellBallots: config.API_RESULTS_MIN_CELL_BALLOTS })
 
   const health = createHealthCheck({ sql, admin, temporal: temporal.client })
   const outbox = createOutboxRelay({ sql, producer, log })
@@ -47,6 +55,7 @@ runMain(bootLog, async () => {
   const app = createApp(
     {
       sql,
+      readSql,
       outbox,
       limits,
       elections: electionControl(temporal.client, config.TEMPORAL_TASK_QUEUE),
@@ -78,5 +87,6 @@ runMain(bootLog, async () => {
     await outbox.close()
     await Promise.allSettled([producer.disconnect(), admin.disconnect(), temporal.close()])
     await sql.end({ timeout: 5 })
+    if (readSql !== sql) await readSql.end({ timeout: 5 })
   })
 })

@@ -15,7 +15,8 @@ const id = z.string().min(1).max(ID_MAX_LENGTH).regex(ID_PATTERN, ID_RULE)
 
 /** Results per contest: the list, and one contest by region and channel with small cells suppressed. */
 export function contestRoutes(deps: ApiDeps) {
-  const { sql } = deps
+  // Public reads: the standby where there is one (ApiDeps.readSql).
+  const sql = deps.readSql
   const app = new OpenAPIHono({ defaultHook: validationHook })
   return app
     .openapi(

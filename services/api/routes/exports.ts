@@ -48,7 +48,8 @@ export function cdfInput(f: CdfExportFacts, options: { generatedAt: string; minC
 
 /** Standard exports of an election's results (NIST SP 1500-100). */
 export function exportRoutes(deps: ApiDeps) {
-  const { sql } = deps
+  // Public reads: the standby where there is one (ApiDeps.readSql).
+  const sql = deps.readSql
   const app = new OpenAPIHono({ defaultHook: validationHook })
   // Precinct-level documents of a county are large (every selection × unit × vote type):
   // built once per results version and shared, as the results document is.
