@@ -8,6 +8,8 @@ export const LOCAL = {
   /** The primary's hot standby, when the stack runs one (`bun run stack up --standby`). */
   postgresStandby: { port: 5433 },
   kafka: { host: '127.0.0.1', port: 9092, controllerPort: 9093 },
+  /** A replicated cluster beside it, when the stack runs one (`bun run stack up --kafka-cluster`): three nodes from this port on. */
+  kafkaCluster: { firstPort: 29092 },
   temporal: { host: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' },
   api: { port: 3000, metricsPort: 9465 },
   tallyMetrics: { port: 9464 },

@@ -12,7 +12,8 @@ import { run, runningPid, spawnDetached, stopProcess, which } from './proc.ts'
 
 const NAME = 'kafka'
 const KAFKA_DIR = join(STACK_DIR, 'kafka')
-const LIBS_DIR = join(KAFKA_DIR, 'libs')
+/** The Kafka jars from Maven Central, shared by the single broker and the local cluster (kafka-cluster.ts). */
+export const LIBS_DIR = join(KAFKA_DIR, 'libs')
 const DATA_DIR = join(KAFKA_DIR, 'data')
 const POM = join(ROOT, 'stack', 'kafka-pom.xml')
 
@@ -103,15 +104,16 @@ export function kafkaComponent(env: StackConfig = STACK_CONFIG): Component {
   }
 }
 
-function hasJars(): boolean {
+export function hasJars(): boolean {
   return existsSync(LIBS_DIR) && readdirSync(LIBS_DIR).some((f) => /^kafka_2\.13-.*\.jar$/.test(f))
 }
 
-function java(args: string[]) {
+export function java(args: string[]) {
   return run('java', ['-cp', `${LIBS_DIR}/*`, `-Dlog4j2.configurationFile=${join(KAFKA_DIR, 'log4j2.yaml')}`, ...args])
 }
 
-const JVM_OPTIONS = [
+/** Heap, collector and logging of a Kafka JVM (the cluster's nodes take a smaller heap). */
+export const JVM_OPTIONS = [
   '-Xms256m',
   '-Xmx768m',
   '-XX:+UseG1GC',
@@ -148,7 +150,7 @@ num.io.threads=4
 `
 }
 
-const LOG4J = `Configuration:
+export const LOG4J = `Configuration:
   Appenders:
     Console:
       name: STDOUT
