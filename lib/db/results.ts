@@ -262,8 +262,12 @@ function rollUp(regionRows: RegionRow[], cells: Cell[], candidateIds: string[], 
   }
 }
 
-/** Which candidates and regions have new counts since a version a client already has. */
-async function changedSince(db: Db, electionId: string, since: number) {
+/**
+ * Which candidates and regions have new counts since a version a client already has. Read
+ * beside a shared document built a moment earlier, it may also name changes newer than that
+ * document: more than needed, never less.
+ */
+export async function changedSince(db: Db, electionId: string, since: number) {
   const rows = await db<{ candidateId: string; regionId: string }[]>`
     select distinct candidate_id, region_id from tally_counts where election_id = ${electionId} and version > ${since}`
   return {

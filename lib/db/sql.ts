@@ -10,10 +10,13 @@ export function createSql(
     max?: number
     applicationName?: string /** Session settings, e.g. statement_timeout. */
     settings?: Record<string, string | number>
+    /** Seconds before a connection is replaced (postgres.js: 30–60 min); 0 never, for a session that must last (a base backup). */
+    maxLifetime?: number
   } = {},
 ): Sql {
   return postgres(url, {
     max: options.max ?? 10,
+    ...(options.maxLifetime !== undefined ? { max_lifetime: options.maxLifetime === 0 ? null : options.maxLifetime } : {}),
     onnotice: () => {},
     // jit off for every session, whatever the server's default: the planner overrates
     // the unnest-based batch statements and JIT-compiles them each time (see bench).

@@ -38,3 +38,16 @@ export async function inRecovery(db: Db): Promise<boolean> {
   const [row] = await db<{ standby: boolean }[]>`select pg_is_in_recovery() as standby`
   return row?.standby === true
 }
+
+/** The primary's current WAL position (pg_lsn as text). */
+export async function currentWalLsn(db: Db): Promise<string> {
+  const [row] = await db<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`
+  return row?.lsn ?? '0/0'
+}
+
+/** Whether a standby has replayed the WAL up to `lsn` (a primary, not in recovery, has). */
+export async function replayedUpTo(db: Db, lsn: string): Promise<boolean> {
+  const [row] = await db<{ done: boolean }[]>`
+    select case when pg_is_in_recovery() then coalesce(pg_last_wal_replay_lsn() >= ${lsn}::pg_lsn, false) else true end as done`
+  return row?.done === true
+}

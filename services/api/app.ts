@@ -109,6 +109,7 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
   app.route('/elections', electionRoutes(deps))
   // One document per election and version, shared by every reader of this process.
   const documents = createResultsDocuments(deps.readSql, {
+    primary: deps.sql,
     minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
     onError: (err) => deps.log.warn({ err }, 'results document refresh failed; the previous one is served'),
   })

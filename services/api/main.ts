@@ -2,9 +2,11 @@ import { Registry } from 'prom-client'
 import { configOrExit, parseConfig } from '../../lib/config.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 import { createSql } from '../../lib/db/sql.ts'
+import { currentWalLsn, replayedUpTo } from '../../lib/db/standby.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/log.ts'
 import { onShutdown, runMain } from '../../lib/process.ts'
+import { waitUntil } from '../../lib/wait.ts'
 import { connectTemporal, electionControl } from '../../lib/temporal.ts'
 import { auditControl } from '../../lib/temporal-audits.ts'
 import { createApp, createMetricsApp } from './app.ts'
@@ -41,6 +43,13 @@ runMain(bootLog, async () => {
   const migrator = createSql(config.DATABASE_URL, { max: 1, applicationName: 'votestream-api-migrate' })
   await migrate(migrator)
   await migrator.end({ timeout: 5 })
+  if (readSql !== sql) {
+    // Public reads start once the standby has the schema the migrations just wrote: a column
+    // it has not replayed yet would be a failed read, not a late one.
+    const lsn = await currentWalLsn(sql)
+    if (!(await waitUntil(() => replayedUpTo(readSql, lsn).catch(() => false), 30_000, 200)))
+      log.warn({ lsn }, 'the standby has not replayed the migrations after 30 s; public reads may fail until it does')
+  }
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api`, log })
   const producer = kafka.producer()
   const admin = kafka.admin()
@@ -49,7 +58,7 @@ runMain(bootLog, async () => {
   const registry = new Registry()
   const feed = createResultsFeed(readSql, log, { minCellBallots: config.API_RESULTS_MIN_CELL_BALLOTS })
 
-  const health = createHealthCheck({ sql, admin, temporal: temporal.client })
+  const health = createHealthCheck({ sql, readSql, admin, temporal: temporal.client })
   const outbox = createOutboxRelay({ sql, producer, log })
 
   const app = createApp(

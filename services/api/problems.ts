@@ -14,11 +14,28 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unavailable: 503,
 }
 
-/** PostgreSQL's codes for a session limit reached: a lock waited for too long, a statement or an open transaction run too long. */
+/**
+ * The database could not answer now, and a retry soon may: a session limit reached (a lock
+ * waited for too long, a statement or an open transaction run too long), a standby cancelling
+ * a read that replay needed to pass, a server shutting down or starting, a connection lost or
+ * refused (PostgreSQL's SQLSTATEs; postgres.js's and the socket's codes). Busy, not broken: 503.
+ */
 const DATABASE_GAVE_UP: Record<string, string> = {
   '55P03': 'a lock was held too long',
   '57014': 'a statement ran too long',
   '25P03': 'a transaction stayed idle too long',
+  '40001': 'a standby cancelled a read that replication needed to pass',
+  '40P01': 'a read was cancelled to break a deadlock',
+  '57P01': 'the server is shutting down',
+  '57P02': 'the server is restarting',
+  '57P03': 'the server is starting up',
+  '53300': 'too many connections',
+  ECONNREFUSED: 'the database refused the connection',
+  ECONNRESET: 'the connection to the database was reset',
+  CONNECTION_CLOSED: 'the connection to the database closed',
+  CONNECTION_ENDED: 'the connection to the database ended',
+  CONNECTION_DESTROYED: 'the connection to the database was destroyed',
+  CONNECT_TIMEOUT: 'the database did not answer in time',
 }
 
 /** Every error becomes one body: RFC 9457 problem details, with the request id, never a stack. */

@@ -1,3 +1,4 @@
+import { AppError } from '../../domain/errors.ts'
 import type { ResultsSnapshot } from '../../domain/results.ts'
 import { nextSnapshotAt } from '../../domain/snapshot-pacing.ts'
 import { loadResults, resultsEtag, resultsVersion } from '../../lib/db/results.ts'
@@ -41,9 +42,16 @@ interface Entry<T> {
  * The results snapshot of each election as a shared document (see createVersionedDocuments):
  * `GET /elections/{id}/results` and the first event of every results stream.
  */
-export function createResultsDocuments(sql: Sql, options: DocumentOptions & { minCellBallots?: number } = {}) {
+export function createResultsDocuments(sql: Sql, options: DocumentOptions & { minCellBallots?: number; primary?: Sql } = {}) {
+  const load = (db: Sql, electionId: string) => loadResults(db, electionId, { minCellBallots: options.minCellBallots })
   return createVersionedDocuments<ResultsSnapshot>(sql, options, async (electionId) => {
-    const snapshot = await loadResults(sql, electionId, { minCellBallots: options.minCellBallots })
+    // An election created a moment ago may not have reached the standby: a miss there is
+    // asked of the primary (misses are rare and cheap), so that a stream opened right after
+    // POST /elections is not a 404.
+    const snapshot = await load(sql, electionId).catch((err) => {
+      if (err instanceof AppError && err.code === 'not_found' && options.primary && options.primary !== sql) return load(options.primary, electionId)
+      throw err
+    })
     return { version: snapshot.version, etag: resultsEtag(snapshot), body: JSON.stringify(snapshot), value: snapshot }
   })
 }
@@ -103,7 +111,10 @@ export function createVersionedDocuments<T>(
         return
       }
       const { doc, tookMs } = await build(electionId)
-      store(electionId, doc, tookMs)
+      // Versions only grow: a build that met a replica further behind (several standbys behind
+      // one address) does not replace a newer document; the next check tries again.
+      if (doc.version < entry.doc.version) entry.nextCheckAt = now() + freshMs
+      else store(electionId, doc, tookMs)
     } catch (err) {
       // The document in hand stays served; the next reader after the interval tries again.
       entry.nextCheckAt = now() + freshMs

@@ -34,11 +34,16 @@ export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?:
     try {
       const marker = await resultsVersion(sql, electionId)
       if (marker !== null && marker !== feed.marker) {
-        feed.marker = marker
         const started = Date.now()
         const snapshot = await loadResults(sql, electionId, { minCellBallots })
         // Less one interval: the poll's own timer already waits that long.
         feed.nextAt = nextSnapshotAt(Date.now(), Date.now() - started, intervalMs) - intervalMs
+        // The marker is the version the snapshot has, not the one the probe saw: behind a
+        // pool of standbys the two reads may meet replicas at different points, and a snapshot
+        // older than the probe must be built again, not taken for the probe's version for ever.
+        feed.marker = String(snapshot.version)
+        // Versions only grow (a follower drops an older one): an older replica's snapshot is not sent.
+        if (feed.last && snapshot.version < feed.last.version) return
         feed.last = snapshot
         for (const l of feed.listeners) l(snapshot)
       }
