@@ -19,7 +19,7 @@ import { kafkaComponent } from './kafka.ts'
 import { kafkaClusterComponent } from './kafka-cluster.ts'
 import { logFile, postgresDataDir, STACK_DIR } from './paths.ts'
 import { postgresComponent } from './postgres.ts'
-import { hasStandbyCopy, postgresStandbyComponent } from './postgres-standby.ts'
+import { dropStandbySlot, hasStandbyCopy, postgresStandbyComponent } from './postgres-standby.ts'
 import { tailFile } from './proc.ts'
 import { temporalBinary, temporalComponent } from './temporal.ts'
 
@@ -58,6 +58,10 @@ async function up(args: string[]) {
     await cluster.install((m) => say(`[${cluster.name}] ${m}`))
     await cluster.start((m) => say(`[${cluster.name}] ${m}`))
     say(`[${cluster.name}] ready at ${cluster.address} after ${elapsed(t)} (KAFKA_BROKERS for a replicated Kafka)`)
+  }
+  if (!args.includes('--standby') && !postgresStandbyComponent().pid()) {
+    // No standby runs: a slot left by one that died (a crash, a reboot) goes now.
+    await dropStandbySlot().catch((err) => say(`[postgres-standby] could not drop a leftover slot: ${err.message}`))
   }
   if (args.includes('--standby')) {
     // After the migrations: the standby starts from a copy with the schema in place.

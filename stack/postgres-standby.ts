@@ -59,6 +59,7 @@ export function postgresStandbyComponent(env: StackConfig = STACK_CONFIG): Compo
           throw new StackError('the standby does not answer; see `bun run stack logs postgres-standby`')
         return
       }
+      if (await ready()) throw new StackError(`something else answers on port ${LOCAL.postgresStandby.port}; stop it first`)
       progress(`copying the primary into ${dir} (a base backup)`)
       const started = performance.now()
       await baseBackup(dir)
@@ -79,8 +80,10 @@ export function postgresStandbyComponent(env: StackConfig = STACK_CONFIG): Compo
           `primary_conninfo=host=${host} port=${port} user=${user} password=${password} application_name=${NAME}`,
           '-c',
           `primary_slot_name=${STANDBY_SLOT}`,
-          // Long reads here (an export's cursor) hold back the primary's vacuum a little
-          // instead of being cancelled when replay needs the rows they see.
+          // Long reads here (a CDF export's build) hold back the primary's vacuum a little
+          // instead of being cancelled when replay removes rows they see. Replay that needs a
+          // lock they hold (a vacuum truncating a table, a migration) still cancels them: the
+          // API answers those 503, to be retried.
           '-c',
           'hot_standby_feedback=on',
         ],
@@ -91,7 +94,11 @@ export function postgresStandbyComponent(env: StackConfig = STACK_CONFIG): Compo
   }
 }
 
-/** Drops the standby's slot on the primary, if the primary runs and has one. */
+/** Drops the standby's slot on the primary, if the primary runs and has one no standby uses. */
+export async function dropStandbySlot(): Promise<void> {
+  await dropSlot()
+}
+
 async function dropSlot() {
   const sql = createSql(LOCAL_DATABASE_URL, { max: 1, applicationName: 'votestream-stack' })
   try {
@@ -109,7 +116,7 @@ async function baseBackup(dir: string) {
   const primary = postgresDataDir()
   rmSync(dir, { recursive: true, force: true })
   // One connection: a non-exclusive backup is started and stopped in the same session.
-  const sql = createSql(LOCAL_DATABASE_URL, { max: 1, applicationName: 'votestream-stack-backup' })
+  const sql = createSql(LOCAL_DATABASE_URL, { max: 1, applicationName: 'votestream-stack-backup', maxLifetime: 0 })
   try {
     if (await slotInUse(sql, STANDBY_SLOT))
       throw new StackError(`the slot ${STANDBY_SLOT} is in use: another standby streams from this primary`)
@@ -153,10 +160,12 @@ function copyTree(from: string, to: string): Promise<void> {
       errors += d
     })
     cp.on('error', reject)
-    cp.on('close', (code) => {
-      const serious = errors.split('\n').filter((l) => l.trim() !== '' && !/No such file or directory/.test(l))
-      if (code === 0 || serious.length === 0) resolve()
-      else reject(new StackError(`copying the primary failed: ${serious.slice(0, 3).join('; ')}`))
+    cp.on('close', (code, signal) => {
+      const lines = errors.split('\n').filter((l) => l.trim() !== '')
+      const serious = lines.filter((l) => !/No such file or directory/.test(l))
+      // A cp ended by a signal (code null) left a partial copy, whatever it printed.
+      if (code === 0 || (code === 1 && lines.length > 0 && serious.length === 0)) resolve()
+      else reject(new StackError(`copying the primary failed (${signal ?? `exit ${code}`}): ${serious.slice(0, 3).join('; ')}`))
     })
   })
 }

@@ -123,6 +123,13 @@ export const SETTINGS = [
   'shared_preload_libraries=pg_stat_statements',
   '-c',
   'unix_socket_directories=',
+  // A standby's slot (`stack up --standby`) that outlives its standby — a crash, a reboot, a
+  // copy interrupted — keeps at most 2 GB of WAL, and is dropped after ten idle minutes:
+  // benchmarks write gigabytes, and a forgotten slot would keep them all and hold vacuum back.
+  '-c',
+  'max_slot_wal_keep_size=2GB',
+  '-c',
+  'idle_replication_slot_timeout=10min',
 ]
 
 export function postgresUser(): { uid?: number; gid?: number } {

@@ -94,13 +94,15 @@ describe('reads off the primary', () => {
     // The election reaches the standby within moments of its creation on the primary.
     expect(await waitUntil(async () => (await fetch(`${api.url}/elections/${plan.electionId}/results`)).ok, 15_000, 100)).toBe(true)
 
-    // Ballots at about 800/s in bursts, while a follower polls with ?since.
-    let sending = true
-    const sender = (async () => {
+    // Ballots at about 800/s in bursts, while a follower polls with ?since. The last 1,000
+    // are held back for the second part, cast while the standby's replay is paused.
+    const cut = sim.ballotCount - 1000
+    let stopped = false
+    const send = async (from: number, to: number) => {
       const started = Date.now()
-      let sent = 0
-      while (sending && sent < sim.ballotCount) {
-        const due = Math.min(sim.ballotCount, Math.floor(((Date.now() - started) / 1000) * 800))
+      let sent = from
+      while (!stopped && sent < to) {
+        const due = Math.min(to, from + Math.floor(((Date.now() - started) / 1000) * 800))
         const messages = []
         const castAt = new Date().toISOString()
         for (; sent < due; sent++)
@@ -108,11 +110,14 @@ describe('reads off the primary', () => {
         if (messages.length > 0) await producer.send({ topic, acks: -1, messages })
         await sleep(50)
       }
+    }
+    let sending = true
+    const sender = send(0, cut).finally(() => {
       sending = false
-    })()
+    })
     // A failed assertion below ends the test while this loop runs: it stops at its next turn.
     stops.push(async () => {
-      sending = false
+      stopped = true
       await sender.catch(() => {})
     })
 
@@ -121,13 +126,13 @@ describe('reads off the primary', () => {
       expect(r.status, await r.clone().text()).toBe(200)
       return (await r.json()) as ResultsSnapshot & { changedSince?: { since: number; candidates: string[]; regions: string[] } }
     }
+    const primary = () => loadResults(sql, plan.electionId)
+    const countedOnPrimary = async () => (await primary()).candidates.reduce((s, c) => s + c.votes, 0)
+    // One poll of a follower: versions never go back, and what changed is named.
     let held = await read()
     let polls = 0
     let changed = 0
-    const finalVersion = async () => (await loadResults(sql, plan.electionId)).version
-    const counted = async () => (await loadResults(sql, plan.electionId)).candidates.reduce((s, c) => s + c.votes, 0)
-    const deadline = Date.now() + 60_000
-    while (Date.now() < deadline) {
+    const follow = async () => {
       const next = await read(held.version)
       polls++
       expect(next.version, 'a version older than one already served').toBeGreaterThanOrEqual(held.version)
@@ -137,26 +142,48 @@ describe('reads off the primary', () => {
       for (const r of seen.regions) expect(next.changedSince?.regions, `region ${r} changed after ${held.version}`).toContain(r)
       if (next.version > held.version) changed++
       held = next
-      if (!sending && held.version === (await finalVersion()) && (await counted()) === sim.ballotCount) break
-      await sleep(100)
     }
+    const followUntilCaughtUp = async (ballots: number) => {
+      const deadline = Date.now() + 60_000
+      while (Date.now() < deadline) {
+        await follow()
+        if (!sending && (await countedOnPrimary()) === ballots && held.version === (await primary()).version) return true
+        await sleep(100)
+      }
+      return false
+    }
+    expect(await followUntilCaughtUp(cut)).toBe(true)
     await sender
-
-    // The end: what the standby served is the primary's count, cell for cell.
-    const primary = await loadResults(sql, plan.electionId)
-    expect(primary.candidates.reduce((s, c) => s + c.votes, 0)).toBe(sim.ballotCount)
-    expect(held.version).toBe(primary.version)
-    expect(held.candidates.map((c) => [c.id, c.votes])).toEqual(primary.candidates.map((c) => [c.id, c.votes]))
-    expect(held.regions.map((r) => [r.id, r.ballots])).toEqual(primary.regions.map((r) => [r.id, r.ballots]))
     // Many versions were followed, not one jump from nothing to the end.
     expect(changed).toBeGreaterThan(5)
-    console.log(`standby reads: ${polls} polls, ${changed} new versions followed, final version ${held.version}`)
 
-    // The reads were the standby's: the API's read pool is connected there, not to the primary.
-    const readers = (db: Sql) =>
-      db<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where application_name = 'votestream-api-read'`
-    expect((await readers(standby))[0]?.n).toBeGreaterThan(0)
-    expect((await readers(sql))[0]?.n).toBe(0)
+    // Replay paused: the primary counts the last 1,000 ballots, the API (reading the standby)
+    // still serves what the standby has — proof of where it reads — and a follower is told
+    // nothing changed. Resumed: it catches up, and the follower hears of every change.
+    await standby`select pg_wal_replay_pause()`
+    stops.push(() => standby`select pg_wal_replay_resume()`.catch(() => {}))
+    const frozen = held.version
+    sending = true
+    await send(cut, sim.ballotCount)
+    sending = false
+    expect(await waitUntil(async () => (await countedOnPrimary()) === sim.ballotCount, 60_000, 200)).toBe(true)
+    expect((await primary()).version).toBeGreaterThan(frozen)
+    await follow()
+    expect(held.version, 'served while replay was paused').toBe(frozen)
+    expect(held.changedSince).toEqual({ since: frozen, candidates: [], regions: [] })
+    await standby`select pg_wal_replay_resume()`
+    expect(await followUntilCaughtUp(sim.ballotCount)).toBe(true)
+    expect(held.version).toBeGreaterThan(frozen)
+
+    // The end: what the standby served is the primary's count, cell for cell.
+    const final = await primary()
+    expect(final.candidates.reduce((s, c) => s + c.votes, 0)).toBe(sim.ballotCount)
+    expect(held.version).toBe(final.version)
+    expect(held.candidates.map((c) => [c.id, c.votes])).toEqual(final.candidates.map((c) => [c.id, c.votes]))
+    expect(held.regions.map((r) => [r.id, r.ballots])).toEqual(final.regions.map((r) => [r.id, r.ballots]))
+    console.log(
+      `standby reads: ${polls} polls, ${changed} new versions followed, replay paused at version ${frozen}, final version ${held.version}`,
+    )
     const [replica] = await standby<{ standby: boolean }[]>`select pg_is_in_recovery() as standby`
     expect(replica?.standby).toBe(true)
   }, 180_000)
