@@ -49,7 +49,8 @@ export function createResultsDocuments(sql: Sql, options: DocumentOptions & { mi
     // asked of the primary (misses are rare and cheap), so that a stream opened right after
     // POST /elections is not a 404.
     const snapshot = await load(sql, electionId).catch((err) => {
-      if (err instanceof AppError && err.code === 'not_found' && options.primary && options.primary !== sql) return load(options.primary, electionId)
+      if (err instanceof AppError && err.code === 'not_found' && options.primary && options.primary !== sql)
+        return load(options.primary, electionId)
       throw err
     })
     return { version: snapshot.version, etag: resultsEtag(snapshot), body: JSON.stringify(snapshot), value: snapshot }
