@@ -59,7 +59,7 @@ async function up(args: string[]) {
     await cluster.start((m) => say(`[${cluster.name}] ${m}`))
     say(`[${cluster.name}] ready at ${cluster.address} after ${elapsed(t)} (KAFKA_BROKERS for a replicated Kafka)`)
   }
-  if (!args.includes('--standby') && !postgresStandbyComponent().pid()) {
+  if (!all[0]?.external && !args.includes('--standby') && !postgresStandbyComponent().pid()) {
     // No standby runs: a slot left by one that died (a crash, a reboot) goes now.
     await dropStandbySlot().catch((err) => say(`[postgres-standby] could not drop a leftover slot: ${err.message}`))
   }
@@ -75,15 +75,23 @@ async function up(args: string[]) {
 }
 
 async function down(args: string[]) {
-  const unknown = args.filter((a) => a !== '--standby')
-  if (unknown.length > 0) throw new StackError(`unknown option ${unknown[0]} (down takes --standby)`)
-  // The standby first: its slot is dropped on the primary while the primary still runs.
-  const standby = postgresStandbyComponent()
-  if (standby.pid() || hasStandbyCopy())
-    say(`[${standby.name}] ${(await standby.stop()) ? 'stopped, its copy deleted' : 'its copy deleted'}`)
-  else if (args.includes('--standby')) say(`[${standby.name}] was not running`)
-  // --standby: the standby alone; the rest goes on.
-  if (args.includes('--standby')) return
+  checkOptions('down', args)
+  const only = args.length > 0
+  // The optional parts first: the standby's slot is dropped on the primary while it still runs.
+  if (!only || args.includes('--standby')) {
+    const standby = postgresStandbyComponent()
+    if (standby.pid() || hasStandbyCopy())
+      say(`[${standby.name}] ${(await standby.stop()) ? 'stopped, its copy deleted' : 'its copy deleted'}`)
+    else if (only) say(`[${standby.name}] was not running`)
+  }
+  if (!only || args.includes('--kafka-cluster')) {
+    const cluster = kafkaClusterComponent()
+    const running = cluster.pid() !== undefined
+    if ((await cluster.stop()) || running) say(`[${cluster.name}] stopped, its data deleted`)
+    else if (only) say(`[${cluster.name}] was not running`)
+  }
+  // With an option: those parts alone; the rest goes on.
+  if (only) return
   for (const c of components().reverse()) {
     if (c.external) continue
     const stopped = await c.stop()
