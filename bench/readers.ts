@@ -7,8 +7,9 @@
  * started with its read limits opened (one loopback client stands for many readers), and
  * autocannon (a load generator from npm) asks for the results document:
  * - `GET /results`, the document every reader shares (one serialisation per version);
- * - `GET /results?since=0` in the same run, the path that builds a document per request,
- *   which is what every read did before: the reference beside the figure.
+ * - `GET /results?since=0` in the same run: a follower far behind, answered from the same
+ *   shared document plus what changed since its version, read per request (until
+ *   2026-12-03 this path built a whole document per request, as every read once did).
  * Each is measured twice, alternated, while a counter adds `--count-rate` ballots/s to the
  * election through the tally's own batch code (PostgreSQL without Kafka), and the
  * counter's batch commit p99 is measured with and without readers in the same run.
@@ -215,7 +216,9 @@ async function main() {
       console.log(
         `| ${r.path.replace(electionId, '{id}')} | ${r.readsPerSecond} | ${r.p50} | ${r.p99} | ${r.kib} | ${r.errors} | ${r.countingP99} |`,
       )
-    console.log('\n`?since=0` builds a document per request (what every read did before the shared document): the same-run reference.')
+    console.log(
+      '\n`?since=0`: a follower far behind, the shared document plus its changes since version 0 read per request (it built a whole document per request until 2026-12-03).',
+    )
   } finally {
     api?.kill('SIGTERM')
     if (electionId) {
