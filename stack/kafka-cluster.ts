@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigResourceTypes } from 'kafkajs'
+import type { Admin } from 'kafkajs'
 import { createKafka } from '../lib/kafka.ts'
 import { LOCAL, TOPICS } from '../lib/local-stack.ts'
 import { waitUntil } from '../lib/wait.ts'
@@ -93,6 +93,10 @@ export function kafkaClusterComponent(): Component & {
       }
     },
     async start(progress: Progress) {
+      // Another cluster on these ports would answer for ours (and a test would "kill" a node
+      // that is not there): refused, as for the single broker.
+      if (NODES.every((n) => !runningPid(nodeName(n), nodeDir(n))) && (await anyAnswers(brokers)))
+        throw new StackError(`something else answers on ${KAFKA_CLUSTER_BROKERS}; stop it first`)
       progress(`starting three Kafka nodes on ${KAFKA_CLUSTER_BROKERS}`)
       await Promise.all(NODES.map(startNode))
       if (!(await waitUntil(ready, 180_000, 500)))
@@ -100,6 +104,44 @@ export function kafkaClusterComponent(): Component & {
       await ensureReplicatedTopics(brokers)
     },
   }
+}
+
+async function anyAnswers(brokers: string[]): Promise<boolean> {
+  for (const b of brokers) {
+    const admin = createKafka({ brokers: [b], clientId: 'votestream-stack', retries: 0 }).admin()
+    try {
+      await admin.connect()
+      return true
+    } catch {
+      // nothing there
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
+  }
+  return false
+}
+
+/**
+ * Creates a topic and waits until every partition has a leader. kafkajs's own wait retries
+ * only "leader not available"; a cluster formed a moment ago also answers "does not host
+ * this topic-partition" while the new topic's metadata spreads (seen in CI).
+ */
+export async function createTopicWithLeaders(
+  admin: Admin,
+  topic: { topic: string; numPartitions: number; replicationFactor: number; configEntries?: Array<{ name: string; value: string }> },
+  timeoutMs = 60_000,
+): Promise<void> {
+  await admin.createTopics({ waitForLeaders: false, topics: [topic] })
+  const led = async () => {
+    try {
+      const [meta] = (await admin.fetchTopicMetadata({ topics: [topic.topic] })).topics
+      return meta?.partitions.length === topic.numPartitions && meta.partitions.every((p) => p.leader >= 0)
+    } catch {
+      return false
+    }
+  }
+  if (!(await waitUntil(led, timeoutMs, 250)))
+    throw new StackError(`topic ${topic.topic} has partitions without a leader after ${timeoutMs} ms`)
 }
 
 /** Starts node n again after a test stopped it (it rejoins and catches up). */
@@ -146,16 +188,12 @@ export async function ensureReplicatedTopics(brokers: string[], partitions: Part
   await admin.connect()
   try {
     const existing = new Set(await admin.listTopics())
-    const missing = Object.entries(TOPICS).filter(([, t]) => !existing.has(t.name))
-    if (missing.length > 0)
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map(([key, t]) => ({
-          topic: t.name,
-          numPartitions: partitions[key as keyof typeof TOPICS] ?? t.partitions,
-          replicationFactor: 3,
-          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-        })),
+    for (const [key, t] of Object.entries(TOPICS).filter(([, t]) => !existing.has(t.name)))
+      await createTopicWithLeaders(admin, {
+        topic: t.name,
+        numPartitions: partitions[key as keyof typeof TOPICS] ?? t.partitions,
+        replicationFactor: 3,
+        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
       })
   } finally {
     await admin.disconnect()

@@ -7,7 +7,7 @@ import { defaultPlan, Simulation } from '../domain/simulation.ts'
 import { messageLedger } from '../lib/db/counting.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { createKafka } from '../lib/kafka.ts'
-import { KAFKA_CLUSTER_BROKERS, kafkaClusterComponent } from '../stack/kafka-cluster.ts'
+import { createTopicWithLeaders, KAFKA_CLUSTER_BROKERS, kafkaClusterComponent } from '../stack/kafka-cluster.ts'
 import { BUN, ROOT, testSql } from './helpers.ts'
 import { startTally } from './processes.ts'
 
@@ -38,9 +38,11 @@ beforeAll(async () => {
   producer = kafka.producer()
   admin = kafka.admin()
   await Promise.all([producer.connect(), admin.connect()])
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: 12, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+  await createTopicWithLeaders(admin, {
+    topic,
+    numPartitions: 12,
+    replicationFactor: 3,
+    configEntries: [{ name: 'min.insync.replicas', value: '2' }],
   })
 })
 
@@ -109,7 +111,7 @@ describe('a replicated Kafka losing a node', () => {
     for (const p of meta?.partitions ?? []) leads.set(p.leader, (leads.get(p.leader) ?? 0) + 1)
     const victim = [...leads.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 1
     const killedAt = Date.now()
-    await cluster.stopNode(victim, 'SIGKILL')
+    expect(await cluster.stopNode(victim, 'SIGKILL'), `node ${victim} is ours and was running`).toBe(true)
     expect(cluster.nodePid(victim)).toBeUndefined()
     await sender
 
