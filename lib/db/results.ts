@@ -268,13 +268,30 @@ function rollUp(regionRows: RegionRow[], cells: Cell[], candidateIds: string[], 
  * document: more than needed, never less.
  */
 export async function changedSince(db: Db, electionId: string, since: number) {
-  const rows = await db<{ candidateId: string; regionId: string }[]>`
-    select distinct candidate_id, region_id from tally_counts where election_id = ${electionId} and version > ${since}`
-  return {
-    since,
-    candidates: [...new Set(rows.map((r) => r.candidateId))].sort(),
-    regions: [...new Set(rows.map((r) => r.regionId))].sort(),
+  return (await changedSinceAt(db, electionId, since)).changes
+}
+
+/**
+ * changedSince with the results version of the same snapshot: read from a standby, a caller
+ * can tell whether it saw at least the version of the document it pairs the changes with
+ * (behind several standbys, one read may meet a replica further behind than the other).
+ */
+export async function changedSinceAt(db: Db, electionId: string, since: number) {
+  const read = async (tx: Db) => {
+    const [at] = await tx<{ version: number | null }[]>`select results_version(${electionId})::float8 as version`
+    const rows = await tx<{ candidateId: string; regionId: string }[]>`
+      select distinct candidate_id, region_id from tally_counts where election_id = ${electionId} and version > ${since}`
+    return {
+      version: at?.version ?? 0,
+      changes: {
+        since,
+        candidates: [...new Set(rows.map((r) => r.candidateId))].sort(),
+        regions: [...new Set(rows.map((r) => r.regionId))].sort(),
+      },
+    }
   }
+  // One snapshot for both reads; inside a caller's transaction, its snapshot.
+  return 'savepoint' in db ? read(db) : (db as Sql).begin('isolation level repeatable read read only', read)
 }
 
 /** An entity tag for conditional requests: versions become visible in order, so the version is enough. */

@@ -36,6 +36,8 @@ interface Entry<T> {
   /** When the document may next be checked against the database (performance.now() time). */
   nextCheckAt: number
   refreshing: Promise<void> | null
+  /** Builds in a row that came back with a lower version than the document's. */
+  lowerBuilds?: number
 }
 
 /**
@@ -113,8 +115,11 @@ export function createVersionedDocuments<T>(
       }
       const { doc, tookMs } = await build(electionId)
       // Versions only grow: a build that met a replica further behind (several standbys behind
-      // one address) does not replace a newer document; the next check tries again.
-      if (doc.version < entry.doc.version) entry.nextCheckAt = now() + freshMs
+      // one address) does not replace a newer document; the next check, paced by what the
+      // build cost, tries again. Three lower builds in a row are the database's truth (a
+      // failover to a replica that had not replayed as far, a restore): taken, not fought.
+      entry.lowerBuilds = doc.version < entry.doc.version ? (entry.lowerBuilds ?? 0) + 1 : 0
+      if (entry.lowerBuilds > 0 && entry.lowerBuilds < 3) entry.nextCheckAt = nextSnapshotAt(now(), tookMs, freshMs)
       else store(electionId, doc, tookMs)
     } catch (err) {
       // The document in hand stays served; the next reader after the interval tries again.

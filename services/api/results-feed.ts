@@ -24,6 +24,8 @@ export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?:
       nextAt: number
       /** The last snapshot sent: a follower who joins late gets it (a stream keeps the newest it is offered). */
       last: ResultsSnapshot | null
+      /** Snapshots in a row older than the last one sent. */
+      lowerSnapshots: number
     }
   >()
 
@@ -42,8 +44,10 @@ export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?:
         // pool of standbys the two reads may meet replicas at different points, and a snapshot
         // older than the probe must be built again, not taken for the probe's version for ever.
         feed.marker = String(snapshot.version)
-        // Versions only grow (a follower drops an older one): an older replica's snapshot is not sent.
-        if (feed.last && snapshot.version < feed.last.version) return
+        // Versions only grow (a follower drops an older one): an older replica's snapshot is
+        // not sent, unless three in a row say so (a failover or a restore: the database's truth).
+        feed.lowerSnapshots = feed.last && snapshot.version < feed.last.version ? feed.lowerSnapshots + 1 : 0
+        if (feed.lowerSnapshots > 0 && feed.lowerSnapshots < 3) return
         feed.last = snapshot
         for (const l of feed.listeners) l(snapshot)
       }
@@ -65,6 +69,7 @@ export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?:
           busy: false,
           nextAt: 0,
           last: null,
+          lowerSnapshots: 0,
         }
         feeds.set(electionId, feed)
       }

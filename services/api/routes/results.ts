@@ -6,7 +6,7 @@ import { simulationComparisonSchema, trendSchema } from '../../../domain/results
 import { latestCertificationCheck } from '../../../lib/db/certification.ts'
 import { getElection } from '../../../lib/db/elections.ts'
 import { latestReconciliation, simulationComparison } from '../../../lib/db/reconciliation.ts'
-import { changedSince, loadRegion, loadRegions, loadTrend } from '../../../lib/db/results.ts'
+import { changedSinceAt, loadRegion, loadRegions, loadTrend } from '../../../lib/db/results.ts'
 import { compareContestTruth } from '../../../lib/db/simulation.ts'
 import type { ApiDeps } from '../deps.ts'
 import { clientAddress } from '../limits/client-address.ts'
@@ -75,7 +75,12 @@ export function resultsRoutes(deps: ApiDeps, feed: ResultsFeed, limits: StreamLi
         const doc = await documents.current(id)
         c.header('ETag', doc.etag)
         if (matchesEtag(c.req.header('if-none-match'), doc.etag)) return c.body(null, 304)
-        const changes = since < doc.version ? await changedSince(sql, id, since) : { since, candidates: [], regions: [] }
+        let changes = { since, candidates: [] as string[], regions: [] as string[] }
+        if (since < doc.version) {
+          const seen = await changedSinceAt(sql, id, since)
+          // A read that met a replica behind the document would name too little: the primary then answers.
+          changes = seen.version >= doc.version ? seen.changes : (await changedSinceAt(deps.sql, id, since)).changes
+        }
         return c.json({ ...doc.value, changedSince: changes }, 200)
       },
     )
