@@ -6,6 +6,7 @@ import { LOCAL, TOPICS } from '../lib/local-stack.ts'
 import { waitUntil } from '../lib/wait.ts'
 import type { Component, Progress } from './component.ts'
 import { StackError } from './component.ts'
+import { STACK_CONFIG } from './config.ts'
 import { hasJars, JVM_OPTIONS, java, LIBS_DIR } from './kafka.ts'
 import { STACK_DIR } from './paths.ts'
 import { runningPid, spawnDetached, stopProcess } from './proc.ts'
@@ -75,7 +76,10 @@ export function kafkaClusterComponent(): Component & {
     nodePid: (node: number) => runningPid(nodeName(node), nodeDir(node)),
     stopNode: (node: number, signal: NodeJS.Signals = 'SIGTERM') => stopProcess(nodeName(node), signal, nodeDir(node)),
     async stop() {
-      const stopped = await Promise.all(NODES.map((n) => stopProcess(nodeName(n), 'SIGTERM', nodeDir(n))))
+      // One at a time, from the last: stopped together, the first controller to go takes
+      // the quorum with it and the others' controlled shutdowns wait for an answer until killed.
+      const stopped: boolean[] = []
+      for (const n of [...NODES].reverse()) stopped.push(await stopProcess(nodeName(n), 'SIGTERM', nodeDir(n)))
       rmSync(CLUSTER_DIR, { recursive: true, force: true })
       return stopped.some(Boolean)
     },
@@ -172,8 +176,9 @@ transaction.state.log.min.isr=2
 share.coordinator.state.topic.replication.factor=3
 share.coordinator.state.topic.min.isr=2
 unclean.leader.election.enable=false
-# A node that stops heartbeating is fenced in 4 s (default 9 s): its partitions' leadership moves sooner.
-broker.session.timeout.ms=4000
+# A node that stops heartbeating is fenced in 6 s (default 9 s): its partitions' leadership moves
+# sooner, while a node only slowed (four JVMs share two cores in the tests) is not fenced.
+broker.session.timeout.ms=6000
 broker.heartbeat.interval.ms=1000
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
@@ -193,7 +198,13 @@ export async function ensureReplicatedTopics(brokers: string[], partitions: Part
         topic: t.name,
         numPartitions: partitions[key as keyof typeof TOPICS] ?? t.partitions,
         replicationFactor: 3,
-        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        configEntries: [
+          { name: 'min.insync.replicas', value: '2' },
+          // Ballots on `votes` name their voter: kept only as long as VOTES_RETENTION_HOURS, as on the single broker.
+          ...(t.name === TOPICS.votes.name
+            ? [{ name: 'retention.ms', value: String(STACK_CONFIG.VOTES_RETENTION_HOURS * 3_600_000) }]
+            : []),
+        ],
       })
   } finally {
     await admin.disconnect()
