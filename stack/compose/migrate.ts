@@ -1,14 +1,16 @@
 #!/usr/bin/env bun
 /**
- * The `migrate` service of docker-compose.yml, run once before the others: applies the
- * migrations as the owner (POSTGRES_USER), then lets the application and Grafana roles
- * log in with the passwords the deployment chose. The services connect as those roles.
+ * The `migrate` service of docker-compose.yml (and the Helm chart's migrations Job), run once
+ * before the others: applies the migrations as the owner (POSTGRES_USER), then lets the
+ * application, API and Grafana roles log in with the passwords the deployment chose. The
+ * services connect as those roles: the tally and the worker as the application's, the API
+ * as its own.
  */
 import { z } from 'zod'
 import { configOrExit, databaseConfig, parseConfig, refuseDefaultSecrets } from '../../lib/config.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 import { createSql } from '../../lib/db/sql.ts'
-import { APP_ROLE, GRAFANA_ROLE, loginRole } from './roles.ts'
+import { API_ROLE, APP_ROLE, GRAFANA_ROLE, loginRole } from './roles.ts'
 
 /** Each password also goes into a connection URL: characters that need no escaping there. */
 const rolePassword = z.string().regex(/^[A-Za-z0-9._~-]{16,}$/, 'at least 16 characters, only letters, digits and - . _ ~')
@@ -19,6 +21,7 @@ const config = configOrExit(() =>
       z.object({
         ...databaseConfig.shape,
         VOTESTREAM_APP_DB_PASSWORD: rolePassword,
+        VOTESTREAM_API_DB_PASSWORD: rolePassword,
         VOTESTREAM_GRAFANA_DB_PASSWORD: rolePassword,
       }),
     ),
@@ -30,8 +33,9 @@ try {
   const { applied } = await migrate(sql)
   console.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'migrations: up to date')
   await loginRole(sql, APP_ROLE, config.VOTESTREAM_APP_DB_PASSWORD)
+  await loginRole(sql, API_ROLE, config.VOTESTREAM_API_DB_PASSWORD)
   await loginRole(sql, GRAFANA_ROLE, config.VOTESTREAM_GRAFANA_DB_PASSWORD)
-  console.log(`roles ${APP_ROLE} and ${GRAFANA_ROLE} may log in`)
+  console.log(`roles ${APP_ROLE}, ${API_ROLE} and ${GRAFANA_ROLE} may log in`)
 } finally {
   await sql.end({ timeout: 5 })
 }

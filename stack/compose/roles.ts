@@ -1,9 +1,13 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto'
 import type { Sql } from '../../lib/db/sql.ts'
 
-/** The roles db/migrations/0003_roles.sql creates (NOLOGIN, without a password). */
+/**
+ * The roles the migrations create, NOLOGIN and without a password: the tally and worker's
+ * and Grafana's (db/migrations/0003_roles.sql), and the API's (0032_api_role.sql).
+ */
 export const APP_ROLE = 'votestream_app'
 export const GRAFANA_ROLE = 'votestream_grafana'
+export const API_ROLE = 'votestream_api'
 
 /**
  * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (what psql's \password

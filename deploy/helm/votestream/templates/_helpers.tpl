@@ -25,7 +25,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 
 {{- define "votestream.secret" -}}
-{{- required "existingSecret: name the Secret with API_ADMIN_TOKEN, API_VOTER_SECRET, VOTESTREAM_APP_DB_PASSWORD, VOTESTREAM_GRAFANA_DB_PASSWORD and GRAFANA_ADMIN_PASSWORD (this chart holds no secret)" .Values.existingSecret -}}
+{{- required "existingSecret: name the Secret with API_ADMIN_TOKEN, API_VOTER_SECRET, VOTESTREAM_APP_DB_PASSWORD, VOTESTREAM_API_DB_PASSWORD, VOTESTREAM_GRAFANA_DB_PASSWORD and GRAFANA_ADMIN_PASSWORD (this chart holds no secret)" .Values.existingSecret -}}
 {{- end -}}
 
 {{/* The CloudNativePG service: (list $ "rw") or (list $ "ro"). */}}
@@ -51,21 +51,37 @@ postgres://{{ index . 2 }}:$({{ index . 3 }})@{{ include "votestream.pgHost" (li
       key: {{ .key | default .name }}
 {{- end -}}
 
-{{/* What every process reads (lib/config.ts), as in docker-compose.yml's x-app-env. */}}
-{{- define "votestream.appEnv" -}}
+{{/*
+What every process reads (lib/config.ts), as in docker-compose.yml's x-app-env, connecting to
+the primary as a database role whose password is a key of existingSecret:
+(list $ role passwordKey). The tally and the worker connect as votestream_app
+(votestream.appEnv), the api as its own votestream_api (votestream.apiEnv).
+*/}}
+{{- define "votestream.processEnv" -}}
+{{- $root := index . 0 -}}
 - name: NODE_ENV
   value: production
-{{ include "votestream.secretEnv" (dict "root" . "name" "VOTESTREAM_APP_DB_PASSWORD") }}
+{{ include "votestream.secretEnv" (dict "root" $root "name" (index . 2)) }}
 - name: DATABASE_URL
-  value: {{ include "votestream.pgUrl" (list . "rw" "votestream_app" "VOTESTREAM_APP_DB_PASSWORD") | quote }}
+  value: {{ include "votestream.pgUrl" (list $root "rw" (index . 1) (index . 2)) | quote }}
 - name: KAFKA_BROKERS
-  value: {{ .Values.kafka.bootstrapServers | quote }}
+  value: {{ $root.Values.kafka.bootstrapServers | quote }}
 - name: LOG_LEVEL
-  value: {{ .Values.logLevel | quote }}
+  value: {{ $root.Values.logLevel | quote }}
 - name: TMPDIR
   value: /tmp
 - name: BUN_RUNTIME_TRANSPILER_CACHE_PATH
   value: /tmp/bun-transpiler-cache
+{{- end -}}
+
+{{/* The tally's and the worker's: rows everywhere (db/migrations/0003_roles.sql). */}}
+{{- define "votestream.appEnv" -}}
+{{ include "votestream.processEnv" (list . "votestream_app" "VOTESTREAM_APP_DB_PASSWORD") }}
+{{- end -}}
+
+{{/* The api's: only what its routes run (db/migrations/0032_api_role.sql). */}}
+{{- define "votestream.apiEnv" -}}
+{{ include "votestream.processEnv" (list . "votestream_api" "VOTESTREAM_API_DB_PASSWORD") }}
 {{- end -}}
 
 {{- define "votestream.temporalEnv" -}}
