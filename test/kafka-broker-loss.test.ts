@@ -1,14 +1,11 @@
-import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import type { Admin, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
 import { messageLedger } from '../lib/db/counting.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
-import { createKafka } from '../lib/kafka.ts'
-import { createTopicWithLeaders, KAFKA_CLUSTER_BROKERS, kafkaClusterComponent } from '../stack/kafka-cluster.ts'
-import { BUN, ROOT, testSql } from './helpers.ts'
+import { KAFKA_CLUSTER_BROKERS } from '../stack/kafka-cluster.ts'
+import { testSql } from './helpers.ts'
+import { busiestLeader, castEvenly, replicatedTopic } from './kafka-cluster-fixture.ts'
 import { startTally } from './processes.ts'
 
 /**
@@ -19,40 +16,17 @@ import { startTally } from './processes.ts'
  * to the generator's ground truth with every message of the log accounted for.
  */
 const sql = testSql()
-const brokers = KAFKA_CLUSTER_BROKERS.split(',')
-const kafka = createKafka({ brokers, clientId: 'broker-loss-test', retries: 20 })
-const topic = `test.replicated.${randomUUID().slice(0, 8)}`
+const kafka = replicatedTopic('replicated', 12)
+const { topic, cluster } = kafka
 const group = `broker-loss-${randomUUID().slice(0, 8)}`
-const cluster = kafkaClusterComponent()
-let producer: Producer
-let admin: Admin
-let startedCluster = false
 const stops: Array<() => Promise<unknown>> = []
 
-const stack = (...args: string[]) => spawnSync(BUN, ['stack/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 })
-
-beforeAll(async () => {
-  startedCluster = cluster.pid() === undefined
-  const up = stack('up', '--kafka-cluster')
-  if (up.status !== 0) throw new Error(`stack up --kafka-cluster failed:\n${up.stderr}`)
-  producer = kafka.producer()
-  admin = kafka.admin()
-  await Promise.all([producer.connect(), admin.connect()])
-  await createTopicWithLeaders(admin, {
-    topic,
-    numPartitions: 12,
-    replicationFactor: 3,
-    configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-  })
-})
+beforeAll(() => kafka.open())
 
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop()
-  await admin?.deleteTopics({ topics: [topic] }).catch(() => {})
-  await Promise.all([producer?.disconnect(), admin?.disconnect()])
+  await kafka.close()
   await sql.end({ timeout: 5 })
-  // Three JVMs the other tests do not need: stopped if this file started them.
-  if (startedCluster) stack('down', '--kafka-cluster')
 })
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -74,46 +48,21 @@ describe('a replicated Kafka losing a node', () => {
     stops.push(tally.stop)
     await tally.waitHealthy()
 
-    // Ballots at about 1,500/s; a send that fails is sent again (a message written twice is
-    // a recorded duplicate: the same voter's same ballot), so everything cast reaches the log.
-    let produced = 0
-    let resent = 0
-    const rate = 1500
-    const sender = (async () => {
-      const started = Date.now()
-      while (produced < sim.ballotCount) {
-        const due = Math.min(sim.ballotCount, Math.floor(((Date.now() - started) / 1000) * rate))
-        const messages = []
-        const castAt = new Date().toISOString()
-        for (let k = produced; k < due; k++)
-          for (const m of sim.messagesFor(k, castAt))
-            messages.push({ key: m.key, value: m.ballot ? encodeBallot(m.ballot) : (m.raw ?? '') })
-        for (let attempt = 0; messages.length > 0; attempt++) {
-          try {
-            await producer.send({ topic, acks: -1, messages })
-            break
-          } catch (err) {
-            if (attempt >= 10) throw err
-            resent++
-            await sleep(500)
-          }
-        }
-        produced = due
-        await sleep(20)
-      }
-    })()
-    stops.push(() => sender.catch(() => {}))
+    // Ballots at about 1,500/s; whatever fails to send is sent again, so everything cast reaches the log.
+    let stopped = false
+    const sender = castEvenly(kafka.producer, topic, sim, 1500, () => stopped)
+    stops.push(async () => {
+      stopped = true
+      await sender.catch(() => {})
+    })
 
     // At about a third: the node that leads most of the topic's partitions goes, without warning.
     await sleep(8_000)
-    const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics
-    const leads = new Map<number, number>()
-    for (const p of meta?.partitions ?? []) leads.set(p.leader, (leads.get(p.leader) ?? 0) + 1)
-    const victim = [...leads.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 1
+    const { node: victim, leads } = await busiestLeader(kafka.admin, topic)
     const killedAt = Date.now()
     expect(await cluster.stopNode(victim, 'SIGKILL'), `node ${victim} is ours and was running`).toBe(true)
     expect(cluster.nodePid(victim)).toBeUndefined()
-    await sender
+    const { resent } = await sender
 
     // Everything sent is counted once, and the ledger of the group balances.
     const truth = sim.groundTruth(sim.ballotCount)
@@ -127,7 +76,7 @@ describe('a replicated Kafka losing a node', () => {
       await sleep(500)
     }
     if (counted !== expected) {
-      const ends = await admin.fetchTopicOffsets(topic)
+      const ends = await kafka.admin.fetchTopicOffsets(topic)
       const at = new Map((await messageLedger(sql, { groupId: group, topic })).map((p) => [p.partition, p.nextOffset]))
       console.log(`not all counted: ${ends.map((e) => `p${e.partition} ${at.get(e.partition)}/${e.high}`).join(' ')}`)
     }
@@ -145,7 +94,7 @@ describe('a replicated Kafka losing a node', () => {
       new Map([...truth.rejections].filter(([reason]) => reason !== 'malformed')),
     )
     const writtenTwice = rejected.reduce((s, r) => s + r.positions - r.ballots, 0)
-    const ends = await admin.fetchTopicOffsets(topic)
+    const ends = await kafka.admin.fetchTopicOffsets(topic)
     const ledger = await messageLedger(sql, { groupId: group, topic })
     for (const p of ledger) expect(p, `partition ${p.partition}`).toMatchObject({ balanced: true, contiguous: true })
     // Every position of the log, to its end, is accounted for.
@@ -159,7 +108,7 @@ describe('a replicated Kafka losing a node', () => {
       from ballots where election_id = ${plan.electionId}
         and cast_at between ${new Date(killedAt).toISOString()}::timestamptz and ${new Date(killedAt + 20_000).toISOString()}::timestamptz`
     console.log(
-      `killed node ${victim} (leader of ${leads.get(victim)} of 12 partitions): ${wait?.n} ballots cast in the 20 s after, the longest waited ${Math.round(wait?.ms ?? 0)} ms to be counted; ${resent} sends retried by the test, ${writtenTwice} rejected messages written twice; ${counted} counted`,
+      `killed node ${victim} (leader of ${leads} of 12 partitions): ${wait?.n} ballots cast in the 20 s after, the longest waited ${Math.round(wait?.ms ?? 0)} ms to be counted; ${resent} sends retried by the test, ${writtenTwice} rejected messages written twice; ${counted} counted`,
     )
     expect(wait?.n).toBeGreaterThan(5000)
     expect(wait?.ms).toBeLessThan(15_000)
