@@ -51,7 +51,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
     const manifest = await auditManifest(db, source, stored)
     const N = manifest.reduce((n, b) => n + b.ballots, 0)
     if (N !== stored.ballots) throw new AppError('conflict', `the box holds ${N} ballots, the committed manifest ${stored.ballots}`)
-    const totalsInput = await readContestTotalsInput(db, audit.electionId)
+    const totalsInput = await readContestTotalsInput(db, audit.electionId, 'counted')
     if (!totalsInput) throw new AppError('conflict', `election ${audit.electionId} has no contests`)
     const totals = new Map(contestTotals({ ...totalsInput, finished: true, calls: [], minCellBallots: 1 }).map((t) => [t.id, t]))
     const contests: ReportedContest[] = audit.contestIds.map((id) => {

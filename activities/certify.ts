@@ -32,7 +32,7 @@ async function wrongContestCalls(
 ): Promise<{ standing: number; wrong: Array<{ call: string; reason: string }> }> {
   const { standingCalls, input } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
     standingCalls: (await latestContestCalls(tx, electionId)).filter((c) => c.status === 'standing'),
-    input: await readContestTotalsInput(tx, electionId),
+    input: await readContestTotalsInput(tx, electionId, 'counted'),
   }))
   if (!input) return { standing: standingCalls.length, wrong: [] }
   const rules = new Map(input.contests.map((c) => [c.id, c]))
@@ -63,7 +63,7 @@ async function wrongContestCalls(
 async function rankedContestEvidence(sql: Sql, electionId: string) {
   const { definition, input } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
     definition: (await loadDefinitions(tx, [electionId])).get(electionId),
-    input: await readContestTotalsInput(tx, electionId),
+    input: await readContestTotalsInput(tx, electionId, 'counted'),
   }))
   const ranked = definition?.contests.filter((c) => c.rcv) ?? []
   if (ranked.length === 0 || !input) return []

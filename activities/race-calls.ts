@@ -87,7 +87,7 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
     const out: ContestCallsDecided = { called: [], retracted: [] }
     await sql.begin(async (tx) => {
       await lockResults(tx, [electionId])
-      const input = await readContestTotalsInput(tx, electionId)
+      const input = await readContestTotalsInput(tx, electionId, 'counted')
       if (!input) return
       const facts = await raceFacts(tx, electionId, tallyGroupId, TOPICS.votes.name)
       // Every ballot counted, nothing suppressed: the writer sees the whole count.

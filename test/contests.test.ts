@@ -11,6 +11,7 @@ import { mixBallotBox } from '../lib/db/ballot-box.ts'
 import { recordContestCall } from '../lib/db/contest-calls.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { addVoters, setElectionStatus } from '../lib/db/elections.ts'
+import { releaseCounts } from '../lib/db/results-release.ts'
 import { takeResultsVersion } from '../lib/db/versions.ts'
 import { nistValidator } from '../lib/standards/nist-schemas.ts'
 import { waitUntil } from '../lib/wait.ts'
@@ -94,12 +95,19 @@ const v2 = (electionId: string, voterId: string, regionId: string, marks: Marks,
 })
 
 let topicSeq = 0
-async function count(electionId: string, ballots: object[]) {
-  return countBatch(h.sql, {
+/**
+ * Counts a batch and releases it to the public as the results publisher does with a step of
+ * one ballot (TALLY_RESULTS_MIN_CELL_BALLOTS=1): these tests are about the counting rules
+ * and the suppression of small cells; releasing in steps has tests of its own below.
+ */
+async function count(electionId: string, ballots: object[], options: { releaseStep?: number } = {}) {
+  const counted = await countBatch(h.sql, {
     groupId: 'contests-test',
     topic: `contests-${electionId}-${topicSeq++}`,
     messages: ballots.map((b, i) => ({ partition: 0, offset: String(i), value: encodeBallot(b as BallotV2) })),
   })
+  await releaseCounts(h.sql, electionId, options.releaseStep ?? 1)
+  return counted
 }
 
 const calls = {
@@ -476,6 +484,87 @@ describe('the secret ballot', () => {
     const firstHalfYes = box.slice(0, 20).filter((b) => b.marks.parks?.[0] === 'yes').length
     expect(firstHalfYes).toBeGreaterThan(3)
     expect(firstHalfYes).toBeLessThan(17)
+  })
+
+  it('moves public counts in steps of the minimum cell while counting, and shows them exact once counting finishes', async () => {
+    const id = await openDefined()
+    let voter = 0
+    const cast = (n: number, pick: 'ada' | 'bob') =>
+      count(
+        id,
+        Array.from({ length: n }, () => v2(id, `north-${voter++}`, 'north', { gov: [pick], m1: ['yes'] })),
+        { releaseStep: 10 },
+      )
+    // The shared documents (results, CDF) are rebuilt once their version is behind: wait for the current one.
+    type Body = Awaited<ReturnType<typeof get>>
+    const current = async (path: string, versionOf: (res: Response, body: Body) => number): Promise<Body> => {
+      const [row] = await h.sql<{ v: number }[]>`select results_version(${id})::float8 as v`
+      let body: Body
+      const ok = await waitUntil(
+        async () => {
+          const res = await h.request(path)
+          body = await res.json()
+          return versionOf(res, body) >= (row?.v ?? 0)
+        },
+        5_000,
+        50,
+      )
+      expect(ok, `${path} at results version ${row?.v}`).toBe(true)
+      return body
+    }
+    const publicGov = async () => {
+      const gov = await get(`/elections/${id}/contests/gov`)
+      const cdf = await current(`/elections/${id}/results.cdf.json`, (res) => Number(/cdf-(\d+)/.exec(res.headers.get('etag') ?? '')?.[1]))
+      const results = await current(`/elections/${id}/results`, (_, body) => body.version)
+      const [grafana] = await h.sql<{ ballots: number | null }[]>`
+        select ballots::int from contest_totals where election_id = ${id} and contest_id = 'gov' and selection_id = 'ada'`
+      const north = gov.regions.find((r: { id: string }) => r.id === 'north')
+      // The NIST export's precinct total of the contest: its ballots are the count of Ada's and Bob's and the unused votes.
+      const cdfContest = cdf.Election[0].Contest.find((k: { '@id': string }) => k['@id'] === cdfIds.contest('gov'))
+      const cdfVotes = cdfContest.ContestSelection.flatMap(
+        (sel: { VoteCounts?: Array<{ Count: number; GpUnitId: string; Type: string }> }) =>
+          (sel.VoteCounts ?? []).filter((v) => v.GpUnitId === cdfIds.precinct('north') && v.Type === 'total'),
+      ).reduce((n: number, v: { Count: number }) => n + v.Count, 0)
+      return {
+        ballots: north.ballots as number,
+        ada: north.votes?.ada as number | undefined,
+        snapshot: results.contests.find((c: { id: string }) => c.id === 'gov').ballots as number | null,
+        grafana: grafana?.ballots ?? null,
+        cdfVotes,
+        version: gov.version as number,
+      }
+    }
+    const counted = async () => {
+      const [row] = await h.sql<{ n: number }[]>`
+        select coalesce(sum(ballots), 0)::int as n from contest_ballots where election_id = ${id} and contest_id = 'gov' and region_id = 'north'`
+      return row?.n
+    }
+
+    await cast(9, 'ada')
+    expect(await counted()).toBe(9)
+    expect(await publicGov()).toMatchObject({ ballots: 0, snapshot: 0, grafana: 0, cdfVotes: 0 })
+    await cast(1, 'bob')
+    const first = await publicGov()
+    expect(first).toMatchObject({ ballots: 10, ada: 9, snapshot: 10, grafana: 10, cdfVotes: 10 })
+    // One ballot more, then eight: the public copy stays where it was (nobody learns what they chose)…
+    await cast(1, 'bob')
+    expect(await publicGov()).toMatchObject({ ballots: 10, ada: 9, snapshot: 10, grafana: 10, cdfVotes: 10, version: first.version })
+    await cast(8, 'ada')
+    expect(await counted()).toBe(19)
+    expect(await publicGov()).toMatchObject({ ballots: 10, ada: 9, version: first.version })
+    // …until the precinct has ten ballots more, released together under a new version.
+    await cast(1, 'ada')
+    const second = await publicGov()
+    expect(second).toMatchObject({ ballots: 20, ada: 18, snapshot: 20, grafana: 20, cdfVotes: 20 })
+    expect(second.version).toBeGreaterThan(first.version)
+    // Counting finished: the public reads the count itself, exact, its last step smaller.
+    await cast(3, 'bob')
+    expect(await publicGov()).toMatchObject({ ballots: 20 })
+    await setElectionStatus(h.sql, id, 'closing')
+    await setElectionStatus(h.sql, id, 'closed')
+    const final = await publicGov()
+    expect(final).toMatchObject({ ballots: 23, ada: 18, snapshot: 23, grafana: 23, cdfVotes: 23 })
+    expect(final.version).toBeGreaterThan(second.version)
   })
 
   it('suppresses small cells in public results', async () => {

@@ -27,6 +27,7 @@ import { mixBallotBox } from '../lib/db/ballot-box.ts'
 import { readContestCounts } from '../lib/db/contest-results.ts'
 import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
+import { releaseCounts } from '../lib/db/results-release.ts'
 import { LOCAL } from '../lib/local-stack.ts'
 import { GRAFANA_ROLE } from '../stack/compose/roles.ts'
 import { ROOT, testSql } from './helpers.ts'
@@ -241,6 +242,9 @@ describe('every panel query against the real schema after an election', () => {
     await createSimulatedRoll(sql, plan)
     await setElectionStatus(sql, contestElection, 'open')
     await countSimulation(plan)
+    // Released to the public as the results publisher does with a step of one ballot
+    // (TALLY_RESULTS_MIN_CELL_BALLOTS=1): the panels read only released counts while counting.
+    await releaseCounts(sql, contestElection, 1)
     const widest = await sql<{ id: string; kind: 'candidate' | 'measure'; ranked: boolean }[]>`
       select c.id, c.kind, c.rcv is not null as ranked from contests c
       where c.election_id = ${contestElection}

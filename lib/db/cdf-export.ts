@@ -22,7 +22,7 @@ export interface CdfExportFacts {
 /**
  * An election's contests counted per contest × region × channel (× line), its map and its
  * districts, read in the caller's snapshot (a repeatable-read transaction); null for an
- * election without contests. The counts come through the views over the count vectors,
+ * election without contests. The counts come through the public views over the count vectors (released while counting),
  * summed over partitions: one statement for all contests, not one per contest.
  */
 export async function readCdfExportFacts(db: Db, electionId: string): Promise<CdfExportFacts | null> {
@@ -36,11 +36,11 @@ export async function readCdfExportFacts(db: Db, electionId: string): Promise<Cd
     db<CdfExportFacts['districts']>`select id, name, level from districts where election_id = ${electionId} order by position`,
     db<CdfExportFacts['votes']>`
       select contest_id, region_id, channel, selection_id, sum(votes)::float8 as votes
-      from contest_counts where election_id = ${electionId} group by 1, 2, 3, 4`,
+      from public_contest_counts where election_id = ${electionId} group by 1, 2, 3, 4`,
     db<CdfExportFacts['ballots']>`
       select contest_id, region_id, channel, sum(ballots)::float8 as ballots,
              sum(undervotes)::float8 as undervotes, sum(overvotes)::float8 as overvotes
-      from contest_ballots where election_id = ${electionId} group by 1, 2, 3`,
+      from public_contest_ballots where election_id = ${electionId} group by 1, 2, 3`,
     // Every counted ballot of an election with contests is one BALLOTS_KEY vote of its region.
     db<CdfExportFacts['turnout']>`
       select region_id, sum(votes)::float8 as ballots from tally_counts where election_id = ${electionId} group by 1`,

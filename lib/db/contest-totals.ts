@@ -26,6 +26,11 @@ import type { Db } from './sql.ts'
 export async function readContestTotalsInput(
   db: Db,
   electionId: string,
+  /**
+   * `public`: what the public may see (released while counting, db/migrations/0033) — the
+   * results snapshot; `counted`: the counts themselves — race calls, certification, audits.
+   */
+  counts: 'public' | 'counted',
 ): Promise<{
   contests: ContestRules[]
   layouts: StyleLayouts
@@ -43,7 +48,7 @@ export async function readContestTotalsInput(
       select style_id, array_agg(n order by i) as counts
       from (
         select v.style_id, u.i, sum(u.x)::float8 as n
-        from style_counts v cross join lateral unnest(v.counts) with ordinality as u(x, i)
+        from ${db(counts === 'public' ? 'public_style_counts' : 'style_counts')} v cross join lateral unnest(v.counts) with ordinality as u(x, i)
         where v.election_id = ${electionId}
         group by v.style_id, u.i
       ) s

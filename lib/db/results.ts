@@ -65,9 +65,10 @@ async function readResults(
   const rejections = await db<{ reason: RejectionReason; n: number }[]>`
     select reason, count(*)::float8 as n from rejected_ballots
     where election_id = ${electionId} ${beforeFreeze} group by reason`
-  // Contest counts need no term of their own: a batch writes its vectors (style_counts) in
-  // the transaction that adds its ballots to tally_counts (as BALLOTS_KEY rows), under the
-  // same version, so max(tally_counts.version) moves with every contest vector.
+  // Contest counts as the public sees them move only when the results publisher releases
+  // them (lib/db/results-release.ts), under a version of the release's own
+  // (results_releases, read by results_version()); once counting finished, the counts
+  // themselves, written under the versions of tally_counts' BALLOTS_KEY rows.
   // The version: one rule, results_version() (db/migrations/0022), which the feeds poll.
   // The ballots to expect: one rule, the expected_ballots view (db/migrations/0020), which
   // Grafana's share counted reads too.
@@ -75,7 +76,7 @@ async function readResults(
     select results_version(${electionId})::float8 as version,
            (select expected from expected_ballots where election_id = ${electionId}) as expected`
   const calls = await latestCalls(db, electionId)
-  const contestInput = shape.contests === false ? null : await readContestTotalsInput(db, electionId)
+  const contestInput = shape.contests === false ? null : await readContestTotalsInput(db, electionId, 'public')
   const contests = contestInput
     ? contestTotals({
         ...contestInput,

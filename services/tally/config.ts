@@ -61,7 +61,9 @@ export const tallyConfig = z.object({
   /**
    * The snapshots on the results topic suppress a contest with fewer ballots than this (its
    * counts and outcome null): the tally's counterpart of API_RESULTS_MIN_CELL_BALLOTS, to
-   * be set to the same value.
+   * be set to the same value. It is also the step in which public counts move while an
+   * election counts: a region × channel's public copy is refreshed once it has this many
+   * ballots more (domain/results-release.ts), so no published change is one ballot's.
    */
   TALLY_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MIN_CELL_BALLOTS),
   /**

@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs'
+import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
 import { AppError } from '../../domain/errors.ts'
 import { nextSnapshotAt } from '../../domain/snapshot-pacing.ts'
 import { loadResults } from '../../lib/db/results.ts'
@@ -9,6 +10,7 @@ import {
   readResultsDirty,
   releasePublisherLease,
 } from '../../lib/db/results-publishing.ts'
+import { releaseCounts } from '../../lib/db/results-release.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
 import type { Logger } from '../../lib/log.ts'
@@ -24,7 +26,8 @@ const BACK_OFF_MS = 10_000
 export const publisherLeaseMs = (intervalMs: number) => Math.max(5_000, 4 * intervalMs)
 
 /**
- * Publishes a results snapshot to the `results` topic for each election whose counts
+ * Releases what is due of each changed election's counts to the public (lib/db/results-release.ts)
+ * and publishes a results snapshot to the `results` topic for each election whose counts
  * changed, at most once per interval per election (longer for an election whose snapshot
  * is slow to build, see nextSnapshotAt), so a burst of batches yields one fresh snapshot
  * instead of hundreds. Snapshots are state, not events: a lost one is superseded by the
@@ -42,6 +45,7 @@ export function createResultsPublisher(deps: {
   producer: Producer
   log: Logger
   intervalMs: number
+  /** Contests with fewer ballots are suppressed, and public counts move in steps of this many ballots per region × channel. */
   minCellBallots?: number
   /** This instance's name in the lease and on each snapshot (`publisher` header). */
   instance: string
@@ -105,6 +109,8 @@ export function createResultsPublisher(deps: {
       if (!(await holdsLease().catch(() => false))) return
       const started = performance.now()
       try {
+        // What the public sees moves in steps of the minimum cell (the secret ballot).
+        await releaseCounts(deps.sql, id, deps.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS)
         const snapshot = await loadResults(deps.sql, id, { minCellBallots: deps.minCellBallots })
         await deps.producer.send({
           topic: TOPICS.results.name,

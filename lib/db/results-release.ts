@@ -1,0 +1,65 @@
+import { type CellProgress, cellsToRelease } from '../../domain/results-release.ts'
+import type { Db, Sql } from './sql.ts'
+import { takeResultsVersion } from './versions.ts'
+
+/**
+ * Releases what is due of an election's counts to the public (domain/results-release.ts,
+ * db/migrations/0033_released_counts.sql). Run by the results publisher, the one writer of
+ * released counts, before it builds a snapshot. Returns the cells released.
+ *
+ * The cells due are found first without a lock (most rounds release nothing, and the
+ * counting batches of the election must not wait for a scan of its vectors); the ones
+ * found are read again under the election's results lock and released with a new results
+ * version, so a follower of `?since=N` sees the release, and a second publisher (a lease
+ * that moved while the first was frozen) never releases a cell in a step smaller than
+ * `step`.
+ */
+export async function releaseCounts(sql: Sql, electionId: string, step: number): Promise<number> {
+  const candidates = cellsToRelease(await cellProgress(sql, electionId), step)
+  if (candidates.length === 0) return 0
+  return sql.begin(async (tx) => {
+    const version = await takeResultsVersion(tx, [electionId])
+    const due = cellsToRelease(await cellProgress(tx, electionId, candidates), step)
+    if (due.length === 0) return 0
+    const regions = due.map((c) => c.regionId)
+    const channels = due.map((c) => c.channel)
+    const dueCells = tx`select * from unnest(${regions}::text[], ${channels}::text[]) as d(region_id, channel)`
+    // Replaced whole (every partition's row of the cell), in two statements: a data-modifying
+    // CTE does not see a sibling's delete.
+    await tx`
+      delete from released_style_counts r using (${dueCells}) due
+      where r.election_id = ${electionId} and r.region_id = due.region_id and r.channel = due.channel`
+    await tx`
+      insert into released_style_counts (election_id, region_id, channel, kafka_partition, style_id, counts, version)
+      select v.election_id, v.region_id, v.channel, v.kafka_partition, v.style_id, v.counts, ${version}::bigint
+      from style_counts v join (${dueCells}) due on v.region_id = due.region_id and v.channel = due.channel
+      where v.election_id = ${electionId}`
+    await tx`
+      insert into results_releases (election_id, version) values (${electionId}, ${version}::bigint)
+      on conflict (election_id) do update set version = excluded.version, released_at = now()`
+    return due.length
+  })
+}
+
+/**
+ * Each region × channel whose counted ballots differ from its public copy's (a vector's
+ * first element is its style's ballots: every ballot carries every contest of its style),
+ * all of them or only `only`'s.
+ */
+async function cellProgress(
+  db: Db,
+  electionId: string,
+  only?: ReadonlyArray<Pick<CellProgress, 'regionId' | 'channel'>>,
+): Promise<CellProgress[]> {
+  const regions = only ? only.map((c) => c.regionId) : null
+  const channels = only ? only.map((c) => c.channel) : null
+  const within = (alias: string) =>
+    only ? db`and (${db(alias)}.region_id, ${db(alias)}.channel) in (select * from unnest(${regions}::text[], ${channels}::text[]))` : db``
+  return db<CellProgress[]>`
+    select region_id, channel, coalesce(l.ballots, 0)::float8 as live, coalesce(r.ballots, 0)::float8 as released
+    from (select v.region_id, v.channel, sum(v.counts[1]) as ballots from style_counts v
+          where v.election_id = ${electionId} ${within('v')} group by 1, 2) l
+    full join (select w.region_id, w.channel, sum(w.counts[1]) as ballots from released_style_counts w
+               where w.election_id = ${electionId} ${within('w')} group by 1, 2) r using (region_id, channel)
+    where coalesce(l.ballots, 0) <> coalesce(r.ballots, 0)`
+}
