@@ -194,6 +194,37 @@ describe('counting one batch in PostgreSQL', () => {
     await expectLedgerBalanced(topic, 2)
   })
 
+  it('moves the results version with each counting batch, read per partition, and not with a rejection after counting finished', async () => {
+    const { at, count } = topicOfItsOwn()
+    const e = await openTestElection(sql)
+    const version = async () => {
+      const [row] = await sql<{ v: string; counted: string | null }[]>`
+        select results_version(${e.id})::text as v,
+               (select max(version)::text from tally_counts where election_id = ${e.id}) as counted`
+      return row
+    }
+    const before = await version()
+    await count([
+      ...at([encodeBallot(ballot(e.id, 'north-0', 'ada', 'north'))], 0),
+      ...at([encodeBallot(ballot(e.id, 'north-1', 'alan', 'north'))], 1),
+    ])
+    const first = await version()
+    expect(BigInt(first?.v ?? 0)).toBeGreaterThan(BigInt(before?.v ?? 0))
+    // The same maximum as every count row's (what results_version read before 0034).
+    expect(first?.v).toBe(first?.counted)
+    await count(at([encodeBallot(ballot(e.id, 'north-2', 'ada', 'north'))], 1))
+    const second = await version()
+    expect(BigInt(second?.v ?? 0)).toBeGreaterThan(BigInt(first?.v ?? 0))
+    expect(second?.v).toBe(second?.counted)
+    await setElectionStatus(sql, e.id, 'closing')
+    await setElectionStatus(sql, e.id, 'closed')
+    const closed = await version()
+    // A late message naming the election is recorded, and takes no visible version.
+    const late = await count(at([encodeBallot(ballot(e.id, 'north-3', 'ada', 'north'))], 1))
+    expect(late.rejected.map((r) => r.reason)).toEqual(['election_not_open'])
+    expect((await version())?.v).toBe(closed?.v)
+  })
+
   it('keeps the running tallies equal to a recount of the ballots', async () => {
     const [row] = await sql<{ drift: number }[]>`
       select count(*)::int as drift from (

@@ -246,16 +246,20 @@ export async function finishBatch(
       on conflict (topic, kafka_partition, kafka_offset) do nothing
       returning election_id, kafka_partition
     ), totals as (
-      -- Rejections as recorded (a position recorded before is not counted again).
-      insert into election_totals (election_id, kafka_partition, counted, rejected)
-      select e, p, sum(c), sum(r) from (
+      -- Rejections as recorded (a position recorded before is not counted again). A row that
+      -- counted ballots takes the batch's version: results_version() reads its maximum per
+      -- partition (db/migrations/0034), not every count row. Rejections alone do not stamp it
+      -- (those recorded after counting finished must take no visible version).
+      insert into election_totals (election_id, kafka_partition, counted, rejected, version)
+      select e, p, sum(c), sum(r), case when sum(c) > 0 then (select version from v) end from (
         select e, p, n as c, 0 as r from unnest(${totals.map((t) => t.e)}::text[], ${totals.map((t) => t.p)}::int[],
                                                 ${totals.map((t) => t.n)}::bigint[]) as t(e, p, n)
         union all
         select election_id, kafka_partition, 0, 1 from rejected where election_id is not null
       ) x group by e, p order by e, p
       on conflict (election_id, kafka_partition)
-      do update set counted = election_totals.counted + excluded.counted, rejected = election_totals.rejected + excluded.rejected
+      do update set counted = election_totals.counted + excluded.counted, rejected = election_totals.rejected + excluded.rejected,
+                    version = coalesce(excluded.version, election_totals.version)
       returning 1
     ), offsets as (
       update consumer_offsets o
