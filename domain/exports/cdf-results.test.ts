@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { nistValidator } from '../../lib/standards/nist-schemas.ts'
 import { CHANNELS } from '../ballot.ts'
-import type { BallotCell, RegionInfo, VoteCell } from '../contest-results.ts'
+import { type BallotCell, contestResults, type RegionInfo, type VoteCell } from '../contest-results.ts'
 import { type ContestRules, WRITE_IN_SELECTION } from '../contests.ts'
 import { ELECTION_STATUSES, REPORTING_STATUSES } from '../election.ts'
 import {
@@ -659,5 +659,297 @@ describe('cdfResultsReport: random elections', () => {
       }
     console.info(`cdf-results: ${leaking} of ${runs} random elections have a small cell that a combination of sums gives back`)
     expect(leaking / runs).toBeLessThan(0.01)
+  })
+})
+
+// --- Zeros pin hidden cells: what a reader works out of one line's counts ---
+
+/** Line (a selection's id, `undervotes`, `overvotes`) → node (`unit type`) → count, for the nodes a reader is shown. */
+type ShownLines = Map<string, Map<string, number>>
+
+/**
+ * What the public reads of one contest: the per-contest page's counts (contest-results.ts:
+ * its regions', its channels' and, above the minimum, the contest's), and unless `doc` is
+ * null the document's (VoteCounts per selection, OtherCounts' Undervotes and Overvotes at a
+ * unit's total); with the sums that tie them: a unit's total over its vote types, a unit's
+ * count per type over the units composing it (the GpUnit hierarchy, the contest's precincts).
+ */
+function readerView(input: CdfResultsInput, doc: CdfElectionReport | null, contest: CdfContestInput) {
+  const top = cdfIds.jurisdiction(input.election.id)
+  const state = new Map(input.regions.map((x) => [x.id, x.state]))
+  const children = new Map<string, string[]>([[top, []]])
+  for (const id of contest.regions) {
+    const g = cdfIds.group(state.get(id) as string)
+    if (!children.has(g)) children.set(g, [])
+    children.get(g)?.push(P(id))
+  }
+  children.set(
+    top,
+    [...children.keys()].filter((u) => u !== top),
+  )
+  const types = ['election-day', 'early', 'absentee-mail'] as const
+  const sums: Array<{ total: string; parts: string[] }> = []
+  for (const u of [...children.keys(), ...contest.regions.map(P)]) {
+    sums.push({ total: `${u} total`, parts: types.map((t) => `${u} ${t}`) })
+    const kids = children.get(u) ?? []
+    if (kids.length > 0) for (const t of [...types, 'total']) sums.push({ total: `${u} ${t}`, parts: kids.map((k) => `${k} ${t}`) })
+  }
+  const lines: ShownLines = new Map()
+  const see = (line: string, node: string, n: number) => lines.set(line, (lines.get(line) ?? new Map()).set(node, n))
+  const page = contestResults({
+    electionId: input.election.id,
+    rules: contest.rules,
+    votes: contest.votes,
+    ballots: contest.ballots,
+    regions: input.regions.filter((r) => contest.regions.includes(r.id)),
+    finished: true,
+    calls: [],
+    minCellBallots: input.minCellBallots,
+  })
+  type Scope = { node: string; votes: Record<string, number> | null; undervotes: number | null; overvotes: number | null }
+  const pageScopes: Scope[] = [
+    ...page.channels.map((x) => ({ ...x, node: `${top} ${CDF_COUNT_TYPE[x.channel as (typeof CHANNELS)[number]]}` })),
+    ...page.regions.map((x) => ({ ...x, node: `${P(x.id)} total` })),
+  ]
+  // The contest's own counts, once it has enough ballots.
+  if (page.totals.ballots >= page.minCellBallots)
+    pageScopes.push({ ...page.totals, votes: Object.fromEntries(page.selections.map((x) => [x.id, x.votes])), node: `${top} total` })
+  for (const x of pageScopes) {
+    for (const [id, n] of Object.entries(x.votes ?? {})) see(cdfIds.selection(contest.rules.id, id), x.node, n)
+    if (x.undervotes !== null) see('undervotes', x.node, x.undervotes)
+    if (x.overvotes !== null) see('overvotes', x.node, x.overvotes)
+  }
+  const c = doc && contestOf(doc, contest.rules.id)
+  for (const s of c?.ContestSelection ?? [])
+    for (const v of s.VoteCounts as CdfVoteCounts[])
+      if (v.Round === undefined && !v.IsSuppressedForPrivacy) see(s['@id'], `${v.GpUnitId} ${v.Type}`, v.Count)
+  for (const o of c?.OtherCounts ?? []) {
+    see('undervotes', `${o.GpUnitId} total`, o.Undervotes)
+    see('overvotes', `${o.GpUnitId} total`, o.Overvotes)
+  }
+  return { sums, lines }
+}
+
+/**
+ * What a reader works out of one line, counts never being negative, by the sums one at a time
+ * until nothing changes: a known total whose known parts already add up to it (a total of 0
+ * above all) makes its other parts 0; a known total with one part unknown gives that part;
+ * known parts give their total.
+ */
+function deduce(sums: Array<{ total: string; parts: string[] }>, shown: ReadonlyMap<string, number>): Map<string, number> {
+  const known = new Map(shown)
+  for (let changed = true; changed; ) {
+    changed = false
+    for (const { total, parts } of sums) {
+      const t = known.get(total)
+      const unknown = parts.filter((p) => !known.has(p))
+      const sum = parts.reduce((s, p) => s + (known.get(p) ?? 0), 0)
+      const learnt: Array<[string, number]> =
+        t === undefined
+          ? unknown.length === 0
+            ? [[total, sum]]
+            : []
+          : unknown.length === 1
+            ? [[unknown[0] as string, t - sum]]
+            : t === sum
+              ? unknown.map((p) => [p, 0])
+              : []
+      for (const [node, n] of learnt) known.set(node, n)
+      changed ||= learnt.length > 0
+    }
+  }
+  return known
+}
+
+/**
+ * The small cells of one contest (hidden, or never published: a precinct × vote type on the
+ * per-contest page) whose count on some line a reader works out, and it is not 0: `line
+ * unit type = count`. From the page alone when `doc` is null.
+ */
+function pinnedBack(input: CdfResultsInput, doc: CdfElectionReport | null, contest: CdfContestInput): string[] {
+  const { sums, lines } = readerView(input, doc, contest)
+  const ballots = cellBallots(input, contest)
+  const min = input.minCellBallots ?? 10
+  const out: string[] = []
+  for (const [line, shown] of lines)
+    for (const [node, n] of deduce(sums, shown)) {
+      const [unit, type] = node.split(' ') as [string, string]
+      const b = ballots.get(unit)?.get(type) ?? 0
+      if (!shown.has(node) && b > 0 && b < min && n > 0) out.push(`${line} ${node} = ${n}`)
+    }
+  return out.sort()
+}
+
+/** One contest, vote for 1, from ballots given per precinct × channel as the index of the line marked (lines.length: blank, lines.length + 1: overvoted). */
+function tallied(
+  precincts: Array<{ id: string; state: string; cells: Array<number[]> }>,
+  lines: string[],
+  minCellBallots: number,
+): CdfResultsInput {
+  const rules: ContestRules = {
+    id: 'race',
+    name: 'Race',
+    type: 'candidate',
+    district: 'all',
+    position: 0,
+    votesAllowed: 1,
+    numberElected: 1,
+    writeIns: false,
+    selections: lines.map((id) => ({ id, name: id.toUpperCase(), party: null, writeIn: false })),
+    threshold: null,
+  }
+  const contest: CdfContestInput = { rules, regions: precincts.map((p) => p.id), votes: [], ballots: [] }
+  for (const p of precincts)
+    CHANNELS.forEach((channel, i) => {
+      const marks = (p.cells[i] ?? []).map((k) => (k < lines.length ? [lines[k] as string] : k === lines.length ? [] : lines.slice(0, 2)))
+      const t = tabulate(rules, p.id, channel, marks)
+      contest.votes.push(...t.votes)
+      contest.ballots.push(t.ballot)
+    })
+  return {
+    election: { id: 'z', name: 'Zeros', date: '2026-11-03', status: 'closed', isTest: true, testType: 'simulation' },
+    generatedAt: '2026-11-04T00:00:00Z',
+    issuer: 'VoteStream test',
+    jurisdiction: { name: 'Zeroland' },
+    regions: precincts.map((p) => ({ id: p.id, name: p.id, state: p.state, registeredVoters: 100 })),
+    contests: [contest],
+    turnout: precincts.map((p) => ({ regionId: p.id, ballots: p.cells.reduce((s, c) => s + c.length, 0) })),
+    minCellBallots,
+  }
+}
+
+describe('cdfResultsReport: zeros do not pin hidden cells', () => {
+  const ballots = (x: number, y: number) => [...Array<number>(x).fill(0), ...Array<number>(y).fill(1)]
+
+  it("docs/secret-ballot.md's example: a candidate with no mail votes anywhere does not give a precinct's 3 election-day ballots back", () => {
+    // P: 3 election-day ballots, all for X (a small cell), 20 early, 15 mail; X has no mail votes anywhere.
+    const input = tallied(
+      [
+        { id: 'p', state: 'Z', cells: [ballots(3, 0), ballots(8, 12), ballots(0, 15)] },
+        { id: 'q', state: 'Z', cells: [ballots(15, 15), ballots(10, 15), ballots(0, 12)] },
+        { id: 'r', state: 'Z', cells: [ballots(20, 20), ballots(12, 18), ballots(0, 20)] },
+      ],
+      ['x', 'y'],
+      10,
+    )
+    const doc = cdfResultsReport(input)
+    expectValid(doc)
+    const counts = (unit: string) => countsAt(doc, 'race', 'x', unit)
+    // The zero that pins: shown, as the per-contest page shows it.
+    expect(counts(cdfIds.jurisdiction('z'))['absentee-mail']).toBe(0)
+    expect(counts(P('p'))).toMatchObject({ 'election-day': 'hidden', total: 11 })
+    expect(pinnedBack(input, doc, input.contests[0] as CdfContestInput)).toEqual([])
+    // P's early count is hidden too now: X's total in P minus it no longer gives the three ballots back.
+    expect(counts(P('p')).early).toBe('hidden')
+    const { sums, lines } = readerView(input, doc, input.contests[0] as CdfContestInput)
+    const x = deduce(sums, lines.get(cdfIds.selection('race', 'x')) ?? new Map())
+    expect(x.get(`${P('p')} absentee-mail`)).toBe(0) // what the published zero says, and no more
+    expect(x.has(`${P('p')} election-day`)).toBe(false)
+  })
+
+  it('hides what the per-contest page hides, also among cells of equal ballots', () => {
+    // Channels: the page hides the 1-ballot mail cell and then early (6 ballots, as many as
+    // election day: the page takes channels by id). Had the document hidden election day
+    // instead, the page's election day and the document's early would give the mail ballot back.
+    const channels = tallied(
+      [
+        { id: 'p0', state: 'Z', cells: [[], ballots(2, 0), []] },
+        { id: 'p1', state: 'Z', cells: [ballots(6, 0), ballots(4, 0), ballots(1, 0)] },
+      ],
+      ['a', 'b'],
+      5,
+    )
+    const top = cdfIds.jurisdiction('z')
+    const doc = cdfResultsReport(channels)
+    expect(countsAt(doc, 'race', 'a', top)).toMatchObject({ 'election-day': 6, early: 'hidden', 'absentee-mail': 'hidden' })
+    expect(pinnedBack(channels, doc, channels.contests[0] as CdfContestInput)).toEqual([])
+
+    // Regions: the page lists them by state and name (as `regions` comes), the contest lists
+    // them its own way; of two 20-ballot regions the page hides the first it lists.
+    const regions = tallied(
+      [
+        { id: 'a', state: 'Z', cells: [ballots(10, 10), [], []] },
+        { id: 'b', state: 'Z', cells: [ballots(12, 8), [], []] },
+        { id: 'r', state: 'Z', cells: [ballots(3, 0), [], []] },
+        { id: 'c', state: 'Z', cells: [ballots(30, 30), [], []] },
+      ],
+      ['a', 'b'],
+      10,
+    )
+    regions.regions = ['b', 'a', 'c', 'r'].map((id) => regions.regions.find((r) => r.id === id) as RegionInfo)
+    const shown = (d: CdfElectionReport, id: string) => countsAt(d, 'race', 'a', P(id)).total !== 'hidden'
+    const byRegions = cdfResultsReport(regions)
+    expect(['a', 'b', 'c', 'r'].map((id) => shown(byRegions, id))).toEqual([true, false, true, false])
+    expect(pinnedBack(regions, byRegions, regions.contests[0] as CdfContestInput)).toEqual([])
+  })
+
+  it("known limit: what the per-contest page gives back on its own (a region's one early ballot, when its other channels are 0 everywhere)", () => {
+    // The page shows p1's total for B (1 vote) and the election-day and mail totals (0 for B
+    // everywhere): p1's one early ballot was for B. Neither cell is on the page; the document
+    // hides p1's early cell, but keeps the page's choices, so cannot take this back: the page's
+    // suppression would have to audit its own region × channel table (docs/secret-ballot.md).
+    const input = tallied(
+      [
+        { id: 'p0', state: 'Z', cells: [ballots(1, 0), ballots(10, 0), ballots(1, 0)] },
+        { id: 'p1', state: 'Z', cells: [ballots(10, 0), ballots(0, 1), ballots(10, 0)] },
+      ],
+      ['a', 'b'],
+      5,
+    )
+    const contest = input.contests[0] as CdfContestInput
+    const doc = cdfResultsReport(input)
+    expect(countsAt(doc, 'race', 'b', P('p1'))).toMatchObject({ early: 'hidden', total: 1 })
+    expect(pinnedBack(input, null, contest)).toEqual([`${cdfIds.selection('race', 'b')} ${P('p1')} early = 1`])
+    expect(pinnedBack(input, doc, contest)).toEqual(pinnedBack(input, null, contest))
+  })
+
+  const kinds = 4 // three candidates, a blank, an overvote
+  const cell = fc.oneof(
+    { arbitrary: fc.constant([] as number[]), weight: 1 },
+    { arbitrary: fc.array(fc.nat(kinds), { minLength: 1, maxLength: 9 }), weight: 3 },
+    { arbitrary: fc.array(fc.nat(kinds), { minLength: 10, maxLength: 30 }), weight: 2 },
+  )
+  const table = fc.record({
+    precincts: fc.array(fc.record({ group: fc.nat(2), cells: fc.tuple(cell, cell, cell) }), { minLength: 1, maxLength: 6 }),
+    // Lines nobody chose on one channel (or in one group on it): where the zeros come from.
+    absent: fc.uniqueArray(fc.record({ line: fc.nat(kinds), channel: fc.nat(2), group: fc.option(fc.nat(2)) }), { maxLength: 4 }),
+    min: fc.constantFrom(5, 10),
+  })
+
+  it('no small hidden cell is given back by the zeros and the sums, on any line (property)', () => {
+    fc.assert(
+      fc.property(table, ({ precincts, absent, min }) => {
+        const input = tallied(
+          precincts.map((p, i) => ({
+            id: `p${i}`,
+            state: `G${p.group}`,
+            cells: p.cells.map((ballots, ch) =>
+              ballots.filter((k) => !absent.some((a) => a.line === k && a.channel === ch && (a.group === null || a.group === p.group))),
+            ),
+          })),
+          ['a', 'b', 'c'],
+          min,
+        )
+        const contest = input.contests[0] as CdfContestInput
+        // What the per-contest page gives back on its own the document cannot take back (it keeps the page's choices).
+        const page = pinnedBack(input, null, contest)
+        expect(pinnedBack(input, cdfResultsReport(input), contest).filter((x) => !page.includes(x))).toEqual([])
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it("the random elections' contests (vote for n, measures, write-ins) give back nothing the page does not (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.constantFrom(5, 10), (seed, min) => {
+        const input = randomElection(seed, min)
+        const doc = cdfResultsReport(input)
+        for (const contest of input.contests) {
+          const page = pinnedBack(input, null, contest)
+          expect(pinnedBack(input, doc, contest).filter((x) => !page.includes(x))).toEqual([])
+        }
+      }),
+      { numRuns: 300 },
+    )
   })
 })

@@ -32,9 +32,13 @@ import { ncname } from './ncname.ts'
  * the same rule — a small cell, then the smallest others — applied to every sum the
  * document shows (a precinct's total over its vote types, a state's count per type over
  * its precincts, …) until, in every sum, either nothing is hidden or at least two cells
- * are hidden that add up to at least `min` ballots. A hidden count is published as
- * `Count: 0` with `IsSuppressedForPrivacy: true` (NIST requires `Count`); a unit whose
- * total is hidden has no `OtherCounts` for that contest (they carry no suppression flag).
+ * are hidden that add up to at least `min` ballots. Counts are never negative, so a 0 shown
+ * above hidden cells pins them, and a sum beside them could then give a small cell's votes
+ * back: each count line (a selection, the undervotes, the overvotes) is then audited on its
+ * own, and more hidden until no small cell's count on it comes out known and not 0
+ * (`protectCells`). A hidden count is published as `Count: 0` with
+ * `IsSuppressedForPrivacy: true` (NIST requires `Count`); a unit whose total is hidden has
+ * no `OtherCounts` for that contest (they carry no suppression flag).
  */
 
 /** VoteStream's channels as NIST's `CountItemType`. */
@@ -111,7 +115,11 @@ export interface CdfResultsInput {
   jurisdiction: { name: string; type?: CdfReportingUnitType }
   /** What the regions' `state` is (a state, a county). Default `state`. */
   groupType?: CdfReportingUnitType
-  /** Every precinct of the election. */
+  /**
+   * Every precinct of the election, in the order the per-contest page lists a contest's
+   * (by state, then name: lib/db/cdf-export.ts reads them so): the page breaks ties between
+   * cells of equal ballots in that order, and this document must hide what the page hides.
+   */
   regions: RegionInfo[]
   /** The districts contests belong to (ContestRules.district); unknown ones are named by their id. */
   districts?: Array<{ id: string; name: string; level: (typeof DISTRICT_LEVELS)[number] }>
@@ -369,7 +377,9 @@ export function cdfResultsReport(input: CdfResultsInput): CdfElectionReport {
       })
     }
 
-  const contests = input.contests.map((c) => contestOf(c, regionById, topId, min, reported, lang))
+  const listed = new Map(input.regions.map((r, i) => [r.id, i]))
+  const pageOrder = (a: RegionInfo, b: RegionInfo) => (listed.get(a.id) as number) - (listed.get(b.id) as number)
+  const contests = input.contests.map((c) => contestOf(c, regionById, pageOrder, topId, min, reported, lang))
 
   const ballotCounts: CdfBallotCounts[] = gpUnits
     .filter((u) => u.VotersParticipated !== undefined && !u['@id'].startsWith('dst-'))
@@ -420,6 +430,7 @@ export function cdfResultsReport(input: CdfResultsInput): CdfElectionReport {
 function contestOf(
   c: CdfContestInput,
   regionById: ReadonlyMap<string, RegionInfo>,
+  pageOrder: (a: RegionInfo, b: RegionInfo) => number,
   topId: string,
   min: number,
   reported: (regionId: string) => boolean,
@@ -432,7 +443,7 @@ function contestOf(
     if (!r) throw new Error(`cdfResultsReport: contest ${rules.id} covers unknown region ${id}`)
     return r
   })
-  const table = countTable(c, regions, topId, min)
+  const table = countTable(c, regions, pageOrder, topId, min)
   const writeInLines = lines.filter((s) => s.writeIn).map((s) => s.id)
   const otherCounts: CdfOtherCounts[] = []
   for (const unit of table.units) {
@@ -536,7 +547,13 @@ interface Acc {
  * One contest's counts as a table of nodes (GpUnit × count type) — precincts, their groups,
  * the jurisdiction — with the nodes to hide. See `hideCells`.
  */
-function countTable(c: CdfContestInput, regions: RegionInfo[], topId: string, min: number) {
+function countTable(
+  c: CdfContestInput,
+  regions: RegionInfo[],
+  pageOrder: (a: RegionInfo, b: RegionInfo) => number,
+  topId: string,
+  min: number,
+) {
   const channelType = (ch: string) => {
     const t = (CDF_COUNT_TYPE as Record<string, CdfCountType>)[ch]
     if (!t) throw new Error(`cdfResultsReport: contest ${c.rules.id} has counts of unknown channel ${ch}`)
@@ -552,13 +569,22 @@ function countTable(c: CdfContestInput, regions: RegionInfo[], topId: string, mi
   }
   const children = new Map<string, string[]>([[topId, [...byGroup.keys()]], ...byGroup])
   const units = [topId, ...byGroup.keys(), ...regions.map((r) => cdfIds.precinct(r.id))]
-  const index = new Map<string, number>()
-  for (const u of units) for (const t of TYPES) index.set(`${u}\u0000${t}`, index.size)
-  const node = (unit: string, type: CdfCountType) => index.get(`${unit}\u0000${type}`) as number
-  const acc: Acc[] = [...index.keys()].map(() => ({ ballots: 0, undervotes: 0, overvotes: 0, votes: new Map() }))
+  // Node = unit's position × the types + the type's (a few hundred thousand look-ups at 5,000 precincts).
+  const unitIndex = new Map(units.map((u, i) => [u, i]))
+  const typeIndex = new Map<CdfCountType, number>(TYPES.map((t, i) => [t, i]))
+  const node = (unit: string, type: CdfCountType) => (unitIndex.get(unit) as number) * TYPES.length + (typeIndex.get(type) as number)
+  const acc: Acc[] = Array.from({ length: units.length * TYPES.length }, () => ({
+    ballots: 0,
+    undervotes: 0,
+    overvotes: 0,
+    votes: new Map(),
+  }))
+  const precinctOf = new Map(regions.map((r) => [r.id, cdfIds.precinct(r.id)]))
   const leaf = (regionId: string, channel: string) => {
-    if (!inContest.has(regionId)) throw new Error(`cdfResultsReport: contest ${c.rules.id} has counts of region ${regionId} outside it`)
-    return acc[node(cdfIds.precinct(regionId), channelType(channel))] as Acc
+    const p = precinctOf.get(regionId)
+    if (!inContest.has(regionId) || p === undefined)
+      throw new Error(`cdfResultsReport: contest ${c.rules.id} has counts of region ${regionId} outside it`)
+    return acc[node(p, channelType(channel))] as Acc
   }
   for (const v of c.votes) {
     const a = leaf(v.regionId, v.channel)
@@ -594,18 +620,21 @@ function countTable(c: CdfContestInput, regions: RegionInfo[], topId: string, mi
   }
 
   // What the per-contest page (contest-results.ts) decides and publishes stays decided: its
-  // regions' totals, its channels' totals and the contest's total.
+  // regions' totals, its channels' totals and the contest's total. `suppressed` breaks ties
+  // between cells of equal ballots in list order, so they are listed as the page lists them
+  // (regions by state and name, channels by id): in any other order the two could hide
+  // different ones of equal ballots and, read together, give a small cell back.
   const ballotsOf = (n: number) => (acc[n] as Acc).ballots
   const fixed = new Set<number>()
   const hidden = new Set<number>()
-  const pageRegions = regions.map((r): [string, number] => [r.id, ballotsOf(node(cdfIds.precinct(r.id), 'total'))])
+  const pageRegions = [...regions].sort(pageOrder).map((r): [string, number] => [r.id, ballotsOf(node(cdfIds.precinct(r.id), 'total'))])
   const hiddenRegions = suppressed(pageRegions, min)
   for (const [id] of pageRegions) {
     const n = node(cdfIds.precinct(id), 'total')
     fixed.add(n)
     if (hiddenRegions.has(id)) hidden.add(n)
   }
-  const pageChannels = CHANNELS.map((ch): [string, number] => [ch, ballotsOf(node(topId, CDF_COUNT_TYPE[ch]))])
+  const pageChannels = [...CHANNELS].sort().map((ch): [string, number] => [ch, ballotsOf(node(topId, CDF_COUNT_TYPE[ch]))])
   const hiddenChannels = suppressed(pageChannels, min)
   for (const [ch] of pageChannels) {
     const n = node(topId, CDF_COUNT_TYPE[ch as Channel])
@@ -616,10 +645,19 @@ function countTable(c: CdfContestInput, regions: RegionInfo[], topId: string, mi
   fixed.add(top)
   if (isSmallCell(ballotsOf(top), min)) hidden.add(top)
 
-  const { derived } = hideCells({ size: acc.length, ballots: ballotsOf, relations, fixed, hidden, min })
-  // What a sum gives back anyway is shown (never a small cell: then it stays hidden).
-  for (const n of derived) if (!isSmallCell(ballotsOf(n), min)) hidden.delete(n)
-  return { units, node, acc, hidden }
+  // The lines a reader follows: the selections' votes wherever a node is shown; undervotes
+  // and overvotes only where they are published (OtherCounts at a unit's total, the page's
+  // regions and channels).
+  const lines = resultLines(c.rules).map(
+    (s): CountLine => ({ values: Float64Array.from(acc, (a) => a.votes.get(s.id) ?? 0), everywhere: true }),
+  )
+  const published = (n: number) => n % TYPES.length === TYPES.length - 1 || fixed.has(n)
+  lines.push(
+    { values: Float64Array.from(acc, (a) => a.undervotes), everywhere: false },
+    { values: Float64Array.from(acc, (a) => a.overvotes), everywhere: false },
+  )
+  const shown = protectCells({ size: acc.length, ballots: ballotsOf, relations, fixed, hidden, min, lines, published })
+  return { units, node, acc, hidden: shown.hidden }
 }
 
 /** A sum the document shows: `total` = Σ `parts` (node indexes). */
@@ -706,6 +744,261 @@ export function hideCells(t: {
     }
   }
   return { derived }
+}
+
+/** A count the audit follows over the nodes: one selection's votes, the undervotes or the overvotes. */
+export interface CountLine {
+  /** Its value per node. */
+  values: ArrayLike<number>
+  /** Published at every shown node (a selection's VoteCounts), or only at the shown nodes `published` names. */
+  everywhere: boolean
+}
+
+/**
+ * `hideCells`, then an audit of every count line, hiding more until none gives a small cell
+ * back. `hideCells` chooses from ballots, but a line's counts are never negative: a shown 0
+ * (a candidate with no mail votes anywhere) pins every hidden cell under it to 0 for that
+ * line, and a sum next to it can then give a hidden cell's votes back — the three
+ * election-day ballots of a precinct whose mail cell was hidden to protect them, when the
+ * candidate's precinct total and early votes are shown. So for each line `deduce` works out
+ * what a reader can, and where a small cell comes out known and not 0 a shown node it was
+ * worked out from is hidden too (`blame`), until no line gives one back; then `hideCells`
+ * protects the added nodes' ballots, and the audit runs again. Only adds, so it ends.
+ *
+ * A small cell that comes out 0 is left so: a 0 is known of every cell under a total (shown
+ * or worked out) of 0, and hiding more would not change that — it is what publishing that 0
+ * says (no voter there chose the line), not something to hide cell by cell.
+ *
+ * Returns the nodes to publish as hidden: `hidden` less the nodes `hideCells` finds given back
+ * by a sum anyway (never a small cell).
+ */
+export function protectCells(t: {
+  size: number
+  ballots: (node: number) => number
+  relations: Relation[]
+  fixed: ReadonlySet<number>
+  hidden: Set<number>
+  min: number
+  lines: CountLine[]
+  /** Where a line that is not published everywhere is, when shown. */
+  published: (node: number) => boolean
+}): { hidden: Set<number> } {
+  const graph = relationGraph(t.size, t.relations)
+  const small = (n: number) => isSmallCell(t.ballots(n), t.min)
+  const published = Uint8Array.from({ length: t.size }, (_, n) => (t.published(n) ? 1 : 0))
+  /** What a reader is shown of a line (`everywhere` or not) when `shown` nodes are: kept in step by `hide`. */
+  const view = (shown: Uint8Array) => {
+    const onlyPublished = shown.map((x, n) => x & (published[n] as number))
+    return {
+      of: (line: CountLine) => (line.everywhere ? shown : onlyPublished),
+      hide: (n: number) => {
+        shown[n] = 0
+        onlyPublished[n] = 0
+      },
+    }
+  }
+  // What the fixed nodes alone give back (the per-contest page's regions and channels, with
+  // zeros) no hiding here can take back: left to the page (docs/secret-ballot.md).
+  const onPage = view(Uint8Array.from({ length: t.size }, (_, n) => (t.fixed.has(n) && !t.hidden.has(n) ? 1 : 0)))
+  const inherent = t.lines.map((line) => deduce(graph, line.values, onPage.of(line)).step)
+  // A node already in `hidden` that hideCells shows all the same cannot be hidden by adding it again.
+  const hideable = (n: number) => !t.fixed.has(n) && !t.hidden.has(n)
+  /** The nodes to hide so that line `i` gives no small cell back (one per cell given back, maybe not enough). */
+  const fixes = (i: number, seen: Uint8Array): number[] => {
+    const line = t.lines[i] as CountLine
+    const known = deduce(graph, line.values, seen)
+    const out: number[] = []
+    for (let n = 0; n < t.size; n++) {
+      if (!((known.step[n] as number) > 0 && (line.values[n] as number) > 0 && small(n))) continue
+      if (((inherent[i] as Int32Array)[n] as number) >= 0) continue
+      const fix = blame(graph, known, line.values, n, hideable, t.ballots)
+      if (fix !== undefined) out.push(fix)
+    }
+    return out
+  }
+  for (;;) {
+    const { derived } = hideCells(t)
+    const shownNodes = Uint8Array.from({ length: t.size }, (_, n) => (!t.hidden.has(n) || (derived.has(n) && !small(n)) ? 1 : 0))
+    const shown = view(shownNodes)
+    // Every line, then again only those that needed more hidden, until none does: hiding
+    // only takes knowledge away, so a line found clean stays clean. The nodes added are left
+    // alone in their other sums until hideCells protects their ballots, so a line's audit
+    // goes on to the sums that would give them back, and picks their partners line-wise.
+    let dirty = [...t.lines.keys()]
+    let added = false
+    while (dirty.length > 0) {
+      const more = dirty.map((i) => fixes(i, shown.of(t.lines[i] as CountLine)))
+      dirty = dirty.filter((_, k) => (more[k] as number[]).length > 0)
+      for (const n of more.flat()) {
+        t.hidden.add(n)
+        shown.hide(n)
+        added = true
+      }
+    }
+    if (!added) return { hidden: new Set([...t.hidden].filter((n) => !shownNodes[n])) }
+  }
+}
+
+/** The relations as flat arrays (the audit walks them once per line and round): each relation's total and parts, each node's relations. */
+interface RelationGraph {
+  totals: Int32Array
+  partsStart: Int32Array
+  parts: Int32Array
+  relationsStart: Int32Array
+  relations: Int32Array
+}
+
+function relationGraph(size: number, relations: Relation[]): RelationGraph {
+  const totals = Int32Array.from(relations, (r) => r.total)
+  const partsStart = new Int32Array(relations.length + 1)
+  relations.forEach((r, i) => {
+    partsStart[i + 1] = (partsStart[i] as number) + r.parts.length
+  })
+  const parts = Int32Array.from(relations.flatMap((r) => r.parts))
+  const degree = new Int32Array(size + 1)
+  for (const r of relations) for (const n of [r.total, ...r.parts]) degree[n + 1] = (degree[n + 1] as number) + 1
+  for (let n = 0; n < size; n++) degree[n + 1] = (degree[n + 1] as number) + (degree[n] as number)
+  const relationsStart = degree.slice()
+  const fill = degree.slice(0, size)
+  const byNode = new Int32Array(relationsStart[size] as number)
+  relations.forEach((r, i) => {
+    for (const n of [r.total, ...r.parts]) {
+      byNode[fill[n] as number] = i
+      fill[n] = (fill[n] as number) + 1
+    }
+  })
+  return { totals, partsStart, parts, relationsStart, relations: byNode }
+}
+
+/** What `deduce` found: per node, the step it became known at (0: shown, -1: never) and the relation that gave it (-1: shown). */
+interface Deduction {
+  step: Int32Array
+  by: Int32Array
+}
+
+/**
+ * What a reader works out of one line from the shown nodes, counts never being negative,
+ * over the relations until nothing changes: a known total whose known parts already add up
+ * to it (a 0 above all) makes its other parts 0; a known total with one part unknown gives
+ * that part; known parts give their total. Each relation keeps its unknown parts' number and
+ * its known parts' sum, so this is linear in the relations' size.
+ *
+ * What it does not find: a value only a combination of several relations gives (a
+ * linear-programming audit would), and bounds (a cell known to be at least 1).
+ */
+function deduce(g: RelationGraph, values: ArrayLike<number>, shown: Uint8Array): Deduction {
+  const { totals, partsStart, parts, relationsStart, relations } = g
+  const size = relationsStart.length - 1
+  const step = new Int32Array(size).fill(-1)
+  const by = new Int32Array(size).fill(-1)
+  const unknownParts = new Int32Array(totals.length)
+  for (let r = 0; r < totals.length; r++) unknownParts[r] = (partsStart[r + 1] as number) - (partsStart[r] as number)
+  const knownSum = new Float64Array(totals.length)
+  const queue: number[] = []
+  const queued = new Uint8Array(totals.length)
+  const learn = (n: number, relation: number, at: number) => {
+    step[n] = at
+    by[n] = relation
+    const v = values[n] as number
+    for (let i = relationsStart[n] as number, end = relationsStart[n + 1] as number; i < end; i++) {
+      const r = relations[i] as number
+      if (totals[r] !== n) {
+        unknownParts[r] = (unknownParts[r] as number) - 1
+        knownSum[r] = (knownSum[r] as number) + v
+      }
+      if (!queued[r]) {
+        queued[r] = 1
+        queue.push(r)
+      }
+    }
+  }
+  for (let n = 0; n < size; n++) if (shown[n]) learn(n, -1, 0)
+  let at = 0
+  for (let head = 0; head < queue.length; head++) {
+    const r = queue[head] as number
+    queued[r] = 0
+    const total = totals[r] as number
+    const unknown = unknownParts[r] as number
+    if ((step[total] as number) < 0) {
+      if (unknown === 0) learn(total, r, ++at)
+    } else if (unknown === 1 || (unknown > 1 && values[total] === knownSum[r])) {
+      // The parts learnt together share a step: none of them is worked out from another.
+      at++
+      for (let i = partsStart[r] as number, end = partsStart[r + 1] as number; i < end; i++) {
+        const p = parts[i] as number
+        if ((step[p] as number) < 0) learn(p, r, at)
+      }
+    }
+  }
+  return { step, by }
+}
+
+/**
+ * The shown node to hide so that `node` is no longer worked out on this line: one it was
+ * worked out from (in the relation that gave it, then in those that gave those, nearest
+ * first) and that may be hidden. Preferred: one that, hidden, would not be worked out again
+ * at once from another relation whose other members are known anyway (shown, or 0) —
+ * hiding a cell that its precinct's total and shown cells give straight back gains nothing,
+ * so up to `LOOK_FURTHER` more layers are searched for one that would stay unknown; then
+ * one whose count is not 0 (a 0 is often pinned by a 0 above it); then the fewest ballots.
+ * Hiding it may not be enough: the audit runs again.
+ */
+function blame(
+  g: RelationGraph,
+  known: Deduction,
+  values: ArrayLike<number>,
+  node: number,
+  hideable: (n: number) => boolean,
+  ballots: (n: number) => number,
+): number | undefined {
+  const steady = (m: number) => known.step[m] === 0 || ((known.step[m] as number) > 0 && values[m] === 0)
+  const steadyCount = new Map<number, number>()
+  const givenBackAtOnce = (x: number) => {
+    for (let i = g.relationsStart[x] as number; i < (g.relationsStart[x + 1] as number); i++) {
+      const r = g.relations[i] as number
+      let n = steadyCount.get(r)
+      if (n === undefined) {
+        n = membersOf(g, r).filter(steady).length
+        steadyCount.set(r, n)
+      }
+      if (n === (g.partsStart[r + 1] as number) - (g.partsStart[r] as number) + 1) return true
+    }
+    return false
+  }
+  const rank = (x: number) => [givenBackAtOnce(x) ? 1 : 0, (values[x] ?? 0) > 0 ? 0 : 1, ballots(x)]
+  const seen = new Set([node])
+  let layer = [node]
+  let best: number | undefined
+  for (let further = 0; layer.length > 0 && further <= LOOK_FURTHER; further += best === undefined ? 0 : 1) {
+    const next: number[] = []
+    const found: number[] = []
+    for (const x of layer)
+      for (const m of membersOf(g, known.by[x] as number)) {
+        // Its causes: what was known before it (parts learnt with it are not).
+        if (seen.has(m) || (known.step[m] as number) < 0 || (known.step[m] as number) >= (known.step[x] as number)) continue
+        seen.add(m)
+        if (known.step[m] !== 0) next.push(m)
+        else if (hideable(m)) found.push(m)
+      }
+    const first = found.map((m) => ({ m, rank: rank(m) })).sort((a, b) => compareRanks(a.rank, b.rank))[0]
+    if (first && first.rank[0] === 0) return first.m
+    best ??= first?.m
+    layer = next
+  }
+  return best
+}
+
+/** Layers searched past the first with a node to hide, for one that would stay unknown. */
+const LOOK_FURTHER = 3
+
+const membersOf = (g: RelationGraph, r: number): number[] => [
+  g.totals[r] as number,
+  ...g.parts.subarray(g.partsStart[r] as number, g.partsStart[r + 1] as number),
+]
+
+const compareRanks = (a: number[], b: number[]) => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
+  return 0
 }
 
 const text = (s: string): CdfText => ({
