@@ -174,7 +174,9 @@ describe('votestream_api', () => {
       'delete from tally_counts where false',
       'insert into tally_counts default values',
       'update style_counts set counts = counts where false',
-      // Releasing counts to the public is the results publisher's (the tally's) alone.
+      // Releasing counts to the public is the results publisher's (the tally's) alone; the
+      // API reads the released copy through the public views.
+      'select * from released_style_counts',
       'update released_style_counts set counts = counts where false',
       'insert into results_releases default values',
       'delete from results_releases where false',

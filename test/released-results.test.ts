@@ -62,6 +62,23 @@ describe('public results while an election counts', () => {
       Array.from({ length: 60 }, (_, i) => ({ id: `v-${i}`, regionId: 'p1' })),
     )
     await setElectionStatus(h.sql, id, 'open')
+    // The results topic's snapshots of this election: the mayor's ballots in each.
+    const onTopic: Array<number | null> = []
+    const results = createKafka({
+      brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+      clientId: 'released-test',
+    }).consumer({
+      groupId: `released-results-${id}`,
+    })
+    await results.connect()
+    await results.subscribe({ topic: 'results', fromBeginning: false })
+    await results.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() !== id) return
+        const snapshot = JSON.parse(message.value?.toString() ?? '{}')
+        onTopic.push(snapshot.contests?.find((c: { id: string }) => c.id === 'mayor')?.ballots ?? null)
+      },
+    })
 
     const seen: Array<{ ballots: number; ann: number }> = []
     const look = async () => {
@@ -118,5 +135,12 @@ describe('public results while an election counts', () => {
     await look()
     // Ballots 0, 3, 6, … went to Ben: 13 of 37.
     expect(seen.at(-1)).toEqual({ ballots: 37, ann: 24 })
+    // The results topic too: its snapshots moved in the same steps, and the close, which
+    // counted nothing, still brought a snapshot with the exact count.
+    const exact = await waitUntil(() => onTopic.at(-1) === total, 15_000, 50)
+    await results.disconnect()
+    expect(exact, `the topic's last snapshots: ${onTopic.slice(-3).join(', ')}`).toBe(true)
+    const steps = [...new Set(onTopic.filter((n): n is number => n !== null))]
+    for (let i = 1; i < steps.length - 1; i++) expect((steps[i] ?? 0) - (steps[i - 1] ?? 0)).toBeGreaterThanOrEqual(10)
   })
 })

@@ -102,6 +102,9 @@ export async function setElectionStatus(db: Db, id: string, to: ElectionStatus):
         ${to === 'closed' ? tx`, counted_version = ${version}::bigint` : tx``}
       where id = ${id}
       returning *`
+    // A new status is news for the results topic too (at 'closed' its contests switch from
+    // the released counts to the exact ones): the results publisher sends a snapshot.
+    await tx`insert into results_dirty (election_id) values (${id}) on conflict (election_id) do update set marked_at = now()`
     return electionRow(row as StoredElection)
   })
 }

@@ -15,9 +15,18 @@ import { takeResultsVersion } from './versions.ts'
  * `step`.
  */
 export async function releaseCounts(sql: Sql, electionId: string, step: number): Promise<number> {
+  // Counting batches of the election wait for the lock below: scan without it first.
   const candidates = cellsToRelease(await cellProgress(sql, electionId), step)
   if (candidates.length === 0) return 0
   return sql.begin(async (tx) => {
+    // The election's row before its results lock, in the order counting and the status
+    // changes take them (they hold the row, then wait for the lock: the other order
+    // deadlocks with a close). Key share waits for a status change in flight and lets
+    // counting (for share) go on. Once counting has finished the public reads the counts
+    // themselves: nothing is released, and no version is taken.
+    const [row] = await tx<{ counted: boolean }[]>`
+      select counted_version is not null as counted from elections where id = ${electionId} for key share`
+    if (!row || row.counted) return 0
     const version = await takeResultsVersion(tx, [electionId])
     const due = cellsToRelease(await cellProgress(tx, electionId, candidates), step)
     if (due.length === 0) return 0

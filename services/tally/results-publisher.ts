@@ -109,8 +109,12 @@ export function createResultsPublisher(deps: {
       if (!(await holdsLease().catch(() => false))) return
       const started = performance.now()
       try {
-        // What the public sees moves in steps of the minimum cell (the secret ballot).
-        await releaseCounts(deps.sql, id, deps.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS)
+        // What the public sees moves in steps of the minimum cell (the secret ballot). A
+        // release that fails (a lock timeout, a deadlock victim) is tried again next round;
+        // the snapshot goes out with what was released before, and it is not a failed send.
+        await releaseCounts(deps.sql, id, deps.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS).catch((err) =>
+          deps.log.warn({ err, electionId: id }, 'counts not released to the public this round; will retry'),
+        )
         const snapshot = await loadResults(deps.sql, id, { minCellBallots: deps.minCellBallots })
         await deps.producer.send({
           topic: TOPICS.results.name,
