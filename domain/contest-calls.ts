@@ -41,6 +41,31 @@ export const contestCallSchema = z.object({
 })
 export type ContestCall = z.infer<typeof contestCallSchema>
 
+/**
+ * A call as public outputs show it. While an election counts, public counts move in steps
+ * (domain/results-release.ts) but a call is decided on the counts themselves: its figures
+ * and a retraction's reason would show the live counts between two steps, and the final
+ * count minus a call's figures can be one late ballot's marks. So until counting has
+ * finished they are withheld (the recorded call keeps them, for the audit trail).
+ */
+export const publicContestCallSchema = contestCallSchema.extend({
+  figures: contestCallFiguresSchema.nullable(),
+  retraction: z.object({ at: z.string(), reason: z.string() }).nullable(),
+})
+export type PublicContestCall = z.infer<typeof publicContestCallSchema>
+
+export const publicContestCall = (call: ContestCall, countingFinished: boolean): PublicContestCall =>
+  countingFinished
+    ? call
+    : {
+        ...call,
+        figures: null,
+        retraction: call.retraction && {
+          at: call.retraction.at,
+          reason: 'the counts contradicted it (figures shown once counting has finished)',
+        },
+      }
+
 export type ContestCallDecision = Pick<ContestCall, 'contestId' | 'selectionId' | 'outcome' | 'rule' | 'figures'>
 
 /** Votes per line of a contest (declared selections, and the write-in line where it has one). */

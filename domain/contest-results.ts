@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type ContestCall, contestCallSchema, decidedByCalls } from './contest-calls.ts'
+import { decidedByCalls, type PublicContestCall, publicContestCallSchema } from './contest-calls.ts'
 import { type ContestRules, isSimpleMajority, measurePasses, WRITE_IN_SELECTION } from './contests.ts'
 import { rcvRulesSchema } from './rcv/rules.ts'
 import { cellBalances } from './tabulation.ts'
@@ -78,7 +78,7 @@ export const contestOutcomeSchema = z.object({
    */
   decided: z.boolean(),
   /** The contest's recorded calls, standing or retracted (a retraction stays visible). */
-  calls: z.array(contestCallSchema),
+  calls: z.array(publicContestCallSchema),
   /** Ballots that may still come: every registered voter of the contest's regions who has not voted yet (0 once counting has finished). */
   outstanding: z.number(),
 })
@@ -125,7 +125,7 @@ export function contestResults(input: {
   /** Counting has finished: nothing is outstanding. */
   finished: boolean
   /** The contest's recorded calls (lib/db/contest-calls.ts). */
-  calls: ContestCall[]
+  calls: PublicContestCall[]
   minCellBallots?: number
 }): ContestResults {
   const { rules } = input
@@ -268,7 +268,7 @@ export function contestOutcome(
   rules: ContestRules,
   total: ReadonlyMap<string, number>,
   outstanding: number,
-  calls: ContestCall[],
+  calls: PublicContestCall[],
 ): ContestOutcomeSummary {
   const decided = decidedByCalls(rules, calls)
   if (rules.type === 'measure') {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { ContestCall } from './contest-calls.ts'
+import type { PublicContestCall } from './contest-calls.ts'
 import {
   breakdownSchema,
   contestOutcome,
@@ -81,7 +81,7 @@ export function contestTotals(input: {
   /** Counting has finished: nothing is outstanding. */
   finished: boolean
   /** The election's recorded contest calls (lib/db/contest-calls.ts). */
-  calls: ContestCall[]
+  calls: PublicContestCall[]
   minCellBallots: number
 }): SnapshotContest[] {
   const acc = new Map<string, Totals>(input.contests.map((c) => [c.id, { ballots: 0, undervotes: 0, overvotes: 0, votes: new Map() }]))

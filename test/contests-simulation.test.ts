@@ -108,7 +108,7 @@ describe('a simulated election with a long ballot', () => {
       const votes = new Map(Object.entries(c.votes))
       const standing = c.outcome.calls.filter((k) => k.status === 'standing')
       for (const call of standing) expect(contestCallContradiction(rules, call, votes), `${c.id}: ${call.selectionId}`).toBeNull()
-      calledEarly += c.outcome.calls.filter((k) => k.figures.outstanding > 0).length
+      calledEarly += c.outcome.calls.filter((k) => (k.figures?.outstanding ?? 0) > 0).length
       const uncalled = decideContestCalls(rules, votes, { outstanding: 0, rule: 'final' }, standing).length > 0
       expect(uncalled, `${c.id}: a seat the final count decides is not called`).toBe(false)
       seats += standing.length

@@ -416,11 +416,13 @@ describe('race calls per contest', () => {
     expect(open.called).toEqual([])
     const council = await get(`/elections/${id}/contests/council`)
     expect(council.outcome.decided).toBe(false)
+    // While counting, a call's figures and a retraction's reason (the live counts) are withheld.
     expect(council.outcome.calls).toEqual([
       expect.objectContaining({
         selectionId: 'c3',
         status: 'retracted',
-        retraction: expect.objectContaining({ reason: expect.stringMatching(/c1 has 9/) }),
+        figures: null,
+        retraction: expect.objectContaining({ reason: expect.not.stringMatching(/\d/) }),
       }),
     ])
 
@@ -434,6 +436,11 @@ describe('race calls per contest', () => {
     expect(final.retracted).toEqual([])
     const decided = await get(`/elections/${id}/contests/council`)
     expect(decided.outcome.decided).toBe(true)
+    // Counting has finished: the figures and the reason are shown.
+    expect(decided.outcome.calls).toContainEqual(
+      expect.objectContaining({ selectionId: 'c3', retraction: expect.objectContaining({ reason: expect.stringMatching(/c1 has 9/) }) }),
+    )
+    expect(decided.outcome.calls.every((c: { figures: unknown }) => c.figures !== null)).toBe(true)
     expect(
       decided.outcome.calls
         .filter((c: { status: string }) => c.status === 'standing')

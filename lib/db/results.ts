@@ -1,4 +1,5 @@
 import type { RejectionReason } from '../../domain/ballot.ts'
+import { publicContestCall } from '../../domain/contest-calls.ts'
 import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
 import { contestTotals } from '../../domain/contest-totals.ts'
 import { reportingStatus } from '../../domain/election.ts'
@@ -80,7 +81,9 @@ async function readResults(
   const contests = contestInput
     ? contestTotals({
         ...contestInput,
-        calls: (await latestContestCalls(db, electionId)).map(({ id: _, ...call }) => call),
+        calls: (await latestContestCalls(db, electionId)).map(({ id: _, ...call }) =>
+          publicContestCall(call, election.countedVersion !== null),
+        ),
         finished: election.countedVersion !== null,
         minCellBallots: options.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS,
       })

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../../domain/ballot.ts'
+import { publicContestCall } from '../../../domain/contest-calls.ts'
 import { contestListSchema, contestResults, contestResultsSchema, suppressed } from '../../../domain/contest-results.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { contestRoundsResponse, contestRoundsSchema } from '../../../domain/rcv/contest-rounds.ts'
@@ -83,7 +84,7 @@ export function contestRoutes(deps: ApiDeps) {
           votes: counts.votes,
           ballots: counts.ballots,
           regions: counts.regions,
-          calls: counts.calls,
+          calls: counts.calls.map((call) => publicContestCall(call, election.countedVersion !== null)),
           finished: election.countedVersion !== null,
           minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
         })
