@@ -24,8 +24,8 @@ export interface CellProgress {
   released: number
 }
 
-/** The cells to release now. */
-export function cellsToRelease(cells: readonly CellProgress[], step: number): Array<Pick<CellProgress, 'regionId' | 'channel'>> {
+/** The cells to release now (released at their `live` ballots). */
+export function cellsToRelease(cells: readonly CellProgress[], step: number): CellProgress[] {
   if (!Number.isInteger(step) || step < 1) throw new Error(`cellsToRelease: step must be a positive integer, not ${step}`)
-  return cells.filter((c) => c.live - c.released >= step || c.live < c.released).map(({ regionId, channel }) => ({ regionId, channel }))
+  return cells.filter((c) => c.live - c.released >= step || c.live < c.released)
 }

@@ -1,3 +1,4 @@
+import { BALLOTS_KEY } from '../../domain/contests.ts'
 import { type CellProgress, cellsToRelease } from '../../domain/results-release.ts'
 import type { Db, Sql } from './sql.ts'
 import { takeResultsVersion } from './versions.ts'
@@ -44,6 +45,10 @@ export async function releaseCounts(sql: Sql, electionId: string, step: number):
       from style_counts v join (${dueCells}) due on v.region_id = due.region_id and v.channel = due.channel
       where v.election_id = ${electionId}`
     await tx`
+      insert into released_cells (election_id, region_id, channel, ballots)
+      select ${electionId}, * from unnest(${regions}::text[], ${channels}::text[], ${due.map((c) => c.live)}::bigint[])
+      on conflict (election_id, region_id, channel) do update set ballots = excluded.ballots`
+    await tx`
       insert into results_releases (election_id, version) values (${electionId}, ${version}::bigint)
       on conflict (election_id) do update set version = excluded.version, released_at = now()`
     return due.length
@@ -51,9 +56,10 @@ export async function releaseCounts(sql: Sql, electionId: string, step: number):
 }
 
 /**
- * Each region × channel whose counted ballots differ from its public copy's (a vector's
- * first element is its style's ballots: every ballot carries every contest of its style),
- * all of them or only `only`'s.
+ * Each region × channel whose counted ballots differ from those its public copy was taken
+ * at, all of them or only `only`'s. Counted ballots: tally_counts' BALLOTS_KEY rows (every
+ * counted ballot of an election with contests is one, written with its vector); released:
+ * `released_cells` (db/migrations/0036), written by the release.
  */
 async function cellProgress(
   db: Db,
@@ -66,9 +72,9 @@ async function cellProgress(
     only ? db`and (${db(alias)}.region_id, ${db(alias)}.channel) in (select * from unnest(${regions}::text[], ${channels}::text[]))` : db``
   return db<CellProgress[]>`
     select region_id, channel, coalesce(l.ballots, 0)::float8 as live, coalesce(r.ballots, 0)::float8 as released
-    from (select v.region_id, v.channel, sum(v.counts[1]) as ballots from style_counts v
-          where v.election_id = ${electionId} ${within('v')} group by 1, 2) l
-    full join (select w.region_id, w.channel, sum(w.counts[1]) as ballots from released_style_counts w
-               where w.election_id = ${electionId} ${within('w')} group by 1, 2) r using (region_id, channel)
+    from (select t.region_id, t.channel, sum(t.votes) as ballots from tally_counts t
+          where t.election_id = ${electionId} and t.candidate_id = ${BALLOTS_KEY} ${within('t')} group by 1, 2) l
+    full join (select w.region_id, w.channel, w.ballots from released_cells w
+               where w.election_id = ${electionId} ${within('w')}) r using (region_id, channel)
     where coalesce(l.ballots, 0) <> coalesce(r.ballots, 0)`
 }
