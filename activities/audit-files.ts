@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity'
 import { AppError } from '../domain/errors.ts'
 import { pendingBallots, readAuditCommitment, storeAuditCommitment } from '../lib/db/audit-files.ts'
+import { readSnapshot } from '../lib/db/sql.ts'
 import { auditCommitment, auditSource } from '../lib/exports/audit-files.ts'
 import type { ActivityDeps } from './deps.ts'
 import { heartbeating } from './heartbeat.ts'
@@ -30,7 +31,7 @@ export function createAuditFileActivities({ sql }: ActivityDeps) {
       // The files' only time: stored with the commitment, so a regenerated file is the same bytes.
       const generatedAt = new Date()
       const made = await heartbeating(
-        sql.begin('isolation level repeatable read read only', async (tx) => {
+        readSnapshot(sql, async (tx) => {
           const source = await auditSource(tx, electionId)
           if (!source) return null
           if (source.election.status !== 'closed' && source.election.status !== 'certified')

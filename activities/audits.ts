@@ -9,7 +9,7 @@ import { readAuditCommitment } from '../lib/db/audit-files.ts'
 import { type AuditBallotRow, countAuditPapers, finishAudit, readAudit, readAuditRounds, recordAuditRound } from '../lib/db/audits.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { loadPlan } from '../lib/db/simulation.ts'
-import type { Db } from '../lib/db/sql.ts'
+import { type Db, readSnapshot } from '../lib/db/sql.ts'
 import { type AuditSource, auditSource } from '../lib/exports/audit-files.ts'
 import { auditManifest, checkPapersAreTheCount, fullHandCount, interpretation, simulatedPapers } from '../lib/exports/audit-papers.ts'
 import type { ActivityDeps } from './deps.ts'
@@ -35,8 +35,7 @@ const outcomeOf = (c: ReportedContest, votes = c.votes): string[] => {
  * records them with the round's decision in one transaction: rounds cost what they draw.
  */
 export function createAuditActivities({ sql }: ActivityDeps) {
-  const inSnapshot = <T>(fn: (tx: Db) => Promise<T>) =>
-    sql.begin<T>('isolation level repeatable read read only', (tx) => fn(tx) as Promise<T>) as Promise<T>
+  const inSnapshot = <T>(fn: (tx: Db) => Promise<T>) => readSnapshot<T>(sql, (tx) => fn(tx) as Promise<T>) as Promise<T>
 
   /** The audit, the election's source and the reported results of the audited contests. */
   const plan = async (db: Db, auditId: string) => {

@@ -20,7 +20,7 @@ import { latestCalls, raceFacts } from '../lib/db/race-calls.ts'
 import { findDifferences } from '../lib/db/reconciliation.ts'
 import { loadResults } from '../lib/db/results.ts'
 import { loadPlan, storeContestTruth, storeSimulationTruth } from '../lib/db/simulation.ts'
-import type { Sql } from '../lib/db/sql.ts'
+import { readSnapshot, type Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 import { heartbeating } from './heartbeat.ts'
@@ -30,7 +30,7 @@ async function wrongContestCalls(
   sql: Sql,
   electionId: string,
 ): Promise<{ standing: number; wrong: Array<{ call: string; reason: string }> }> {
-  const { standingCalls, input } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
+  const { standingCalls, input } = await readSnapshot(sql, async (tx) => ({
     standingCalls: (await latestContestCalls(tx, electionId)).filter((c) => c.status === 'standing'),
     input: await readContestTotalsInput(tx, electionId, 'counted'),
   }))
@@ -61,7 +61,7 @@ async function wrongContestCalls(
  * first choices counted.
  */
 async function rankedContestEvidence(sql: Sql, electionId: string) {
-  const { definition, input } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
+  const { definition, input } = await readSnapshot(sql, async (tx) => ({
     definition: (await loadDefinitions(tx, [electionId])).get(electionId),
     input: await readContestTotalsInput(tx, electionId, 'counted'),
   }))
@@ -70,7 +70,7 @@ async function rankedContestEvidence(sql: Sql, electionId: string) {
   const totals = new Map(contestTotals({ ...input, finished: true, calls: [], minCellBallots: 1 }).map((t) => [t.id, t]))
   const out: NonNullable<Parameters<typeof checkCertification>[0]['rankedContests']> = []
   for (const contest of ranked) {
-    const { running, recounted } = await sql.begin('isolation level repeatable read read only', async (tx) => ({
+    const { running, recounted } = await readSnapshot(sql, async (tx) => ({
       running: await runningRankings(tx, electionId, contest.id),
       recounted: await recountedRankings(tx, electionId, contest.id),
     }))
@@ -105,7 +105,7 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
       const differences = await findDifferences(sql, electionId)
       // Every contest recounted from the ballot box; a cell off the invariant counts as a difference too.
       const contests = await heartbeating(
-        sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId)),
+        readSnapshot(sql, (tx) => recountContests(tx, electionId)),
         'recounting the contests',
       )
       ctx.heartbeat('recount')

@@ -9,6 +9,7 @@ import { mixedRankings, runningRankings, storeRoundTallies } from '../lib/db/bal
 import { latestContestCalls, recordContestCall, retractContestCall } from '../lib/db/contest-calls.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { latestCalls, raceFacts, recordCall, retractCall } from '../lib/db/race-calls.ts'
+import { preferHashJoins } from '../lib/db/sql.ts'
 import { lockResults, nextResultsVersion } from '../lib/db/versions.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
@@ -87,6 +88,7 @@ export function createRaceCallActivities({ sql, tallyGroupId }: ActivityDeps) {
     const out: ContestCallsDecided = { called: [], retracted: [] }
     await sql.begin(async (tx) => {
       await lockResults(tx, [electionId])
+      await preferHashJoins(tx)
       const input = await readContestTotalsInput(tx, electionId, 'counted')
       if (!input) return
       const facts = await raceFacts(tx, electionId, tallyGroupId, TOPICS.votes.name)

@@ -3,6 +3,7 @@ import { mixBallotBox } from '../lib/db/ballot-box.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { messageLedger } from '../lib/db/counting.ts'
 import { type ContestRecount, type Difference, findDifferences, recordReconciliation, repairDifferences } from '../lib/db/reconciliation.ts'
+import { readSnapshot } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 import { heartbeating } from './heartbeat.ts'
@@ -24,7 +25,7 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
       // Before the final recount, the last window goes into the ballot box: what is certified is all mixed.
       if (options.final) await mixBallotBox(sql, { wait: true })
       const recount = await heartbeating(
-        sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId, { fromBallotBox: options.final })),
+        readSnapshot(sql, (tx) => recountContests(tx, electionId, { fromBallotBox: options.final })),
         'recounting the contests',
       )
       const contests = recount.cells > 0 || recount.differences.length > 0 ? recount : null

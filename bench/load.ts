@@ -7,7 +7,7 @@ import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settleRoll } from '../lib/db/elections.ts'
 import { loadResults } from '../lib/db/results.ts'
-import type { Sql } from '../lib/db/sql.ts'
+import { readSnapshot, type Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import { type LatencySummary, measureLatency } from './latency.ts'
 
@@ -281,11 +281,12 @@ function widestRankedContest(index: TabulationIndex): string | null {
 /** The step's ballot box recounted against its running counts, timed (after the step: not metered). */
 async function recountStep(sql: Sql, electionId: string, counted: number): Promise<NonNullable<StepResult['contests']>> {
   const started = performance.now()
-  const recount = await sql.begin('isolation level repeatable read read only', (tx) => recountContests(tx, electionId))
+  const recount = await readSnapshot(sql, (tx) => recountContests(tx, electionId))
   const recountSeconds = (performance.now() - started) / 1000
-  const [marks] = await sql<
-    { n: number }[]
-  >`select coalesce(sum(votes), 0)::float8 as n from contest_counts where election_id = ${electionId}`
+  const [marks] = await readSnapshot(
+    sql,
+    (tx) => tx<{ n: number }[]>`select coalesce(sum(votes), 0)::float8 as n from contest_counts where election_id = ${electionId}`,
+  )
   const built = performance.now()
   const snapshot = JSON.stringify(await loadResults(sql, electionId))
   const snapshotMs = performance.now() - built

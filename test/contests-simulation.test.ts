@@ -18,6 +18,7 @@ import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection } from '../lib/db/elections.ts'
 import { loadResults } from '../lib/db/results.ts'
 import { compareContestTruth, loadPlan } from '../lib/db/simulation.ts'
+import { readSnapshot } from '../lib/db/sql.ts'
 import { electionIdKey, electionStatusKey } from '../lib/election-workflow-contract.ts'
 import { auditSource, CVR_FILE, cvrFile, MANIFEST_FILE, manifestFile, talliesFiles } from '../lib/exports/audit-files.ts'
 import { nistValidator } from '../lib/standards/nist-schemas.ts'
@@ -156,7 +157,7 @@ describe('a simulated election with a long ballot', () => {
 
     // The certified results in NIST's format, precinct level: valid against NIST's own
     // schema, certified, a test, and each selection's total at the top unit equal to the count.
-    const facts = await sql.begin('isolation level repeatable read read only', (tx) => readCdfExportFacts(tx, id))
+    const facts = await readSnapshot(sql, (tx) => readCdfExportFacts(tx, id))
     if (!facts) throw new Error('no export facts for an election with contests')
     const report = cdfResultsReport(cdfInput(facts, { generatedAt: new Date().toISOString(), minCellBallots: 10 }))
     const problems = nistValidator('results')(report)
@@ -201,7 +202,7 @@ describe('a simulated election with a long ballot', () => {
     expect(stored.ballots).toBe(15_000)
     const source = await auditSource(sql, id)
     if (!source) throw new Error('no audit source')
-    const regenerated = await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const regenerated = await readSnapshot(sql, async (tx) => {
       let cvr = ''
       for await (const chunk of cvrFile(tx, source, stored.generatedAt, stored.containerSize)) cvr += chunk
       return {

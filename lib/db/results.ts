@@ -9,7 +9,7 @@ import { latestContestCalls } from './contest-calls.ts'
 import { readContestTotalsInput } from './contest-totals.ts'
 import { getElection } from './elections.ts'
 import { latestCalls } from './race-calls.ts'
-import type { Db, Sql } from './sql.ts'
+import { type Db, readSnapshot, type Sql } from './sql.ts'
 
 /**
  * Reads an election's results from the running counts (summed over partitions). Every
@@ -24,7 +24,7 @@ export async function loadResults(
   electionId: string,
   options: { since?: number; minCellBallots?: number } = {},
 ): Promise<ResultsSnapshot> {
-  return sql.begin('isolation level repeatable read read only', (tx) => readResults(tx, electionId, options))
+  return readSnapshot(sql, (tx) => readResults(tx, electionId, options))
 }
 
 async function readResults(
@@ -138,7 +138,7 @@ async function readResults(
  * state; read in one snapshot like the results.
  */
 export async function loadRegions(sql: Sql, electionId: string, options: { state?: string; offset: number; limit: number }) {
-  return sql.begin('isolation level repeatable read read only', async (db) => {
+  return readSnapshot(sql, async (db) => {
     const snapshot = await readResults(db, electionId, {}, { allRegions: true, contests: false })
     const matching = snapshot.regions.filter((r) => options.state === undefined || r.state === options.state)
     return {
@@ -153,7 +153,7 @@ export async function loadRegions(sql: Sql, electionId: string, options: { state
 
 /** One region: votes per candidate and per channel, its leader, turnout and call. */
 export async function loadRegion(sql: Sql, electionId: string, regionId: string) {
-  return sql.begin('isolation level repeatable read read only', async (db) => {
+  return readSnapshot(sql, async (db) => {
     const snapshot = await readResults(db, electionId, {}, { allRegions: true, contests: false })
     const region = snapshot.regions.find((r) => r.id === regionId)
     if (!region) throw new AppError('not_found', `no region ${regionId} in ${electionId}`)
@@ -295,7 +295,7 @@ export async function changedSinceAt(db: Db, electionId: string, since: number) 
     }
   }
   // One snapshot for both reads; inside a caller's transaction, its snapshot.
-  return 'savepoint' in db ? read(db) : (db as Sql).begin('isolation level repeatable read read only', read)
+  return 'savepoint' in db ? read(db) : readSnapshot(db as Sql, read)
 }
 
 /** An entity tag for conditional requests: versions become visible in order, so the version is enough. */

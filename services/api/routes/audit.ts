@@ -3,7 +3,7 @@ import { stream } from 'hono/streaming'
 import { AppError } from '../../../domain/errors.ts'
 import { readAuditCommitment } from '../../../lib/db/audit-files.ts'
 import { getElection } from '../../../lib/db/elections.ts'
-import { withoutStatementTimeout } from '../../../lib/db/sql.ts'
+import { readSnapshot, withoutStatementTimeout } from '../../../lib/db/sql.ts'
 import {
   auditFileNames,
   auditSource,
@@ -104,7 +104,7 @@ export function auditRoutes(deps: ApiDeps) {
           for (const [k, v] of Object.entries(headers)) c.header(k, v)
           // Streamed from the box in one snapshot: a county's records are hundreds of megabytes.
           return stream(c, async (out) => {
-            await sql.begin('isolation level repeatable read read only', async (tx) => {
+            await readSnapshot(sql, async (tx) => {
               await withoutStatementTimeout(tx)
               for await (const chunk of cvrFile(tx, source, stored.generatedAt, stored.containerSize)) {
                 if (out.aborted) break
@@ -117,7 +117,7 @@ export function auditRoutes(deps: ApiDeps) {
           file === MANIFEST_FILE
             ? await manifestFile(sql, source, stored.containerSize)
             : (
-                await sql.begin('isolation level repeatable read read only', async (tx) => {
+                await readSnapshot(sql, async (tx) => {
                   // One pass over a county's box: longer than a request's usual limit.
                   await withoutStatementTimeout(tx)
                   return talliesFiles(tx, source, stored.containerSize)

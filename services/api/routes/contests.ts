@@ -8,6 +8,7 @@ import { mixedRankings, regionRankings } from '../../../lib/db/ballot-box.ts'
 import { listContestSummaries, readContestCounts } from '../../../lib/db/contest-results.ts'
 import { loadDefinitions } from '../../../lib/db/contests.ts'
 import { getElection } from '../../../lib/db/elections.ts'
+import { readSnapshot } from '../../../lib/db/sql.ts'
 import type { ApiDeps } from '../deps.ts'
 import { ElectionIdParam, json, problemResponses } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
@@ -33,7 +34,7 @@ export function contestRoutes(deps: ApiDeps) {
       }),
       async (c) => {
         const electionId = c.req.valid('param').id
-        const rows = await sql.begin('isolation level repeatable read read only', async (tx) => {
+        const rows = await readSnapshot(sql, async (tx) => {
           await getElection(tx, electionId)
           return listContestSummaries(tx, electionId)
         })
@@ -71,7 +72,7 @@ export function contestRoutes(deps: ApiDeps) {
       }),
       async (c) => {
         const { id: electionId, contestId } = c.req.valid('param')
-        const { election, counts, rules } = await sql.begin('isolation level repeatable read read only', async (tx) => {
+        const { election, counts, rules } = await readSnapshot(sql, async (tx) => {
           const election = await getElection(tx, electionId)
           const definition = (await loadDefinitions(tx, [electionId])).get(electionId)
           const rules = definition?.contests.find((k) => k.id === contestId)
@@ -112,7 +113,7 @@ export function contestRoutes(deps: ApiDeps) {
       async (c) => {
         const { id: electionId, contestId } = c.req.valid('param')
         const { region } = c.req.valid('query')
-        const { election, rules, rows } = await sql.begin('isolation level repeatable read read only', async (tx) => {
+        const { election, rules, rows } = await readSnapshot(sql, async (tx) => {
           const election = await getElection(tx, electionId)
           const definition = (await loadDefinitions(tx, [electionId])).get(electionId)
           const rules = definition?.contests.find((k) => k.id === contestId)

@@ -3,6 +3,7 @@ import { AppError } from '../../../domain/errors.ts'
 import { type CdfResultsInput, cdfResultsReport } from '../../../domain/exports/cdf-results.ts'
 import { contestRounds } from '../../../domain/rcv/contest-rounds.ts'
 import { type CdfExportFacts, readCdfExportFacts } from '../../../lib/db/cdf-export.ts'
+import { readSnapshot } from '../../../lib/db/sql.ts'
 import { electionDay } from '../../../lib/exports/election-day.ts'
 import type { ApiDeps } from '../deps.ts'
 import { createVersionedDocuments } from '../results-documents.ts'
@@ -57,7 +58,7 @@ export function exportRoutes(deps: ApiDeps) {
     sql,
     { onError: (err) => deps.log.warn({ err }, 'CDF export refresh failed; the previous one is served') },
     async (id) => {
-      const facts = await sql.begin('isolation level repeatable read read only', (tx) => readCdfExportFacts(tx, id))
+      const facts = await readSnapshot(sql, (tx) => readCdfExportFacts(tx, id))
       if (!facts) throw new AppError('conflict', `election ${id} has no contests defined: its results are at /elections/${id}/results`)
       const report = cdfResultsReport(
         cdfInput(facts, { generatedAt: new Date().toISOString(), minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS }),
