@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Marks } from './ballot.ts'
 import { type ElectionDefinitionInput, electionDefinitionSchema, resolveDefinition, WRITE_IN_SELECTION } from './contests.ts'
-import { countLayout, SLOT, sumVectors, vectorIndex } from './count-vector.ts'
+import { CountLayoutError, countLayout, SLOT, styleTotals, sumVectors, vectorIndex } from './count-vector.ts'
 import { indexDefinition, tabulateBallot } from './tabulation.ts'
 
 const input: ElectionDefinitionInput = {
@@ -108,6 +108,31 @@ describe('count vectors', () => {
     expect(plain.get(`r1|council|${WRITE_IN_SELECTION}`)).toBe(1)
     expect(plain.get('r2|city-q|yes')).toBe(2)
     expect(plain.get('r1|mayor|:overvotes')).toBe(1)
+  })
+
+  it('sums the vectors of a style per partition, whatever their region or channel, and refuses vectors of different lengths', () => {
+    const row = (regionId: string, channel: string, partition: number, styleId: string, counts: number[]) => ({
+      electionId: 'e',
+      regionId,
+      channel,
+      partition,
+      styleId,
+      counts,
+    })
+    const vectors = [
+      row('r2', 'mail', 1, 's1', [1, 0, 0, 0, 1]),
+      row('r1', 'mail', 0, 's1', [2, 1, 0, 0, 1]),
+      row('r1', 'early', 0, 's1', [3, 0, 1, 1, 1]),
+      row('r3', 'mail', 0, 's2', [5, 5, 0]),
+    ]
+    expect(styleTotals(vectors)).toEqual([
+      { electionId: 'e', styleId: 's1', partition: 0, counts: [5, 1, 1, 1, 2] },
+      { electionId: 'e', styleId: 's1', partition: 1, counts: [1, 0, 0, 0, 1] },
+      { electionId: 'e', styleId: 's2', partition: 0, counts: [5, 5, 0] },
+    ])
+    // The inputs are not changed (the batch's vectors are written as they are).
+    expect(vectors[1]?.counts).toEqual([2, 1, 0, 0, 1])
+    expect(() => styleTotals([...vectors, row('r4', 'mail', 0, 's2', [1, 1])])).toThrow(CountLayoutError)
   })
 
   it('refuses a stored layout that does not fit the definition, rather than count into the wrong cells', () => {

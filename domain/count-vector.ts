@@ -153,3 +153,32 @@ const pick = (b: VectorRow | Omit<VectorRow, 'counts'>) => ({
   partition: b.partition,
   styleId: b.styleId,
 })
+
+/** A style's vectors of one partition summed over its regions and channels (the `style_totals` row). */
+export interface StyleTotalRow {
+  electionId: string
+  styleId: string
+  partition: number
+  counts: number[]
+}
+
+/**
+ * A batch's vectors summed per election × style × partition, sorted by that key (the order
+ * every writer locks rows in). Element-wise: all vectors of a style share its layout.
+ */
+export function styleTotals(vectors: Iterable<VectorRow>): StyleTotalRow[] {
+  const rows = new Map<string, StyleTotalRow>()
+  for (const v of vectors) {
+    const key = `${v.electionId}|${v.styleId}|${v.partition}`
+    const row = rows.get(key)
+    if (!row) {
+      rows.set(key, { electionId: v.electionId, styleId: v.styleId, partition: v.partition, counts: [...v.counts] })
+      continue
+    }
+    if (row.counts.length !== v.counts.length) {
+      throw new CountLayoutError(`style ${v.styleId}: vectors of ${row.counts.length} and ${v.counts.length} elements`)
+    }
+    for (let i = 0; i < v.counts.length; i++) row.counts[i] = (row.counts[i] as number) + (v.counts[i] as number)
+  }
+  return [...rows.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, r]) => r)
+}

@@ -202,6 +202,50 @@ export function addRunningVectors(
   }
 }
 
+/** Adds one stored vector to its style's sum (the cells side of styleTotalDifferences). */
+export function addToStyleSum(sums: Map<string, number[]>, row: Pick<VectorRowStored, 'styleId' | 'counts'>): void {
+  const sum = sums.get(row.styleId)
+  if (!sum) {
+    sums.set(row.styleId, [...row.counts])
+    return
+  }
+  for (let i = 0; i < Math.max(sum.length, row.counts.length); i++) sum[i] = (sum[i] ?? 0) + (row.counts[i] ?? 0)
+}
+
+/** A ballot style whose stored total (what snapshots read) is not the sum of its cells' vectors. */
+export interface StyleTotalDifference {
+  styleId: string
+  /** The first element (0-based) where they differ. */
+  at: number
+  cells: number
+  stored: number
+}
+
+/**
+ * Compares each style's stored total (style_totals, summed over partitions) with the sum of
+ * its cells' vectors (style_counts): both are written by the same counting transaction, so
+ * any difference is a fault — of the database, or of a hand that edited one of them.
+ */
+export function styleTotalDifferences(
+  cellSums: Map<string, number[]>,
+  stored: Iterable<Pick<VectorRowStored, 'styleId' | 'counts'>>,
+): StyleTotalDifference[] {
+  const storedSums = new Map<string, number[]>()
+  for (const row of stored) addToStyleSum(storedSums, row)
+  const out: StyleTotalDifference[] = []
+  for (const styleId of [...new Set([...cellSums.keys(), ...storedSums.keys()])].sort()) {
+    const a = cellSums.get(styleId) ?? []
+    const b = storedSums.get(styleId) ?? []
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if ((a[i] ?? 0) !== (b[i] ?? 0)) {
+        out.push({ styleId, at: i, cells: a[i] ?? 0, stored: b[i] ?? 0 })
+        break
+      }
+    }
+  }
+  return out
+}
+
 export interface ContestDifference {
   contestId: string
   line: string

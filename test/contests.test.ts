@@ -254,7 +254,7 @@ describe('an election defined by contests', () => {
 
     // The recount from the ballot box equals the running counts; a tampered count does not.
     const clean = await recountContests(h.sql, id)
-    expect(clean).toMatchObject({ differences: [], unbalanced: 0 })
+    expect(clean).toMatchObject({ differences: [], unbalanced: 0, styleTotals: [] })
     expect(clean.cells).toBeGreaterThan(0)
     // One more vote for ada in east, written into the region's count vector (what the views read).
     await h.sql`
@@ -268,6 +268,10 @@ describe('an election defined by contests', () => {
       { contestId: 'gov', line: 'ada', regionId: 'east', channel: 'election_day', recounted: 2, running: 3 },
     ])
     expect(tampered.unbalanced).toBe(1)
+    // The style's stored total (what snapshots read) no longer is its cells' sum: named too.
+    expect(tampered.styleTotals).toEqual([expect.objectContaining({ cells: expect.any(Number), stored: expect.any(Number) })])
+    const [d] = tampered.styleTotals
+    expect((d?.cells ?? 0) - (d?.stored ?? 0)).toBe(1)
   })
 
   it('refuses a ballot of many contests for an election of one contest', async () => {

@@ -129,6 +129,16 @@ describe('public results while an election counts', () => {
     expect(seen.length).toBeGreaterThanOrEqual(3)
     for (let i = 1; i < seen.length; i++)
       expect((seen[i]?.ballots ?? 0) - (seen[i - 1]?.ballots ?? 0), 'a published step').toBeGreaterThanOrEqual(10)
+    // The snapshot reads the style's released total, which each release moves by what it
+    // changed; the page reads the released cells. After several releases they agree, in
+    // every element of the vector, not only in ballots.
+    const agreed = await waitUntil(async () => onTopic.at(-1) === seen.at(-1)?.ballots, 10_000, 50)
+    expect(agreed, `the topic's ${onTopic.at(-1)} against the page's ${seen.at(-1)?.ballots}`).toBe(true)
+    const [sums] = await h.sql<{ cells: number[]; total: number[] }[]>`
+      select (select vec_sum(counts) from released_style_counts where election_id = ${id}) as cells,
+             (select vec_sum(counts) from released_style_totals where election_id = ${id}) as total`
+    expect(sums?.total).toEqual(sums?.cells)
+    expect(sums?.total?.[0]).toBe(seen.at(-1)?.ballots)
 
     await setElectionStatus(h.sql, id, 'closing')
     await setElectionStatus(h.sql, id, 'closed')

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto'
 import type { Channel, Marks } from '../../domain/ballot.ts'
-import type { VectorRow } from '../../domain/count-vector.ts'
+import { styleTotals, type VectorRow } from '../../domain/count-vector.ts'
 import type { Db, Sql } from './sql.ts'
 
 /** A counted ballot of an election with contests, as it goes into the ballot box: no voter, no position, no time. */
@@ -17,7 +17,9 @@ export interface BoxedBallot {
  * into the pending ballot box in an order unrelated to arrival (a uniform shuffle from the
  * system's CSPRNG), and each region × channel × partition's count vector grows by the sum
  * of the batch's ballots there (domain/count-vector.ts; one row per region, not one per
- * contest × selection). Nothing written here names a voter, a log position or a time.
+ * contest × selection), and each style × partition's total by the same sums (`style_totals`,
+ * what snapshots read: db/migrations/0038). Nothing written here names a voter, a log
+ * position or a time.
  */
 export async function countIntoBallotBox(tx: Db, version: string, ballots: BoxedBallot[], vectors: VectorRow[]): Promise<void> {
   if (ballots.length === 0) return
@@ -26,8 +28,16 @@ export async function countIntoBallotBox(tx: Db, version: string, ballots: Boxed
     const j = randomInt(i + 1)
     ;[shuffled[i], shuffled[j]] = [shuffled[j] as BoxedBallot, shuffled[i] as BoxedBallot]
   }
+  const totals = styleTotals(vectors)
   await tx`
-    with pending as (
+    with totals as (
+      insert into style_totals (election_id, style_id, kafka_partition, counts)
+      select e, s, p, v::int[]
+      from unnest(${totals.map((t) => t.electionId)}::text[], ${totals.map((t) => t.styleId)}::text[],
+                  ${totals.map((t) => t.partition)}::int[], ${totals.map((t) => `{${t.counts.join(',')}}`)}::text[]) as t(e, s, p, v)
+      on conflict (election_id, style_id, kafka_partition) do update set counts = vec_add(style_totals.counts, excluded.counts)
+      returning 1
+    ), pending as (
       insert into ballot_box_pending (election_id, style_id, region_id, channel, marks)
       select e, s, r, c, m::jsonb
       from unnest(${shuffled.map((b) => b.electionId)}::text[], ${shuffled.map((b) => b.styleId)}::text[],

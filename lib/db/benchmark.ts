@@ -80,6 +80,7 @@ const ELECTION_RECORDS = [
   'ballot_outbox',
   'cast_receipts',
   'style_counts',
+  'style_totals',
   'contest_counts_legacy',
   'contest_ballots_legacy',
   'ballot_box_pending',

@@ -1,15 +1,17 @@
 import {
   addRunningVectors,
+  addToStyleSum,
   compareGrids,
   type Grid,
   newGrid,
   type RecountDefinition,
   recountBallot,
+  styleTotalDifferences,
   type VectorRowStored,
 } from '../../domain/recount.ts'
 import type { Db } from './sql.ts'
 
-export type { ContestDifference } from '../../domain/recount.ts'
+export type { ContestDifference, StyleTotalDifference } from '../../domain/recount.ts'
 
 /**
  * Recounts every contest from the ballot box (mixed and pending alike) and compares each
@@ -21,7 +23,10 @@ export type { ContestDifference } from '../../domain/recount.ts'
  */
 export async function recountContests(db: Db, electionId: string, options: { fromBallotBox: boolean } = { fromBallotBox: true }) {
   const definition = await readRecountDefinition(db, electionId)
-  const running = await readRunningCells(db, electionId, definition)
+  const styleSums = new Map<string, number[]>()
+  const running = await readRunningCells(db, electionId, definition, styleSums)
+  const storedTotals = await db<{ styleId: string; counts: number[] }[]>`
+    select style_id, counts from style_totals where election_id = ${electionId}`
   let recounted: Grid | null = null
   if (options.fromBallotBox) {
     const recount = newGrid(definition)
@@ -32,7 +37,7 @@ export async function recountContests(db: Db, electionId: string, options: { fro
     for await (const rows of cursor) for (const row of rows) recountBallot(recount, definition, row)
     recounted = recount
   }
-  return compareGrids(recounted, running)
+  return { ...compareGrids(recounted, running), styleTotals: styleTotalDifferences(styleSums, storedTotals) }
 }
 
 /** The definition as stored: each style's contests, each contest's votes allowed, write-in line and selections. */
@@ -53,7 +58,13 @@ async function readRecountDefinition(db: Db, electionId: string): Promise<Recoun
 }
 
 /** The running counts per cell: the stored vectors through the stored layout, plus what 0015's tables kept. */
-async function readRunningCells(db: Db, electionId: string, definition: RecountDefinition): Promise<Grid> {
+async function readRunningCells(
+  db: Db,
+  electionId: string,
+  definition: RecountDefinition,
+  /** Filled with each style's vectors summed: what its stored total must equal. */
+  styleSums: Map<string, number[]>,
+): Promise<Grid> {
   const layoutRows = await db<{ styleId: string; contestId: string; at: number }[]>`
     select style_id, contest_id, at from style_contests where election_id = ${electionId} order by style_id, at`
   const layout = new Map<string, Array<{ contestId: string; at: number }>>()
@@ -68,7 +79,10 @@ async function readRunningCells(db: Db, electionId: string, definition: RecountD
   const cells = newGrid(definition)
   const vectors = db<VectorRowStored[]>`
     select region_id, channel, style_id, counts from style_counts where election_id = ${electionId}`.cursor(5000)
-  for await (const rows of vectors) addRunningVectors(cells, rows, layout)
+  for await (const rows of vectors) {
+    addRunningVectors(cells, rows, layout)
+    for (const row of rows) addToStyleSum(styleSums, row)
+  }
   const legacy = await db<{ contestId: string; line: string; regionId: string; channel: string; n: number }[]>`
     select contest_id, selection_id as line, region_id, channel, sum(votes)::float8 as n
     from contest_counts_legacy where election_id = ${electionId} group by 1, 2, 3, 4

@@ -8,15 +8,13 @@ import type { Db } from './sql.ts'
  * What an election's contest totals are folded from (domain/contest-totals.ts), read in the
  * caller's snapshot; null for an election without contests.
  *
- * The vectors are summed per ballot style here, in the database, and not cell by cell
- * through the views `contest_counts`/`contest_ballots`: a county election has ~18,000
- * vectors (1,000 precincts × 3 channels × 6 partitions) of ~120 integers, which the views
- * would give back as millions of rows, every second. Nor are the raw vectors brought to
- * the process and added there: that moves ~2 million integers as text and parses them on
- * the caller's only thread (the tally's, which is counting meanwhile, or the API's). One
- * unnest-and-group pass over the election's vectors returns a vector per style (a few
- * hundred), and everything after that is small. Element-wise sums are valid because all
- * vectors of a style share its layout (`style_contests`).
+ * The vectors are read summed per ballot style, as counting and the releases keep them
+ * (`style_totals`, `released_style_totals`: db/migrations/0038), and not cell by cell: a
+ * county election has ~18,000 vectors (1,000 precincts × 3 channels × 6 partitions) of
+ * ~120 integers, and adding them up on every read took seconds of the database's CPU per
+ * snapshot. A style's total has a row per partition (a few per style, a few hundred styles);
+ * one unnest-and-group pass adds them. Element-wise sums are valid because all vectors of a
+ * style share its layout (`style_contests`).
  *
  * The running ballots per region (for the ballots still outstanding in each contest) come
  * from `tally_counts`, where every counted ballot of an election with contests is one
@@ -48,7 +46,7 @@ export async function readContestTotalsInput(
       select style_id, array_agg(n order by i) as counts
       from (
         select v.style_id, u.i, sum(u.x)::float8 as n
-        from ${db(counts === 'public' ? 'public_style_counts' : 'style_counts')} v cross join lateral unnest(v.counts) with ordinality as u(x, i)
+        from ${db(counts === 'public' ? 'public_style_totals' : 'style_totals')} v cross join lateral unnest(v.counts) with ordinality as u(x, i)
         where v.election_id = ${electionId}
         group by v.style_id, u.i
       ) s
