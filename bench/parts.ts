@@ -2,9 +2,10 @@ import type { Kafka } from 'kafkajs'
 import { encodeBallot } from '../domain/ballot.ts'
 import { isTransient } from '../lib/counting/account-batch.ts'
 import { countBatch } from '../lib/counting/count-batch.ts'
+import { mixBallotBox } from '../lib/db/ballot-box.ts'
 import type { Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
-import { benchElection, ensureBenchTopic, KAFKA_ONLY_TOPIC, PG_ONLY_TOPIC } from './load.ts'
+import { type BenchBallot, benchElection, ensureBenchTopic, KAFKA_ONLY_TOPIC, PG_ONLY_TOPIC } from './load.ts'
 
 /** Kafka alone: produce N ballots as fast as acks allow while a consumer reads them; no database. */
 export async function kafkaAlone(kafka: Kafka, n: number): Promise<{ rate: number; seconds: number }> {
@@ -85,10 +86,12 @@ export async function postgresAlone(
   sql: Sql,
   n: number,
   postgresCpuSeconds: () => number,
+  /** The ballots: one-contest (the machine's reference, every run) or the run's own. */
+  ballot: { kind: BenchBallot; precincts?: number } = { kind: 'one-contest' },
   batchSize = 5000,
   concurrency = 2,
 ): Promise<{ rate: number; seconds: number; postgresUsPerBallot: number }> {
-  const sim = await benchElection(sql, n, 'pg-only')
+  const sim = await benchElection(sql, n, 'pg-only', ballot.kind, ballot.precincts)
   const castAt = new Date().toISOString()
   const partitions = TOPICS.votes.partitions
   const byPartition: Array<Array<{ partition: number; offset: string; value: Buffer }>> = Array.from({ length: partitions }, () => [])
@@ -110,10 +113,16 @@ export async function postgresAlone(
         for (const batches of mine) {
           const batch = batches[round]
           if (batch) await countRetrying(() => countBatch(sql, { groupId: group, topic: PG_ONLY_TOPIC, messages: batch }))
+          // As the tally's mixer does with its defaults: a window once 10,000 ballots wait.
+          if (batch && ballot.kind !== 'one-contest') await mixBallotBox(sql, { atLeast: 10_000 })
         }
       }
     }),
   )
+  // Ballots of an election with contests wait in the pending box until the tally's mixer
+  // moves them (services/tally/ballot-box-mixer.ts): that move is the database's work per
+  // ballot too, so the last window's is timed with the rest.
+  if (ballot.kind !== 'one-contest') await mixBallotBox(sql, { wait: true })
   const seconds = (performance.now() - t0) / 1000
   const postgresUsPerBallot = Math.round(((postgresCpuSeconds() - cpu0) * 1e6) / n)
   return { rate: Math.round(n / seconds), seconds, postgresUsPerBallot }

@@ -6,8 +6,20 @@ export interface BenchReport {
   quick: boolean
   ballot: 'one-contest' | 'realistic' | 'ranked'
   steps: Array<StepResult & { cpu: Record<string, number>; cpuSeconds: Record<string, number>; tallyPeakRssMiB?: number }>
-  parts: { kafkaAlone: { rate: number; seconds: number }; postgresAlone: { rate: number; seconds: number; postgresUsPerBallot: number } }
+  parts: {
+    kafkaAlone: { rate: number; seconds: number }
+    /** One-contest ballots: the machine's reference, the same in every run. */
+    postgresAlone: PartAlone
+    /** The run's own ballots (realistic, ranked) through the same transaction and the ballot box's mix. */
+    postgresAloneBallot?: PartAlone
+  }
   summary: { maxSustained: number; p99Under250At: number; slowerPart: string; ratioToSlowerPart: number; saturatesFirst: string }
+}
+
+interface PartAlone {
+  rate: number
+  seconds: number
+  postgresUsPerBallot: number
 }
 
 const n = (x: number) => x.toLocaleString('en-US')
@@ -57,6 +69,11 @@ export function table(r: BenchReport): string {
     ...rows.map(line),
     '',
     `parts alone: Kafka produce+consume ${n(r.parts.kafkaAlone.rate)}/s, PostgreSQL ingest (the tally's transaction) ${n(r.parts.postgresAlone.rate)}/s, ${n(r.parts.postgresAlone.postgresUsPerBallot)} µs of PostgreSQL CPU per ballot`,
+    ...(r.parts.postgresAloneBallot
+      ? [
+          `PostgreSQL alone with this run's ${r.ballot} ballots (the same transaction, and the ballot box's mix): ${n(r.parts.postgresAloneBallot.rate)}/s, ${n(r.parts.postgresAloneBallot.postgresUsPerBallot)} µs of PostgreSQL CPU per ballot`,
+        ]
+      : []),
     `max sustained ${n(r.summary.maxSustained)}/s = ${(100 * r.summary.ratioToSlowerPart).toFixed(0)}% of the slower part alone (${r.summary.slowerPart})`,
     `p99 <= 250 ms up to ${n(r.summary.p99Under250At)}/s offered; highest CPU at the top rate: ${r.summary.saturatesFirst}`,
     ...ceiling(r),
