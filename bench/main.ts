@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * `bun run bench [--quick] [--rates r1,r2] [--seconds s] [--ballot one-contest|realistic|ranked] [--precincts n] [--keep-data]`:
+ * `bun run bench [--quick] [--rates r1,r2] [--seconds s] [--ballot one-contest|realistic|ranked] [--precincts n] [--tallies n] [--keep-data]`:
  * the end-to-end benchmark against the real stack.
  *
  * For each offered rate: an open-loop generator sends ballots to `votes`, a real tally
@@ -23,6 +23,7 @@ import { configOrExit, databaseConfig, kafkaConfig, parseConfig } from '../lib/c
 import { lockBenchmark } from '../lib/db/benchmark.ts'
 import { createSql, type Sql } from '../lib/db/sql.ts'
 import { createKafka } from '../lib/kafka.ts'
+import { TOPICS } from '../lib/local-stack.ts'
 import { waitUntil } from '../lib/wait.ts'
 import { cpuMeter, cpuSeconds, peakRssMiB } from './cpu.ts'
 import {
@@ -36,6 +37,7 @@ import {
 } from './load.ts'
 import { kafkaAlone, postgresAlone } from './parts.ts'
 import { type BenchReport, chart, table } from './report.ts'
+import { describeWaits, sampleWaits } from './waits.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const OUT = join(ROOT, '.bench')
@@ -51,6 +53,7 @@ function readFlags() {
         'keep-data': { type: 'boolean', default: false },
         ballot: { type: 'string', default: 'one-contest' },
         precincts: { type: 'string' },
+        tallies: { type: 'string' },
       },
     }).values
   } catch (err) {
@@ -78,6 +81,10 @@ const flags = z.object({
   // precinct has 11 contests, one of them ranked, on every ballot — the ranked rounds at a rate
   // the long ballot cannot reach on this machine.
   precincts: z.coerce.number().int().min(1).max(REALISTIC_PRECINCTS).optional(),
+  // Tally instances sharing the benchmark's consumer group (issue #25's contention figures:
+  // the database's CPU per ballot and its sessions' waits with 1, 2, 4 instances). At most
+  // one per partition of the benchmark topic: another would hold none.
+  tallies: z.coerce.number().int().min(1).max(TOPICS.votes.partitions).default(1),
 })
 const parsedFlags = flags.safeParse(values)
 if (!parsedFlags.success) {
@@ -159,19 +166,29 @@ async function main() {
   await sql`insert into consumer_offsets (group_id, topic, partition, next_offset)
     select ${groupId}, ${BENCH_TOPIC}, * from unnest(${ends.map((e) => e.partition)}::int[], ${ends.map((e) => e.high)}::bigint[])`
   mkdirSync(OUT, { recursive: true })
-  const tally = spawn(process.execPath, ['services/tally/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, TALLY_GROUP_ID: groupId, TALLY_TOPIC: BENCH_TOPIC, TALLY_METRICS_PORT: '19999', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  if (!(await waitUntil(async () => (await fetch('http://127.0.0.1:19999/healthz')).ok, 60_000))) {
-    say('the benchmark tally did not become healthy')
-    process.exit(1)
+  const tallies = Array.from({ length: opts.tallies }, (_, i) =>
+    spawn(process.execPath, ['services/tally/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TALLY_GROUP_ID: groupId,
+        TALLY_TOPIC: BENCH_TOPIC,
+        TALLY_METRICS_PORT: String(19999 - i),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  )
+  for (let i = 0; i < tallies.length; i++) {
+    if (!(await waitUntil(async () => (await fetch(`http://127.0.0.1:${19999 - i}/healthz`)).ok, 60_000))) {
+      say(`benchmark tally ${i + 1} did not become healthy`)
+      process.exit(1)
+    }
   }
 
   const stack = stackPids()
   const processes = {
-    tally: { pid: tally.pid ?? 0 },
+    ...Object.fromEntries(tallies.map((t, i) => [tallies.length === 1 ? 'tally' : `tally${i + 1}`, { pid: t.pid ?? 0 }])),
     bench: { pid: process.pid },
     kafka: { pid: stack.kafka ?? 0 },
     postgres: { pid: stack.postgres ?? 0, tree: true },
@@ -179,18 +196,24 @@ async function main() {
   const steps: BenchReport['steps'] = []
   try {
     // Warm-up, not reported: the first batches pay for JIT compilation and cold caches.
-    say('warming up for 3 s')
-    await runStep({ sql, producer, admin, groupId, ballot: opts.ballot, precincts: opts.precincts }, 1000, 3, () => () => undefined)
+    // Several instances first share the partitions out (a rebalance or two): warmed up longer.
+    const warmUp = tallies.length === 1 ? 3 : 10
+    say(`warming up for ${warmUp} s`)
+    await runStep({ sql, producer, admin, groupId, ballot: opts.ballot, precincts: opts.precincts }, 1000, warmUp, () => () => undefined)
     for (const rate of rates) {
       say(`offering ${rate.toLocaleString('en-US')} ballots/s for ${seconds} s`)
+      const waits = sampleWaits(sql)
       const { meter: cpu, ...step } = await runStep(
         { sql, producer, admin, groupId, ballot: opts.ballot, precincts: opts.precincts },
         rate,
         seconds,
         () => cpuMeter(processes),
       )
-      steps.push({ ...step, cpu: cpu.percent, cpuSeconds: cpu.seconds, tallyPeakRssMiB: peakRssMiB(tally.pid ?? 0) })
+      const waited = await waits()
+      const tallyPeakRssMiB = Math.max(...tallies.map((t) => peakRssMiB(t.pid ?? 0)))
+      steps.push({ ...step, cpu: cpu.percent, cpuSeconds: cpu.seconds, tallyPeakRssMiB, waits: waited })
       say(`  achieved ${step.achieved.toLocaleString('en-US')}/s, p99 ${step.latency.p99} ms, exact: ${step.exact}`)
+      say(`  the tally sessions in PostgreSQL (${tallies.length} instance${tallies.length === 1 ? '' : 's'}): ${describeWaits(waited)}`)
       if (step.contests) {
         const c = step.contests
         say(
@@ -203,8 +226,12 @@ async function main() {
       }
     }
   } finally {
-    tally.kill('SIGTERM')
-    await new Promise((r) => tally.on('exit', r))
+    await Promise.all(
+      tallies.map((t) => {
+        t.kill('SIGTERM')
+        return new Promise((r) => t.on('exit', r))
+      }),
+    )
   }
 
   say(`parts alone: Kafka produce+consume of ${partsN.toLocaleString('en-US')} ballots`)

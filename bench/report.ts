@@ -1,11 +1,14 @@
 import type { StepResult } from './load.ts'
+import type { WaitShares } from './waits.ts'
 
 export interface BenchReport {
   when: string
   machine: { cores: number; memoryGiB: number }
   quick: boolean
   ballot: 'one-contest' | 'realistic' | 'ranked'
-  steps: Array<StepResult & { cpu: Record<string, number>; cpuSeconds: Record<string, number>; tallyPeakRssMiB?: number }>
+  steps: Array<
+    StepResult & { cpu: Record<string, number>; cpuSeconds: Record<string, number>; tallyPeakRssMiB?: number; waits?: WaitShares }
+  >
   parts: {
     kafkaAlone: { rate: number; seconds: number }
     /** One-contest ballots: the machine's reference, the same in every run. */
