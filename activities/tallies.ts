@@ -1,6 +1,7 @@
+import { log } from '@temporalio/activity'
 import type { ReconciliationReport } from '../domain/reconciliation.ts'
 import { mixBallotBox } from '../lib/db/ballot-box.ts'
-import { recountContests } from '../lib/db/contest-recount.ts'
+import { rebuildStyleTotals, recountContests } from '../lib/db/contest-recount.ts'
 import { messageLedger } from '../lib/db/counting.ts'
 import { type ContestRecount, type Difference, findDifferences, recordReconciliation, repairDifferences } from '../lib/db/reconciliation.ts'
 import { readSnapshot } from '../lib/db/sql.ts'
@@ -21,13 +22,24 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
     async reconcileElection(electionId: string, options: { final: boolean }): Promise<ReconcileResult> {
       let differences: Difference[] = await findDifferences(sql, electionId)
       if (differences.length > 0) differences = await repairDifferences(sql, electionId)
-      const repaired = differences.length > 0
+      let repaired = differences.length > 0
       // Before the final recount, the last window goes into the ballot box: what is certified is all mixed.
       if (options.final) await mixBallotBox(sql, { wait: true })
       const recount = await heartbeating(
         readSnapshot(sql, (tx) => recountContests(tx, electionId, { fromBallotBox: options.final })),
         'recounting the contests',
       )
+      // Style totals apart from their cells (what the snapshot and the race calls read): rebuilt
+      // from the cells, loudly; the report keeps what was found.
+      if (recount.styleTotals.length > 0 || recount.releasedStyleTotals.length > 0) {
+        log.error('style totals disagreed with their cells; rebuilt from them', {
+          electionId,
+          counted: recount.styleTotals,
+          released: recount.releasedStyleTotals,
+        })
+        await rebuildStyleTotals(sql, electionId)
+        repaired = true
+      }
       const contests = recount.cells > 0 || recount.differences.length > 0 ? recount : null
       // The ledger scans every row ever recorded: taken at certification, not every few seconds.
       const ledger = options.final ? await messageLedger(sql, { groupId: tallyGroupId, topic: TOPICS.votes.name }) : null

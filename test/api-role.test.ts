@@ -145,7 +145,6 @@ describe('votestream_api', () => {
       'simulation_injected',
       'simulation_truth',
       'style_counts',
-      'style_totals',
       'tallies',
       'tally_counts',
       'trend_buckets',

@@ -12,9 +12,11 @@
 --   style_totals           per election × style × partition: what style_counts holds for
 --                          the style, summed; upserted by the counting transaction with the
 --                          vectors (same batch, same version), so it can never disagree with
---                          them (certification checks it does not). Per partition like
---                          style_counts: two tally transactions never hold one partition,
---                          so they never wait for each other's row.
+--                          them (the recount checks it does not; the reconciliation
+--                          rebuilds one that is off, certification refuses). Per partition
+--                          like style_counts: today the election's results lock already
+--                          orders one election's counting transactions, so the key matters
+--                          only once that lock goes (docs/performance.md, contention).
 --   released_style_totals  per election × style: what released_style_counts holds, summed;
 --                          moved by each release by what it replaced (its one writer is the
 --                          release, under the election's results lock).
@@ -54,4 +56,6 @@ create view public_style_totals as
   from released_style_totals t
   where exists (select from elections e where e.id = t.election_id and e.counted_version is null);
 
-grant select on style_totals, public_style_totals to votestream_api;
+-- The API reads what the public sees; the counted totals are the worker's (race calls,
+-- certification, audits).
+grant select on public_style_totals to votestream_api;

@@ -6,10 +6,12 @@ import {
   newGrid,
   type RecountDefinition,
   recountBallot,
+  type StyleTotalDifference,
   styleTotalDifferences,
   type VectorRowStored,
 } from '../../domain/recount.ts'
-import type { Db } from './sql.ts'
+import type { Db, Sql } from './sql.ts'
+import { takeResultsVersion } from './versions.ts'
 
 export type { ContestDifference, StyleTotalDifference } from '../../domain/recount.ts'
 
@@ -37,7 +39,55 @@ export async function recountContests(db: Db, electionId: string, options: { fro
     for await (const rows of cursor) for (const row of rows) recountBallot(recount, definition, row)
     recounted = recount
   }
-  return { ...compareGrids(recounted, running), styleTotals: styleTotalDifferences(styleSums, storedTotals) }
+  return {
+    ...compareGrids(recounted, running),
+    styleTotals: styleTotalDifferences(styleSums, storedTotals),
+    releasedStyleTotals: await releasedTotalDifferences(db, electionId),
+  }
+}
+
+/**
+ * Each style's public total while counting (released_style_totals, moved by every release)
+ * against the sum of its released cells (released_style_counts, what the contest pages,
+ * the export and Grafana read): apart, the snapshot and the pages would disagree. Streamed
+ * and summed here, as the running cells are; nothing once counting finished (the public
+ * then reads the counts themselves).
+ */
+async function releasedTotalDifferences(db: Db, electionId: string): Promise<StyleTotalDifference[]> {
+  const sums = new Map<string, number[]>()
+  const cells = db<{ styleId: string; counts: number[] }[]>`
+    select style_id, counts from released_style_counts where election_id = ${electionId}`.cursor(5000)
+  for await (const rows of cells) for (const row of rows) addToStyleSum(sums, row)
+  const stored = await db<{ styleId: string; counts: number[] }[]>`
+    select style_id, counts from released_style_totals where election_id = ${electionId}`
+  return styleTotalDifferences(sums, stored)
+}
+
+/**
+ * Rebuilds an election's style totals, counted and released, from the cells they sum (the
+ * reconciliation's repair when the recount found them apart: a tally of an older release
+ * counting after 0038, a hand in psql). Under the election's results lock, so no counting
+ * batch or release of the election is in between. The version moves as for any repair, so
+ * the documents cached at the old one are built again.
+ */
+export async function rebuildStyleTotals(sql: Sql, electionId: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    // The election's row first, then its results lock: the order counting takes them in
+    // (the other order deadlocks with a batch holding the row while it waits for the lock).
+    await tx`select from elections where id = ${electionId} for no key update`
+    const version = await takeResultsVersion(tx, [electionId])
+    await tx`delete from style_totals where election_id = ${electionId}`
+    await tx`
+      insert into style_totals (election_id, style_id, kafka_partition, counts)
+      select election_id, style_id, kafka_partition, vec_sum(counts) from style_counts
+      where election_id = ${electionId} group by 1, 2, 3`
+    await tx`delete from released_style_totals where election_id = ${electionId}`
+    await tx`
+      insert into released_style_totals (election_id, style_id, counts)
+      select election_id, style_id, vec_sum(counts) from released_style_counts
+      where election_id = ${electionId} group by 1, 2`
+    await tx`update elections set version = greatest(version, ${version}::bigint) where id = ${electionId}`
+  })
 }
 
 /** The definition as stored: each style's contests, each contest's votes allowed, write-in line and selections. */
