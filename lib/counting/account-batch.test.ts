@@ -10,6 +10,12 @@ describe('whose fault a failed batch is', () => {
     const err = Object.assign(new Error('vec_add: vectors of 2 and 1 elements'), { name: 'PostgresError', code: 'XX000' })
     expect(isDatabaseFault(err)).toBe(true)
   })
+  it('takes a count past its column’s range (22003) for the database’s fault: a stored count overflowed, not a ballot', () => {
+    const err = Object.assign(new Error('integer out of range'), { name: 'PostgresError', code: '22003' })
+    expect(isDatabaseFault(err)).toBe(true)
+    // Other data exceptions stay the message's (a value the database refuses).
+    expect(isDatabaseFault(Object.assign(new Error('invalid input syntax'), { name: 'PostgresError', code: '22P02' }))).toBe(false)
+  })
   it('takes a plain error for the message’s fault (the batch is split to find it)', () => {
     const err = new Error('something about this message')
     expect(isDatabaseFault(err)).toBe(false)

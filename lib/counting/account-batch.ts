@@ -34,10 +34,13 @@ const TRANSIENT_CODES = new Set([
  * PostgreSQL error classes that say the database's state is at fault, not a message:
  * privileges or a missing object after a migration (42, e.g. 42501 a revoked grant),
  * an internal error or corruption (XX, e.g. XX001 a corrupt page), a feature not supported
- * (0A), a transaction state (25). Counting stops on the batch and retries it until an
- * operator has fixed the cause; no ballot is rejected for it.
+ * (0A), a transaction state (25), a count past its column's range (22003: a vector element
+ * or a total over 2^31 - 1; what a ballot carries is validated before any statement, so the
+ * overflow is the stored count's, and splitting the batch would set valid ballots aside as
+ * unprocessable). Counting stops on the batch and retries it until an operator has fixed
+ * the cause; no ballot is rejected for it.
  */
-const DATABASE_FAULT_SQLSTATE = /^(42|XX|0A|25)/
+const DATABASE_FAULT_SQLSTATE = /^(42|XX|0A|25|22003)/
 /** A statement cancelled by a timeout (a role's statement_timeout): a smaller batch may pass. */
 const STATEMENT_TIMEOUT = '57014'
 
