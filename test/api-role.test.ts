@@ -139,6 +139,7 @@ describe('votestream_api', () => {
       'rcv_rankings',
       'reconciliation_reports',
       'rejected_ballots',
+      'released_cells',
       'results_releases',
       'schema_migrations',
       'simulation_contest_truth',

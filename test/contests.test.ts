@@ -655,6 +655,50 @@ describe('the secret ballot', () => {
     expect({ counted: again.styleTotals, released: again.releasedStyleTotals }).toEqual({ counted: [], released: [] })
   })
 
+  it('names in ?since=N the regions whose public contest counts moved without a count: a release, and the close', async () => {
+    const id = await openDefined()
+    // Counted but not released (a step of 100): the public contest counts have not moved.
+    await count(
+      id,
+      Array.from({ length: 12 }, (_, i) => v2(id, `north-${i}`, 'north', { gov: ['ada'], m1: ['yes'] })),
+      { releaseStep: 100 },
+    )
+    const versionNow = async () => Number((await h.sql<{ v: string }[]>`select results_version(${id})::text as v`)[0]?.v)
+    const counted = await versionNow()
+    // The shared document is rebuilt once it is behind: asked until it reaches the current version.
+    const since = async (n: number) => {
+      const at = await versionNow()
+      let body: Awaited<ReturnType<typeof get>>
+      const caughtUp = await waitUntil(
+        async () => {
+          body = await get(`/elections/${id}/results?since=${n}`)
+          return body.version >= at
+        },
+        5_000,
+        50,
+      )
+      expect(caughtUp, `the document at version ${at}`).toBe(true)
+      return body.changedSince as { regions: string[] }
+    }
+    expect((await since(counted)).regions).toEqual([])
+    // The release moves north's public contest counts, and no count moved with it.
+    expect(await releaseCounts(h.sql, id, 10)).toBe(1)
+    const released = await versionNow()
+    expect(released).toBeGreaterThan(counted)
+    expect((await since(counted)).regions).toEqual(['north'])
+    expect((await since(released)).regions).toEqual([])
+    // Two more ballots, held back (under the step); the close shows them: north moves again.
+    await count(
+      id,
+      [0, 1].map((i) => v2(id, `north-${12 + i}`, 'north', { gov: ['bob'], m1: ['no'] })),
+      { releaseStep: 100 },
+    )
+    const beforeClose = await versionNow()
+    await setElectionStatus(h.sql, id, 'closing')
+    await setElectionStatus(h.sql, id, 'closed')
+    expect((await since(beforeClose)).regions).toEqual(['north'])
+  })
+
   it('suppresses small cells in public results', async () => {
     const id = await openDefined()
     await count(id, [v2(id, 'east-0', 'east', { gov: ['ada'], council: ['c4'], m1: ['no'] })])

@@ -63,9 +63,9 @@ export async function releaseCounts(sql: Sql, electionId: string, step: number):
       from style_counts v join (${dueCells}) due on v.region_id = due.region_id and v.channel = due.channel
       where v.election_id = ${electionId}`
     await tx`
-      insert into released_cells (election_id, region_id, channel, ballots)
-      select ${electionId}, * from unnest(${regions}::text[], ${channels}::text[], ${due.map((c) => c.live)}::bigint[])
-      on conflict (election_id, region_id, channel) do update set ballots = excluded.ballots`
+      insert into released_cells (election_id, region_id, channel, ballots, version)
+      select ${electionId}, *, ${version}::bigint from unnest(${regions}::text[], ${channels}::text[], ${due.map((c) => c.live)}::bigint[])
+      on conflict (election_id, region_id, channel) do update set ballots = excluded.ballots, version = excluded.version`
     await tx`
       insert into results_releases (election_id, version) values (${electionId}, ${version}::bigint)
       on conflict (election_id) do update set version = excluded.version, released_at = now()`

@@ -2,6 +2,7 @@ import type { RejectionReason } from '../../domain/ballot.ts'
 import { publicContestCall } from '../../domain/contest-calls.ts'
 import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
 import { contestTotals } from '../../domain/contest-totals.ts'
+import { BALLOTS_KEY } from '../../domain/contests.ts'
 import { reportingStatus } from '../../domain/election.ts'
 import { AppError } from '../../domain/errors.ts'
 import { leaderOf, REGIONS_INLINE, type ResultsSnapshot } from '../../domain/results.ts'
@@ -283,13 +284,23 @@ export async function changedSince(db: Db, electionId: string, since: number) {
 export async function changedSinceAt(db: Db, electionId: string, since: number) {
   const read = async (tx: Db) => {
     const [at] = await tx<{ version: number | null }[]>`select results_version(${electionId})::float8 as version`
-    const rows = await tx<{ candidateId: string; regionId: string }[]>`
-      select distinct candidate_id, region_id from tally_counts where election_id = ${electionId} and version > ${since}`
+    // Counts that moved since, and what the public saw move without a count: a release of
+    // contest counts (released_cells' version, db/migrations/0042) and, once counting finished after
+    // `since`, every region of an election with contests (its public contest counts switched
+    // from the released copy to the counts themselves then).
+    const rows = await tx<{ candidateId: string | null; regionId: string }[]>`
+      select distinct candidate_id, region_id from tally_counts
+      where election_id = ${electionId}
+        and (version > ${since}
+             or (candidate_id = ${BALLOTS_KEY}
+                 and exists (select from elections e where e.id = ${electionId} and e.counted_version > ${since})))
+      union
+      select distinct null, region_id from released_cells where election_id = ${electionId} and version > ${since}`
     return {
       version: at?.version ?? 0,
       changes: {
         since,
-        candidates: [...new Set(rows.map((r) => r.candidateId))].sort(),
+        candidates: [...new Set(rows.flatMap((r) => (r.candidateId === null ? [] : [r.candidateId])))].sort(),
         regions: [...new Set(rows.map((r) => r.regionId))].sort(),
       },
     }
