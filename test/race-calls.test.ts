@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeBallot } from '../domain/ballot.ts'
 import { type ConsumedMessage, countBatch } from '../lib/counting/count-batch.ts'
 import { setElectionStatus } from '../lib/db/elections.ts'
+import { recordCall, retractCall } from '../lib/db/race-calls.ts'
 import { loadResults } from '../lib/db/results.ts'
+import { takeResultsVersion } from '../lib/db/versions.ts'
 import { startApiHarness } from './api-harness.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
 import { startTally, type TallyProcess } from './processes.ts'
@@ -163,5 +165,26 @@ describe('results versions', () => {
     const rows = await h.sql<{ candidateId: string; version: string }[]>`
       select candidate_id, version::text from tally_counts where election_id = ${e.id} order by version`
     expect(rows.map((r) => r.candidateId)).toEqual(['ada', 'alan'])
+  })
+
+  it('names in since=N a region whose call was made or retracted since, no count having moved', async () => {
+    const e = await openTestElection(h.sql)
+    await countBatch(h.sql, {
+      groupId: 'test',
+      topic: `calls-since-${e.id}`,
+      messages: [{ partition: 0, offset: '0', value: encodeBallot(ballot(e.id, 'north-0', 'ada', 'north')) }],
+    })
+    const counted = await loadResults(h.sql, e.id)
+    expect(counted.changedSince).toBeUndefined()
+    const decision = { candidateId: 'ada', rule: 'test', figures: { lead: 1, outstanding: 0, leaderVotes: 1, runnerUpVotes: 0 } }
+    await h.sql.begin(async (tx) => recordCall(tx, e.id, 'north', decision, await takeResultsVersion(tx, [e.id])))
+    const called = await loadResults(h.sql, e.id, { since: counted.version })
+    expect(called.version).toBeGreaterThan(counted.version)
+    expect(called.changedSince?.regions).toEqual(['north'])
+    const [call] = await h.sql<{ id: string }[]>`select id::text from race_calls where election_id = ${e.id}`
+    await h.sql.begin(async (tx) => retractCall(tx, call?.id ?? '', 'test', await takeResultsVersion(tx, [e.id])))
+    const retracted = await loadResults(h.sql, e.id, { since: called.version })
+    expect(retracted.changedSince?.regions).toEqual(['north'])
+    expect((await loadResults(h.sql, e.id, { since: retracted.version })).changedSince?.regions).toEqual([])
   })
 })

@@ -41,16 +41,17 @@ export async function releaseCounts(sql: Sql, electionId: string, step: number):
     // waits for the results lock held here, so both statements see the same counts.
     await tx`
       insert into released_style_totals (election_id, style_id, counts)
-      select ${electionId}, n.style_id,
+      select ${electionId}, coalesce(n.style_id, o.style_id),
              case when o.counts is null then n.counts
+                  when n.counts is null then array(select -x from unnest(o.counts) with ordinality as u(x, i) order by i)
                   else vec_add(n.counts, array(select -x from unnest(o.counts) with ordinality as u(x, i) order by i)) end
       from (select v.style_id, vec_sum(v.counts) as counts
             from style_counts v join (${dueCells}) due on v.region_id = due.region_id and v.channel = due.channel
             where v.election_id = ${electionId} group by 1) n
-      left join (select r.style_id, vec_sum(r.counts) as counts
+      full join (select r.style_id, vec_sum(r.counts) as counts
                  from released_style_counts r join (${dueCells}) due on r.region_id = due.region_id and r.channel = due.channel
                  where r.election_id = ${electionId} group by 1) o using (style_id)
-      order by n.style_id
+      order by 2
       on conflict (election_id, style_id) do update set counts = vec_add(released_style_totals.counts, excluded.counts)`
     // Replaced whole (every partition's row of the cell), in two statements: a data-modifying
     // CTE does not see a sibling's delete.

@@ -287,7 +287,8 @@ export async function changedSinceAt(db: Db, electionId: string, since: number) 
     // Counts that moved since, and what the public saw move without a count: a release of
     // contest counts (released_cells' version, db/migrations/0042) and, once counting finished after
     // `since`, every region of an election with contests (its public contest counts switched
-    // from the released copy to the counts themselves then).
+    // from the released copy to the counts themselves then); and a region called or whose
+    // call was retracted since.
     const rows = await tx<{ candidateId: string | null; regionId: string }[]>`
       select distinct candidate_id, region_id from tally_counts
       where election_id = ${electionId}
@@ -295,7 +296,11 @@ export async function changedSinceAt(db: Db, electionId: string, since: number) 
              or (candidate_id = ${BALLOTS_KEY}
                  and exists (select from elections e where e.id = ${electionId} and e.counted_version > ${since})))
       union
-      select distinct null, region_id from released_cells where election_id = ${electionId} and version > ${since}`
+      select distinct null, region_id from released_cells where election_id = ${electionId} and version > ${since}
+      union
+      select distinct null, region_id from race_calls
+      where election_id = ${electionId} and region_id is not null
+        and greatest(version, coalesce(retracted_version, 0)) > ${since}`
     return {
       version: at?.version ?? 0,
       changes: {
