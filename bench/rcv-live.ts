@@ -89,7 +89,9 @@ async function box(marks: Marks[]): Promise<void> {
       countIntoBallotBox(
         tx,
         '0',
-        marks.slice(i, i + CHUNK).map((m) => ({ electionId: id, regionId: 'nyc', channel: 'election_day', styleId: 'style-1', marks: m })),
+        marks
+          .slice(i, i + CHUNK)
+          .map((m) => ({ electionId: id, regionId: 'nyc', channel: 'election_day', styleId: 'style-1', marks: m, imprint: null })),
         [],
       ),
     )

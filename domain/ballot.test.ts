@@ -121,18 +121,24 @@ describe('the fast path for ballots in canonical form', () => {
     fc.dictionary(id, fc.array(id, { minLength: 95, maxLength: 105 }), { maxKeys: 12 }),
     tricky,
   )
-  const canonicalV2 = fc.record({
-    v: fc.constant(2),
-    ballotId: uuid,
-    electionId: id,
-    voterId: id,
-    regionId: id,
-    channel: fc.constantFrom('election_day', 'early', 'mail'),
-    castAt: instant,
-    marks,
-  })
+  const imprint = fc.oneof(fc.stringMatching(/^[A-Za-z0-9-]{8,64}$/), tricky, fc.constant('a'.repeat(65)), fc.constant('short'))
+  const canonicalV2 = fc
+    .tuple(
+      fc.record({
+        v: fc.constant(2),
+        ballotId: uuid,
+        electionId: id,
+        voterId: id,
+        regionId: id,
+        channel: fc.constantFrom('election_day', 'early', 'mail'),
+        castAt: instant,
+        marks,
+      }),
+      fc.option(imprint, { nil: undefined }),
+    )
+    .map(([b, i]) => (i === undefined ? b : { ...b, imprint: i }))
   const mutatedV2 = fc
-    .tuple(canonicalV2, fc.constantFrom('v', 'ballotId', 'marks', 'candidateId', 'castAt', 'extra'), tricky, fc.boolean())
+    .tuple(canonicalV2, fc.constantFrom('v', 'ballotId', 'marks', 'candidateId', 'castAt', 'imprint', 'extra'), tricky, fc.boolean())
     .map(([b, key, value, drop]) => {
       const o: Record<string, unknown> = { ...b }
       if (drop && key !== 'extra') delete o[key]
@@ -160,6 +166,27 @@ describe('the fast path for ballots in canonical form', () => {
     expect(acceptCanonicalBallotV2(json)).toEqual(ballotV2.parse(sent))
     expect(acceptCanonicalBallotV2({ ...json, marks: { president: [{ writeIn: 'Zed' }] } })).toBeUndefined()
     expect(acceptCanonicalBallotV2({ ...json, marks: { president: Array(101).fill('ada') } })).toBeUndefined()
+  })
+
+  it("version 2: carries a paper's imprint, and refuses one that is the voter's or the ballot's id", () => {
+    const { candidateId: _, ...envelope } = ballot
+    const sent = { ...envelope, v: 2 as const, marks: { president: ['ada'] }, imprint: '3f2a9c41-77d0e1b2-0c9e55aa' }
+    const json = JSON.parse(encodeBallot(ballotV2.parse(sent)).toString())
+    expect(acceptCanonicalBallotV2(json)).toEqual(ballotV2.parse(sent))
+    expect(decodeBallot(encodeBallot(sent))).toEqual({ ok: true, ballot: ballotV2.parse(sent) })
+    for (const bad of ['short', 'a'.repeat(65), 'with space', 'ünïcode-1']) {
+      const decoded = decodeBallot(Buffer.from(JSON.stringify({ ...sent, imprint: bad })))
+      expect(decoded).toMatchObject({ ok: false, reason: 'invalid_schema', detail: expect.stringContaining('imprint') })
+    }
+    const ballotIdAsImprint = decodeBallot(Buffer.from(JSON.stringify({ ...sent, imprint: envelope.ballotId.toUpperCase() })))
+    expect(ballotIdAsImprint).toMatchObject({ ok: false, reason: 'invalid_schema', detail: expect.stringContaining('ballot id') })
+    const voterAsImprint = decodeBallot(Buffer.from(JSON.stringify({ ...sent, voterId: 'voter-0001', imprint: 'VOTER-0001' })))
+    expect(voterAsImprint).toMatchObject({
+      ok: false,
+      reason: 'invalid_schema',
+      detail: expect.stringContaining("voter's id"),
+      partial: { voterId: 'voter-0001' },
+    })
   })
 
   it('decodes what the simulator and the API send through the fast path', () => {

@@ -99,6 +99,19 @@ export const marksSchema = z
   })
 export type Marks = z.output<typeof marksSchema>
 
+export const IMPRINT_PATTERN = /^[A-Za-z0-9-]{8,64}$/
+export const IMPRINT_RULE = '8 to 64 letters, digits and hyphens'
+
+/**
+ * The imprint: the id a scanner prints on a paper ballot as it reads it (random, not the
+ * voter's, not in casting order), carried into the ballot box and the cast vote record
+ * (`BallotAuditId`) so that a ballot-comparison audit can put the paper it draws beside the
+ * record that was counted for it. Optional: a ballot cast through the API has no paper.
+ * It must not be the voter's id or the ballot id (decodeBallot refuses those): the box
+ * would then name its voter.
+ */
+export const imprintSchema = z.string().regex(IMPRINT_PATTERN, IMPRINT_RULE)
+
 /**
  * Version 2: the voter's marks for the contests of their ballot style. Whether the marks
  * fit the style (contests on it, selections in them, write-ins allowed) is judged by the
@@ -113,6 +126,7 @@ export const ballotV2 = z.strictObject({
   channel: z.enum(CHANNELS),
   castAt: castAtSchema,
   marks: marksSchema,
+  imprint: imprintSchema.optional(),
 })
 export type BallotV2 = z.output<typeof ballotV2>
 export type AnyBallot = Ballot | BallotV2
@@ -168,14 +182,27 @@ export function decodeBallot(bytes: Buffer | null): Decoded {
     return { ok: false, reason: 'malformed', detail: safeText(`not JSON: ${(err as Error).message}`, 300) }
   }
   const fast = acceptCanonicalBallot(json) ?? acceptCanonicalBallotV2(json)
-  if (fast) return { ok: true, ballot: fast }
-  const parsed = anyBallot.safeParse(json)
-  if (parsed.success) return { ok: true, ballot: parsed.data }
-  const detail = parsed.error.issues
+  const parsed = fast ? undefined : anyBallot.safeParse(json)
+  const ballot = fast ?? parsed?.data
+  if (ballot) return identifyingImprint(ballot) ?? { ok: true, ballot }
+  const detail = (parsed?.error?.issues ?? [])
     .slice(0, 5)
     .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
     .join('; ')
   return { ok: false, reason: 'invalid_schema', detail: safeText(detail, 500), partial: attribute(json) }
+}
+
+/** An imprint that is the voter's id or the ballot id would put the voter in the ballot box: refused as the schema's. */
+function identifyingImprint(ballot: AnyBallot): Decoded | undefined {
+  if (ballot.v !== 2 || ballot.imprint === undefined) return undefined
+  const imprint = ballot.imprint.toLowerCase()
+  if (imprint !== ballot.voterId.toLowerCase() && imprint !== ballot.ballotId) return undefined
+  return {
+    ok: false,
+    reason: 'invalid_schema',
+    detail: `imprint: must not be the ${imprint === ballot.ballotId ? 'ballot' : "voter's"} id (the ballot box would name its voter)`,
+    partial: { electionId: ballot.electionId, voterId: ballot.voterId, ballotId: ballot.ballotId },
+  }
 }
 
 const BALLOT_KEYS = ['v', 'ballotId', 'electionId', 'voterId', 'candidateId', 'regionId', 'channel', 'castAt'] as const
@@ -206,28 +233,36 @@ const BALLOT_V2_KEYS = ['v', 'ballotId', 'electionId', 'voterId', 'regionId', 'c
  * limits. A ballot with a name written in, or anything unusual, goes through the schema.
  */
 export function acceptCanonicalBallotV2(json: unknown): BallotV2 | undefined {
-  return acceptEnvelope(json, BALLOT_V2_KEYS, 2, (o) => {
-    const marks = o.marks
-    if (typeof marks !== 'object' || marks === null || Array.isArray(marks) || Object.getPrototypeOf(marks) !== Object.prototype)
-      return undefined
-    const out: Record<string, Mark[]> = {}
-    let contests = 0
-    let total = 0
-    for (const contestId in marks) {
-      if (!Object.hasOwn(marks, contestId) || !isId(contestId)) return undefined
-      const made = (marks as Record<string, unknown>)[contestId]
-      if (!Array.isArray(made) || made.length > CONTEST_LIMITS.marksPerContest) return undefined
-      for (const m of made) {
-        if (isId(m)) total++
-        else if (Array.isArray(m) && m.length <= CONTEST_LIMITS.selectionsPerContest && m.every(isId)) total += m.length
-        else return undefined
+  return acceptEnvelope(
+    json,
+    BALLOT_V2_KEYS,
+    2,
+    (o) => {
+      const imprint = o.imprint
+      if (imprint !== undefined && (typeof imprint !== 'string' || !IMPRINT_PATTERN.test(imprint))) return undefined
+      const marks = o.marks
+      if (typeof marks !== 'object' || marks === null || Array.isArray(marks) || Object.getPrototypeOf(marks) !== Object.prototype)
+        return undefined
+      const out: Record<string, Mark[]> = {}
+      let contests = 0
+      let total = 0
+      for (const contestId in marks) {
+        if (!Object.hasOwn(marks, contestId) || !isId(contestId)) return undefined
+        const made = (marks as Record<string, unknown>)[contestId]
+        if (!Array.isArray(made) || made.length > CONTEST_LIMITS.marksPerContest) return undefined
+        for (const m of made) {
+          if (isId(m)) total++
+          else if (Array.isArray(m) && m.length <= CONTEST_LIMITS.selectionsPerContest && m.every(isId)) total += m.length
+          else return undefined
+        }
+        contests++
+        out[contestId] = made as Mark[]
       }
-      contests++
-      out[contestId] = made as Mark[]
-    }
-    if (contests > CONTEST_LIMITS.contests || total > CONTEST_LIMITS.marksPerBallot) return undefined
-    return { marks: out }
-  }) as BallotV2 | undefined
+      if (contests > CONTEST_LIMITS.contests || total > CONTEST_LIMITS.marksPerBallot) return undefined
+      return imprint === undefined ? { marks: out } : { marks: out, imprint }
+    },
+    ['imprint'],
+  ) as BallotV2 | undefined
 }
 
 /** The fields both versions share, checked as the schema checks them; `rest` checks and returns the others. */
@@ -236,13 +271,16 @@ function acceptEnvelope(
   keysAllowed: readonly string[],
   version: 1 | 2,
   rest: (o: Record<string, unknown>) => Record<string, unknown> | undefined,
+  optionalKeys: readonly string[] = [],
 ): AnyBallot | undefined {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined
   const o = json as Record<string, unknown>
   let keys = 0
   for (const k in o) {
-    if (!Object.hasOwn(o, k) || !keysAllowed.includes(k)) return undefined
-    keys++
+    if (!Object.hasOwn(o, k)) return undefined
+    if (optionalKeys.includes(k)) continue
+    if (!keysAllowed.includes(k)) return undefined
+    else keys++
   }
   if (keys !== keysAllowed.length || o.v !== version) return undefined
   const { ballotId, electionId, voterId, regionId, channel, castAt } = o
@@ -256,7 +294,7 @@ function acceptEnvelope(
   const others = rest(o)
   if (!others) return undefined
   // In the schema's key order (v, ballotId, electionId, voterId, [candidateId,] regionId, …).
-  const { candidateId, marks } = others as { candidateId?: string; marks?: Marks }
+  const { candidateId, marks, imprint } = others as { candidateId?: string; marks?: Marks; imprint?: string }
   return {
     v: version,
     ballotId: ballotId.toLowerCase(),
@@ -267,6 +305,7 @@ function acceptEnvelope(
     channel: channel as Channel,
     castAt,
     ...(marks !== undefined ? { marks } : {}),
+    ...(imprint !== undefined ? { imprint } : {}),
   } as AnyBallot
 }
 

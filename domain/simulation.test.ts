@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeBallot, encodeBallot, ID_PATTERN } from './ballot.ts'
+import { decodeBallot, encodeBallot, ID_PATTERN, IMPRINT_PATTERN } from './ballot.ts'
 import { CHANNEL_ORDER, defaultPlan, Simulation } from './simulation.ts'
 import { SIMULATION_LIMITS } from './simulation-limits.ts'
 
@@ -264,6 +264,33 @@ describe('ballot ids', () => {
     const a = new Simulation(defaultPlan('e1', settings)).validBallot(0).ballotId
     const b = new Simulation(defaultPlan('e2', settings)).validBallot(0).ballotId
     expect(a).not.toBe(b)
+  })
+})
+
+describe("the papers' imprints", () => {
+  const sim = new Simulation(defaultPlan('imprinted', { ...settings, voters: 20_000, turnout: 1, contests: true }, { regions: 8 }))
+  const imprints = Array.from({ length: sim.ballotCount }, (_, k) => sim.imprint(k))
+
+  it('are all different, in the contract, not in casting order, and sent with each long ballot', () => {
+    expect(new Set(imprints).size).toBe(sim.ballotCount)
+    expect(imprints.every((i) => IMPRINT_PATTERN.test(i))).toBe(true)
+    // Sorted, they say nothing of k: about half the neighbours in k are out of order.
+    const descents = imprints.slice(1).filter((x, k) => x < (imprints[k] as string)).length
+    expect(descents / imprints.length).toBeGreaterThan(0.45)
+    expect(descents / imprints.length).toBeLessThan(0.55)
+    const sent = sim.messagesFor(7, '2026-11-03T12:00:00.000Z')[0]
+    expect(sent?.ballot).toMatchObject({ v: 2, imprint: imprints[7] })
+    expect(decodeBallot(encodeBallot(sent?.ballot as never))).toMatchObject({ ok: true, ballot: { imprint: imprints[7] } })
+  })
+
+  it('find their paper: each imprint gives back its ballot number, an unknown one nothing', () => {
+    const found = sim.papersByImprint([imprints[0] as string, imprints[12_345] as string, 'not-an-imprint'], sim.ballotCount)
+    expect([...found]).toEqual([
+      [imprints[0], 0],
+      [imprints[12_345], 12_345],
+    ])
+    // Only among the papers produced.
+    expect(sim.papersByImprint([imprints[12_345] as string], 12_345).size).toBe(0)
   })
 })
 

@@ -139,6 +139,9 @@ function uuidFor(seed: number, k: number, salt: number): string {
   return `${hex8(seed >>> 0)}-${hex2(high >>> 8)}${hex2(high)}-4${hex2(low >>> 8).slice(1)}${hex2(low)}-${variant}${h2.slice(1, 4)}-${h2.slice(4, 8)}${h3}`
 }
 
+/** Keys the imprints' hash apart from the ballot ids'. */
+const IMPRINT_SALT = 0x1a9e_7b05
+
 // Salts of the model's draws (the geography has its own, below 100; per ballot: 1..5).
 const M = {
   tilt: 101,
@@ -476,6 +479,33 @@ export class Simulation {
     for (let k = Math.max(0, from); k < Math.min(to, this.ballotCount); k++) yield [uuidFor(this.idSeed, k, 0), k]
   }
 
+  /**
+   * Ballot k's imprint: what the scanner printed on its paper, carried with its marks into
+   * the ballot box for a comparison audit. Random-looking and not in casting order (unlike
+   * the ballot id), unique within the election: the first eight hex digits are a bijection
+   * of k keyed by the election's seed, the rest more of the same hash.
+   */
+  imprint(k: number): string {
+    const a = mix(mix((k ^ this.idSeed) >>> 0) ^ IMPRINT_SALT)
+    const b = mix(a ^ this.idSeed ^ IMPRINT_SALT)
+    const c = mix(b ^ IMPRINT_SALT)
+    return `${hex8(a)}-${hex8(b)}-${hex8(c)}`
+  }
+
+  /**
+   * The numbers k in [0, produced) of the papers with these imprints: how an audit board finds
+   * the paper a cast vote record names (one pass over the generator's ballots).
+   */
+  papersByImprint(imprints: Iterable<string>, produced: number): Map<string, number> {
+    const wanted = new Set(imprints)
+    const found = new Map<string, number>()
+    for (let k = 0; k < Math.min(produced, this.ballotCount) && found.size < wanted.size; k++) {
+      const imprint = this.imprint(k)
+      if (wanted.has(imprint)) found.set(imprint, k)
+    }
+    return found
+  }
+
   /** The marks as the count receives them: the paper, unless the plan injects a misread that takes this ballot. */
   private marksAsRead(k: number, marks: Marks): Marks {
     const m = this.plan.settings.misread
@@ -510,7 +540,12 @@ export class Simulation {
     const common = { ballotId: b.ballotId, electionId, voterId: voter, regionId, channel: b.channel, castAt }
     const index = this.contests
     const ballot: AnyBallot = index
-      ? { v: 2, ...common, marks: this.marksAsRead(k, markBallot(this.plan.settings.seed, k, index, regionId, b.channel)) }
+      ? {
+          v: 2,
+          ...common,
+          marks: this.marksAsRead(k, markBallot(this.plan.settings.seed, k, index, regionId, b.channel)),
+          imprint: this.imprint(k),
+        }
       : { v: 1, ...common, candidateId: candidates[b.candidateIndex]?.id ?? '' }
     const out: GeneratedMessage[] = [{ kind: 'valid', key: voter, ballot }]
     if (this.duplicates(k)) {

@@ -220,6 +220,8 @@ describe('a simulated election with a long ballot', () => {
     const cvr = JSON.parse(regenerated.cvr)
     expect(nistValidator('cvr')(cvr).slice(0, 5)).toEqual([])
     expect(cvr.CVR).toHaveLength(15_000)
+    // Each record names its paper by the imprint the simulator's scanner printed: all different, none missing.
+    expect(new Set(cvr.CVR.map((c: { BallotAuditId?: string }) => c.BallotAuditId ?? null).filter(Boolean)).size).toBe(15_000)
     const manifestBallots = regenerated.manifest
       .trim()
       .split('\r\n')

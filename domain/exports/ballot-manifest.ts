@@ -46,6 +46,8 @@ export interface ExportBallot {
   channel: Channel
   styleId: string
   marks: Marks
+  /** Its paper's imprint (domain/ballot.ts), when it has a paper: the cast vote record's BallotAuditId. */
+  imprint?: string | null
 }
 
 /** Where a ballot lands in the exports. */
@@ -93,7 +95,9 @@ export function canonicalMarks(marks: Marks): Array<[string, Mark[]]> {
   return out
 }
 
-const canonicalText = (b: ExportBallot) => JSON.stringify([b.regionId, b.channel, b.styleId, canonicalMarks(b.marks)])
+// The imprint, when there is one, makes two ballots with the same marks two records (their order fixed too).
+const canonicalText = (b: ExportBallot) =>
+  JSON.stringify([b.regionId, b.channel, b.styleId, canonicalMarks(b.marks), ...(b.imprint ? [b.imprint] : [])])
 
 /** The sort key of a ballot in export order (see the module's comment). */
 export function exportKey(ballot: ExportBallot, electionId: string): string {

@@ -269,6 +269,8 @@ function cvrOf(index: TabulationIndex, electionId: string, ballot: ExportBallot,
   const snapshotId = cvrIds.snapshot(at.uniqueId)
   return {
     '@type': 'CVR.CVR',
+    // The paper's imprint, when the ballot has a paper: what a comparison audit finds it by.
+    ...(ballot.imprint ? { BallotAuditId: ballot.imprint } : {}),
     BallotStyleId: ballot.styleId,
     BallotStyleUnitId: cvrIds.precinct(ballot.regionId),
     BatchId: at.batch.name,

@@ -114,7 +114,7 @@ export async function countBatch(
     const toClassify: Array<BallotRow & { raw: Buffer }> = []
     // Ballots of elections with contests: judged against the definition before the
     // database sees them (what goes into the ballot box is what was judged).
-    const boxed = new Map<number, { styleId: string; marks: Marks; contests: ContestOutcome[] }>()
+    const boxed = new Map<number, { styleId: string; marks: Marks; contests: ContestOutcome[]; imprint: string | null }>()
     const defs = await definitions.get(
       tx,
       fresh.flatMap(({ d }) => (d.ok ? [d.ballot.electionId] : [])),
@@ -153,7 +153,8 @@ export async function countBatch(
           reject(row, judged.reason, judged.detail)
           continue
         }
-        boxed.set(idx, { styleId: judged.styleId, marks: judged.marks, contests: judged.contests })
+        const imprint = 'imprint' in ballot ? (ballot.imprint ?? null) : null
+        boxed.set(idx, { styleId: judged.styleId, marks: judged.marks, contests: judged.contests, imprint })
         row.candidateId = null
       } else if (index === null && 'marks' in ballot) {
         reject(row, 'wrong_ballot_version', `election ${ballot.electionId} has no contests: its ballots name a candidate (version 1)`)
@@ -222,6 +223,7 @@ export async function countBatch(
         channel: b.channel,
         styleId: b.styleId,
         marks: b.marks,
+        imprint: b.imprint,
       }))
       await countIntoBallotBox(tx, version ?? '0', intoBox, vectors)
     }

@@ -9,6 +9,7 @@ export interface BoxRow {
   channel: Channel
   styleId: string
   marks: Marks
+  imprint: string | null
 }
 
 /**
@@ -18,9 +19,20 @@ export interface BoxRow {
  */
 export async function* ballotBoxInIdOrder(db: Db, electionId: string): AsyncGenerator<BoxRow> {
   const cursor = db<BoxRow[]>`
-    select id::text, region_id, channel, style_id, marks
+    select id::text, region_id, channel, style_id, marks, imprint
     from ballot_box where election_id = ${electionId} order by id`.cursor(2000)
   for await (const rows of cursor) yield* rows
+}
+
+/**
+ * Whether every ballot of the election's box carries its paper's imprint, each a different
+ * one: what a comparison audit needs to find the paper of a drawn record (one pass over the box).
+ */
+export async function imprintCoverage(db: Db, electionId: string): Promise<{ ballots: number; imprinted: number; distinct: number }> {
+  const [row] = await db<{ ballots: number; imprinted: number; distinct: number }[]>`
+    select count(*)::float8 as ballots, count(imprint)::float8 as imprinted, count(distinct imprint)::float8 as distinct
+    from ballot_box where election_id = ${electionId}`
+  return row ?? { ballots: 0, imprinted: 0, distinct: 0 }
 }
 
 /** Ballots of the election still in the pending box (not yet mixed into the box proper). */

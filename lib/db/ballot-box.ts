@@ -10,6 +10,8 @@ export interface BoxedBallot {
   channel: Channel
   styleId: string
   marks: Marks
+  /** The paper's imprint (domain/ballot.ts), for a comparison audit; null when the ballot has no paper. */
+  imprint: string | null
 }
 
 /**
@@ -38,11 +40,12 @@ export async function countIntoBallotBox(tx: Db, version: string, ballots: Boxed
       on conflict (election_id, style_id, kafka_partition) do update set counts = vec_add(style_totals.counts, excluded.counts)
       returning 1
     ), pending as (
-      insert into ballot_box_pending (election_id, style_id, region_id, channel, marks)
-      select e, s, r, c, m::jsonb
+      insert into ballot_box_pending (election_id, style_id, region_id, channel, marks, imprint)
+      select e, s, r, c, m::jsonb, i
       from unnest(${shuffled.map((b) => b.electionId)}::text[], ${shuffled.map((b) => b.styleId)}::text[],
                   ${shuffled.map((b) => b.regionId)}::text[], ${shuffled.map((b) => b.channel)}::text[],
-                  ${shuffled.map((b) => JSON.stringify(b.marks))}::text[]) with ordinality as t(e, s, r, c, m, n)
+                  ${shuffled.map((b) => JSON.stringify(b.marks))}::text[],
+                  ${shuffled.map((b) => b.imprint)}::text[]) with ordinality as t(e, s, r, c, m, i, n)
       order by n
       returning 1
     )
@@ -90,10 +93,10 @@ export async function mixBallotBox(
 async function moveWindow(db: Db): Promise<number> {
   const [row] = await db<{ moved: number }[]>`
     with moved as (
-      delete from ballot_box_pending returning election_id, style_id, region_id, channel, marks
+      delete from ballot_box_pending returning election_id, style_id, region_id, channel, marks, imprint
     ), boxed as (
-      insert into ballot_box (election_id, id, style_id, region_id, channel, marks)
-      select election_id, gen_random_uuid(), style_id, region_id, channel, marks from moved order by random()
+      insert into ballot_box (election_id, id, style_id, region_id, channel, marks, imprint)
+      select election_id, gen_random_uuid(), style_id, region_id, channel, marks, imprint from moved order by random()
       returning 1
     ), ranked as (
       -- Each ranked contest on a moved ballot's style: its ranking ('[]' when left blank).
