@@ -1,17 +1,34 @@
 import { bravoAudit, type ReportedContest, reportedWinners } from '../domain/audit/bravo.ts'
+import { comparisonAudit } from '../domain/audit/comparison.ts'
 import type { AuditResult, AuditRound, AuditStatusName } from '../domain/audit/report.ts'
-import { fullCountAt, nextRoundTarget, type RoundPolicy } from '../domain/audit/rounds.ts'
+import { fullCountAt, nextComparisonTarget, nextRoundTarget, type RoundPolicy } from '../domain/audit/rounds.ts'
 import { drawSample } from '../domain/audit/sampler.ts'
 import { contestTotals } from '../domain/contest-totals.ts'
 import { AppError } from '../domain/errors.ts'
 import { Simulation } from '../domain/simulation.ts'
-import { readAuditCommitment } from '../lib/db/audit-files.ts'
-import { type AuditBallotRow, countAuditPapers, finishAudit, readAudit, readAuditRounds, recordAuditRound } from '../lib/db/audits.ts'
+import { imprintCoverage, readAuditCommitment } from '../lib/db/audit-files.ts'
+import {
+  type AuditBallotRow,
+  countAuditPapers,
+  finishAudit,
+  readAudit,
+  readAuditRounds,
+  readComparedSample,
+  recordAuditRound,
+} from '../lib/db/audits.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
 import { loadPlan } from '../lib/db/simulation.ts'
 import { type Db, readSnapshot } from '../lib/db/sql.ts'
 import { type AuditSource, auditSource } from '../lib/exports/audit-files.ts'
-import { auditManifest, checkPapersAreTheCount, fullHandCount, interpretation, simulatedPapers } from '../lib/exports/audit-papers.ts'
+import {
+  auditManifest,
+  checkPapersAreTheCount,
+  fullHandCount,
+  interpretation,
+  placeKey,
+  recordsAtPlaces,
+  simulatedPapers,
+} from '../lib/exports/audit-papers.ts'
 import type { ActivityDeps } from './deps.ts'
 import { heartbeating } from './heartbeat.ts'
 
@@ -71,6 +88,77 @@ export function createAuditActivities({ sql }: ActivityDeps) {
     return new Simulation(await loadPlan(db, source.election.id))
   }
 
+  /** Records a round with its draws (once: a second attempt keeps the first's) and returns what was recorded. */
+  const record = async (input: AuditRoundInput, outcome: AuditRound, drawn: AuditBallotRow[]): Promise<AuditRound> => {
+    await recordAuditRound(sql, input.auditId, outcome, drawn)
+    const stored = (await readAuditRounds(sql, input.auditId)).find((r) => r.round === input.round)
+    if (!stored) throw new Error(`round ${input.round} of audit ${input.auditId} was not recorded`)
+    return stored
+  }
+
+  /**
+   * A round of a ballot-comparison audit: the draws' places in the published records, the
+   * record at each place (the box in id order), the paper with that record's imprint, and
+   * Stark's super-simple test over every pair of record and paper drawn so far. A record
+   * with no imprint, or an imprint no paper carries, counts as the worst discrepancy.
+   */
+  const comparisonRound = async (
+    input: AuditRoundInput,
+    p: Awaited<ReturnType<typeof plan>>,
+    previous: { draws: number },
+  ): Promise<AuditRound> => {
+    const sim = await simulationOf(sql, p.source)
+    if (input.round === 1) {
+      await checkPapersAreTheCount(sql, sim, p.audit.electionId, p.N)
+      const box = await imprintCoverage(sql, p.audit.electionId)
+      if (box.imprinted < box.ballots || box.distinct < box.imprinted)
+        throw new AppError('conflict', `election ${p.audit.electionId}: not every ballot carries an imprint of its own`)
+    }
+    const options = { fullCountAt: fullCountAt(p.N) }
+    const compared = (rows: readonly AuditBallotRow[]) => rows.map((b) => ({ cvr: b.cvr ?? null, paper: b.paper }))
+    const earlier = previous.draws > 0 ? await readComparedSample(sql, input.auditId, previous.draws) : []
+    const before = earlier.length > 0 ? comparisonAudit(p.contests, p.audit.riskLimit, compared(earlier), options) : null
+    const target = nextComparisonTarget(p.contests, p.audit.riskLimit, before, previous.draws, p.N, input)
+    const manifest = p.manifest.map((b) => ({ id: b.name, ballots: b.ballots }))
+    const draws = []
+    for (let from = previous.draws + 1; from <= target; from += 5_000) {
+      draws.push(...drawSample(p.audit.seed, manifest, Math.min(5_000, target - from + 1), from))
+      await new Promise((r) => setImmediate(r))
+    }
+    const records = await recordsAtPlaces(sql, p.source, p.containerSize, new Set(draws.map((d) => placeKey(d.batchId, d.position))))
+    const imprints = [...records.values()].flatMap((r) => (r.imprint ? [r.imprint] : []))
+    const papers = sim.papersByImprint(imprints, p.N)
+    const drawn: AuditBallotRow[] = draws.map((d) => {
+      const cvr = records.get(placeKey(d.batchId, d.position))
+      const k = cvr?.imprint ? papers.get(cvr.imprint) : undefined
+      const paper = k === undefined ? null : sim.paper(k)
+      return {
+        draw: d.draw,
+        round: input.round,
+        ticket: d.ticket,
+        batch: d.batchId,
+        position: d.position,
+        paper: paper ? interpretation(paper, p.audit.contestIds) : null,
+        cvr: cvr ? interpretation(cvr.marks, p.audit.contestIds) : null,
+      }
+    })
+    const results = comparisonAudit(p.contests, p.audit.riskLimit, compared([...earlier, ...drawn]), options)
+    return record(
+      input,
+      {
+        round: input.round,
+        draws: target,
+        contests: results.map((r) => ({
+          contestId: r.contestId,
+          status: r.status,
+          reason: r.reason,
+          pairs: r.pairs.map((x) => ({ winner: x.winner, loser: x.loser, pValue: x.pValue, discrepancies: x.counts })),
+        })),
+      },
+      drawn,
+    )
+  }
+
   return {
     /**
      * One round: its size from the sample so far (each contest's size for a `quantile`
@@ -89,13 +177,15 @@ export function createAuditActivities({ sql }: ActivityDeps) {
           const previous = input.round === 1 ? { draws: 0, contests: [] } : rounds.find((r) => r.round === input.round - 1)
           if (!previous) throw new AppError('conflict', `audit ${input.auditId} has no round ${input.round - 1} to follow`)
           const p = await inSnapshot((tx) => plan(tx, input.auditId))
+          if (p.audit.method === 'ballot-comparison') return comparisonRound(input, p, previous)
           // The test over the whole sample needs only each pair's counts so far, which the
           // previous round recorded: a county's late rounds do not read back 100,000s of papers.
           const judge = (papers: readonly AuditBallotRow[]) =>
             bravoAudit(
               p.contests,
               p.audit.riskLimit,
-              papers.map((b) => b.paper),
+              // A polling draw always has its paper (paperAt throws otherwise).
+              papers.map((b) => b.paper ?? {}),
               { fullCountAt: fullCountAt(p.N), before: previous },
             )
           const before = previous.draws > 0 ? judge([]) : null
@@ -142,11 +232,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
               })),
             })),
           }
-          await recordAuditRound(sql, input.auditId, outcome, drawn)
-          // What was recorded is the round, whichever attempt recorded it.
-          const stored = (await readAuditRounds(sql, input.auditId)).find((r) => r.round === input.round)
-          if (!stored) throw new Error(`round ${input.round} of audit ${input.auditId} was not recorded`)
-          return stored
+          return record(input, outcome, drawn)
         })(),
         `audit ${input.auditId}: round ${input.round}`,
         5_000,

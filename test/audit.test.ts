@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Client, Connection } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bravoAsn, countedSelections } from '../domain/audit/bravo.ts'
+import { comparisonPairs, comparisonSampleSize } from '../domain/audit/comparison.ts'
 import type { AuditReport } from '../domain/audit/report.ts'
 import { fullCountAt, nextRoundTarget } from '../domain/audit/rounds.ts'
 import { defaultPlan, Simulation, type SimulationSettings } from '../domain/simulation.ts'
@@ -126,7 +127,8 @@ describe('a risk-limiting audit', () => {
       [{ contestIds: [confirmable.rules.id, confirmable.rules.id], riskLimit: 0.05, seed: SEED }, 400, /contestIds/],
       [{ contestIds: 'all', riskLimit: 0.05, seed: SEED }, 400, /contestIds/],
       [{ contestIds: [confirmable.rules.id], riskLimit: 1e-320, seed: SEED }, 400, /riskLimit/],
-      [{ contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-comparison' }, 400, /method/],
+      [{ contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-counting' }, 400, /method/],
+      [{ contestIds: [confirmable.rules.id], riskLimit: 0.05, seed: SEED, sample: 10 }, 400, /sample/],
     ]
     for (const [body, status, field] of refusals) {
       const res = await startAudit(id, body)
@@ -255,5 +257,87 @@ describe('a risk-limiting audit', () => {
     expect(other).toMatchObject({ contestId: confirmable.rules.id, status: 'confirmed-by-full-count', reported: [confirmable.winner] })
     // Sampling stopped at the full-count limit (half the ballots), and every paper was counted.
     expect(report.result?.draws).toBe(fullCountAt(N))
+  })
+})
+
+describe('a ballot-comparison audit', () => {
+  const margins = paperMargins()
+  const N = Math.floor(settings.voters * settings.turnout)
+  const reversed = margins[0]
+  const superSimpleSize = (c: (typeof margins)[number]) =>
+    Math.max(...comparisonPairs({ rules: c.rules, votes: c.votes, ballots: N }).map((p) => comparisonSampleSize(p.dilutedMargin, 0.05)))
+  // The closest untouched contest that a comparison audit still settles in a few hundred ballots (where polling needs many more).
+  const untouched = margins
+    .filter((c) => c !== reversed && superSimpleSize(c) <= 300)
+    .sort((a, b) => superSimpleSize(b) - superSimpleSize(a))[0]
+  if (!reversed || !untouched) throw new Error('the simulated ballot lacks the contests this test needs')
+  type Draw = {
+    draw: number
+    batch: string
+    position: number
+    paper: Record<string, string[]> | null
+    cvr: Record<string, string[]> | null
+  }
+
+  it('puts each drawn record beside the paper with its imprint: an untouched contest confirmed in one round of the super-simple size, a reversed one taken to a full hand count', {
+    timeout: 400_000,
+  }, async () => {
+    const id = `ac-${randomUUID().slice(0, 8)}`
+    const share = Math.min(1, (reversed.w - reversed.l) / (2 * reversed.w) + 0.15)
+    await createElection(id, { misread: { contestId: reversed.rules.id, from: reversed.winner, to: reversed.runnerUp, share } })
+    await certifiedWithAuditFiles(id)
+
+    // The published cast vote records carry each paper's imprint, each a different one.
+    const cvrs = (await (await h.request(`/elections/${id}/audit/cvr.json`, { headers: h.admin })).json()) as {
+      CVR: Array<{ BallotAuditId?: string }>
+    }
+    const imprints = new Set(cvrs.CVR.map((c) => c.BallotAuditId))
+    expect(cvrs.CVR.length).toBe(N)
+    expect(imprints.size).toBe(N)
+    expect(imprints.has(undefined)).toBe(false)
+
+    // The contest the misread did not touch: its records are its papers, so the first round is the last.
+    const started = await startAudit(id, { contestIds: [untouched.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-comparison' })
+    expect(started.status, await started.clone().text()).toBe(202)
+    const confirmed = await finished(id, ((await started.json()) as AuditReport).auditId)
+    const superSimple = superSimpleSize(untouched)
+    console.log(
+      `comparison audit of ${untouched.rules.id} (${untouched.w} to ${untouched.l} of ${N}): ${confirmed.status} after ${confirmed.result?.draws} draws in ${confirmed.rounds.length} round(s); super-simple size ${superSimple}, BRAVO ASN ${bravoAsn(untouched.w / N, untouched.l / N, 0.05).toFixed(0)}`,
+    )
+    expect(confirmed).toMatchObject({ method: 'ballot-comparison', status: 'confirmed' })
+    expect(confirmed.rounds.map((r) => r.draws)).toEqual([superSimple])
+    for (const pair of confirmed.rounds[0]?.contests[0]?.pairs ?? []) {
+      expect(pair.discrepancies).toEqual({ o1: 0, o2: 0, u1: 0, u2: 0 })
+      expect(pair.pValue).toBeLessThanOrEqual(0.05)
+    }
+    const sample = (await (await h.request(`/elections/${id}/audits/${confirmed.auditId}/sample`, { headers: h.admin })).json()) as {
+      draws: Draw[]
+    }
+    expect(sample.draws.length).toBe(superSimple)
+    for (const d of sample.draws) {
+      expect(d.cvr, `draw ${d.draw}`).not.toBeNull()
+      expect(d.paper, `draw ${d.draw}`).toEqual(d.cvr)
+    }
+
+    // The reversed contest: the sample finds records that overstate the reported winner, and it never confirms.
+    const again = await startAudit(id, { contestIds: [reversed.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-comparison' })
+    expect(again.status).toBe(202)
+    const report = await finished(id, ((await again.json()) as AuditReport).auditId)
+    const found = report.rounds[0]?.contests[0]?.pairs.find((p) => p.loser === reversed.winner)?.discrepancies
+    console.log(
+      `comparison audit of ${reversed.rules.id} misread (${Math.round(share * 100)} %): ${report.status} after ${report.rounds.length} round(s), ${report.result?.draws} draws; round 1 found ${JSON.stringify(found)}`,
+    )
+    expect(found?.o2).toBeGreaterThan(0)
+    expect(report.status).toBe('outcome-differs')
+    expect(report.result?.contests[0]).toMatchObject({ status: 'outcome-differs', handCount: { outcome: [reversed.winner] } })
+    expect(report.rounds.every((r) => r.contests[0]?.status !== 'confirmed')).toBe(true)
+
+    // Ballots without an imprint (cast with no paper): a comparison audit is refused, naming the method.
+    const nulled =
+      await h.sql`update ballot_box set imprint = null where election_id = ${id} and ctid = (select ctid from ballot_box where election_id = ${id} limit 1)`
+    expect(nulled.count).toBe(1)
+    const refused = await startAudit(id, { contestIds: [untouched.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-comparison' })
+    expect(refused.status).toBe(409)
+    expect(await refused.text()).toMatch(/method: .*1 ballots without an imprint/)
   })
 })

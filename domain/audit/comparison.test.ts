@@ -255,3 +255,16 @@ describe('simulations (seeded)', () => {
     console.info(`comparison 55/45, α=0.05, γ=${DEFAULT_GAMMA}: confirm rate by flips ${JSON.stringify(rates)}`)
   })
 })
+
+describe('a contest reported with no votes', () => {
+  it('is never confirmed: no pair stands for it, so it goes to the full count (as ballot polling does)', () => {
+    // A scanner that read the whole contest as blank: every record empty, every paper marked.
+    const blank: ReportedContest = { rules: rules('B', ['x', 'y']), votes: {}, ballots: 1000 }
+    const sample = Array.from({ length: 200 }, () => ({ cvr: ballot('B'), paper: ballot('B', 'x') }))
+    const [result] = comparisonAudit([blank], 0.05, sample)
+    expect(result?.status).toBe('full-hand-count-needed')
+    expect(result?.reason).toMatch(/reported with no candidate/)
+    const measure: ReportedContest = { rules: rules('M', ['yes', 'no']), votes: {}, ballots: 1000 }
+    expect(comparisonAudit([measure], 0.05, [])[0]?.status).toBe('full-hand-count-needed')
+  })
+})

@@ -5,6 +5,7 @@ import {
   type ReportedContest,
   type ReportedPair,
   reportedPairs,
+  reportedVacancy,
 } from './bravo.ts'
 
 /**
@@ -210,6 +211,7 @@ function comparisonContest(
   const pValue = pairs.reduce((p, r) => Math.max(p, r.pValue), pairs.length === 0 ? 0 : -Infinity)
   const projected = pairs.reduce((n, r) => Math.max(n, comparisonSampleSize(r.pair.dilutedMargin, riskLimit, r.counts, gamma)), 0)
   const decision = comparisonDecision(
+    contest,
     pairs.map((r) => r.pair),
     pValue,
     riskLimit,
@@ -237,12 +239,17 @@ function comparisonContest(
 }
 
 function comparisonDecision(
+  contest: ReportedContest,
   pairs: ComparisonPair[],
   pValue: number,
   riskLimit: number,
   sampleSize: number,
   fullCountAt: number,
 ): { status: AuditStatus; reason: string } {
+  // A seat (or a measure) reported with no votes has no pair to test: no sample can stand for
+  // it (a scanner that read the whole contest as blank would otherwise be "confirmed").
+  const vacancy = reportedVacancy(contest)
+  if (vacancy) return { status: 'full-hand-count-needed', reason: vacancy }
   const stuck = pairs.find((p) => !(p.dilutedMargin > 0))
   if (stuck) return { status: 'full-hand-count-needed', reason: `${stuck.winner} over ${stuck.loser} has no margin to audit` }
   if (pValue <= riskLimit)

@@ -23,10 +23,17 @@ export const auditRequestSchema = z.strictObject({
   riskLimit: z.number().min(MIN_RISK_LIMIT).max(MAX_RISK_LIMIT),
   /** Dice rolls typed in after the audit files were committed (20–200 digits). */
   seed: seedSchema,
+  /**
+   * `ballot-polling` (BRAVO: reads each drawn paper) or `ballot-comparison` (super-simple:
+   * puts each drawn paper beside its cast vote record, found by the paper's imprint; needs
+   * far fewer ballots, and every counted ballot must carry an imprint).
+   */
+  method: z.enum(['ballot-polling', 'ballot-comparison']).default('ballot-polling'),
 })
 export type AuditRequest = z.infer<typeof auditRequestSchema>
 
-export const AUDIT_METHODS = ['ballot-polling'] as const
+export const AUDIT_METHODS = auditRequestSchema.shape.method.unwrap().options
+export type AuditMethod = (typeof AUDIT_METHODS)[number]
 export const AUDIT_STATUSES = ['running', 'confirmed', 'confirmed-by-full-count', 'outcome-differs', 'failed'] as const
 export type AuditStatusName = (typeof AUDIT_STATUSES)[number]
 
@@ -37,8 +44,10 @@ export const auditPairSchema = z.object({
   /** Sampled ballots for each side (the sample's, so the admin's: see `publicRound`). */
   winnerBallots: z.number().optional(),
   loserBallots: z.number().optional(),
-  /** The measured risk: 1/T, at most 1. */
+  /** The measured risk: 1/T (polling) or the Kaplan–Markov P-value (comparison), at most 1. */
   pValue: z.number(),
+  /** Comparison: the sample's discrepancies between record and paper (o = overstated the margin, u = understated; 1 or 2 votes). */
+  discrepancies: z.object({ o1: z.number(), o2: z.number(), u1: z.number(), u2: z.number() }).optional(),
 })
 
 export const auditContestRoundSchema = z.object({
@@ -65,7 +74,15 @@ export type AuditRound = z.infer<typeof auditRoundSchema>
 export function publicRound(round: AuditRound): AuditRound {
   return {
     ...round,
-    contests: round.contests.map((c) => ({ ...c, pairs: c.pairs.map(({ winner, loser, pValue }) => ({ winner, loser, pValue })) })),
+    contests: round.contests.map((c) => ({
+      ...c,
+      pairs: c.pairs.map(({ winner, loser, pValue, discrepancies }) => ({
+        winner,
+        loser,
+        pValue,
+        ...(discrepancies ? { discrepancies } : {}),
+      })),
+    })),
   }
 }
 

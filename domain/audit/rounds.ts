@@ -1,4 +1,5 @@
 import { type BravoContestResult, bravoContestRoundSize, type ReportedContest } from './bravo.ts'
+import { type ComparisonContestResult, comparisonPairs, comparisonSampleSize, DEFAULT_GAMMA } from './comparison.ts'
 
 export interface RoundPolicy {
   /** The chance of stopping in the round that its size aims at (Arlo: 0.9). */
@@ -39,5 +40,33 @@ export function nextRoundTarget(
   const broken = sizes.findIndex((n) => Number.isNaN(n))
   if (broken >= 0) throw new Error(`no round size for contest ${contests[broken]?.rules.id}: its reported votes give no number`)
   const wanted = Math.max(...sizes.map((n) => drawn + n), Math.ceil(drawn * policy.growth), drawn + 1)
+  return Math.min(limit, Number.isFinite(wanted) ? Math.ceil(wanted) : limit)
+}
+
+/**
+ * The draws a ballot-comparison audit should have after its next round. The first round is
+ * the super-simple sample size with no discrepancy expected (each pair's, the largest): a
+ * count whose records match their papers stops there. After it, each still-open contest's
+ * own estimate with the discrepancies seen so far taken as the ones to expect (Colorado's),
+ * and at least `growth` × the draws before, so a count full of errors reaches the full
+ * count in a few rounds. At most the full-count limit.
+ */
+export function nextComparisonTarget(
+  contests: readonly ReportedContest[],
+  riskLimit: number,
+  soFar: readonly ComparisonContestResult[] | null,
+  drawn: number,
+  N: number,
+  policy: RoundPolicy = DEFAULT_ROUND_POLICY,
+  gamma = DEFAULT_GAMMA,
+): number {
+  const limit = fullCountAt(N)
+  const sizes = contests.map((c, i) => {
+    const r = soFar?.[i]
+    if (r) return r.status === 'escalate' ? r.nextSampleSize : 0
+    return comparisonPairs(c).reduce((n, p) => Math.max(n, comparisonSampleSize(p.dilutedMargin, riskLimit, {}, gamma)), 0)
+  })
+  const open = soFar === null || soFar.some((r) => r.status === 'escalate')
+  const wanted = Math.max(...sizes, open && drawn > 0 ? Math.ceil(drawn * policy.growth) : 0, drawn + 1)
   return Math.min(limit, Number.isFinite(wanted) ? Math.ceil(wanted) : limit)
 }

@@ -1,4 +1,4 @@
-import type { AuditResult, AuditRound, AuditStatusName } from '../../domain/audit/report.ts'
+import type { AuditMethod, AuditResult, AuditRound, AuditStatusName } from '../../domain/audit/report.ts'
 import { type Db, inTransaction } from './sql.ts'
 
 type TransactionSql = Parameters<Parameters<typeof inTransaction>[1]>[0]
@@ -9,7 +9,7 @@ export interface AuditRow {
   contestIds: string[]
   riskLimit: number
   seed: string
-  method: 'ballot-polling'
+  method: AuditMethod
   status: AuditStatusName
   commitment: string
   result: AuditResult | null
@@ -17,14 +17,19 @@ export interface AuditRow {
   finishedAt: Date | null
 }
 
-/** One draw of the sample, with its paper's interpretation for the audited contests. */
+/**
+ * One draw of the sample, with its paper's interpretation for the audited contests; in a
+ * comparison audit also its cast vote record's. Null for a paper or record not found
+ * (counted as the worst discrepancy).
+ */
 export interface AuditBallotRow {
   draw: number
   round: number
   ticket: number
   batch: string
   position: number
-  paper: Record<string, string[]>
+  paper: Record<string, string[]> | null
+  cvr?: Record<string, string[]> | null
 }
 
 /** Records an operator's audit request; the audit's workflow writes everything after. */
@@ -62,8 +67,15 @@ export async function readAuditRounds(db: Db, auditId: string): Promise<AuditRou
 /** One page of the sample, for the API (a county's sample is tens of thousands of draws). */
 export async function readAuditBallotsPage(db: Db, auditId: string, offset: number, limit: number): Promise<AuditBallotRow[]> {
   return db<AuditBallotRow[]>`
-    select draw, round, ticket::float8 as ticket, batch, position, paper from audit_ballots
+    select draw, round, ticket::float8 as ticket, batch, position, paper, cvr from audit_ballots
     where audit_id = ${auditId} and draw > ${offset} order by draw limit ${limit}`
+}
+
+/** The sample of a comparison audit up to a draw, in draw order: each round tests it whole. */
+export async function readComparedSample(db: Db, auditId: string, throughDraw: number): Promise<AuditBallotRow[]> {
+  return db<AuditBallotRow[]>`
+    select draw, round, ticket::float8 as ticket, batch, position, paper, cvr from audit_ballots
+    where audit_id = ${auditId} and draw <= ${throughDraw} order by draw`
 }
 
 /**
@@ -80,9 +92,10 @@ export async function recordAuditRound(db: Db, auditId: string, round: AuditRoun
     for (let i = 0; i < ballots.length; i += 1000) {
       const chunk = ballots.slice(i, i + 1000)
       await tx`
-        insert into audit_ballots (audit_id, draw, round, ticket, batch, position, paper)
-        select ${auditId}, b.draw, b.round, b.ticket, b.batch, b.position, b.paper
-        from jsonb_to_recordset(${tx.json(chunk as never)}) as b(draw int, round int, ticket bigint, batch text, position int, paper jsonb)
+        insert into audit_ballots (audit_id, draw, round, ticket, batch, position, paper, cvr)
+        select ${auditId}, b.draw, b.round, b.ticket, b.batch, b.position, b.paper, b.cvr
+        from jsonb_to_recordset(${tx.json(chunk as never)})
+          as b(draw int, round int, ticket bigint, batch text, position int, paper jsonb, cvr jsonb)
         on conflict (audit_id, draw) do nothing`
     }
     await tx`

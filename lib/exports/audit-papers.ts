@@ -4,10 +4,10 @@ import type { Marks } from '../../domain/ballot.ts'
 import type { ContestRules } from '../../domain/contests.ts'
 import { WRITE_IN_SELECTION } from '../../domain/contests.ts'
 import { AppError } from '../../domain/errors.ts'
-import { ballotManifest, ballotManifestCsv, type ManifestBatch } from '../../domain/exports/ballot-manifest.ts'
+import { ballotManifest, ballotManifestCsv, ExportSequence, type ManifestBatch } from '../../domain/exports/ballot-manifest.ts'
 import { digestFile } from '../../domain/exports/commitment.ts'
 import type { Simulation } from '../../domain/simulation.ts'
-import { boxCounts, type StoredCommitment } from '../db/audit-files.ts'
+import { type BoxRow, ballotBoxInIdOrder, boxCounts, type StoredCommitment } from '../db/audit-files.ts'
 import { countedBallotIds } from '../db/audits.ts'
 import type { Db } from '../db/sql.ts'
 import { type AuditSource, MANIFEST_FILE } from './audit-files.ts'
@@ -44,6 +44,33 @@ export async function auditManifest(db: Db, s: AuditSource, committed: StoredCom
     )
   }
   return manifest.batches
+}
+
+/** A drawn place of the manifest: batch name and 1-based position. */
+export const placeKey = (batch: string, position: number) => `${batch}#${position}`
+
+/**
+ * The cast vote records at the drawn places (batch × position, as the published records
+ * place them: the box in the order of its ids, cut as the manifest cuts it), in one pass
+ * over the box through a cursor, yielding between chunks. Places the box does not fill are
+ * left out.
+ */
+export async function recordsAtPlaces(
+  db: Db,
+  s: AuditSource,
+  containerSize: number,
+  places: ReadonlySet<string>,
+): Promise<Map<string, BoxRow>> {
+  const sequence = new ExportSequence(s.election.id, containerSize)
+  const found = new Map<string, BoxRow>()
+  let seen = 0
+  for await (const row of ballotBoxInIdOrder(db, s.election.id)) {
+    const at = sequence.place(row)
+    const key = placeKey(at.batch.name, at.sequence)
+    if (places.has(key)) found.set(key, row)
+    if (++seen % 20_000 === 0) await new Promise((r) => setImmediate(r))
+  }
+  return found
 }
 
 /** A paper's marks as an audit reads them, for the audited contests only: a name written in is the write-in line. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { auditReportSchema, auditRequestSchema, auditRoundSchema, publicRound } from '../../../domain/audit/report.ts'
 import { AppError } from '../../../domain/errors.ts'
-import { readAuditCommitment } from '../../../lib/db/audit-files.ts'
+import { imprintCoverage, readAuditCommitment } from '../../../lib/db/audit-files.ts'
 import {
   type AuditRow,
   createAudit,
@@ -21,7 +21,7 @@ import type { ApiDeps } from '../deps.ts'
 import { ElectionIdParam, json, problemResponses } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
 
-// Strict: a field the audit does not know (`method: 'ballot-comparison'`) is refused, not ignored.
+// Strict: a field the audit does not know is refused, not ignored.
 const AuditRequest = z.strictObject(auditRequestSchema.shape).openapi('AuditRequest')
 const AuditReport = z
   .object(auditReportSchema.shape)
@@ -54,8 +54,10 @@ const AuditSample = z
         ticket: z.number(),
         batch: z.string(),
         position: z.number(),
-        /** The paper's marks in the audited contests, as the audit read them. */
-        paper: z.record(z.string(), z.array(z.string())),
+        /** The paper's marks in the audited contests, as the audit read them (null: no paper found for the record drawn). */
+        paper: z.record(z.string(), z.array(z.string())).nullable(),
+        /** Comparison audits: the cast vote record at the drawn place, in the audited contests (null: none with an imprint). */
+        cvr: z.record(z.string(), z.array(z.string())).nullable().optional(),
       }),
     ),
   })
@@ -199,15 +201,22 @@ async function requestAudit(sql: Sql, electionId: string, body: z.infer<typeof A
     if (!contest) return [{ path: `contestIds.${i}`, message: `no contest ${cid}` }]
     // BRAVO tests pairwise margins of a plurality count; an instant runoff's outcome is not one.
     if (contest.rcv)
-      return [
-        { path: `contestIds.${i}`, message: `contest ${cid} is ranked-choice: ballot polling does not audit instant-runoff outcomes` },
-      ]
+      return [{ path: `contestIds.${i}`, message: `contest ${cid} is ranked-choice: these audits do not audit instant-runoff outcomes` }]
     return []
   })
   if (unknown.length > 0) throw new AppError('invalid_input', unknown.map((u) => `${u.path}: ${u.message}`).join('; '), unknown)
+  if (body.method === 'ballot-comparison') {
+    // A comparison audit finds each drawn record's paper by its imprint: every ballot needs one of its own.
+    const box = await imprintCoverage(sql, electionId)
+    if (box.imprinted < box.ballots || box.distinct < box.imprinted)
+      throw new AppError(
+        'conflict',
+        `method: election ${electionId} has ${box.ballots - box.imprinted} ballots without an imprint and ${box.imprinted - box.distinct} repeated imprints: a comparison audit cannot find their papers (audit it by ballot polling)`,
+      )
+  }
   const id = `a-${randomUUID().slice(0, 13)}`
   try {
-    await createAudit(sql, { id, electionId, ...body, method: 'ballot-polling', commitment: stored.commitment })
+    await createAudit(sql, { id, electionId, ...body, commitment: stored.commitment })
   } catch (err) {
     // One running audit per election (audits_one_running_per_election): they share the worker.
     if ((err as { code?: string }).code === '23505')
