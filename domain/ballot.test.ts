@@ -178,8 +178,15 @@ describe('the fast path for ballots in canonical form', () => {
       const decoded = decodeBallot(Buffer.from(JSON.stringify({ ...sent, imprint: bad })))
       expect(decoded).toMatchObject({ ok: false, reason: 'invalid_schema', detail: expect.stringContaining('imprint') })
     }
-    const ballotIdAsImprint = decodeBallot(Buffer.from(JSON.stringify({ ...sent, imprint: envelope.ballotId.toUpperCase() })))
-    expect(ballotIdAsImprint).toMatchObject({ ok: false, reason: 'invalid_schema', detail: expect.stringContaining('ballot id') })
+    for (const ballotIdAsImprint of [envelope.ballotId.toUpperCase(), envelope.ballotId.replaceAll('-', '')]) {
+      const decoded = decodeBallot(Buffer.from(JSON.stringify({ ...sent, imprint: ballotIdAsImprint })))
+      expect(decoded).toMatchObject({ ok: false, reason: 'invalid_schema', detail: expect.stringContaining('ballot id') })
+    }
+    // One form, lower case, whichever way the scanner printed it.
+    expect(decodeBallot(encodeBallot({ ...sent, imprint: '3F2A9C41-77D0E1B2-0C9E55AA' }))).toMatchObject({
+      ok: true,
+      ballot: { imprint: '3f2a9c41-77d0e1b2-0c9e55aa' },
+    })
     const voterAsImprint = decodeBallot(Buffer.from(JSON.stringify({ ...sent, voterId: 'voter-0001', imprint: 'VOTER-0001' })))
     expect(voterAsImprint).toMatchObject({
       ok: false,

@@ -110,7 +110,11 @@ export const IMPRINT_RULE = '8 to 64 letters, digits and hyphens'
  * It must not be the voter's id or the ballot id (decodeBallot refuses those): the box
  * would then name its voter.
  */
-export const imprintSchema = z.string().regex(IMPRINT_PATTERN, IMPRINT_RULE)
+export const imprintSchema = z
+  .string()
+  .regex(IMPRINT_PATTERN, IMPRINT_RULE)
+  // One form: an audit board reads `AB12` and `ab12` as the same paper, so the box must too.
+  .transform((s) => s.toLowerCase())
 
 /**
  * Version 2: the voter's marks for the contests of their ballot style. Whether the marks
@@ -195,12 +199,13 @@ export function decodeBallot(bytes: Buffer | null): Decoded {
 /** An imprint that is the voter's id or the ballot id would put the voter in the ballot box: refused as the schema's. */
 function identifyingImprint(ballot: AnyBallot): Decoded | undefined {
   if (ballot.v !== 2 || ballot.imprint === undefined) return undefined
-  const imprint = ballot.imprint.toLowerCase()
-  if (imprint !== ballot.voterId.toLowerCase() && imprint !== ballot.ballotId) return undefined
+  const imprint = ballot.imprint.replaceAll('-', '')
+  const ballotId = ballot.ballotId.replaceAll('-', '')
+  if (imprint !== ballot.voterId.toLowerCase().replaceAll('-', '') && imprint !== ballotId) return undefined
   return {
     ok: false,
     reason: 'invalid_schema',
-    detail: `imprint: must not be the ${imprint === ballot.ballotId ? 'ballot' : "voter's"} id (the ballot box would name its voter)`,
+    detail: `imprint: must not be the ${imprint === ballotId ? 'ballot' : "voter's"} id (the ballot box would name its voter)`,
     partial: { electionId: ballot.electionId, voterId: ballot.voterId, ballotId: ballot.ballotId },
   }
 }
@@ -259,7 +264,7 @@ export function acceptCanonicalBallotV2(json: unknown): BallotV2 | undefined {
         out[contestId] = made as Mark[]
       }
       if (contests > CONTEST_LIMITS.contests || total > CONTEST_LIMITS.marksPerBallot) return undefined
-      return imprint === undefined ? { marks: out } : { marks: out, imprint }
+      return imprint === undefined ? { marks: out } : { marks: out, imprint: (imprint as string).toLowerCase() }
     },
     ['imprint'],
   ) as BallotV2 | undefined

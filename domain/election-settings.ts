@@ -31,6 +31,16 @@ export const simulationSettingsSchema = z.object({
    * ballot sent to the count marks `to` instead, as a misprogrammed scanner would read it.
    * The count is exact for what it was sent; the papers (the generator's ballots) differ.
    */
+  /**
+   * The key of the papers' imprints (32 hex digits), drawn at random by the API when it
+   * creates a long-ballot simulation: an imprint is an HMAC of the ballot's number under it,
+   * so neither the public cast vote records nor the ballot ids (which carry the seed and the
+   * number) give it back. Absent: the generator prints no imprints (elections created before).
+   */
+  imprintKey: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional(),
   misread: z
     .object({
       contestId: z.string().min(1).max(200),

@@ -1,5 +1,6 @@
+import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex } from '@noble/hashes/utils.js'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 
 /**
  * SHA-256 for the domain: audit file fingerprints, the set's commitment, the audit
@@ -26,4 +27,13 @@ export class Sha256 {
 /** SHA-256 of text (its UTF-8 bytes) or bytes, in lower-case hex. */
 export function sha256Hex(data: string | Uint8Array): string {
   return bytesToHex(sha256(bytes(data)))
+}
+
+/**
+ * HMAC-SHA-256 under one key (hex), for many short messages: the keyed state is built once
+ * and cloned per message. Returns the tag in lower-case hex.
+ */
+export function hmacSha256Hex(keyHex: string): (message: Uint8Array) => string {
+  const keyed = hmac.create(sha256, hexToBytes(keyHex))
+  return (message) => bytesToHex(keyed.clone().update(message).digest())
 }

@@ -268,8 +268,10 @@ describe('ballot ids', () => {
 })
 
 describe("the papers' imprints", () => {
-  const sim = new Simulation(defaultPlan('imprinted', { ...settings, voters: 20_000, turnout: 1, contests: true }, { regions: 8 }))
-  const imprints = Array.from({ length: sim.ballotCount }, (_, k) => sim.imprint(k))
+  const keyed = (imprintKey?: string) =>
+    new Simulation(defaultPlan('imprinted', { ...settings, voters: 20_000, turnout: 1, contests: true, imprintKey }, { regions: 8 }))
+  const sim = keyed('00112233445566778899aabbccddeeff')
+  const imprints = Array.from({ length: sim.ballotCount }, (_, k) => sim.imprint(k) as string)
 
   it('are all different, in the contract, not in casting order, and sent with each long ballot', () => {
     expect(new Set(imprints).size).toBe(sim.ballotCount)
@@ -281,6 +283,14 @@ describe("the papers' imprints", () => {
     const sent = sim.messagesFor(7, '2026-11-03T12:00:00.000Z')[0]
     expect(sent?.ballot).toMatchObject({ v: 2, imprint: imprints[7] })
     expect(decodeBallot(encodeBallot(sent?.ballot as never))).toMatchObject({ ok: true, ballot: { imprint: imprints[7] } })
+  })
+
+  it("are the plan's key's: another key prints others, and no key prints none", () => {
+    const other = keyed('ffeeddccbbaa99887766554433221100')
+    expect(other.imprint(0)).not.toBe(imprints[0])
+    const none = keyed(undefined)
+    expect(none.imprint(0)).toBeNull()
+    expect(none.messagesFor(0, '2026-11-03T12:00:00.000Z')[0]?.ballot).not.toHaveProperty('imprint')
   })
 
   it('find their paper: each imprint gives back its ballot number, an unknown one nothing', () => {

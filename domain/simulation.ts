@@ -3,6 +3,7 @@ import { BALLOTS_KEY, type ElectionDefinitionInput, electionDefinitionSchema, re
 import type { Candidate, Region } from './election.ts'
 import type { SimulationSettings } from './election-settings.ts'
 import { AppError } from './errors.ts'
+import { hmacSha256Hex } from './sha256.ts'
 import { generateDefinition, generateRankedDefinition, markBallot, regionsFromGeography } from './simulation-contests.ts'
 import { candidatesFor, type Geography, geography } from './simulation-geography.ts'
 import { SIMULATION_LIMITS as L } from './simulation-limits.ts'
@@ -139,9 +140,6 @@ function uuidFor(seed: number, k: number, salt: number): string {
   return `${hex8(seed >>> 0)}-${hex2(high >>> 8)}${hex2(high)}-4${hex2(low >>> 8).slice(1)}${hex2(low)}-${variant}${h2.slice(1, 4)}-${h2.slice(4, 8)}${h3}`
 }
 
-/** Keys the imprints' hash apart from the ballot ids'. */
-const IMPRINT_SALT = 0x1a9e_7b05
-
 // Salts of the model's draws (the geography has its own, below 100; per ballot: 1..5).
 const M = {
   tilt: 101,
@@ -219,6 +217,8 @@ export class Simulation {
   private readonly orderKey: number
   /** The seed of ballot ids: the generator's seed and the election's id. */
   private readonly idSeed: number
+  /** The papers' imprints: HMAC under the plan's imprint key (none without one). */
+  private readonly imprintMac: ((message: Uint8Array) => string) | null
   /** An election with contests: its definition, indexed for marking and tabulating ballots. */
   readonly contests: TabulationIndex | null
 
@@ -229,6 +229,7 @@ export class Simulation {
     }
     this.ballotCount = Math.max(0, Math.floor(voters * turnout))
     this.idSeed = mix(seed ^ hashString(plan.electionId))
+    this.imprintMac = plan.settings.imprintKey ? hmacSha256Hex(plan.settings.imprintKey) : null
     this.contests = plan.settings.contests ? indexSimulated(seed, plan.regions, simulatedBallot(plan.settings)) : null
     checkMisread(plan.settings.misread, this.contests)
     this.orderKey = mix(seed ^ Math.imul(M.order, 0x9e3779b1))
@@ -481,15 +482,18 @@ export class Simulation {
 
   /**
    * Ballot k's imprint: what the scanner printed on its paper, carried with its marks into
-   * the ballot box for a comparison audit. Random-looking and not in casting order (unlike
-   * the ballot id), unique within the election: the first eight hex digits are a bijection
-   * of k keyed by the election's seed, the rest more of the same hash.
+   * the ballot box for a comparison audit; null when the plan has no imprint key (elections
+   * created before imprints). HMAC-SHA-256 of k under the plan's random key, 96 bits of it:
+   * not in casting order, and not computable from anything public or from the ballot ids
+   * (which carry the seed and k). Repeats are possible in principle (2^-96 a pair); the
+   * audit refuses a box with one.
    */
-  imprint(k: number): string {
-    const a = mix(mix((k ^ this.idSeed) >>> 0) ^ IMPRINT_SALT)
-    const b = mix(a ^ this.idSeed ^ IMPRINT_SALT)
-    const c = mix(b ^ IMPRINT_SALT)
-    return `${hex8(a)}-${hex8(b)}-${hex8(c)}`
+  imprint(k: number): string | null {
+    if (!this.imprintMac) return null
+    const n = new Uint8Array(8)
+    new DataView(n.buffer).setFloat64(0, k)
+    const tag = this.imprintMac(n)
+    return `${tag.slice(0, 8)}-${tag.slice(8, 16)}-${tag.slice(16, 24)}`
   }
 
   /**
@@ -499,8 +503,9 @@ export class Simulation {
   papersByImprint(imprints: Iterable<string>, produced: number): Map<string, number> {
     const wanted = new Set(imprints)
     const found = new Map<string, number>()
+    if (!this.imprintMac) return found
     for (let k = 0; k < Math.min(produced, this.ballotCount) && found.size < wanted.size; k++) {
-      const imprint = this.imprint(k)
+      const imprint = this.imprint(k) as string
       if (wanted.has(imprint)) found.set(imprint, k)
     }
     return found
@@ -544,7 +549,7 @@ export class Simulation {
           v: 2,
           ...common,
           marks: this.marksAsRead(k, markBallot(this.plan.settings.seed, k, index, regionId, b.channel)),
-          imprint: this.imprint(k),
+          ...(this.imprintMac ? { imprint: this.imprint(k) as string } : {}),
         }
       : { v: 1, ...common, candidateId: candidates[b.candidateIndex]?.id ?? '' }
     const out: GeneratedMessage[] = [{ kind: 'valid', key: voter, ballot }]

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { resolveDefinition } from '../../../domain/contests.ts'
@@ -72,7 +72,9 @@ export function electionRoutes(deps: ApiDeps) {
         const id = body.id ?? `e-${randomUUID().slice(0, 8)}`
         if (body.simulation) {
           const { candidates, regions, ratePerSecond, ...settings } = body.simulation
-          const plan = defaultPlan(id, settings, { candidates, regions })
+          // A long ballot's papers carry imprints under a key of this election's own, drawn now (domain/election-settings.ts).
+          const imprintKey = settings.contests ? randomBytes(16).toString('hex') : undefined
+          const plan = defaultPlan(id, { ...settings, ...(imprintKey ? { imprintKey } : {}) }, { candidates, regions })
           await sql.begin((tx) => createSimulatedElection(tx, plan, body.name, { ratePerSecond }))
         } else {
           const regions = body.regions ?? []
