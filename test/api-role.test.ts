@@ -159,7 +159,9 @@ describe('votestream_api', () => {
       elections: 'select insert update',
       regions: 'select insert update',
       ballot_outbox: 'select insert update delete',
-      audits: 'select insert delete',
+      // update: an audit board's hand count (audits.hand_count) and papers (audit_ballots.paper, paper_state) only.
+      audits: 'select insert update delete',
+      audit_ballots: 'select update',
     })
     const [sequences] = await owner<{ usable: string[] }[]>`
       select coalesce(array_agg(c.relname order by c.relname), '{}') as usable
@@ -230,6 +232,9 @@ describe('votestream_api', () => {
       'insert into audit_commitments default values',
       'insert into audit_rounds default values',
       "update audits set status = 'confirmed' where false",
+      // A board enters papers; the draws and the records beside them are the workflow's.
+      'update audit_ballots set batch = batch, cvr = null where false',
+      'update audits set result = null where false',
       // No DDL, no migration of its own.
       "insert into schema_migrations (name) values ('9999_evil.sql')",
       'create table api_role_evil (id int)',
@@ -251,6 +256,7 @@ describe('votestream_api', () => {
         riskLimit: 0.05,
         seed: '12345678901234567890',
         method: 'ballot-polling',
+        papers: 'simulator',
         commitment: 'c',
       })
       const row = await readAudit(tx, auditId)

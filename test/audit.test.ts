@@ -6,6 +6,10 @@ import { comparisonPairs, comparisonSampleSize } from '../domain/audit/compariso
 import type { AuditReport } from '../domain/audit/report.ts'
 import { fullCountAt, nextRoundTarget } from '../domain/audit/rounds.ts'
 import { defaultPlan, Simulation, type SimulationSettings } from '../domain/simulation.ts'
+import { readAuditCommitment } from '../lib/db/audit-files.ts'
+import { loadPlan } from '../lib/db/simulation.ts'
+import { auditSource } from '../lib/exports/audit-files.ts'
+import { auditManifest, fullHandCount, interpretation, simulatedPapers } from '../lib/exports/audit-papers.ts'
 import { auditWorkflowId } from '../lib/temporal-audits.ts'
 import { startApiHarness } from './api-harness.ts'
 import { paperVotes, singleSeatMargins } from './fixtures/paper-votes.ts'
@@ -332,6 +336,17 @@ describe('a ballot-comparison audit', () => {
     expect(report.result?.contests[0]).toMatchObject({ status: 'outcome-differs', handCount: { outcome: [reversed.winner] } })
     expect(report.rounds.every((r) => r.contests[0]?.status !== 'confirmed')).toBe(true)
 
+    // A record changed after the commitment (once the seed is known, the drawn ones could be): the audit refuses to compare.
+    const [rewritten] = await h.sql<{ n: number }[]>`
+      with one as (select ctid from ballot_box where election_id = ${id} and marks ? ${untouched.rules.id} limit 1)
+      update ballot_box b set marks = b.marks - ${untouched.rules.id}::text from one where b.ctid = one.ctid returning 1 as n`
+    expect(rewritten?.n).toBe(1)
+    const tampered = await startAudit(id, { contestIds: [untouched.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-comparison' })
+    expect(tampered.status).toBe(202)
+    const failed = await finished(id, ((await tampered.json()) as AuditReport).auditId)
+    expect(failed.status).toBe('failed')
+    expect(failed.rounds).toEqual([])
+
     // Ballots without an imprint (cast with no paper): a comparison audit is refused, naming the method.
     const nulled =
       await h.sql`update ballot_box set imprint = null where election_id = ${id} and ctid = (select ctid from ballot_box where election_id = ${id} limit 1)`
@@ -339,5 +354,165 @@ describe('a ballot-comparison audit', () => {
     const refused = await startAudit(id, { contestIds: [untouched.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-comparison' })
     expect(refused.status).toBe(409)
     expect(await refused.text()).toMatch(/method: .*1 ballots without an imprint/)
+  })
+})
+
+describe('an audit board', () => {
+  const margins = paperMargins()
+  const N = Math.floor(settings.voters * settings.turnout)
+  const reversed = margins[0]
+  if (!reversed) throw new Error('the simulated ballot lacks the contests this test needs')
+  type Draw = { draw: number; round: number; paperState: string; imprint: string | null }
+
+  it('enters the drawn papers and the full hand count through the API; the workflow waits for each round, and the count names the papers’ winner', {
+    timeout: 400_000,
+  }, async () => {
+    const id = `ab-${randomUUID().slice(0, 8)}`
+    const share = Math.min(1, (reversed.w - reversed.l) / (2 * reversed.w) + 0.15)
+    await createElection(id, { misread: { contestId: reversed.rules.id, from: reversed.winner, to: reversed.runnerUp, share } })
+    await certifiedWithAuditFiles(id)
+    // The board: it finds each drawn record's paper by the imprint the retrieval list names.
+    const sim = new Simulation(await loadPlan(h.sql, id))
+    const paperOf = (imprint: string | null) => {
+      const k = imprint ? sim.papersByImprint([imprint], N).get(imprint) : undefined
+      return k === undefined ? null : interpretation(sim.paper(k) ?? {}, [reversed.rules.id])
+    }
+    const body = { contestIds: [reversed.rules.id], riskLimit: 0.05, seed: SEED, method: 'ballot-comparison', papers: 'board' }
+    const started = await startAudit(id, body)
+    expect(started.status, await started.clone().text()).toBe(202)
+    const { auditId } = (await started.json()) as AuditReport
+    const base = `/elections/${id}/audits/${auditId}`
+    const put = (path: string, payload: unknown, headers: Record<string, string> = h.admin) =>
+      h.request(`${base}${path}`, { method: 'PUT', headers, body: JSON.stringify(payload) })
+    const pending = async () => {
+      const sample = (await (await h.request(`${base}/sample`, { headers: h.admin })).json()) as { draws: Draw[] }
+      return sample.draws.filter((d) => d.paperState === 'pending')
+    }
+
+    // Round 1 is drawn and waits: nothing decided until the board has read every paper.
+    const first = await until(pending, (p) => p.length > 0, 60_000, 'round 1 drawn')
+    const report = async () => (await (await h.request(base)).json()) as AuditReport
+    expect((await report()).rounds).toEqual([])
+    // Hostile entries: named fields, no change.
+    const d1 = first[0] as Draw
+    const refusals: Array<[string, unknown, number, RegExp]> = [
+      [`/papers/${d1.draw}`, { marks: { 'no-such-contest': [] } }, 400, /marks\.no-such-contest/],
+      [`/papers/${d1.draw}`, { marks: { [reversed.rules.id]: ['nobody'] } }, 400, /no line nobody/],
+      [`/papers/${d1.draw}`, { marks: { [reversed.rules.id]: [reversed.winner, reversed.winner] } }, 400, /marked twice/],
+      [`/papers/${d1.draw}`, { missing: false }, 400, /missing/],
+      [`/papers/${d1.draw}`, { marks: {}, extra: 1 }, 400, /extra|Unrecognized/],
+      [`/papers/${d1.draw}`, {}, 400, /marks/],
+      [`/papers/${d1.draw}`, { marks: {}, missing: true }, 400, /marks/],
+      ['/papers/999999', { marks: {} }, 404, /no draw/],
+      ['/papers/0', { marks: {} }, 400, /draw/],
+      ['/hand-count', { contests: {} }, 400, /missing/],
+    ]
+    for (const [path, payload, status, text] of refusals) {
+      const res = await put(path, payload)
+      expect(res.status, `${path} ${JSON.stringify(payload)}`).toBe(status)
+      expect(await res.text()).toMatch(text)
+    }
+    expect((await put(`/papers/${d1.draw}`, { marks: {} }, {})).status).toBe(401)
+
+    // The board reads round after round until the audit needs no more papers.
+    let entered = 0
+    for (;;) {
+      const now = await report()
+      const last = now.rounds.at(-1)
+      if (now.status !== 'running' || last?.contests[0]?.status === 'full-hand-count-needed') break
+      const waiting = await pending()
+      if (waiting.length === 0) {
+        await new Promise((r) => setTimeout(r, 200))
+        continue
+      }
+      for (const d of waiting) {
+        const paper = paperOf(d.imprint)
+        const res = await put(`/papers/${d.draw}`, paper ? { marks: paper } : { missing: true })
+        expect(res.status, await res.clone().text()).toBe(200)
+        entered++
+      }
+    }
+    const needsCount = await report()
+    expect(needsCount.status).toBe('running')
+    expect(needsCount.rounds.at(-1)?.contests[0]?.status).toBe('full-hand-count-needed')
+    // A decided round's papers do not change.
+    expect((await put(`/papers/${d1.draw}`, { marks: {} })).status).toBe(409)
+
+    // The full hand count: the papers' own totals, after a refused one that does not fit.
+    const hand = await fullHandCount(sim, N, [reversed.rules])
+    const tooMany = { contests: { [reversed.rules.id]: { [reversed.winner]: N + 1 } } }
+    const refused = await put('/hand-count', tooMany)
+    expect(refused.status).toBe(400)
+    expect(await refused.text()).toMatch(/more than/)
+    expect((await put('/hand-count', { contests: hand })).status).toBe(200)
+    const done = await finished(id, auditId)
+    console.log(
+      `board audit ${auditId}: ${entered} papers entered over ${done.rounds.length} round(s), ${done.result?.draws} draws → ${done.status}`,
+    )
+    expect(done).toMatchObject({ status: 'outcome-differs', papers: 'board', method: 'ballot-comparison' })
+    expect(done.result?.contests[0]).toMatchObject({ status: 'outcome-differs', handCount: { outcome: [reversed.winner] } })
+    expect((await put('/hand-count', { contests: hand })).status).toBe(409)
+  })
+  it('polls papers the board enters, a missing one counted against the reported winner', { timeout: 300_000 }, async () => {
+    const id = `abp-${randomUUID().slice(0, 8)}`
+    await createElection(id)
+    await certifiedWithAuditFiles(id)
+    const contest = margins.find((c) => c !== reversed && c.w - c.l > N / 4)
+    if (!contest) throw new Error('no contest with a wide margin')
+    // The board: it finds the paper at each drawn place of the manifest's containers.
+    const sim = new Simulation(await loadPlan(h.sql, id))
+    const source = await auditSource(h.sql, id)
+    const committed = await readAuditCommitment(h.sql, id)
+    if (!source || !committed) throw new Error('no audit files')
+    const manifest = await auditManifest(h.sql, source, committed)
+    const stacks = await simulatedPapers(sim, manifest)
+    const batches = new Map(manifest.map((b) => [b.name, b]))
+    const started = await startAudit(id, { contestIds: [contest.rules.id], riskLimit: 0.05, seed: SEED, papers: 'board' })
+    expect(started.status, await started.clone().text()).toBe(202)
+    const { auditId } = (await started.json()) as AuditReport
+    const base = `/elections/${id}/audits/${auditId}`
+    type Draw = { draw: number; batch: string; position: number; paperState: string }
+    let missing: number | null = null
+    for (;;) {
+      const now = (await (await h.request(base)).json()) as AuditReport
+      if (now.status !== 'running') break
+      const sample = (await (await h.request(`${base}/sample`, { headers: h.admin })).json()) as { draws: Draw[] }
+      const waiting = sample.draws.filter((d) => d.paperState === 'pending')
+      if (waiting.length === 0) {
+        await new Promise((r) => setTimeout(r, 200))
+        continue
+      }
+      for (const d of waiting) {
+        const batch = batches.get(d.batch)
+        if (!batch) throw new Error(`no batch ${d.batch}`)
+        const body =
+          missing === null
+            ? { missing: true }
+            : { marks: interpretation(stacks.paperAt(batch, d.position, committed.containerSize), [contest.rules.id]) }
+        missing ??= d.draw
+        const res = await h.request(`${base}/papers/${d.draw}`, { method: 'PUT', headers: h.admin, body: JSON.stringify(body) })
+        expect(res.status, await res.clone().text()).toBe(200)
+      }
+    }
+    const done = (await (await h.request(base)).json()) as AuditReport
+    console.log(
+      `board polling audit ${auditId} of ${contest.rules.id}: ${done.status} after ${done.result?.draws} draws in ${done.rounds.length} round(s), draw ${missing} not found`,
+    )
+    expect(done).toMatchObject({ status: 'confirmed', papers: 'board', method: 'ballot-polling' })
+    const sample = (await (await h.request(`${base}/sample`, { headers: h.admin })).json()) as { draws: Draw[] }
+    expect(sample.draws.find((d) => d.draw === missing)?.paperState).toBe('missing')
+    // The missing paper counted as a ballot for the loser: round 1's loser ballots are the papers for the runner-up, and it.
+    const admin = (await (await h.request(`${base}/sample`, { headers: h.admin })).json()) as {
+      rounds: AuditReport['rounds']
+      draws: Array<Draw & { round: number; paper: Record<string, string[]> | null }>
+    }
+    const forLoser = admin.draws.filter((d) => {
+      if (d.round !== 1) return false
+      if (d.paperState === 'missing') return true
+      const counted = countedSelections(contest.rules, d.paper?.[contest.rules.id])
+      return counted.has(contest.runnerUp) && !counted.has(contest.winner)
+    }).length
+    const pair = admin.rounds[0]?.contests[0]?.pairs.find((p) => p.loser === contest.runnerUp)
+    expect(pair?.loserBallots).toBe(forLoser)
   })
 })

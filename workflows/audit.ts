@@ -1,10 +1,22 @@
-import { ActivityFailure, CancellationScope, defineQuery, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow'
+import {
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+} from '@temporalio/workflow'
 import type { ElectionActivities } from '../activities/index.ts'
 import type { AuditResult, AuditRound } from '../domain/audit/report.ts'
 import { DEFAULT_ROUND_POLICY } from '../domain/audit/rounds.ts'
 
 export interface AuditWorkflowInput {
   auditId: string
+  /** `board`: an audit board enters the drawn papers through the API (the workflow waits for them); absent: the simulator reads them. */
+  papers?: 'board'
   /** The chance of stopping in a round that each round's size aims at. */
   roundQuantile?: number
   /** Each round draws at least this factor of the draws before it. */
@@ -18,9 +30,13 @@ export interface AuditProgress {
   /** Per contest: its status after the last round. */
   contests: Array<{ contestId: string; status: string }>
   result: AuditResult['status'] | 'failed' | null
+  /** A board's audit: the drawn papers of this round not entered yet, or `hand count` while it waits for one. */
+  awaiting?: number | 'hand count'
 }
 
 export const auditProgressQuery = defineQuery<AuditProgress>('auditProgress')
+/** The API's nudge after a board entered a paper or its hand count: look again now (the workflow also looks every five minutes). */
+export const papersEnteredSignal = defineSignal('papersEntered')
 
 const acts = proxyActivities<ElectionActivities>({
   // A round of a county's audit walks the box once and the generator's ballots once.
@@ -31,7 +47,7 @@ const acts = proxyActivities<ElectionActivities>({
 })
 
 /**
- * A BRAVO ballot-polling risk-limiting audit of chosen contests of a certified election
+ * A risk-limiting audit (BRAVO ballot polling, or super-simple ballot comparison) of chosen contests of a certified election
  * (workflow id `audit-<auditId>`; the request, its contests, risk limit and seed are the
  * audit's row, written by the API). Round by round: each round draws the next tickets from
  * the seed over the published manifest (Rivest's sampler), reads those ballots' papers and
@@ -46,16 +62,45 @@ export async function auditWorkflow(input: AuditWorkflowInput): Promise<AuditRes
   const growth = input.growth ?? DEFAULT_ROUND_POLICY.growth
   const progress: AuditProgress = { auditId: input.auditId, round: 0, draws: 0, contests: [], result: null }
   setHandler(auditProgressQuery, () => progress)
+  let nudged = false
+  setHandler(papersEnteredSignal, () => {
+    nudged = true
+  })
+  /** Waits until `done` says so: asked after each nudge, and every five minutes in case a nudge was lost. */
+  const waitFor = async (done: () => Promise<boolean>) => {
+    while (!(await done())) {
+      await condition(() => nudged, '5 minutes')
+      nudged = false
+    }
+  }
   try {
     let last: AuditRound | null = null
     while (!last || last.contests.some((c) => c.status === 'escalate')) {
-      last = await acts.auditRound({ auditId: input.auditId, round: progress.round + 1, quantile, growth })
+      const round = { auditId: input.auditId, round: progress.round + 1, quantile, growth }
+      if (input.papers === 'board') {
+        // The board reads the drawn papers (days, in a county): the round waits for them, then decides.
+        const drawn = await acts.drawAuditRound(round)
+        progress.draws = drawn.draws
+        progress.awaiting = drawn.awaiting
+        upsertMemo({ round: round.round, draws: drawn.draws, awaiting: `${drawn.awaiting} papers` })
+        await waitFor(async () => {
+          progress.awaiting = await acts.papersAwaited(round)
+          return progress.awaiting === 0
+        })
+        last = await acts.decideAuditRound(round)
+      } else last = await acts.auditRound(round)
       progress.round = last.round
       progress.draws = last.draws
       progress.contests = last.contests.map((c) => ({ contestId: c.contestId, status: c.status }))
       upsertMemo({ round: last.round, draws: last.draws, contests: progress.contests.map((c) => `${c.contestId}: ${c.status}`).join('; ') })
       log.info('audit round', { auditId: input.auditId, round: last.round, draws: last.draws })
     }
+    if (input.papers === 'board' && last.contests.some((c) => c.status === 'full-hand-count-needed')) {
+      progress.awaiting = 'hand count'
+      upsertMemo({ awaiting: 'the full hand count' })
+      await waitFor(() => acts.handCountEntered({ auditId: input.auditId }))
+    }
+    progress.awaiting = undefined
     const result = await acts.concludeAudit({ auditId: input.auditId })
     progress.result = result.status
     upsertMemo({ result: result.status })

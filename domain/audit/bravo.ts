@@ -185,7 +185,8 @@ export interface PriorSample {
 export function bravoAudit(
   contests: readonly ReportedContest[],
   riskLimit: number,
-  sample: readonly BallotInterpretation[],
+  /** The drawn papers in draw order; null for a paper the audit board did not find. */
+  sample: readonly (BallotInterpretation | null)[],
   options: BravoOptions = {},
 ): BravoContestResult[] {
   checkRiskLimit(riskLimit)
@@ -195,7 +196,7 @@ export function bravoAudit(
 function bravoContest(
   contest: ReportedContest,
   riskLimit: number,
-  sample: readonly BallotInterpretation[],
+  sample: readonly (BallotInterpretation | null)[],
   options: BravoOptions,
 ): BravoContestResult {
   const pairs = reportedPairs(contest)
@@ -211,6 +212,11 @@ function bravoContest(
     return { w: seen.winnerBallots, l: seen.loserBallots }
   })
   for (const ballot of sample) {
+    // A paper not found is the worst it could be: a ballot for every pair's loser.
+    if (ballot === null) {
+      for (const c of counts) c.l++
+      continue
+    }
     // Own keys only: a contest called `constructor` must not find Object's.
     const counted = countedSelections(contest.rules, Object.hasOwn(ballot, id) ? ballot[id] : undefined)
     for (const [i, p] of pairs.entries()) {

@@ -29,11 +29,42 @@ export const auditRequestSchema = z.strictObject({
    * far fewer ballots, and every counted ballot must carry an imprint).
    */
   method: z.enum(['ballot-polling', 'ballot-comparison']).default('ballot-polling'),
+  /**
+   * Who reads the drawn papers: `simulator` (a simulated election's generator: the default for
+   * one) or `board` (auditors enter each paper through the API: the only way for an election
+   * with no generator behind it, the default for one).
+   */
+  papers: z.enum(['simulator', 'board']).optional(),
 })
 export type AuditRequest = z.infer<typeof auditRequestSchema>
 
 export const AUDIT_METHODS = auditRequestSchema.shape.method.unwrap().options
 export type AuditMethod = (typeof AUDIT_METHODS)[number]
+export type AuditPapers = NonNullable<AuditRequest['papers']>
+
+/**
+ * A board's reading of one drawn paper: per audited contest, the selections marked (a name
+ * written in is `write-in`); a contest left out is blank. Or `{ "missing": true }`: the paper
+ * was not found where the manifest puts it.
+ */
+export const paperEntrySchema = z
+  .strictObject({
+    marks: z.record(z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(100)).optional(),
+    missing: z.literal(true).optional(),
+  })
+  .superRefine((e, ctx) => {
+    if ((e.marks === undefined) === (e.missing === undefined))
+      ctx.addIssue({ code: 'custom', path: ['marks'], message: 'either the marks read on the paper, or "missing": true' })
+  })
+export type PaperEntry = z.infer<typeof paperEntrySchema>
+
+/** A board's full hand count: per audited contest, votes per line (selection ids, `write-in`). */
+export const handCountSchema = z.record(
+  z.string().min(1).max(200),
+  z.record(z.string().min(1).max(200), z.number().int().min(0).max(1_000_000_000)),
+)
+export type HandCount = z.infer<typeof handCountSchema>
+
 export const AUDIT_STATUSES = ['running', 'confirmed', 'confirmed-by-full-count', 'outcome-differs', 'failed'] as const
 export type AuditStatusName = (typeof AUDIT_STATUSES)[number]
 
@@ -111,6 +142,7 @@ export const auditReportSchema = z.object({
   auditId: z.string(),
   electionId: z.string(),
   method: z.enum(AUDIT_METHODS),
+  papers: z.enum(['simulator', 'board']),
   contestIds: z.array(z.string()),
   riskLimit: z.number(),
   seed: z.string(),

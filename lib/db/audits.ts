@@ -1,4 +1,4 @@
-import type { AuditMethod, AuditResult, AuditRound, AuditStatusName } from '../../domain/audit/report.ts'
+import type { AuditMethod, AuditPapers, AuditResult, AuditRound, AuditStatusName, HandCount } from '../../domain/audit/report.ts'
 import { type Db, inTransaction } from './sql.ts'
 
 type TransactionSql = Parameters<Parameters<typeof inTransaction>[1]>[0]
@@ -10,6 +10,10 @@ export interface AuditRow {
   riskLimit: number
   seed: string
   method: AuditMethod
+  /** Where the papers come from: the simulator's generator, or an audit board entering them through the API. */
+  papers: AuditPapers
+  /** A board's full hand count, once entered: votes per audited contest and line. */
+  handCount: HandCount | null
   status: AuditStatusName
   commitment: string
   result: AuditResult | null
@@ -29,17 +33,24 @@ export interface AuditBallotRow {
   batch: string
   position: number
   paper: Record<string, string[]> | null
+  /** read (entered, or from the generator), pending (drawn, awaiting the board), missing (not found). */
+  paperState?: PaperState
   cvr?: Record<string, string[]> | null
+  /** Comparison: the imprint on the paper to find (the record's BallotAuditId). */
+  imprint?: string | null
 }
+export type PaperState = 'read' | 'pending' | 'missing'
+
+const BALLOT_COLUMNS = (db: Db) => db`draw, round, ticket::float8 as ticket, batch, position, paper, paper_state, cvr, imprint`
 
 /** Records an operator's audit request; the audit's workflow writes everything after. */
 export async function createAudit(
   db: Db,
-  a: Pick<AuditRow, 'id' | 'electionId' | 'contestIds' | 'riskLimit' | 'seed' | 'method' | 'commitment'>,
+  a: Pick<AuditRow, 'id' | 'electionId' | 'contestIds' | 'riskLimit' | 'seed' | 'method' | 'papers' | 'commitment'>,
 ): Promise<void> {
   await db`
-    insert into audits (id, election_id, contest_ids, risk_limit, seed, method, commitment)
-    values (${a.id}, ${a.electionId}, ${a.contestIds}, ${a.riskLimit}, ${a.seed}, ${a.method}, ${a.commitment})`
+    insert into audits (id, election_id, contest_ids, risk_limit, seed, method, papers, commitment)
+    values (${a.id}, ${a.electionId}, ${a.contestIds}, ${a.riskLimit}, ${a.seed}, ${a.method}, ${a.papers}, ${a.commitment})`
 }
 
 /** Removes a request whose workflow could not be started (nothing was drawn for it). */
@@ -48,7 +59,7 @@ export async function dropAuditRequest(db: Db, auditId: string): Promise<void> {
 }
 
 const AUDIT_COLUMNS = (db: Db) =>
-  db`id, election_id, contest_ids, risk_limit, seed, method, status, commitment, result, started_at, finished_at`
+  db`id, election_id, contest_ids, risk_limit, seed, method, papers, hand_count, status, commitment, result, started_at, finished_at`
 
 export async function readAudit(db: Db, auditId: string): Promise<AuditRow | null> {
   const [row] = await db<AuditRow[]>`select ${AUDIT_COLUMNS(db)} from audits where id = ${auditId}`
@@ -67,14 +78,71 @@ export async function readAuditRounds(db: Db, auditId: string): Promise<AuditRou
 /** One page of the sample, for the API (a county's sample is tens of thousands of draws). */
 export async function readAuditBallotsPage(db: Db, auditId: string, offset: number, limit: number): Promise<AuditBallotRow[]> {
   return db<AuditBallotRow[]>`
-    select draw, round, ticket::float8 as ticket, batch, position, paper, cvr from audit_ballots
+    select ${BALLOT_COLUMNS(db)} from audit_ballots
     where audit_id = ${auditId} and draw > ${offset} order by draw limit ${limit}`
+}
+
+/** One round's draws, in draw order. */
+export async function readRoundDraws(db: Db, auditId: string, round: number): Promise<AuditBallotRow[]> {
+  return db<
+    AuditBallotRow[]
+  >`select ${BALLOT_COLUMNS(db)} from audit_ballots where audit_id = ${auditId} and round = ${round} order by draw`
+}
+
+/** Papers the board entered (or found missing) so far, by place: a place drawn again needs no second reading. */
+export async function readEnteredPapers(db: Db, auditId: string): Promise<Map<string, AuditBallotRow>> {
+  const rows = await db<AuditBallotRow[]>`
+    select distinct on (batch, position) ${BALLOT_COLUMNS(db)} from audit_ballots
+    where audit_id = ${auditId} and paper_state <> 'pending' order by batch, position, draw`
+  return new Map(rows.map((r) => [`${r.batch}#${r.position}`, r]))
+}
+
+/** Draws of a round still waiting for the board. */
+export async function countAwaitedPapers(db: Db, auditId: string, round: number): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    select count(*)::int as n from audit_ballots where audit_id = ${auditId} and round = ${round} and paper_state = 'pending'`
+  return row?.n ?? 0
+}
+
+/**
+ * The board's reading of the paper at a draw's place (null: not found), for every draw of
+ * that place still pending, in one transaction under the audit's row lock. Refused once the
+ * audit is over or the draw's round is decided: what a round decided on cannot change.
+ * Returns the draws filled.
+ */
+export async function enterPaper(
+  db: Db,
+  auditId: string,
+  draw: number,
+  paper: Record<string, string[]> | null,
+): Promise<{ filled: number; round: number } | { refused: string }> {
+  return inTransaction(db, async (tx) => {
+    const [audit] = await tx<{ status: string; papers: string }[]>`select status, papers from audits where id = ${auditId} for update`
+    if (!audit) return { refused: 'not_found' }
+    if (audit.papers !== 'board') return { refused: `audit ${auditId} reads its papers from the simulator, not from an audit board` }
+    if (audit.status !== 'running') return { refused: `audit ${auditId} is ${audit.status}` }
+    const [at] = await tx<{ batch: string; position: number; round: number; decided: boolean }[]>`
+      select b.batch, b.position, b.round, exists (select from audit_rounds r where r.audit_id = b.audit_id and r.round = b.round) as decided
+      from audit_ballots b where b.audit_id = ${auditId} and b.draw = ${draw}`
+    if (!at) return { refused: 'not_found' }
+    if (at.decided) return { refused: `round ${at.round} of audit ${auditId} is decided: its papers cannot change` }
+    const filled = await tx`
+      update audit_ballots set paper = ${paper === null ? null : tx.json(paper)}, paper_state = ${paper === null ? 'missing' : 'read'}
+      where audit_id = ${auditId} and batch = ${at.batch} and position = ${at.position} and round = ${at.round}`
+    return { filled: filled.count, round: at.round }
+  })
+}
+
+/** The board's full hand count of the audited contests (replaced until the audit concludes). */
+export async function storeHandCount(db: Db, auditId: string, counts: HandCount): Promise<boolean> {
+  const stored = await db`update audits set hand_count = ${db.json(counts as never)} where id = ${auditId} and status = 'running'`
+  return stored.count === 1
 }
 
 /** The sample of a comparison audit up to a draw, in draw order: each round tests it whole. */
 export async function readComparedSample(db: Db, auditId: string, throughDraw: number): Promise<AuditBallotRow[]> {
   return db<AuditBallotRow[]>`
-    select draw, round, ticket::float8 as ticket, batch, position, paper, cvr from audit_ballots
+    select ${BALLOT_COLUMNS(db)} from audit_ballots
     where audit_id = ${auditId} and draw <= ${throughDraw} order by draw`
 }
 
@@ -89,21 +157,49 @@ export async function recordAuditRound(db: Db, auditId: string, round: AuditRoun
     await tx`select 1 from audits where id = ${auditId} for update`
     const [done] = await tx`select 1 from audit_rounds where audit_id = ${auditId} and round = ${round.round}`
     if (done) return
-    for (let i = 0; i < ballots.length; i += 1000) {
-      const chunk = ballots.slice(i, i + 1000)
-      await tx`
-        insert into audit_ballots (audit_id, draw, round, ticket, batch, position, paper, cvr)
-        select ${auditId}, b.draw, b.round, b.ticket, b.batch, b.position, b.paper, b.cvr
-        from jsonb_to_recordset(${tx.json(chunk as never)})
-          as b(draw int, round int, ticket bigint, batch text, position int, paper jsonb, cvr jsonb)
-        on conflict (audit_id, draw) do nothing`
-    }
+    await insertDraws(tx, auditId, ballots)
     await tx`
       insert into audit_rounds (audit_id, round, draws, contests)
       values (${auditId}, ${round.round}, ${round.draws}, ${tx.json(round.contests as never)})
       on conflict (audit_id, round) do nothing`
   }
   await inTransaction(db, run)
+}
+
+/**
+ * A round's draws before their papers are read (an audit board's round): recorded once,
+ * under the audit's row lock; a second attempt finds them and writes nothing. Returns
+ * whether these draws are the ones recorded.
+ */
+export async function recordDraws(db: Db, auditId: string, round: number, ballots: AuditBallotRow[]): Promise<void> {
+  await inTransaction(db, async (tx) => {
+    await tx`select 1 from audits where id = ${auditId} for update`
+    const [done] = await tx`select 1 from audit_ballots where audit_id = ${auditId} and round = ${round} limit 1`
+    if (done) return
+    await insertDraws(tx, auditId, ballots)
+  })
+}
+
+async function insertDraws(tx: TransactionSql, auditId: string, ballots: AuditBallotRow[]): Promise<void> {
+  for (let i = 0; i < ballots.length; i += 1000) {
+    const chunk = ballots.slice(i, i + 1000).map((b) => ({
+      draw: b.draw,
+      round: b.round,
+      ticket: b.ticket,
+      batch: b.batch,
+      position: b.position,
+      paper: b.paper,
+      paper_state: b.paperState ?? (b.paper === null ? 'missing' : 'read'),
+      cvr: b.cvr ?? null,
+      imprint: b.imprint ?? null,
+    }))
+    await tx`
+      insert into audit_ballots (audit_id, draw, round, ticket, batch, position, paper, paper_state, cvr, imprint)
+      select ${auditId}, b.draw, b.round, b.ticket, b.batch, b.position, b.paper, b.paper_state, b.cvr, b.imprint
+      from jsonb_to_recordset(${tx.json(chunk as never)})
+        as b(draw int, round int, ticket bigint, batch text, position int, paper jsonb, paper_state text, cvr jsonb, imprint text)
+      on conflict (audit_id, draw) do nothing`
+  }
 }
 
 export async function finishAudit(db: Db, auditId: string, status: AuditStatusName, result: AuditResult | null): Promise<void> {

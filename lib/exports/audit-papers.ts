@@ -1,4 +1,4 @@
-import { countedVotes } from '../../domain/audit/bravo.ts'
+import { countedVotes, type ReportedContest } from '../../domain/audit/bravo.ts'
 import { SimulatedPaperStacks } from '../../domain/audit/simulated-papers.ts'
 import type { Marks } from '../../domain/ballot.ts'
 import type { ContestRules } from '../../domain/contests.ts'
@@ -6,11 +6,12 @@ import { WRITE_IN_SELECTION } from '../../domain/contests.ts'
 import { AppError } from '../../domain/errors.ts'
 import { ballotManifest, ballotManifestCsv, ExportSequence, type ManifestBatch } from '../../domain/exports/ballot-manifest.ts'
 import { digestFile } from '../../domain/exports/commitment.ts'
+import { Sha256 } from '../../domain/sha256.ts'
 import type { Simulation } from '../../domain/simulation.ts'
 import { type BoxRow, ballotBoxInIdOrder, boxCounts, type StoredCommitment } from '../db/audit-files.ts'
 import { countedBallotIds } from '../db/audits.ts'
 import type { Db } from '../db/sql.ts'
-import { type AuditSource, MANIFEST_FILE } from './audit-files.ts'
+import { type AuditSource, CVR_FILE, cvrFile, MANIFEST_FILE } from './audit-files.ts'
 
 /**
  * What a risk-limiting audit reads: the manifest its sample is drawn from (the published
@@ -71,6 +72,50 @@ export async function recordsAtPlaces(
     if (++seen % 20_000 === 0) await new Promise((r) => setImmediate(r))
   }
   return found
+}
+
+/**
+ * What a comparison audit compares papers with must be what was published and what was
+ * reported: the records at the drawn places are read from the box, so the box must still
+ * give the committed cast vote records byte for byte, and its records must add up to the
+ * reported votes of every audited contest (Stark's precondition: the CVRs tally to the
+ * reported results). Otherwise a box or a count changed after the commitment — a record
+ * rewritten once the seed was known, a total moved — could be "confirmed". Two passes over
+ * the box; throws a conflict naming the difference.
+ */
+export async function checkRecordsAreTheReported(
+  db: Db,
+  s: AuditSource,
+  committed: StoredCommitment,
+  contests: readonly ReportedContest[],
+): Promise<void> {
+  const hash = new Sha256()
+  for await (const chunk of cvrFile(db, s, committed.generatedAt, committed.containerSize)) hash.update(chunk)
+  const published = committed.files.find((f) => f.name === CVR_FILE)
+  if (!published || published.sha256 !== hash.hex())
+    throw new AppError('conflict', `the box of ${s.election.id} no longer gives the committed cast vote records: no comparison with them`)
+  const ids = contests.map((c) => c.rules.id)
+  const tallied = new Map(contests.map((c) => [c.rules.id, new Map<string, number>()]))
+  let seen = 0
+  for await (const row of ballotBoxInIdOrder(db, s.election.id)) {
+    const read = interpretation(row.marks, ids)
+    for (const c of contests) {
+      const t = tallied.get(c.rules.id) as Map<string, number>
+      for (const line of countedVotes(c.rules, read[c.rules.id])) t.set(line, (t.get(line) ?? 0) + 1)
+    }
+    if (++seen % 20_000 === 0) await new Promise((r) => setImmediate(r))
+  }
+  for (const c of contests) {
+    const t = tallied.get(c.rules.id) as Map<string, number>
+    for (const line of new Set([...t.keys(), ...Object.keys(c.votes)])) {
+      const reported = c.votes[line] ?? 0
+      if ((t.get(line) ?? 0) !== reported)
+        throw new AppError(
+          'conflict',
+          `${c.rules.id}: the cast vote records give ${line} ${t.get(line) ?? 0} votes, the reported results ${reported}: no comparison with them`,
+        )
+    }
+  }
 }
 
 /** A paper's marks as an audit reads them, for the audited contests only: a name written in is the write-in line. */

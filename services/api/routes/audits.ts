@@ -1,16 +1,27 @@
 import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
-import { auditReportSchema, auditRequestSchema, auditRoundSchema, publicRound } from '../../../domain/audit/report.ts'
+import { handCountIssues, paperEntryIssues } from '../../../domain/audit/board.ts'
+import {
+  auditReportSchema,
+  auditRequestSchema,
+  auditRoundSchema,
+  handCountSchema,
+  paperEntrySchema,
+  publicRound,
+} from '../../../domain/audit/report.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { imprintCoverage, readAuditCommitment } from '../../../lib/db/audit-files.ts'
 import {
   type AuditRow,
+  countAwaitedPapers,
   createAudit,
   dropAuditRequest,
+  enterPaper,
   listAudits,
   readAudit,
   readAuditBallotsPage,
   readAuditRounds,
+  storeHandCount,
 } from '../../../lib/db/audits.ts'
 import { loadDefinitions } from '../../../lib/db/contests.ts'
 import { getElection } from '../../../lib/db/elections.ts'
@@ -27,6 +38,9 @@ const AuditReport = z
   .object(auditReportSchema.shape)
   .extend({ links: z.object({ self: z.string(), workflow: z.string(), sample: z.string() }) })
   .openapi('AuditReport')
+const PaperEntry = paperEntrySchema.openapi('AuditPaperEntry')
+const PaperEntered = z.object({ auditId: z.string(), draw: z.number(), round: z.number(), filled: z.number() }).openapi('AuditPaperEntered')
+const HandCountEntry = z.strictObject({ contests: handCountSchema }).openapi('AuditHandCount')
 const AuditParams = ElectionIdParam.extend({
   auditId: z
     .string()
@@ -56,8 +70,12 @@ const AuditSample = z
         position: z.number(),
         /** The paper's marks in the audited contests, as the audit read them (null: no paper found for the record drawn). */
         paper: z.record(z.string(), z.array(z.string())).nullable(),
+        /** read, pending (an audit board has not entered it yet) or missing (not found). */
+        paperState: z.enum(['read', 'pending', 'missing']),
         /** Comparison audits: the cast vote record at the drawn place, in the audited contests (null: none with an imprint). */
         cvr: z.record(z.string(), z.array(z.string())).nullable().optional(),
+        /** Comparison audits: the imprint on the paper to find (the record's BallotAuditId). */
+        imprint: z.string().nullable().optional(),
       }),
     ),
   })
@@ -79,6 +97,7 @@ export function auditRunRoutes(deps: ApiDeps) {
       auditId: row.id,
       electionId: row.electionId,
       method: row.method,
+      papers: row.papers,
       contestIds: row.contestIds,
       riskLimit: row.riskLimit,
       seed: row.seed,
@@ -105,9 +124,9 @@ export function auditRunRoutes(deps: ApiDeps) {
       createRoute({
         method: 'post',
         path: '/{id}/audits',
-        summary: 'Start a risk-limiting audit (BRAVO ballot polling) of certified contests (admin)',
+        summary: 'Start a risk-limiting audit (BRAVO ballot polling or super-simple ballot comparison) of certified contests (admin)',
         description:
-          'The seed is the dice rolls, typed in after the audit files were committed (GET /elections/{id}/audit). Only simulated elections can be audited here: their papers are the generator’s ballots. 409 unless the election is certified with committed audit files.',
+          'The seed is the dice rolls, typed in after the audit files were committed (GET /elections/{id}/audit). The papers are read by the simulator (a simulated election’s generator) or by an audit board that enters each drawn paper (PUT …/papers/{draw}) and, if the audit needs one, its full hand count (PUT …/hand-count). 409 unless the election is certified with committed audit files.',
         security: [{ bearer: [] }],
         middleware: [adminOnly] as const,
         request: { params: ElectionIdParam, body: { content: { 'application/json': { schema: AuditRequest } }, required: true } },
@@ -118,7 +137,7 @@ export function auditRunRoutes(deps: ApiDeps) {
         const body = c.req.valid('json')
         const row = await requestAudit(sql, id, body)
         try {
-          await deps.audits.start(row.id)
+          await deps.audits.start(row.id, row.papers)
         } catch (err) {
           await dropAuditRequest(sql, row.id)
           if (err instanceof AppError) throw err
@@ -169,13 +188,84 @@ export function auditRunRoutes(deps: ApiDeps) {
         const { id, auditId } = c.req.valid('param')
         const { after, limit } = c.req.valid('query')
         await auditOf(id, auditId)
-        const draws = await readAuditBallotsPage(sql, auditId, after, limit)
+        const draws = (await readAuditBallotsPage(sql, auditId, after, limit)).map((d) => ({ ...d, paperState: d.paperState ?? 'read' }))
         const last = draws[draws.length - 1]
         const next =
           draws.length === limit && last
             ? `/elections/${encodeURIComponent(id)}/audits/${encodeURIComponent(auditId)}/sample?after=${last.draw}&limit=${limit}`
             : null
         return c.json({ auditId, rounds: await readAuditRounds(sql, auditId), draws, next }, 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'put',
+        path: '/{id}/audits/{auditId}/papers/{draw}',
+        summary: "An audit board's reading of a drawn paper (admin)",
+        description:
+          'Per audited contest, the lines marked on the paper (selection ids, `write-in`); a contest left out is blank. `{"missing": true}` when the paper is not where the manifest puts it (the worst case for the outcome). Fills every draw of the same place in the round; may be corrected until the round is decided (409 after).',
+        security: [{ bearer: [] }],
+        middleware: [adminOnly] as const,
+        request: {
+          params: AuditParams.extend({
+            draw: z.coerce
+              .number()
+              .int()
+              .min(1)
+              .max(2_147_483_647)
+              .openapi({ param: { name: 'draw', in: 'path' } }),
+          }),
+          body: { content: { 'application/json': { schema: PaperEntry } }, required: true },
+        },
+        responses: { 200: json(PaperEntered, 'entered'), ...problemResponses(400, 401, 404, 409) },
+      }),
+      async (c) => {
+        const { id, auditId, draw } = c.req.valid('param')
+        const entry = c.req.valid('json')
+        const audit = await auditOf(id, auditId)
+        const paper = entry.missing ? null : (entry.marks ?? {})
+        if (paper) {
+          const definition = (await loadDefinitions(sql, [id])).get(id)
+          const contests = (definition?.contests ?? []).filter((k) => audit.contestIds.includes(k.id))
+          const issues = paperEntryIssues(contests, paper)
+          if (issues.length > 0) throw new AppError('invalid_input', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues)
+        }
+        const entered = await enterPaper(sql, auditId, draw, paper)
+        if ('refused' in entered) {
+          if (entered.refused === 'not_found') throw new AppError('not_found', `audit ${auditId} has no draw ${draw}`)
+          throw new AppError('conflict', entered.refused)
+        }
+        // The workflow waits for a whole round: nudged when its last paper is in (and it looks every five minutes anyway).
+        if ((await countAwaitedPapers(sql, auditId, entered.round)) === 0) await deps.audits.nudge(auditId)
+        return c.json({ auditId, draw, round: entered.round, filled: entered.filled }, 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'put',
+        path: '/{id}/audits/{auditId}/hand-count',
+        summary: "An audit board's full hand count of the audited contests (admin)",
+        description:
+          'When the audit needs a full hand count (the sample reached half the ballots, or a contest has no margin): votes per audited contest and line. Replaced until the audit concludes from it.',
+        security: [{ bearer: [] }],
+        middleware: [adminOnly] as const,
+        request: { params: AuditParams, body: { content: { 'application/json': { schema: HandCountEntry } }, required: true } },
+        responses: { 200: json(z.object({ auditId: z.string() }), 'entered'), ...problemResponses(400, 401, 404, 409) },
+      }),
+      async (c) => {
+        const { id, auditId } = c.req.valid('param')
+        const { contests: counts } = c.req.valid('json')
+        const audit = await auditOf(id, auditId)
+        if (audit.papers !== 'board')
+          throw new AppError('conflict', `audit ${auditId} reads its papers from the simulator: it counts them itself`)
+        const definition = (await loadDefinitions(sql, [id])).get(id)
+        const contests = (definition?.contests ?? []).filter((k) => audit.contestIds.includes(k.id))
+        const stored = await readAuditCommitment(sql, id)
+        const issues = handCountIssues(contests, counts, stored?.ballots ?? 0)
+        if (issues.length > 0) throw new AppError('invalid_input', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues)
+        if (!(await storeHandCount(sql, auditId, counts))) throw new AppError('conflict', `audit ${auditId} is ${audit.status}`)
+        await deps.audits.nudge(auditId)
+        return c.json({ auditId }, 200)
       },
     )
 }
@@ -188,12 +278,12 @@ async function requestAudit(sql: Sql, electionId: string, body: z.infer<typeof A
   const stored = await readAuditCommitment(sql, electionId)
   if (!stored)
     throw new AppError('conflict', `election ${electionId} has no committed audit files: an audit draws its sample only after them`)
-  if (!election.simulated) {
-    throw new AppError(
-      'conflict',
-      `election ${electionId} was not simulated: its papers are read by hand, and entering their interpretations through the API is not built yet`,
-    )
-  }
+  // A simulated election's papers are its generator's unless an audit board is to read them; any other's are the board's.
+  const papers = body.papers ?? (election.simulated ? 'simulator' : 'board')
+  if (papers === 'simulator' && !election.simulated)
+    throw new AppError('invalid_input', `papers: election ${electionId} was not simulated: an audit board reads its papers ("board")`, [
+      { path: 'papers', message: 'no simulator behind this election' },
+    ])
   const definition = (await loadDefinitions(sql, [electionId])).get(electionId)
   const known = new Map(definition?.contests.map((c) => [c.id, c]) ?? [])
   const unknown = body.contestIds.flatMap((cid, i) => {
@@ -216,7 +306,7 @@ async function requestAudit(sql: Sql, electionId: string, body: z.infer<typeof A
   }
   const id = `a-${randomUUID().slice(0, 13)}`
   try {
-    await createAudit(sql, { id, electionId, ...body, commitment: stored.commitment })
+    await createAudit(sql, { id, electionId, ...body, papers, commitment: stored.commitment })
   } catch (err) {
     // One running audit per election (audits_one_running_per_election): they share the worker.
     if ((err as { code?: string }).code === '23505')
