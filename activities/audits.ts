@@ -112,8 +112,13 @@ export function createAuditActivities({ sql }: ActivityDeps) {
   }
 
   /** Records a round with its draws (once: a second attempt keeps the first's) and returns what was recorded. */
-  const record = async (input: AuditRoundInput, outcome: AuditRound, drawn: AuditBallotRow[]): Promise<AuditRound> => {
-    await recordAuditRound(sql, input.auditId, outcome, drawn)
+  const record = async (
+    input: AuditRoundInput,
+    outcome: AuditRound,
+    drawn: AuditBallotRow[],
+    decidedFrom?: readonly AuditBallotRow[],
+  ): Promise<AuditRound> => {
+    await recordAuditRound(sql, input.auditId, outcome, drawn, decidedFrom)
     const stored = (await readAuditRounds(sql, input.auditId)).find((r) => r.round === input.round)
     if (!stored) throw new Error(`round ${input.round} of audit ${input.auditId} was not recorded`)
     return stored
@@ -282,6 +287,8 @@ export function createAuditActivities({ sql }: ActivityDeps) {
           if (recorded) return recorded
           const previous = await previousRound(input)
           const p = await inSnapshot((tx) => plan(tx, input.auditId))
+          // The workflow's input and the audit's row must agree on who reads the papers.
+          if (p.audit.papers !== 'simulator') throw new AppError('conflict', `audit ${input.auditId}: its papers are the board's to read`)
           return simulatedRound(input, p, previous)
         })(),
         `audit ${input.auditId}: round ${input.round}`,
@@ -300,6 +307,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
         (async () => {
           const previous = await previousRound(input)
           const p = await inSnapshot((tx) => plan(tx, input.auditId))
+          if (p.audit.papers !== 'board') throw new AppError('conflict', `audit ${input.auditId}: its papers are the simulator's to read`)
           if ((await readRoundDraws(sql, input.auditId, input.round)).length === 0) {
             await checkRecords(p, input.round)
             const earlier = await earlierSample(p, input, previous)
@@ -350,7 +358,7 @@ export function createAuditActivities({ sql }: ActivityDeps) {
               `round ${input.round} of audit ${input.auditId}: ${awaiting} of ${drawn.length} papers not read yet`,
             )
           const earlier = await earlierSample(p, input, previous)
-          return record(input, decide(p, input.round, previous, earlier, drawn), [])
+          return record(input, decide(p, input.round, previous, earlier, drawn), [], drawn)
         })(),
         `audit ${input.auditId}: deciding round ${input.round}`,
         5_000,
@@ -415,7 +423,13 @@ export function createAuditActivities({ sql }: ActivityDeps) {
             ballots: await countAuditPapers(sql, input.auditId),
             contests,
           }
-          await finishAudit(sql, input.auditId, status, result)
+          const board = hand !== null && p.audit.papers === 'board' ? (p.audit.handCount ?? undefined) : undefined
+          if (!(await finishAudit(sql, input.auditId, status, result, board))) {
+            const now = await readAudit(sql, input.auditId)
+            // The board replaced its count while this was concluding: conclude again from the new one.
+            if (now?.status === 'running')
+              throw new Error(`audit ${input.auditId}: the hand count changed while concluding; concluding again`)
+          }
           return result
         })(),
         `audit ${input.auditId}: concluding`,

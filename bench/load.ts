@@ -117,7 +117,16 @@ export async function benchElection(
   const contests = ballot === 'realistic' ? true : ballot === 'ranked' ? 'ranked' : false
   const plan = defaultPlan(
     `bench-${label}-${Date.now().toString(36)}`,
-    { seed: 99, voters, turnout: 0.9, invalidShare: 0, duplicateShare: 0, contests },
+    // Long ballots carry their paper's imprint, as a simulation created through the API does (a fixed key: the run's own).
+    {
+      seed: 99,
+      voters,
+      turnout: 0.9,
+      invalidShare: 0,
+      duplicateShare: 0,
+      contests,
+      ...(contests ? { imprintKey: '5eed5eed5eed5eed5eed5eed5eed5eed' } : {}),
+    },
     ballot === 'realistic' ? { regions: precincts } : {},
   )
   // Marked as the benchmark's, so that the purge (lib/db/benchmark.ts) may delete it; the run

@@ -406,6 +406,10 @@ describe('an audit board', () => {
       ['/papers/999999', { marks: {} }, 404, /no draw/],
       ['/papers/0', { marks: {} }, 400, /draw/],
       ['/hand-count', { contests: {} }, 400, /missing/],
+      ['/hand-count', { contests: { [reversed.rules.id]: {} } }, 409, /asks for no full hand count/],
+      [`/papers/${d1.draw}`, { marks: {}, imprint: '00000000-00000000-00000000' }, 400, /imprint: the record at draw/],
+      [`/papers/${d1.draw}`, { marks: {} }, 400, /imprint/],
+      [`/papers/${d1.draw}`, JSON.parse('{"marks": {"__proto__": []}}'), 400, /__proto__/],
     ]
     for (const [path, payload, status, text] of refusals) {
       const res = await put(path, payload)
@@ -427,7 +431,7 @@ describe('an audit board', () => {
       }
       for (const d of waiting) {
         const paper = paperOf(d.imprint)
-        const res = await put(`/papers/${d.draw}`, paper ? { marks: paper } : { missing: true })
+        const res = await put(`/papers/${d.draw}`, paper ? { marks: paper, imprint: d.imprint } : { missing: true })
         expect(res.status, await res.clone().text()).toBe(200)
         entered++
       }
@@ -436,7 +440,7 @@ describe('an audit board', () => {
     expect(needsCount.status).toBe('running')
     expect(needsCount.rounds.at(-1)?.contests[0]?.status).toBe('full-hand-count-needed')
     // A decided round's papers do not change.
-    expect((await put(`/papers/${d1.draw}`, { marks: {} })).status).toBe(409)
+    expect((await put(`/papers/${d1.draw}`, { missing: true })).status).toBe(409)
 
     // The full hand count: the papers' own totals, after a refused one that does not fit.
     const hand = await fullHandCount(sim, N, [reversed.rules])
@@ -452,6 +456,11 @@ describe('an audit board', () => {
     expect(done).toMatchObject({ status: 'outcome-differs', papers: 'board', method: 'ballot-comparison' })
     expect(done.result?.contests[0]).toMatchObject({ status: 'outcome-differs', handCount: { outcome: [reversed.winner] } })
     expect((await put('/hand-count', { contests: hand })).status).toBe(409)
+    // The database holds the same rules for anyone with psql: a decided round's paper, a count not asked for.
+    await expect(h.sql`update audit_ballots set paper = '{"changed": []}' where audit_id = ${auditId} and draw = 1`).rejects.toThrow(
+      /not open to entry/,
+    )
+    await expect(h.sql`update audits set hand_count = '{}' where id = ${auditId}`).rejects.toThrow(/no full hand count/)
   })
   it('polls papers the board enters, a missing one counted against the reported winner', { timeout: 300_000 }, async () => {
     const id = `abp-${randomUUID().slice(0, 8)}`

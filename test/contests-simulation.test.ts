@@ -57,7 +57,16 @@ describe('a simulated election with a long ballot', () => {
     const id = `lb-${randomUUID().slice(0, 8)}`
     const plan = defaultPlan(
       id,
-      { seed: 24, voters: 20_000, turnout: 0.75, invalidShare: 0.01, duplicateShare: 0.005, contests: true },
+      // With an imprint key, as the API draws one for a long-ballot simulation.
+      {
+        seed: 24,
+        voters: 20_000,
+        turnout: 0.75,
+        invalidShare: 0.01,
+        duplicateShare: 0.005,
+        contests: true,
+        imprintKey: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+      },
       { regions: 300 },
     )
     await createSimulatedElection(sql, plan, `Long ballot ${id}`)

@@ -1,13 +1,16 @@
 import {
   ActivityFailure,
   CancellationScope,
+  ContinueAsNew,
   condition,
+  continueAsNew,
   defineQuery,
   defineSignal,
   log,
   proxyActivities,
   setHandler,
   upsertMemo,
+  workflowInfo,
 } from '@temporalio/workflow'
 import type { ElectionActivities } from '../activities/index.ts'
 import type { AuditResult, AuditRound } from '../domain/audit/report.ts'
@@ -46,6 +49,13 @@ const acts = proxyActivities<ElectionActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['AppError'] },
 })
 
+// What a board's audit asks while it waits (days): cheap reads, retried without end, so a
+// database restart delays the audit instead of failing it and losing what the board entered.
+const polls = proxyActivities<ElectionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['AppError'] },
+})
+
 /**
  * A risk-limiting audit (BRAVO ballot polling, or super-simple ballot comparison) of chosen contests of a certified election
  * (workflow id `audit-<auditId>`; the request, its contests, risk limit and seed are the
@@ -66,12 +76,20 @@ export async function auditWorkflow(input: AuditWorkflowInput): Promise<AuditRes
   setHandler(papersEnteredSignal, () => {
     nudged = true
   })
-  /** Waits until `done` says so: asked after each nudge, and every five minutes in case a nudge was lost. */
-  const waitFor = async (done: () => Promise<boolean>) => {
+  /**
+   * Waits until `done` says so: asked after each nudge, and every fifteen minutes in case a
+   * nudge was lost. A board's audit can wait for weeks: once Temporal suggests it, the
+   * workflow continues as new with the same input, and its rounds' activities answer again
+   * from what they recorded (each round is drawn and decided once).
+   */
+  const waitFor = async (done: () => Promise<boolean>, what: string) => {
     while (!(await done())) {
-      await condition(() => nudged, '5 minutes')
+      upsertMemo({ awaiting: what })
+      if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof auditWorkflow>(input)
+      await condition(() => nudged, '15 minutes')
       nudged = false
     }
+    upsertMemo({ awaiting: null })
   }
   try {
     let last: AuditRound | null = null
@@ -82,11 +100,10 @@ export async function auditWorkflow(input: AuditWorkflowInput): Promise<AuditRes
         const drawn = await acts.drawAuditRound(round)
         progress.draws = drawn.draws
         progress.awaiting = drawn.awaiting
-        upsertMemo({ round: round.round, draws: drawn.draws, awaiting: `${drawn.awaiting} papers` })
         await waitFor(async () => {
-          progress.awaiting = await acts.papersAwaited(round)
+          progress.awaiting = await polls.papersAwaited(round)
           return progress.awaiting === 0
-        })
+        }, `papers of round ${round.round}`)
         last = await acts.decideAuditRound(round)
       } else last = await acts.auditRound(round)
       progress.round = last.round
@@ -97,8 +114,7 @@ export async function auditWorkflow(input: AuditWorkflowInput): Promise<AuditRes
     }
     if (input.papers === 'board' && last.contests.some((c) => c.status === 'full-hand-count-needed')) {
       progress.awaiting = 'hand count'
-      upsertMemo({ awaiting: 'the full hand count' })
-      await waitFor(() => acts.handCountEntered({ auditId: input.auditId }))
+      await waitFor(() => polls.handCountEntered({ auditId: input.auditId }), 'the full hand count')
     }
     progress.awaiting = undefined
     const result = await acts.concludeAudit({ auditId: input.auditId })
@@ -106,6 +122,8 @@ export async function auditWorkflow(input: AuditWorkflowInput): Promise<AuditRes
     upsertMemo({ result: result.status })
     return result
   } catch (err) {
+    // Continuing as new is not an end: the next run takes the audit up where it stands.
+    if (err instanceof ContinueAsNew) throw err
     // A refusal (files changed, no papers), a round out of attempts or a cancellation ends the
     // audit as failed, recorded even when cancelled; the error stays the workflow's.
     const reason = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err)

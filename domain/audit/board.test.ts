@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { ContestRules } from '../contests.ts'
-import { handCountIssues, paperEntryIssues } from './board.ts'
+import { handCountIssues, MAX_ENTRY_ISSUES, paperEntryIssues } from './board.ts'
 import { bravoAudit, type ReportedContest } from './bravo.ts'
+import { handCountSchema, paperEntrySchema } from './report.ts'
 
 const contest = (id: string, selections: string[], writeIns = false, votesAllowed = 1): ContestRules => ({
   id,
@@ -22,12 +23,14 @@ describe("an audit board's paper", () => {
   it('takes what the paper shows, overvotes and blanks included', () => {
     expect(paperEntryIssues([gov, council], { gov: ['ada'], council: ['a', 'b', 'c'] })).toEqual([])
     expect(paperEntryIssues([gov], { gov: ['write-in'] })).toEqual([])
+    // Two names written in: two marks on the write-in line, as the count reads them.
+    expect(paperEntryIssues([gov], { gov: ['write-in', 'write-in'] })).toEqual([])
     expect(paperEntryIssues([gov], {})).toEqual([])
   })
 
   it('names every field it refuses: a contest not audited, a line the contest lacks, a line twice', () => {
     expect(paperEntryIssues([gov, council], { mayor: ['x'], gov: ['zed', 'ada', 'ada'], council: ['write-in'] })).toEqual([
-      { path: 'marks.mayor', message: 'not a contest of this audit (gov, council)' },
+      { path: 'marks.mayor', message: 'not a contest of this audit' },
       { path: 'marks.gov.0', message: 'gov has no line zed' },
       { path: 'marks.gov.2', message: 'ada marked twice' },
       { path: 'marks.council.0', message: 'council has no line write-in' },
@@ -56,5 +59,17 @@ describe('a paper the board did not find', () => {
     const lost = bravoAudit([reported], 0.05, [{ gov: ['ada'] }, null])[0]?.pairs[0]
     expect(found).toMatchObject({ winnerBallots: 1, loserBallots: 1 })
     expect(lost).toMatchObject({ winnerBallots: 1, loserBallots: 1, T: found?.T })
+  })
+})
+
+describe('what a board may send', () => {
+  it('names, never drops, keys outside the id rule, and answers a flood of bad keys briefly', () => {
+    const proto = paperEntrySchema.safeParse(JSON.parse('{"marks": {"__proto__": ["a"]}}'))
+    expect(proto.success).toBe(false)
+    expect(handCountSchema.safeParse(JSON.parse('{"gov": {"__proto__": 1}}')).success).toBe(false)
+    const flood = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`c${i}`, []]))
+    const issues = paperEntryIssues([gov], flood)
+    expect(issues).toHaveLength(MAX_ENTRY_ISSUES + 1)
+    expect(issues.at(-1)).toEqual({ path: '(body)', message: `and ${5000 - MAX_ENTRY_ISSUES} more problems` })
   })
 })

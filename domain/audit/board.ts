@@ -1,5 +1,5 @@
 import { resultLines } from '../contest-results.ts'
-import type { ContestRules } from '../contests.ts'
+import { type ContestRules, WRITE_IN_SELECTION } from '../contests.ts'
 import type { HandCount } from './report.ts'
 
 /**
@@ -22,19 +22,29 @@ export function paperEntryIssues(contests: readonly ContestRules[], marks: Recor
   for (const [contestId, lines] of Object.entries(marks)) {
     const contest = audited.get(contestId)
     if (!contest) {
-      issues.push({ path: `marks.${contestId}`, message: `not a contest of this audit (${[...audited.keys()].join(', ')})` })
+      issues.push({ path: `marks.${contestId}`, message: 'not a contest of this audit' })
       continue
     }
     const known = new Set(resultLines(contest).map((l) => l.id))
     const seen = new Set<string>()
     for (const [i, line] of lines.entries()) {
       if (!known.has(line)) issues.push({ path: `marks.${contestId}.${i}`, message: `${contest.id} has no line ${line}` })
-      else if (seen.has(line)) issues.push({ path: `marks.${contestId}.${i}`, message: `${line} marked twice` })
+      // Two names written in are two marks on the write-in line (the count's rule); any other line once.
+      else if (seen.has(line) && line !== WRITE_IN_SELECTION)
+        issues.push({ path: `marks.${contestId}.${i}`, message: `${line} marked twice` })
       seen.add(line)
     }
   }
-  return issues
+  return capped(issues)
 }
+
+/** At most this many issues named: a body of thousands of bad keys gets a short answer. */
+export const MAX_ENTRY_ISSUES = 20
+
+const capped = (issues: EntryIssue[]): EntryIssue[] =>
+  issues.length <= MAX_ENTRY_ISSUES
+    ? issues
+    : [...issues.slice(0, MAX_ENTRY_ISSUES), { path: '(body)', message: `and ${issues.length - MAX_ENTRY_ISSUES} more problems` }]
 
 /**
  * A full hand count: every audited contest, each with votes for lines it has (a line left
@@ -63,5 +73,5 @@ export function handCountIssues(contests: readonly ContestRules[], counts: HandC
         message: `${total} votes: more than ${ballots} ballots × ${contest.votesAllowed} could hold`,
       })
   }
-  return issues
+  return capped(issues)
 }

@@ -64,8 +64,9 @@ export function overstatement(
   paper: BallotInterpretation | null,
 ): number {
   if (cvr === null || paper === null) return 2
-  const c = countedSelections(rules, cvr[rules.id])
-  const a = countedSelections(rules, paper[rules.id])
+  // Own keys only: a contest called `constructor` must not find Object's.
+  const c = countedSelections(rules, Object.hasOwn(cvr, rules.id) ? cvr[rules.id] : undefined)
+  const a = countedSelections(rules, Object.hasOwn(paper, rules.id) ? paper[rules.id] : undefined)
   const contribution = (s: ReadonlySet<string>) => (s.has(pair.winner) ? pair.winnerWeight : 0) - (s.has(pair.loser) ? pair.loserWeight : 0)
   return contribution(c) - contribution(a)
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { idSchema, imprintSchema } from '../ballot.ts'
 import { seedSchema } from './sampler.ts'
 
 /**
@@ -47,10 +48,28 @@ export type AuditPapers = NonNullable<AuditRequest['papers']>
  * written in is `write-in`); a contest left out is blank. Or `{ "missing": true }`: the paper
  * was not found where the manifest puts it.
  */
+/**
+ * A record whose keys are ids, refusing an own `__proto__` key by name: zod leaves such a key
+ * out of what it returns (it would set the prototype), so a reading or a count that holds
+ * one would otherwise pass with that part silently gone.
+ */
+const idRecord = <T extends z.ZodType>(values: T) =>
+  z.preprocess(
+    (v, ctx) => {
+      if (typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__'))
+        ctx.addIssue({ code: 'custom', message: '__proto__ is not an id', input: v })
+      return v
+    },
+    z.record(idSchema, values),
+  )
+
 export const paperEntrySchema = z
   .strictObject({
-    marks: z.record(z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(100)).optional(),
+    // Contest and line ids by the id rule: a key such as `__proto__` is refused by name, not dropped.
+    marks: idRecord(z.array(idSchema).max(100)).optional(),
     missing: z.literal(true).optional(),
+    /** Comparison audits: the imprint read on the paper found, which must be the one the record names. */
+    imprint: imprintSchema.optional(),
   })
   .superRefine((e, ctx) => {
     if ((e.marks === undefined) === (e.missing === undefined))
@@ -59,10 +78,7 @@ export const paperEntrySchema = z
 export type PaperEntry = z.infer<typeof paperEntrySchema>
 
 /** A board's full hand count: per audited contest, votes per line (selection ids, `write-in`). */
-export const handCountSchema = z.record(
-  z.string().min(1).max(200),
-  z.record(z.string().min(1).max(200), z.number().int().min(0).max(1_000_000_000)),
-)
+export const handCountSchema = idRecord(idRecord(z.number().int().min(0).max(1_000_000_000)))
 export type HandCount = z.infer<typeof handCountSchema>
 
 export const AUDIT_STATUSES = ['running', 'confirmed', 'confirmed-by-full-count', 'outcome-differs', 'failed'] as const

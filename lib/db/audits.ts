@@ -106,26 +106,41 @@ export async function countAwaitedPapers(db: Db, auditId: string, round: number)
 
 /**
  * The board's reading of the paper at a draw's place (null: not found), for every draw of
- * that place still pending, in one transaction under the audit's row lock. Refused once the
- * audit is over or the draw's round is decided: what a round decided on cannot change.
- * Returns the draws filled.
+ * that place still open in its round, in one transaction under the audit's row lock (which
+ * the decision's record takes too). Refused once the audit is over, once the draw's round is
+ * decided, and when a decided round already read that place (a paper has one reading); for a
+ * comparison audit, a paper whose imprint is not the one its record names. Returns the draws filled.
  */
 export async function enterPaper(
   db: Db,
   auditId: string,
   draw: number,
   paper: Record<string, string[]> | null,
-): Promise<{ filled: number; round: number } | { refused: string }> {
+  imprint: string | null,
+): Promise<{ filled: number; round: number } | { refused: string; kind: 'not_found' | 'conflict' | 'invalid_input' }> {
   return inTransaction(db, async (tx) => {
-    const [audit] = await tx<{ status: string; papers: string }[]>`select status, papers from audits where id = ${auditId} for update`
-    if (!audit) return { refused: 'not_found' }
-    if (audit.papers !== 'board') return { refused: `audit ${auditId} reads its papers from the simulator, not from an audit board` }
-    if (audit.status !== 'running') return { refused: `audit ${auditId} is ${audit.status}` }
-    const [at] = await tx<{ batch: string; position: number; round: number; decided: boolean }[]>`
-      select b.batch, b.position, b.round, exists (select from audit_rounds r where r.audit_id = b.audit_id and r.round = b.round) as decided
+    const [audit] = await tx<{ status: string; papers: string; method: string }[]>`
+      select status, papers, method from audits where id = ${auditId} for update`
+    if (!audit) return { refused: `no audit ${auditId}`, kind: 'not_found' }
+    if (audit.papers !== 'board')
+      return { refused: `audit ${auditId} reads its papers from the simulator, not from an audit board`, kind: 'conflict' }
+    if (audit.status !== 'running') return { refused: `audit ${auditId} is ${audit.status}`, kind: 'conflict' }
+    const [at] = await tx<{ batch: string; position: number; round: number; imprint: string | null; decided: boolean }[]>`
+      select b.batch, b.position, b.round, b.imprint,
+             exists (select from audit_rounds r where r.audit_id = b.audit_id and r.round = b.round) as decided
       from audit_ballots b where b.audit_id = ${auditId} and b.draw = ${draw}`
-    if (!at) return { refused: 'not_found' }
-    if (at.decided) return { refused: `round ${at.round} of audit ${auditId} is decided: its papers cannot change` }
+    if (!at) return { refused: `audit ${auditId} has no draw ${draw}`, kind: 'not_found' }
+    if (at.decided) return { refused: `round ${at.round} of audit ${auditId} is decided: its papers cannot change`, kind: 'conflict' }
+    const [earlier] = await tx<{ round: number }[]>`
+      select b.round from audit_ballots b join audit_rounds r on r.audit_id = b.audit_id and r.round = b.round
+      where b.audit_id = ${auditId} and b.batch = ${at.batch} and b.position = ${at.position} limit 1`
+    if (earlier)
+      return { refused: `the paper at draw ${draw} was read in round ${earlier.round}, decided: a paper has one reading`, kind: 'conflict' }
+    if (audit.method === 'ballot-comparison' && paper !== null && imprint !== at.imprint)
+      return {
+        refused: `imprint: the record at draw ${draw} names the paper ${at.imprint ?? '(none)'}, not ${imprint ?? '(none given)'}: find that paper, or enter it missing`,
+        kind: 'invalid_input',
+      }
     const filled = await tx`
       update audit_ballots set paper = ${paper === null ? null : tx.json(paper)}, paper_state = ${paper === null ? 'missing' : 'read'}
       where audit_id = ${auditId} and batch = ${at.batch} and position = ${at.position} and round = ${at.round}`
@@ -133,9 +148,18 @@ export async function enterPaper(
   })
 }
 
-/** The board's full hand count of the audited contests (replaced until the audit concludes). */
+/**
+ * The board's full hand count of the audited contests: taken only while the audit is
+ * running and its last round asks for one (never a count staged before), and replaced until
+ * the audit concludes from it.
+ */
 export async function storeHandCount(db: Db, auditId: string, counts: HandCount): Promise<boolean> {
-  const stored = await db`update audits set hand_count = ${db.json(counts as never)} where id = ${auditId} and status = 'running'`
+  const stored = await db`
+    update audits a set hand_count = ${db.json(counts as never)}
+    where a.id = ${auditId} and a.status = 'running'
+      and exists (select from audit_rounds r where r.audit_id = a.id
+                  and r.round = (select max(round) from audit_rounds where audit_id = a.id)
+                  and r.contests @> '[{"status": "full-hand-count-needed"}]')`
   return stored.count === 1
 }
 
@@ -150,13 +174,29 @@ export async function readComparedSample(db: Db, auditId: string, throughDraw: n
  * A round's new draws and its decision, in one transaction: a retried round (its first
  * attempt recorded and then lost its worker) finds both written and changes nothing.
  */
-export async function recordAuditRound(db: Db, auditId: string, round: AuditRound, ballots: AuditBallotRow[]): Promise<void> {
+export async function recordAuditRound(
+  db: Db,
+  auditId: string,
+  round: AuditRound,
+  ballots: AuditBallotRow[],
+  /** A board's round: the draws the decision was made from, which must still be what the round holds. */
+  decidedFrom?: readonly AuditBallotRow[],
+): Promise<void> {
   const run = async (tx: TransactionSql) => {
     // Under the audit's row lock, and only once: a second attempt of the round (its first
     // still running after a heartbeat timeout) finds the round recorded and writes nothing.
     await tx`select 1 from audits where id = ${auditId} for update`
     const [done] = await tx`select 1 from audit_rounds where audit_id = ${auditId} and round = ${round.round}`
     if (done) return
+    if (decidedFrom) {
+      // The board may correct a paper until the round is recorded (enterPaper takes the same
+      // lock): a decision made from an earlier reading is not recorded, and is made again.
+      const now = await tx<AuditBallotRow[]>`
+        select draw, paper, paper_state from audit_ballots where audit_id = ${auditId} and round = ${round.round} order by draw`
+      const key = (rows: readonly AuditBallotRow[]) => JSON.stringify(rows.map((r) => [r.draw, r.paperState, r.paper]))
+      if (key(now) !== key(decidedFrom))
+        throw new Error(`round ${round.round} of audit ${auditId}: a paper changed while deciding; deciding again`)
+    }
     await insertDraws(tx, auditId, ballots)
     await tx`
       insert into audit_rounds (audit_id, round, draws, contests)
@@ -202,10 +242,23 @@ async function insertDraws(tx: TransactionSql, auditId: string, ballots: AuditBa
   }
 }
 
-export async function finishAudit(db: Db, auditId: string, status: AuditStatusName, result: AuditResult | null): Promise<void> {
-  await db`
+/**
+ * Records the audit's end, once. `fromHandCount`: the board's count the result was made
+ * from, which must still be the stored one (a count replaced meanwhile is concluded from
+ * again: returns false).
+ */
+export async function finishAudit(
+  db: Db,
+  auditId: string,
+  status: AuditStatusName,
+  result: AuditResult | null,
+  fromHandCount?: HandCount,
+): Promise<boolean> {
+  const finished = await db`
     update audits set status = ${status}, result = ${result === null ? null : db.json(result as never)}, finished_at = coalesce(finished_at, now())
-    where id = ${auditId} and status = 'running'`
+    where id = ${auditId} and status = 'running'
+      ${fromHandCount ? db`and hand_count = ${db.json(fromHandCount as never)}` : db``}`
+  return finished.count === 1
 }
 
 /** The ids of the ballots counted for an election (the ledger's, not the box's: the box keeps no ballot id). */

@@ -230,11 +230,13 @@ export function auditRunRoutes(deps: ApiDeps) {
           const issues = paperEntryIssues(contests, paper)
           if (issues.length > 0) throw new AppError('invalid_input', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues)
         }
-        const entered = await enterPaper(sql, auditId, draw, paper)
-        if ('refused' in entered) {
-          if (entered.refused === 'not_found') throw new AppError('not_found', `audit ${auditId} has no draw ${draw}`)
-          throw new AppError('conflict', entered.refused)
-        }
+        const entered = await enterPaper(sql, auditId, draw, paper, entry.imprint ?? null)
+        if ('refused' in entered)
+          throw new AppError(
+            entered.kind,
+            entered.refused,
+            entered.kind === 'invalid_input' ? [{ path: 'imprint', message: entered.refused }] : undefined,
+          )
         // The workflow waits for a whole round: nudged when its last paper is in (and it looks every five minutes anyway).
         if ((await countAwaitedPapers(sql, auditId, entered.round)) === 0) await deps.audits.nudge(auditId)
         return c.json({ auditId, draw, round: entered.round, filled: entered.filled }, 200)
@@ -263,7 +265,8 @@ export function auditRunRoutes(deps: ApiDeps) {
         const stored = await readAuditCommitment(sql, id)
         const issues = handCountIssues(contests, counts, stored?.ballots ?? 0)
         if (issues.length > 0) throw new AppError('invalid_input', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues)
-        if (!(await storeHandCount(sql, auditId, counts))) throw new AppError('conflict', `audit ${auditId} is ${audit.status}`)
+        if (!(await storeHandCount(sql, auditId, counts)))
+          throw new AppError('conflict', `audit ${auditId} is ${audit.status} and asks for no full hand count now`)
         await deps.audits.nudge(auditId)
         return c.json({ auditId }, 200)
       },
