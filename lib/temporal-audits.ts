@@ -1,4 +1,4 @@
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client'
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client'
 import { AppError } from '../domain/errors.ts'
 
 /** The audit workflow's id: one workflow per audit. */
@@ -20,6 +20,23 @@ export function auditControl(client: Client, taskQueue: string) {
         throw err
       }
       return { workflowId }
+    },
+
+    /**
+     * Asks an audit's workflow to stop: it ends the audit as failed (workflows/audit.ts), the
+     * one writer of its status. False when there is no such workflow running.
+     */
+    async cancel(auditId: string): Promise<boolean> {
+      const handle = client.workflow.getHandle(auditWorkflowId(auditId))
+      try {
+        const { status } = await handle.describe()
+        if (status.name !== 'RUNNING') return false
+        await handle.cancel()
+        return true
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false
+        throw err
+      }
     },
 
     /**

@@ -523,5 +523,23 @@ describe('an audit board', () => {
     }).length
     const pair = admin.rounds[0]?.contests[0]?.pairs.find((p) => p.loser === contest.runnerUp)
     expect(pair?.loserBallots).toBe(forLoser)
+
+    // A board's audit waits as long as it takes: one abandoned is stopped through the API, and the election can be audited again.
+    expect((await h.request(`${base}/cancel`, { method: 'POST', headers: h.admin })).status).toBe(409)
+    const again = await startAudit(id, { contestIds: [contest.rules.id], riskLimit: 0.05, seed: SEED, papers: 'board' })
+    const abandoned = ((await again.json()) as AuditReport).auditId
+    const abandonedBase = `/elections/${id}/audits/${abandoned}`
+    await until(
+      async () => ((await (await h.request(`${abandonedBase}/sample`, { headers: h.admin })).json()) as { draws: Draw[] }).draws.length,
+      (n) => n > 0,
+      60_000,
+      'the abandoned audit drawn',
+    )
+    expect((await h.request(`${abandonedBase}/cancel`, { method: 'POST' })).status).toBe(401)
+    expect((await h.request(`${abandonedBase}/cancel`, { method: 'POST', headers: h.admin })).status).toBe(202)
+    expect((await finished(id, abandoned)).status).toBe('failed')
+    const next = await startAudit(id, { contestIds: [contest.rules.id], riskLimit: 0.05, seed: SEED })
+    expect(next.status).toBe(202)
+    expect((await finished(id, ((await next.json()) as AuditReport).auditId)).status).toBe('confirmed')
   })
 })

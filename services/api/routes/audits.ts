@@ -244,6 +244,32 @@ export function auditRunRoutes(deps: ApiDeps) {
     )
     .openapi(
       createRoute({
+        method: 'post',
+        path: '/{id}/audits/{auditId}/cancel',
+        summary: 'Stop a running audit: it ends as failed, and the election can be audited again (admin)',
+        description:
+          'A board’s audit waits for its papers as long as it takes; one started by mistake, or abandoned, is stopped here. 409 when the audit is not running or its workflow is gone.',
+        security: [{ bearer: [] }],
+        middleware: [adminOnly] as const,
+        request: { params: AuditParams },
+        responses: { 202: json(AuditReport, 'stopping'), ...problemResponses(400, 401, 404, 409, 503) },
+      }),
+      async (c) => {
+        const { id, auditId } = c.req.valid('param')
+        const audit = await auditOf(id, auditId)
+        if (audit.status !== 'running') throw new AppError('conflict', `audit ${auditId} is ${audit.status}`)
+        let asked: boolean
+        try {
+          asked = await deps.audits.cancel(auditId)
+        } catch (err) {
+          throw new AppError('unavailable', 'the workflow service did not take the cancellation: try again', undefined, { cause: err })
+        }
+        if (!asked) throw new AppError('conflict', `audit ${auditId} has no running workflow to stop`)
+        return c.json(await present(audit), 202)
+      },
+    )
+    .openapi(
+      createRoute({
         method: 'put',
         path: '/{id}/audits/{auditId}/hand-count',
         summary: "An audit board's full hand count of the audited contests (admin)",
