@@ -60,6 +60,13 @@ function boardHandCount(p: { audit: { id: string; handCount: HandCount | null };
   return entered
 }
 
+/** A contest's decision in a round, whichever test made it (its pairs are the test's own). */
+const roundContest = (r: { contestId: string; status: AuditRound['contests'][number]['status']; reason: string }) => ({
+  contestId: r.contestId,
+  status: r.status,
+  reason: r.reason,
+})
+
 /** What the count reported for a contest: its winners, or passes/fails for a measure. */
 const outcomeOf = (c: ReportedContest, votes = c.votes): string[] => {
   const w = reportedWinners(c.rules, votes)
@@ -146,43 +153,36 @@ export function createAuditActivities({ sql }: ActivityDeps) {
    * plus this round's papers (a county's late rounds do not read 100,000s of papers back),
    * or the super-simple test over every record and paper drawn so far.
    */
-  const decide = (p: Plan, round: number, previous: Previous, earlier: readonly AuditBallotRow[], drawn: readonly AuditBallotRow[]) => {
+  const decide = (
+    p: Plan,
+    round: number,
+    previous: Previous,
+    earlier: readonly AuditBallotRow[],
+    drawn: readonly AuditBallotRow[],
+  ): AuditRound => {
     const options = { fullCountAt: fullCountAt(p.N) }
-    if (p.audit.method === 'ballot-comparison') {
-      const results = comparisonAudit(p.contests, p.audit.riskLimit, compared([...earlier, ...drawn]), options)
-      return {
-        round,
-        draws: previous.draws + drawn.length,
-        contests: results.map((r) => ({
-          contestId: r.contestId,
-          status: r.status,
-          reason: r.reason,
-          pairs: r.pairs.map((x) => ({ winner: x.winner, loser: x.loser, pValue: x.pValue, discrepancies: x.counts })),
-        })),
-      }
-    }
-    const results = bravoAudit(
-      p.contests,
-      p.audit.riskLimit,
-      drawn.map((b) => b.paper),
-      { ...options, before: previous },
-    )
-    return {
-      round,
-      draws: previous.draws + drawn.length,
-      contests: results.map((r) => ({
-        contestId: r.contestId,
-        status: r.status,
-        reason: r.reason,
-        pairs: r.pairs.map((x) => ({
-          winner: x.winner,
-          loser: x.loser,
-          winnerBallots: x.winnerBallots,
-          loserBallots: x.loserBallots,
-          pValue: x.pValue,
-        })),
-      })),
-    }
+    const contests =
+      p.audit.method === 'ballot-comparison'
+        ? comparisonAudit(p.contests, p.audit.riskLimit, compared([...earlier, ...drawn]), options).map((r) => ({
+            ...roundContest(r),
+            pairs: r.pairs.map((x) => ({ winner: x.winner, loser: x.loser, pValue: x.pValue, discrepancies: x.counts })),
+          }))
+        : bravoAudit(
+            p.contests,
+            p.audit.riskLimit,
+            drawn.map((b) => b.paper),
+            { ...options, before: previous },
+          ).map((r) => ({
+            ...roundContest(r),
+            pairs: r.pairs.map((x) => ({
+              winner: x.winner,
+              loser: x.loser,
+              winnerBallots: x.winnerBallots,
+              loserBallots: x.loserBallots,
+              pValue: x.pValue,
+            })),
+          }))
+    return { round, draws: previous.draws + drawn.length, contests }
   }
 
   /** The draws to have after this round: sized from the sample so far (rounds.ts). */
