@@ -180,10 +180,7 @@ export function contestResults(input: {
 
   const regionInfo = new Map(input.regions.map((r) => [r.id, r]))
   const regionIds = input.regions.map((r) => r.id)
-  const hiddenRegions = suppressed(
-    regionIds.map((id) => [id, counted.get(id) ?? 0]),
-    min,
-  )
+  const hiddenRegions = hiddenRegionsOf(regionIds, input.ballots, min)
   const channelIds = [...byChannel.keys()].sort()
   const hiddenChannels = suppressed(
     channelIds.map((c) => [c, byChannel.get(c)?.ballots ?? 0]),
@@ -310,6 +307,58 @@ export function suppressed(cells: Array<[string, number]>, min: number): Set<str
       hidden.add(id)
       hiddenBallots += n
     }
+  }
+  return hidden
+}
+
+/**
+ * The regions a contest's page hides (`regionIds` in the page's order). The page shows each
+ * region's totals and each channel's, never a region × channel cell; but the two margins
+ * make a table whose cells a reader works out wherever zeros pin the rest: if B has no
+ * election-day and no mail votes in the whole contest, a region's B votes are its early
+ * ones, and a region with one early ballot among hundreds gives that voter's choice away.
+ * So:
+ *
+ * - a region holding any cell of 1..min-1 ballots is hidden (a small region always does);
+ * - then the smallest other regions (ties to the first listed), as few as make the hidden
+ *   ones two or more, adding up to at least `min` ballots, and — since a channel's total
+ *   minus its shown regions' cells gives the hidden regions' cells in it together — with
+ *   each channel's hidden cells adding up to 0 or at least `min` ballots (all of them if
+ *   no fewer will do).
+ *
+ * Every region shown then has only empty cells or cells of `min` ballots or more to work
+ * out. Grafana's `contest_results` view (db/migrations/0046) applies the same rule.
+ */
+export function hiddenRegionsOf(regionIds: readonly string[], ballots: readonly BallotCell[], min: number): Set<string> {
+  const channels = [...new Set(ballots.map((b) => b.channel))]
+  const cells = new Map(regionIds.map((id) => [id, new Array<number>(channels.length).fill(0)]))
+  for (const b of ballots) {
+    const row = cells.get(b.regionId)
+    if (row) row[channels.indexOf(b.channel)] = (row[channels.indexOf(b.channel)] as number) + b.ballots
+  }
+  const total = (id: string) => (cells.get(id) as number[]).reduce((s, n) => s + n, 0)
+  const hidden = new Set(regionIds.filter((id) => (cells.get(id) as number[]).some((n) => isSmallCell(n, min))))
+  if (hidden.size === 0) return hidden
+  const sums = new Array<number>(channels.length).fill(0)
+  let count = 0
+  let sum = 0
+  const add = (id: string) => {
+    hidden.add(id)
+    count++
+    sum += total(id)
+    ;(cells.get(id) as number[]).forEach((n, k) => {
+      sums[k] = (sums[k] as number) + n
+    })
+  }
+  for (const id of [...hidden]) {
+    hidden.delete(id)
+    add(id)
+  }
+  const enough = () => count >= 2 && sum >= min && sums.every((n) => n === 0 || n >= min)
+  const rest = regionIds.filter((id) => !hidden.has(id) && total(id) > 0).sort((a, b) => total(a) - total(b))
+  for (const id of rest) {
+    if (enough()) break
+    add(id)
   }
   return hidden
 }

@@ -184,7 +184,7 @@ const everyField = () => new common.ReduceDataOptionsBuilder().values(false).cal
  * suppress small cells themselves: a panel cannot show what the view does not give.
  */
 const CONTEST_NOTE =
-  'Elections with a ballot definition: the contest chosen above (empty for an election of one contest). A region with fewer than 10 ballots in the contest is suppressed (shown empty, not zero), and so is the next smallest region while the suppressed ones add up to fewer than 10 ballots, so that the totals minus the regions shown do not give one back; a contest with fewer than 10 ballots in all shows no counts.'
+  'Elections with a ballot definition: the contest chosen above (empty for an election of one contest). A region with fewer than 10 ballots in the contest, or fewer than 10 (but some) in one voting channel, is suppressed (shown empty, not zero), and so are the next smallest regions until the suppressed ones are two or more adding up to 10 ballots or more, with 0 or 10 or more in each channel, so that the totals minus the regions shown do not give one back; a contest with fewer than 10 ballots in all shows no counts.'
 /** What a contest panel shows without a value: no contest chosen, or a suppressed count. */
 const NO_CONTEST_VALUE = '– (no contest, or fewer than 10 ballots)'
 

@@ -2,6 +2,7 @@ import { CHANNELS, type Channel } from '../ballot.ts'
 import {
   type BallotCell,
   DEFAULT_MIN_CELL_BALLOTS,
+  hiddenRegionsOf,
   isSmallCell,
   type RegionInfo,
   resultLines,
@@ -25,7 +26,7 @@ import { ncname } from './ncname.ts'
  * Pure: the API route, CI and the tests turn the same numbers into the same document.
  *
  * Small cells. The per-contest page (contest-results.ts) already publishes each region's
- * totals and each channel's totals with `suppressed()` applied; this document must not give
+ * totals and each channel's totals with `hiddenRegionsOf()` and `suppressed()` applied; this document must not give
  * back what that page hides, and must not publish a finer cell (a precinct × vote type) of
  * 1..min-1 ballots. So the page's choices are kept as they are (a region or channel hidden
  * there is hidden here, one shown there is shown here), and the finer cells are hidden by
@@ -628,7 +629,11 @@ function countTable(
   const fixed = new Set<number>()
   const hidden = new Set<number>()
   const pageRegions = [...regions].sort(pageOrder).map((r): [string, number] => [r.id, ballotsOf(node(cdfIds.precinct(r.id), 'total'))])
-  const hiddenRegions = suppressed(pageRegions, min)
+  const hiddenRegions = hiddenRegionsOf(
+    pageRegions.map(([id]) => id),
+    c.ballots,
+    min,
+  )
   for (const [id] of pageRegions) {
     const n = node(cdfIds.precinct(id), 'total')
     fixed.add(n)

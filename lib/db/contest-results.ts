@@ -16,7 +16,7 @@ export async function readContestCounts(db: Db, electionId: string, contestId: s
   const regions = await db<RegionInfo[]>`
     select r.id, r.name, r.state, r.registered_voters
     from contest_regions cr join regions r on r.election_id = cr.election_id and r.id = cr.region_id
-    where cr.election_id = ${electionId} and cr.contest_id = ${contestId} order by r.state, r.name`
+    where cr.election_id = ${electionId} and cr.contest_id = ${contestId} order by r.state, r.name, r.id`
   // The election's own version too: once counting finishes the public reads the counts
   // themselves, whose versions may be older than the last release, and the close is newer.
   const [version] = await db<{ version: number }[]>`

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../../domain/ballot.ts'
 import { publicContestCall } from '../../../domain/contest-calls.ts'
-import { contestListSchema, contestResults, contestResultsSchema, suppressed } from '../../../domain/contest-results.ts'
+import { contestListSchema, contestResults, contestResultsSchema, hiddenRegionsOf } from '../../../domain/contest-results.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { contestRoundsResponse, contestRoundsSchema } from '../../../domain/rcv/contest-rounds.ts'
 import { mixedRankings, regionRankings } from '../../../lib/db/ballot-box.ts'
@@ -132,10 +132,10 @@ export function contestRoutes(deps: ApiDeps) {
           if (election.countedVersion === null)
             throw new AppError('conflict', `a region's rounds are served once counting of election ${electionId} has finished`)
           const counts = await readContestCounts(tx, electionId, contestId)
-          const perRegion = new Map<string, number>()
-          for (const b of counts.ballots) perRegion.set(b.regionId, (perRegion.get(b.regionId) ?? 0) + b.ballots)
-          const hidden = suppressed(
-            regions.map((r) => [r, perRegion.get(r) ?? 0]),
+          // The page's own choice, listed in the page's order (ties between equal regions).
+          const hidden = hiddenRegionsOf(
+            counts.regions.map((r) => r.id),
+            counts.ballots,
             deps.config.API_RESULTS_MIN_CELL_BALLOTS,
           )
           return { election, rules, rows: hidden.has(region) ? [] : await regionRankings(tx, electionId, contestId, region) }
