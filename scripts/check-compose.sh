@@ -42,3 +42,26 @@ const tally = config.services.tally
 if (tally.ports?.length || tally.container_name) fail('the tally has a fixed port or name: `--scale tally=3` would collide')
 console.log(`grafana sees only postgres (network ${grafana[0]}); the tally scales (no fixed port or name)`)
 JS
+
+# With the hot standby (docker-compose.standby.yml): valid, the api reads results from the
+# standby, Grafana reads only the databases, and the primary lets only the standby's role replicate.
+docker compose --project-directory . --env-file "$empty/.env" -f docker-compose.yml -f docker-compose.standby.yml config --format json >"$empty/standby.json"
+node - "$empty/standby.json" <<'JS'
+const config = JSON.parse(require('node:fs').readFileSync(process.argv[2], 'utf8'))
+const fail = (why) => { console.error(`compose (standby): ${why}`); process.exit(1) }
+const s = config.services
+const host = (url) => new URL(url).host
+if (!s['postgres-standby']) fail('no postgres-standby service')
+if (host(s.api.environment.DATABASE_READ_URL) !== 'postgres-standby:5432') fail(`the api reads results from ${s.api.environment.DATABASE_READ_URL}`)
+if (host(s.api.environment.DATABASE_URL) !== 'postgres:5432') fail('the api writes somewhere else than the primary')
+if (s.grafana.environment.VOTESTREAM_PG_HOST !== 'postgres-standby:5432') fail(`grafana reads ${s.grafana.environment.VOTESTREAM_PG_HOST}`)
+const nets = (name) => Object.keys(s[name]?.networks ?? {})
+const grafana = nets('grafana')
+const shared = Object.keys(s).filter((n) => n !== 'grafana' && nets(n).includes(grafana[0])).sort()
+if (grafana.length !== 1 || shared.join() !== 'postgres,postgres-standby') fail(`grafana's network holds ${shared.join(', ')}`)
+if (!s.postgres.command.includes('hba_file=/etc/votestream/pg_hba.conf')) fail('the primary does not read the replication rule')
+if (!s.postgres.volumes.some((v) => v.target === '/etc/votestream/pg_hba.conf' && v.read_only)) fail('pg_hba.conf is not mounted read-only')
+if (!s.migrate.environment.VOTESTREAM_REPLICATION_DB_PASSWORD) fail('the migrate service does not create the replication role')
+console.log('with the standby: the api and grafana read from postgres-standby; grafana sees only the databases')
+JS
+grep -qE '^host +replication +votestream_replicator +all +scram-sha-256' stack/compose/pg_hba.conf || { echo "pg_hba.conf: no SCRAM replication rule for votestream_replicator" >&2; exit 1; }

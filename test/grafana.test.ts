@@ -28,8 +28,8 @@ import { readContestCounts } from '../lib/db/contest-results.ts'
 import { loadDefinitions } from '../lib/db/contests.ts'
 import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { releaseCounts } from '../lib/db/results-release.ts'
+import { GRAFANA_ROLE } from '../lib/db/roles.ts'
 import { LOCAL } from '../lib/local-stack.ts'
-import { GRAFANA_ROLE } from '../stack/compose/roles.ts'
 import { ROOT, testSql } from './helpers.ts'
 
 const sql = testSql()

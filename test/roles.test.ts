@@ -5,9 +5,9 @@ import type postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dashboards, toGrafanaJson } from '../grafana/dashboards.ts'
 import { MIGRATIONS_DIR, migrate } from '../lib/db/migrate.ts'
+import { APP_ROLE, GRAFANA_ROLE, loginRole, REPLICATION_ROLE, replicationRole } from '../lib/db/roles.ts'
 import { createSql, type Sql } from '../lib/db/sql.ts'
 import { LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
-import { APP_ROLE, GRAFANA_ROLE, loginRole } from '../stack/compose/roles.ts'
 import { testSql } from './helpers.ts'
 
 /**
@@ -15,7 +15,7 @@ import { testSql } from './helpers.ts'
  * nothing (as a new deployment is). The local user is a superuser: it acts as a role with
  * `set local role` in a transaction that is always rolled back, or connects as a login
  * role made for the test that is a member of votestream_app, given its password the way
- * the compose deployment does (stack/compose/roles.ts).
+ * the compose deployment does (lib/db/roles.ts).
  */
 const suffix = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
 const DATABASE = `roles_test_${suffix}`
@@ -264,5 +264,31 @@ describe('votestream_grafana', () => {
   ].filter((q, i, all) => all.findIndex((o) => o.sql === q.sql) === i)
   it.each(queries)('runs $title', async ({ sql }) => {
     await asGrafana((tx) => tx.unsafe(expand(sql)))
+  })
+})
+
+describe('votestream_replicator (docker-compose.standby.yml)', () => {
+  it('may replicate and log in with the password the migrate service sets, and reads no table', async () => {
+    const [before] = await admin<{ n: number }[]>`select count(*)::int as n from pg_roles where rolname = ${REPLICATION_ROLE}`
+    const password = randomBytes(16).toString('hex')
+    try {
+      // As the migrate service runs at every start: created once, its password set each time.
+      await replicationRole(admin, randomBytes(16).toString('hex'))
+      await replicationRole(admin, password)
+      const [role] = await admin<{ rolreplication: boolean; rolcanlogin: boolean; rolsuper: boolean; rolcreaterole: boolean }[]>`
+        select rolreplication, rolcanlogin, rolsuper, rolcreaterole from pg_roles where rolname = ${REPLICATION_ROLE}`
+      expect(role).toEqual({ rolreplication: true, rolcanlogin: true, rolsuper: false, rolcreaterole: false })
+      const replicator = createSql(urlFor({ user: REPLICATION_ROLE, password }), { max: 1, applicationName: 'votestream-test-replicator' })
+      try {
+        const [me] = await replicator<{ user: string }[]>`select current_user as user`
+        expect(me?.user).toBe(REPLICATION_ROLE)
+        await expect(replicator`select count(*) from ballot_box`).rejects.toMatchObject({ code: '42501' })
+        await expect(replicator`select count(*) from voters`).rejects.toMatchObject({ code: '42501' })
+      } finally {
+        await replicator.end({ timeout: 5 })
+      }
+    } finally {
+      if (before?.n === 0) await admin.unsafe(`drop role if exists ${REPLICATION_ROLE}`)
+    }
   })
 })

@@ -1,5 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto'
-import type { Sql } from '../../lib/db/sql.ts'
+import type { Sql } from './sql.ts'
 
 /**
  * The roles the migrations create, NOLOGIN and without a password: the tally and worker's
@@ -8,6 +8,8 @@ import type { Sql } from '../../lib/db/sql.ts'
 export const APP_ROLE = 'votestream_app'
 export const GRAFANA_ROLE = 'votestream_grafana'
 export const API_ROLE = 'votestream_api'
+/** The hot standby's (docker-compose.standby.yml): created by the migrate service, not by a migration — a deployment's choice, and only a superuser may grant REPLICATION. */
+export const REPLICATION_ROLE = 'votestream_replicator'
 
 /**
  * The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (what psql's \password
@@ -29,4 +31,13 @@ export async function loginRole(sql: Sql, role: string, password: string): Promi
     select format('alter role %I with login password %L', ${role}::text, ${scramSha256Verifier(password)}::text) as statement`
   if (!row) throw new Error('format() returned nothing')
   await sql.unsafe(row.statement)
+}
+
+/** Creates the standby's replication role if missing, and lets it log in with `password` (set again at every start). */
+export async function replicationRole(sql: Sql, password: string): Promise<void> {
+  const [row] = await sql<{ statement: string }[]>`
+    select format('create role %I with replication', ${REPLICATION_ROLE}::text) as statement
+    where not exists (select from pg_roles where rolname = ${REPLICATION_ROLE})`
+  if (row) await sql.unsafe(row.statement)
+  await loginRole(sql, REPLICATION_ROLE, password)
 }
