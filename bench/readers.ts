@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * `bun run bench:readers [--seconds 10] [--connections 50] [--regions 5000] [--ballots 200000] [--count-rate 5000]`:
+ * `bun run bench:readers [--seconds 10] [--connections 50] [--regions 5000] [--ballots 200000] [--count-rate 5000] [--streams 0]`:
  * election-night readers against the real API process and the real stack (issue #25 item 4).
  *
  * One election of `--regions` precincts with `--ballots` counted. The API process is
@@ -13,6 +13,11 @@
  * Each is measured twice, alternated, while a counter adds `--count-rate` ballots/s to the
  * election through the tally's own batch code (PostgreSQL without Kafka), and the
  * counter's batch commit p99 is measured with and without readers in the same run.
+ * With `--streams N`, each round also holds N server-sent event streams of the election's
+ * results open (`GET …/results/stream`, plain sockets: one connection each) for `--seconds`:
+ * how long they took to open, how many of the versions published meanwhile reached every
+ * stream and how far behind the first the last one got them, the API process's CPU and
+ * memory, and the counting's p99 beside.
  * Bounded in time; loopback only; the run's election is removed at its end.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
@@ -30,6 +35,7 @@ import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settle
 import { createSql, type Sql } from '../lib/db/sql.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import { waitUntil } from '../lib/wait.ts'
+import type { StreamFigures } from './sse-streams.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const TOPIC = 'bench.readers'
@@ -42,6 +48,8 @@ const flagsSchema = z.object({
   regions: z.coerce.number().int().min(1).max(5000).default(5000),
   ballots: z.coerce.number().int().min(1000).max(5_000_000).default(200_000),
   'count-rate': z.coerce.number().int().min(0).max(100_000).default(5000),
+  // The API's own cap per address (API_SSE_MAX_PER_CLIENT) is at most 10,000.
+  streams: z.coerce.number().int().min(0).max(10_000).default(0),
 })
 
 function readFlags() {
@@ -53,6 +61,7 @@ function readFlags() {
         regions: { type: 'string' },
         ballots: { type: 'string' },
         'count-rate': { type: 'string' },
+        streams: { type: 'string' },
       },
     })
     const parsed = flagsSchema.safeParse(values)
@@ -130,6 +139,28 @@ function counter(sql: Sql, sim: Simulation, rate: number, voters: { from: number
   }
 }
 
+/** Runs bench/sse-streams.ts with `args`: `onReady` once its streams are open, then its figures. */
+function holdStreamsElsewhere(args: string[], onReady: () => void): Promise<StreamFigures> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bench/sse-streams.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += String(d)
+      const lines = out.split('\n')
+      out = lines.pop() ?? ''
+      for (const line of lines) {
+        const parsed = JSON.parse(line) as StreamFigures | { ready: true }
+        if ('ready' in parsed) onReady()
+        else resolve(parsed)
+      }
+    })
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`bench/sse-streams.ts exited ${code}`))
+    })
+  })
+}
+
 const p99 = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? 0) : 0
@@ -181,6 +212,9 @@ async function main() {
         API_METRICS_PORT: String(API_PORT + 1),
         API_READS_PER_SECOND: '100000',
         API_READS_BURST: '100000',
+        // One loopback address stands for every follower.
+        API_SSE_MAX_CONNECTIONS: String(Math.max(1000, flags.streams)),
+        API_SSE_MAX_PER_CLIENT: String(Math.max(10, flags.streams)),
         LOG_LEVEL: 'warn',
       },
     })
@@ -191,6 +225,7 @@ async function main() {
     const count = counter(sql, sim, flags['count-rate'], { from: flags.ballots, to: sim.ballotCount })
     const rows: Array<ReadFigures & { countingP99: number }> = []
     const quiet: number[] = []
+    const streamRows: StreamFigures[] = []
     const doc = `${base}/elections/${electionId}/results`
     for (let round = 0; round < 2; round++) {
       // The counter alone, then with each kind of reader, alternated.
@@ -201,6 +236,19 @@ async function main() {
         say(`round ${round + 1}: ${flags.connections} connections on ${url.replace(base, '')} for ${flags.seconds} s`)
         const figures = await readLoad(url, flags.connections, flags.seconds)
         rows.push({ ...figures, countingP99: p99(count.take()) })
+      }
+      if (flags.streams > 0 && api.pid) {
+        say(`round ${round + 1}: ${flags.streams} result streams held open for ${flags.seconds} s`)
+        count.take()
+        // In a process of its own, waited for without blocking: the counter runs on in this one,
+        // and its p99 counts from the moment every stream is open (opening is a figure of its own).
+        const figures = await holdStreamsElsewhere(
+          [String(API_PORT), `/elections/${electionId}/results/stream`, String(flags.streams), String(flags.seconds), String(api.pid)],
+          () => count.take(),
+        )
+        streamRows.push({ ...figures, countingP99: p99(count.take()) })
+        // Let the API see the sockets close and free their slots before the next round.
+        await new Promise((r) => setTimeout(r, 2000))
       }
     }
     await count.stop()
@@ -216,6 +264,16 @@ async function main() {
       console.log(
         `| ${r.path.replace(electionId, '{id}')} | ${r.readsPerSecond} | ${r.p50} | ${r.p99} | ${r.kib} | ${r.errors} | ${r.countingP99} |`,
       )
+    if (streamRows.length > 0) {
+      console.log(
+        '\n| SSE streams | opened in ms | refused | dropped | versions sent | reached every stream | last after first, p50 / max ms | API CPU % of a core | API RSS MiB | counting batch p99 ms |',
+      )
+      console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+      for (const r of streamRows)
+        console.log(
+          `| ${r.streams} | ${r.openedMs} | ${r.refused} | ${r.dropped} | ${r.versions} | ${r.reachedAll} | ${r.spreadP50} / ${r.spreadMax} | ${r.apiCpuPercent} | ${r.clientCpuPercent} | ${r.apiRssMiB} | ${r.countingP99} |`,
+        )
+    }
     console.log(
       '\n`?since=0`: a follower far behind, the shared document plus its changes since version 0 read per request (it built a whole document per request until 2026-12-03).',
     )

@@ -15,6 +15,23 @@ export interface StreamLimits {
 }
 
 /**
+ * One `results` event per snapshot, serialised and encoded once however many streams send
+ * it: the feed hands every follower of an election the same snapshot object, and at
+ * thousands of followers a stringify and an encode each would be most of the API's work.
+ */
+const frames = new WeakMap<ResultsSnapshot, Uint8Array>()
+const encoder = new TextEncoder()
+export function resultsFrame(s: ResultsSnapshot): Uint8Array {
+  let frame = frames.get(s)
+  if (!frame) {
+    // As hono's writeSSE writes it: JSON has no line breaks, so one data line.
+    frame = encoder.encode(`event: results\nid: ${s.version}\ndata: ${JSON.stringify(s)}\n\n`)
+    frames.set(s, frame)
+  }
+  return frame
+}
+
+/**
  * Streams an election's results as server-sent events, within the limits: a slot of the
  * connection limiter for as long as it lasts, at most one write in flight (a newer
  * snapshot replaces one not yet sent, since snapshots are state, not events), and a client
@@ -59,7 +76,7 @@ export async function streamResults(
           if (latest.version > sentVersion) {
             const s = latest
             writingSince = Date.now()
-            await stream.writeSSE({ event: 'results', id: String(s.version), data: JSON.stringify(s) })
+            await stream.write(resultsFrame(s))
             sentVersion = s.version
           } else if (keepAlive) {
             keepAlive = false
