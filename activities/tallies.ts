@@ -24,7 +24,7 @@ export function createTallyActivities({ sql, tallyGroupId }: ActivityDeps) {
       if (differences.length > 0) differences = await repairDifferences(sql, electionId)
       let repaired = differences.length > 0
       // Before the final recount, the last window goes into the ballot box: what is certified is all mixed.
-      if (options.final) await mixBallotBox(sql, { wait: true })
+      if (options.final) await mixBallotBox(sql, { wait: true, finalElection: electionId })
       const recount = await heartbeating(
         readSnapshot(sql, (tx) => recountContests(tx, electionId, { fromBallotBox: options.final })),
         'recounting the contests',

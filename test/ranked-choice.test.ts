@@ -10,7 +10,7 @@ import { plainTabulate } from '../domain/rcv/plain-tabulate.ts'
 import { rcvRulesSchema } from '../domain/rcv/rules.ts'
 import { rcvRanking } from '../domain/tabulation.ts'
 import { countBatch } from '../lib/counting/count-batch.ts'
-import { mixBallotBox } from '../lib/db/ballot-box.ts'
+import { mixBallotBox, runningRankings } from '../lib/db/ballot-box.ts'
 import { addVoters, setElectionStatus } from '../lib/db/elections.ts'
 import { startApiHarness } from './api-harness.ts'
 
@@ -270,11 +270,54 @@ describe('a ranked-choice contest', () => {
     const outcome = await count(id, [v2(id, 'north-0', 'north', { mayor: [long.slice(0, 50)] })])
     expect(outcome.counted).toBe(1)
     expect((await count(other, [v2(other, 'north-0', 'north', { mayor: ['cy'] })])).counted).toBe(1)
-    await mixBallotBox(h.sql)
+    // The move itself, with no floor: one ballot's ranking goes to rcv_rankings at once.
+    await mixBallotBox(h.sql, { minRankingBallots: 1 })
     const rows = await h.sql<{ electionId: string; length: number }[]>`
       select election_id, length(ranking) as length from rcv_rankings where election_id in (${id}, ${other}) order by length`
     expect(rows.map((r) => r.electionId)).toEqual([other, id])
     expect(rows[1]?.length).toBeGreaterThan(3_000)
+  })
+
+  it("moves a contest's rankings into the public rounds 10 ballots or more at a time; the election's final mix moves the rest", async () => {
+    const id = await openRanked()
+    const other = await openRanked()
+    let voter = 0
+    const cast = (electionId: string, n: number) =>
+      count(
+        electionId,
+        Array.from({ length: n }, () => {
+          voter += 2
+          return v2(electionId, `north-${voter}`, 'north', { mayor: [voter % 4 === 0 ? 'ann' : 'bo', 'cy'] })
+        }),
+      )
+    const where = async (electionId: string) => {
+      const [row] = await h.sql<{ released: number; held: number }[]>`
+        select (select coalesce(sum(ballots), 0) from rcv_rankings where election_id = ${electionId} and contest_id = 'mayor')::int as released,
+               (select coalesce(sum(ballots), 0) from rcv_rankings_held where election_id = ${electionId} and contest_id = 'mayor')::int as held`
+      const running = (await runningRankings(h.sql, electionId, 'mayor')).reduce((n, r) => n + r.ballots, 0)
+      return { ...row, running }
+    }
+    // A quiet window: 4 ballots, then 5 more. Held back (the race calls still read them all).
+    await cast(id, 4)
+    await mixBallotBox(h.sql)
+    expect(await where(id)).toEqual({ released: 0, held: 4, running: 4 })
+    await cast(id, 5)
+    await mixBallotBox(h.sql)
+    expect(await where(id)).toEqual({ released: 0, held: 9, running: 9 })
+    // The tenth: all ten go public together, and the rounds show them.
+    await cast(id, 1)
+    await mixBallotBox(h.sql)
+    expect(await where(id)).toEqual({ released: 10, held: 0, running: 10 })
+    expect((await rounds(id)).body).toMatchObject({ suppressed: false, ballots: 10 })
+    // Three more wait, as do two of another election; this election's final mix moves its own only.
+    await cast(id, 3)
+    await cast(other, 2)
+    await mixBallotBox(h.sql)
+    expect(await where(id)).toEqual({ released: 10, held: 3, running: 13 })
+    await mixBallotBox(h.sql, { wait: true, finalElection: id })
+    expect(await where(id)).toEqual({ released: 13, held: 0, running: 13 })
+    expect(await where(other)).toEqual({ released: 0, held: 2, running: 2 })
+    expect((await rounds(id)).body).toMatchObject({ ballots: 13 })
   })
 
   it('answers 409 for a contest that is not ranked, 404 for one that does not exist', async () => {

@@ -62,8 +62,11 @@ export async function countIntoBallotBox(tx: Db, version: string, ballots: Boxed
  * Moves everything pending into the ballot box, in random order, under random ids drawn
  * now: one transaction per window, so the rows of the box share their transaction id and
  * their place on disk with the window's other ballots, never with the counting batch
- * (and the poll book rows) they came from. The same statement adds the window's rankings
- * of ranked-choice contests to `rcv_rankings`. Exactly once: the delete and the inserts
+ * (and the poll book rows) they came from. The same transaction adds the window's rankings
+ * of ranked-choice contests to those held back (`rcv_rankings_held`, 0047) and moves a
+ * contest's held rankings to `rcv_rankings`, which the public rounds read, once they come
+ * from `minRankingBallots` ballots or more (or, for `finalElection`, whatever is held): the
+ * rounds never move by one ballot's ranking. Exactly once: the delete and the inserts
  * commit together. Returns the ballots moved.
  */
 export async function mixBallotBox(
@@ -73,6 +76,10 @@ export async function mixBallotBox(
     atLeast?: number
     /** Wait for a mix in progress instead of skipping (the final mix: everything pending must be moved). */
     wait?: boolean
+    /** An election whose counting has finished: its held rankings all go public now (its certified rounds are exact). */
+    finalElection?: string
+    /** The ballots a contest's rankings must come from before they go public (10: the results' step). */
+    minRankingBallots?: number
   } = {},
 ): Promise<number> {
   return sql.begin(async (tx) => {
@@ -86,9 +93,14 @@ export async function mixBallotBox(
       const [pending] = await tx<{ n: number }[]>`select count(*)::int as n from ballot_box_pending`
       if ((pending?.n ?? 0) < options.atLeast) return 0
     }
-    return moveWindow(tx)
+    const moved = await moveWindow(tx)
+    await releaseRankings(tx, options.minRankingBallots ?? DEFAULT_MIN_RANKING_BALLOTS, options.finalElection ?? null)
+    return moved
   })
 }
+
+/** As the results' release step (TALLY_RESULTS_MIN_CELL_BALLOTS): a contest's public rounds move by 10 ranking ballots or more. */
+export const DEFAULT_MIN_RANKING_BALLOTS = 10
 
 async function moveWindow(db: Db): Promise<number> {
   const [row] = await db<{ moved: number }[]>`
@@ -99,8 +111,8 @@ async function moveWindow(db: Db): Promise<number> {
       select election_id, gen_random_uuid(), style_id, region_id, channel, marks, imprint from moved order by random()
       returning 1
     ), ranked as (
-      -- Each ranked contest on a moved ballot's style: its ranking ('[]' when left blank).
-      insert into rcv_rankings (election_id, contest_id, ranking, ranking_sha256, ballots)
+      -- Each ranked contest on a moved ballot's style: its ranking ('[]' when left blank), held back first.
+      insert into rcv_rankings_held (election_id, contest_id, ranking, ranking_sha256, ballots)
       select election_id, contest_id, ranking, sha256(convert_to(ranking, 'UTF8')), n from (
         select m.election_id, k.id as contest_id, coalesce(m.marks -> k.id, '[]'::jsonb)::text as ranking, count(*) as n
         from moved m
@@ -109,11 +121,29 @@ async function moveWindow(db: Db): Promise<number> {
         group by 1, 2, 3
       ) r
       order by 1, 2, 4
-      on conflict (election_id, contest_id, ranking_sha256) do update set ballots = rcv_rankings.ballots + excluded.ballots
+      on conflict (election_id, contest_id, ranking_sha256) do update set ballots = rcv_rankings_held.ballots + excluded.ballots
       returning 1
     )
     select count(*)::int as moved from boxed`
   return row?.moved ?? 0
+}
+
+/** Moves the held rankings of every contest whose held ballots reach `min` (all of `finalElection`'s) to `rcv_rankings`. */
+async function releaseRankings(db: Db, min: number, finalElection: string | null): Promise<void> {
+  await db`
+    with due as (
+      -- A ranked ballot adds one ranking to its contest (blank: '[]'), so the held rankings' ballots are the ballots held.
+      select election_id, contest_id from rcv_rankings_held
+      group by 1, 2 having sum(ballots) >= ${min} or election_id = ${finalElection}::text
+    ), released as (
+      delete from rcv_rankings_held h using due d
+      where h.election_id = d.election_id and h.contest_id = d.contest_id
+      returning h.election_id, h.contest_id, h.ranking, h.ranking_sha256, h.ballots
+    )
+    insert into rcv_rankings (election_id, contest_id, ranking, ranking_sha256, ballots)
+    select election_id, contest_id, ranking, ranking_sha256, ballots from released
+    order by 1, 2, 4
+    on conflict (election_id, contest_id, ranking_sha256) do update set ballots = rcv_rankings.ballots + excluded.ballots`
 }
 
 /** One distinct ranking of a ranked contest and the ballots that carry it: `ranking` is the box's JSON text. */
@@ -123,10 +153,11 @@ export interface RankingCount {
 }
 
 /**
- * The rankings of one ranked contest mixed into the box so far: what public outputs (the
- * rounds served, the results export) are tabulated from. They move a mixing window at a
- * time, never a counting batch at a time, so consecutive reads never differ by one ballot
- * of a batch (at most TALLY_BALLOT_BOX_MIX_BALLOTS' window behind the count).
+ * The rankings of one ranked contest mixed into the box so far and released: what public
+ * outputs (the rounds served, the results export) are tabulated from. They move a mixing
+ * window at a time, never a counting batch at a time, and by 10 ranking ballots or more
+ * (mixBallotBox), so consecutive reads never differ by one voter's ranking (at most a
+ * window and 9 ballots behind the count; exact once the election's final mix ran).
  */
 export async function mixedRankings(db: Db, electionId: string, contestId: string): Promise<RankingCount[]> {
   return db<RankingCount[]>`
@@ -134,15 +165,17 @@ export async function mixedRankings(db: Db, electionId: string, contestId: strin
 }
 
 /**
- * The running rankings of one ranked contest: those mixed into the box (`rcv_rankings`) and
- * those still pending, merged: every ballot counted, for the writer of the race calls (never
- * served as they are). Pending rows are at most one mixing window, read by their
+ * The running rankings of one ranked contest: those mixed into the box (`rcv_rankings`, and
+ * those held back from it) and those still pending, merged: every ballot counted, for the
+ * writer of the race calls and certification (never served as they are). Pending rows are at most one mixing window, read by their
  * election's index.
  */
 export async function runningRankings(db: Db, electionId: string, contestId: string): Promise<RankingCount[]> {
   return db<RankingCount[]>`
     select ranking, sum(n)::float8 as ballots from (
       select ranking, ballots as n from rcv_rankings where election_id = ${electionId} and contest_id = ${contestId}
+      union all
+      select ranking, ballots from rcv_rankings_held where election_id = ${electionId} and contest_id = ${contestId}
       union all
       select coalesce(p.marks -> ${contestId}::text, '[]'::jsonb)::text, count(*)
       from ballot_box_pending p join ballot_styles s on s.election_id = p.election_id and s.id = p.style_id

@@ -19,6 +19,8 @@ export function startBallotBoxMixer(deps: {
   log: Logger
   everySeconds: number
   everyBallots: number
+  /** The ranking ballots a contest's public rounds move by at least (mixBallotBox). */
+  minRankingBallots?: number
   mix?: typeof mixBallotBox
 }) {
   const move = deps.mix ?? mixBallotBox
@@ -31,7 +33,8 @@ export function startBallotBoxMixer(deps: {
   const mix = (early: boolean) => {
     if (running) return
     const counted = boxedSince
-    running = move(deps.sql, early ? { atLeast: atLeastEarly } : {})
+    const floor = deps.minRankingBallots === undefined ? {} : { minRankingBallots: deps.minRankingBallots }
+    running = move(deps.sql, early ? { atLeast: atLeastEarly, ...floor } : floor)
       .then((moved) => {
         // Reset only once the window moved (or a timed window ran): a skipped early mix keeps counting.
         if (moved > 0 || !early) {

@@ -54,6 +54,8 @@ runMain(bootLog, async () => {
     log,
     everySeconds: config.TALLY_BALLOT_BOX_MIX_SECONDS,
     everyBallots: config.TALLY_BALLOT_BOX_MIX_BALLOTS,
+    // A ranked contest's public rounds move in the results' steps too.
+    minRankingBallots: config.TALLY_RESULTS_MIN_CELL_BALLOTS,
   })
   const consumer = createTallyConsumer({
     kafka,
