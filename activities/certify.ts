@@ -6,7 +6,7 @@ import { rankedCallContradiction } from '../domain/rcv/calls.ts'
 import { contestRounds, firstChoiceDifferences, firstChoicesOf, rankingDifferences } from '../domain/rcv/contest-rounds.ts'
 import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
-import { recountedRankings, runningRankings } from '../lib/db/ballot-box.ts'
+import { mixedRankings, recountedRankings, runningRankings } from '../lib/db/ballot-box.ts'
 import { recordCertificationCheck, retractedCalls, turnoutOverRoll } from '../lib/db/certification.ts'
 import { latestContestCalls } from '../lib/db/contest-calls.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
@@ -55,7 +55,7 @@ async function wrongContestCalls(
 }
 
 /**
- * Each ranked contest's rounds over its running rankings, and where those rankings differ
+ * Each ranked contest's rounds over its public rankings, and where those rankings differ
  * from a recount of the box's — and from the contest's own counts, which the counting
  * transaction wrote apart from the box: the first choices the rankings imply must be the
  * first choices counted.
@@ -70,11 +70,14 @@ async function rankedContestEvidence(sql: Sql, electionId: string) {
   const totals = new Map(contestTotals({ ...input, finished: true, calls: [], minCellBallots: 1 }).map((t) => [t.id, t]))
   const out: NonNullable<Parameters<typeof checkCertification>[0]['rankedContests']> = []
   for (const contest of ranked) {
-    const { running, recounted } = await readSnapshot(sql, async (tx) => ({
-      running: await runningRankings(tx, electionId, contest.id),
+    // The public rankings (what the rounds served, the export and Grafana read), not the
+    // running ones: those also hold rankings not yet released (rcv_rankings_held), and the
+    // certified rounds must be the public ones, complete.
+    const { published, recounted } = await readSnapshot(sql, async (tx) => ({
+      published: await mixedRankings(tx, electionId, contest.id),
       recounted: await recountedRankings(tx, electionId, contest.id),
     }))
-    const result = contestRounds(contest, running)
+    const result = contestRounds(contest, published)
     const t = totals.get(contest.id)
     const counted = { ballots: t?.ballots ?? 0, undervotes: t?.undervotes ?? 0, overvotes: t?.overvotes ?? 0, votes: t?.votes ?? {} }
     out.push({
@@ -83,7 +86,7 @@ async function rankedContestEvidence(sql: Sql, electionId: string) {
       ranking: result.ballots - result.undervotes,
       rounds: result.rounds.length,
       elected: (result.rounds.at(-1)?.continuingVotes ?? 0) > 0 ? result.winner : null,
-      differences: [...rankingDifferences(running, recounted), ...firstChoiceDifferences(firstChoicesOf(running), counted)],
+      differences: [...rankingDifferences(published, recounted), ...firstChoiceDifferences(firstChoicesOf(published), counted)],
     })
   }
   return out

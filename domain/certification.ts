@@ -60,7 +60,7 @@ export interface CertificationEvidence {
    * but the item names them, so a wrong call made in public is on the record of the check.
    */
   retractedCalls?: Array<{ call: string; reason: string }>
-  /** Per ranked-choice contest: its rounds over the running rankings, and where a recount of the box's rankings differs. */
+  /** Per ranked-choice contest: its rounds over the public rankings, and where a recount of the box's rankings differs. */
   rankedContests?: Array<{
     contestId: string
     ballots: number

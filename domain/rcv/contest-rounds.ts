@@ -104,7 +104,7 @@ export function rankingDifferences(a: Iterable<StoredRanking>, b: Iterable<Store
   }
   return rankings === 0
     ? []
-    : [`${rankings} distinct rankings differ between the running rankings and the box, by ${ballots} ballots in all`]
+    : [`${rankings} distinct rankings differ between the public rankings and the box, by ${ballots} ballots in all`]
 }
 
 const counts = z.record(z.string(), z.number())

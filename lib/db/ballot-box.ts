@@ -99,6 +99,24 @@ export async function mixBallotBox(
   })
 }
 
+/**
+ * An election's held rankings, all public at once: called as its counting finishes (in the
+ * transaction that closes it), when its public results become the exact counts. Waits for a
+ * mix in progress, so none of the election's rankings is left held behind it.
+ */
+export async function releaseHeldRankings(tx: Db, electionId: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtextextended('ballot-box-mixer', 0))`
+  await tx`
+    with released as (
+      delete from rcv_rankings_held where election_id = ${electionId}
+      returning election_id, contest_id, ranking, ranking_sha256, ballots
+    )
+    insert into rcv_rankings (election_id, contest_id, ranking, ranking_sha256, ballots)
+    select election_id, contest_id, ranking, ranking_sha256, ballots from released
+    order by 1, 2, 4
+    on conflict (election_id, contest_id, ranking_sha256) do update set ballots = rcv_rankings.ballots + excluded.ballots`
+}
+
 /** As the results' release step (TALLY_RESULTS_MIN_CELL_BALLOTS): a contest's public rounds move by 10 ranking ballots or more. */
 export const DEFAULT_MIN_RANKING_BALLOTS = 10
 
@@ -128,13 +146,20 @@ async function moveWindow(db: Db): Promise<number> {
   return row?.moved ?? 0
 }
 
-/** Moves the held rankings of every contest whose held ballots reach `min` (all of `finalElection`'s) to `rcv_rankings`. */
+/**
+ * Moves held rankings to `rcv_rankings`: every contest's whose held ballots reach `min`, and
+ * all those of an election whose counting has finished (its public results are exact from
+ * then on). A final mix (`finalElection`) applies no floor to other elections: it runs in
+ * the worker, which does not know the tallies' step.
+ */
 async function releaseRankings(db: Db, min: number, finalElection: string | null): Promise<void> {
   await db`
     with due as (
       -- A ranked ballot adds one ranking to its contest (blank: '[]'), so the held rankings' ballots are the ballots held.
-      select election_id, contest_id from rcv_rankings_held
-      group by 1, 2 having sum(ballots) >= ${min} or election_id = ${finalElection}::text
+      select h.election_id, h.contest_id from rcv_rankings_held h join elections e on e.id = h.election_id
+      group by 1, 2, e.counted_version
+      having (${finalElection}::text is null and sum(h.ballots) >= ${min})
+          or h.election_id = ${finalElection}::text or e.counted_version is not null
     ), released as (
       delete from rcv_rankings_held h using due d
       where h.election_id = d.election_id and h.contest_id = d.contest_id

@@ -2,6 +2,7 @@ import { type Candidate, canTransition, type ElectionStatus, type Region } from 
 import { type ElectionSettings, electionSettingsSchema, type SimulationRun } from '../../domain/election-settings.ts'
 import { AppError } from '../../domain/errors.ts'
 import { Simulation, type SimulationPlan, simulatedBallot, simulatedDefinition, voterId } from '../../domain/simulation.ts'
+import { releaseHeldRankings } from './ballot-box.ts'
 import { saveDefinition } from './contests.ts'
 import { type Db, inTransaction } from './sql.ts'
 import { takeResultsVersion } from './versions.ts'
@@ -102,6 +103,10 @@ export async function setElectionStatus(db: Db, id: string, to: ElectionStatus):
         ${to === 'closed' ? tx`, counted_version = ${version}::bigint` : tx``}
       where id = ${id}
       returning *`
+    // At 'closed' the public results become the exact counts: a ranked contest's held
+    // rankings go public too, or its per-region rounds (served from then on, from the box)
+    // minus its rounds would give them back.
+    if (to === 'closed') await releaseHeldRankings(tx, id)
     // A new status is news for the results topic too (at 'closed' its contests switch from
     // the released counts to the exact ones): the results publisher sends a snapshot.
     await tx`insert into results_dirty (election_id) values (${id}) on conflict (election_id) do update set marked_at = now()`
