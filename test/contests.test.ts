@@ -633,8 +633,13 @@ describe('the secret ballot', () => {
     await cast('south', 12)
     await cast('east', 3)
     await cast('north', 10)
-    // South (12) and North (10) are released, East (3, the same style as South) is not.
-    await releaseCounts(h.sql, id, 10)
+    // South (12) and North (10) are released, East (3, the same style as South) is not —
+    // one cell a round when a round may release one (South first: the furthest behind).
+    expect(await releaseCounts(h.sql, id, 10, 1)).toBe(1)
+    expect(await apart()).toEqual([])
+    const [first] = await h.sql<{ regionId: string }[]>`select region_id from released_cells where election_id = ${id}`
+    expect(first?.regionId).toBe('south')
+    expect(await releaseCounts(h.sql, id, 10, 1)).toBe(1)
     expect(await apart()).toEqual([])
     const [released] = await h.sql<{ n: number }[]>`
       select coalesce(sum(ballots), 0)::int as n from released_cells where election_id = ${id}`

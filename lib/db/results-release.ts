@@ -1,5 +1,5 @@
 import { BALLOTS_KEY } from '../../domain/contests.ts'
-import { type CellProgress, cellsToRelease } from '../../domain/results-release.ts'
+import { type CellProgress, cellsToRelease, MAX_CELLS_PER_RELEASE } from '../../domain/results-release.ts'
 import type { Db, Sql } from './sql.ts'
 import { takeResultsVersion } from './versions.ts'
 
@@ -13,11 +13,13 @@ import { takeResultsVersion } from './versions.ts'
  * found are read again under the election's results lock and released with a new results
  * version, so a follower of `?since=N` sees the release, and a second publisher (a lease
  * that moved while the first was frozen) never releases a cell in a step smaller than
- * `step`.
+ * `step`. At most `maxCells` a round (domain/results-release.ts MAX_CELLS_PER_RELEASE):
+ * the rest wait for the next.
  */
-export async function releaseCounts(sql: Sql, electionId: string, step: number): Promise<number> {
-  // Counting batches of the election wait for the lock below: scan without it first.
-  const candidates = cellsToRelease(await cellProgress(sql, electionId), step)
+export async function releaseCounts(sql: Sql, electionId: string, step: number, maxCells = MAX_CELLS_PER_RELEASE): Promise<number> {
+  // Counting batches of the election wait for the lock below: scan without it first, and
+  // take at most maxCells (the most behind): the lock is held while they are summed.
+  const candidates = cellsToRelease(await cellProgress(sql, electionId), step, maxCells)
   if (candidates.length === 0) return 0
   return sql.begin(async (tx) => {
     // The election's row before its results lock, in the order counting and the status
