@@ -65,3 +65,5 @@ if (!s.migrate.environment.VOTESTREAM_REPLICATION_DB_PASSWORD) fail('the migrate
 console.log('with the standby: the api and grafana read from postgres-standby; grafana sees only the databases')
 JS
 grep -qE '^host +replication +votestream_replicator +all +scram-sha-256' stack/compose/pg_hba.conf || { echo "pg_hba.conf: no SCRAM replication rule for votestream_replicator" >&2; exit 1; }
+grep -qE '^host +all +votestream_replicator +all +reject' stack/compose/pg_hba.conf || { echo "pg_hba.conf: the replication role may log in to databases" >&2; exit 1; }
+echo "pg_hba.conf: only votestream_replicator replicates (SCRAM), and it logs in to no database"
