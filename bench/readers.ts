@@ -266,9 +266,9 @@ async function main() {
       )
     if (streamRows.length > 0) {
       console.log(
-        '\n| SSE streams | opened in ms | refused | dropped | versions sent | reached every stream | last after first, p50 / max ms | API CPU % of a core | API RSS MiB | counting batch p99 ms |',
+        '\n| SSE streams | opened in ms | refused | dropped | versions seen | reached every stream | last after first, p50 / max ms | API CPU % of a core | clients CPU % | API RSS MiB | counting batch p99 ms |',
       )
-      console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+      console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
       for (const r of streamRows)
         console.log(
           `| ${r.streams} | ${r.openedMs} | ${r.refused} | ${r.dropped} | ${r.versions} | ${r.reachedAll} | ${r.spreadP50} / ${r.spreadMax} | ${r.apiCpuPercent} | ${r.clientCpuPercent} | ${r.apiRssMiB} | ${r.countingP99} |`,

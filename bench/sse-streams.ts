@@ -42,6 +42,7 @@ export async function holdStreams(port: number, path: string, n: number, seconds
   let measuring = false
   const sockets: Socket[] = []
   const marker = Buffer.from('\nid: ')
+  const blankLine = Buffer.from('\n\n')
   const opened = performance.now()
   await new Promise<void>((resolve) => {
     // Bounded: streams that never answer are counted below as neither refused nor reached.
@@ -52,6 +53,9 @@ export async function holdStreams(port: number, path: string, n: number, seconds
       let tail: Buffer = Buffer.alloc(0)
       let status = 0
       let first = true
+      /** The version whose id line was read, until its frame's end (a blank line) arrives. */
+      let pending: number | null = null
+      let lastCounted = -1
       socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`))
       socket.on('data', (chunk: Buffer) => {
         const buf = tail.length ? Buffer.concat([tail, chunk]) : chunk
@@ -64,15 +68,29 @@ export async function holdStreams(port: number, path: string, n: number, seconds
             return
           }
         }
-        for (let at = buf.indexOf(marker); at >= 0; at = buf.indexOf(marker, at + 1)) {
-          const end = buf.indexOf(10, at + marker.length)
-          if (end < 0) break
-          const version = Number(buf.subarray(at + marker.length, end).toString())
+        // A version arrives with the end of its frame, whichever order its fields come in
+        // (the id line first or last); each version is counted once per stream.
+        let pos = 0
+        for (;;) {
+          if (pending === null) {
+            const at = buf.indexOf(marker, pos)
+            if (at < 0) break
+            const end = buf.indexOf(10, at + marker.length)
+            if (end < 0) break
+            pending = Number(buf.subarray(at + marker.length, end).toString())
+            pos = end
+          }
+          const frameEnd = buf.indexOf(blankLine, pos)
+          if (frameEnd < 0) break
+          const version = pending as number
+          pending = null
+          pos = frameEnd + blankLine.length
           if (first) {
             first = false
             if (++ready === n) resolve()
           }
-          if (!measuring) continue
+          if (!measuring || version <= lastCounted) continue
+          lastCounted = version
           const now = performance.now()
           const v = seen.get(version)
           if (v) {
@@ -80,7 +98,8 @@ export async function holdStreams(port: number, path: string, n: number, seconds
             v.count++
           } else seen.set(version, { first: now, last: now, count: 1 })
         }
-        tail = buf.subarray(Math.max(0, buf.length - 32))
+        // Only what has not been read yet (an id line or a frame's end cut by the read).
+        tail = buf.subarray(Math.max(pos, buf.length - 32))
       })
       socket.on('error', () => {})
       socket.on('close', () => {
