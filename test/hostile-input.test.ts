@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Consumer, type IHeaders, Kafka, logLevel, type Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RejectionReason } from '../domain/ballot.ts'
+import type { BallotV2, RejectionReason } from '../domain/ballot.ts'
+import { defaultPlan, Simulation } from '../domain/simulation.ts'
 import { messageLedger } from '../lib/db/counting.ts'
+import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import { REJECTED_RAW_MAX_BYTES } from '../services/tally/consumer.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
@@ -400,6 +402,55 @@ describe('hostile input against the real tally process', () => {
       { value: text.replace('{', '{"constructor":{"prototype":{"v":1}},'), expect: rejected('invalid_schema', electionId) },
       { value: `{"__proto__":{"__proto__":{"electionId":"${electionId}"}},"v":1}`, expect: rejected('invalid_schema', null) },
     ])
+  })
+
+  it('imprints that would name the voter or the ballot, or break the contract (ballot v2 of a long-ballot election)', async () => {
+    // A long-ballot election of its own, voters in its roll; its ballots as the simulator's scanner sends them.
+    const plan = defaultPlan(
+      `hostile-lb-${suffix}`,
+      {
+        seed: 5,
+        voters: 200,
+        turnout: 1,
+        invalidShare: 0,
+        duplicateShare: 0,
+        contests: true,
+        imprintKey: '00112233445566778899aabbccddeeff',
+      },
+      { regions: 2 },
+    )
+    await createSimulatedElection(sql, plan, 'Hostile imprints')
+    await createSimulatedRoll(sql, plan)
+    await setElectionStatus(sql, plan.electionId, 'open')
+    const sim = new Simulation(plan)
+    let k = 0
+    const v2 = (imprint: (b: BallotV2) => unknown) => {
+      for (;;) {
+        const [m] = sim.messagesFor(k++, new Date().toISOString())
+        if (m?.ballot && 'marks' in m.ballot) return json({ ...m.ballot, imprint: imprint(m.ballot) })
+      }
+    }
+    const refused = rejected('invalid_schema', plan.electionId)
+    const offsets = await hostile([
+      { value: v2((b) => b.voterId), expect: refused },
+      { value: v2((b) => b.voterId.toUpperCase()), expect: refused },
+      { value: v2((b) => b.ballotId.replaceAll('-', '')), expect: refused },
+      { value: v2((b) => b.ballotId.toUpperCase()), expect: refused },
+      { value: v2(() => 'short'), expect: refused },
+      { value: v2(() => 'x'.repeat(65)), expect: refused },
+      { value: v2(() => 'abc def ghi'), expect: refused },
+      { value: v2(() => 'under_score1'), expect: refused },
+      { value: v2(() => 12345678), expect: refused },
+      { value: v2(() => null), expect: refused },
+      // A scanner's imprint as the contract wants it: counted, boxed with the marks.
+      { value: v2(() => 'a1b2c3d4e5f60718'), expect: { kind: 'counted' } },
+    ])
+    // Each refusal names the field.
+    for (const offset of offsets.slice(0, -1)) {
+      const [row] = await sql<{ detail: string }[]>`
+        select detail from rejected_ballots where topic = ${topic} and kafka_offset = ${offset} and election_id = ${plan.electionId}`
+      expect(row?.detail, `offset ${offset}`).toMatch(/imprint/)
+    }
   })
 
   it('a header value of 100 KB, and other odd headers', async () => {
