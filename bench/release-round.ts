@@ -22,12 +22,21 @@ import { createSimulatedElection, createSimulatedRoll, setElectionStatus, settle
 import { releaseCounts } from '../lib/db/results-release.ts'
 import { createSql, type Sql } from '../lib/db/sql.ts'
 
-const flags = z
-  .object({
-    regions: z.coerce.number().int().min(10).max(5000).default(2000),
-    ballots: z.coerce.number().int().min(1000).max(1_000_000).default(60_000),
-  })
-  .parse(parseArgs({ options: { regions: { type: 'string' }, ballots: { type: 'string' } } }).values)
+const flagsSchema = z.object({
+  regions: z.coerce.number().int().min(10).max(5000).default(2000),
+  ballots: z.coerce.number().int().min(1000).max(1_000_000).default(60_000),
+})
+function readFlags() {
+  try {
+    const parsed = flagsSchema.safeParse(parseArgs({ options: { regions: { type: 'string' }, ballots: { type: 'string' } } }).values)
+    if (parsed.success) return parsed.data
+    for (const i of parsed.error.issues) console.error(`--${i.path.join('.')}: ${i.message}`)
+  } catch (err) {
+    console.error((err as Error).message)
+  }
+  process.exit(2)
+}
+const flags = readFlags()
 const env = configOrExit(() => parseConfig(databaseConfig, process.env))
 const sql = createSql(env.DATABASE_URL, { max: 4 })
 const say = (m: string) => process.stderr.write(`bench:release-round: ${m}\n`)

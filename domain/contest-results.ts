@@ -334,27 +334,24 @@ export function hiddenRegionsOf(regionIds: readonly string[], ballots: readonly 
   const cells = new Map(regionIds.map((id) => [id, new Array<number>(channels.length).fill(0)]))
   for (const b of ballots) {
     const row = cells.get(b.regionId)
-    if (row) row[channels.indexOf(b.channel)] = (row[channels.indexOf(b.channel)] as number) + b.ballots
+    const k = channels.indexOf(b.channel)
+    if (row) row[k] = (row[k] as number) + b.ballots
   }
-  const total = (id: string) => (cells.get(id) as number[]).reduce((s, n) => s + n, 0)
-  const hidden = new Set(regionIds.filter((id) => (cells.get(id) as number[]).some((n) => isSmallCell(n, min))))
-  if (hidden.size === 0) return hidden
+  const cellsOf = (id: string) => cells.get(id) as number[]
+  const total = (id: string) => cellsOf(id).reduce((s, n) => s + n, 0)
+  const hidden = new Set<string>()
   const sums = new Array<number>(channels.length).fill(0)
-  let count = 0
   let sum = 0
   const add = (id: string) => {
     hidden.add(id)
-    count++
     sum += total(id)
-    ;(cells.get(id) as number[]).forEach((n, k) => {
+    cellsOf(id).forEach((n, k) => {
       sums[k] = (sums[k] as number) + n
     })
   }
-  for (const id of [...hidden]) {
-    hidden.delete(id)
-    add(id)
-  }
-  const enough = () => count >= 2 && sum >= min && sums.every((n) => n === 0 || n >= min)
+  for (const id of regionIds) if (cellsOf(id).some((n) => isSmallCell(n, min))) add(id)
+  if (hidden.size === 0) return hidden
+  const enough = () => hidden.size >= 2 && sum >= min && sums.every((n) => n === 0 || n >= min)
   const rest = regionIds.filter((id) => !hidden.has(id) && total(id) > 0).sort((a, b) => total(a) - total(b))
   for (const id of rest) {
     if (enough()) break

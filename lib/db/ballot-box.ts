@@ -106,15 +106,8 @@ export async function mixBallotBox(
  */
 export async function releaseHeldRankings(tx: Db, electionId: string): Promise<void> {
   await tx`select pg_advisory_xact_lock(hashtextextended('ballot-box-mixer', 0))`
-  await tx`
-    with released as (
-      delete from rcv_rankings_held where election_id = ${electionId}
-      returning election_id, contest_id, ranking, ranking_sha256, ballots
-    )
-    insert into rcv_rankings (election_id, contest_id, ranking, ranking_sha256, ballots)
-    select election_id, contest_id, ranking, ranking_sha256, ballots from released
-    order by 1, 2, 4
-    on conflict (election_id, contest_id, ranking_sha256) do update set ballots = rcv_rankings.ballots + excluded.ballots`
+  // As a final mix of the election releases them (the floor, for others, is not applied then).
+  await releaseRankings(tx, DEFAULT_MIN_RANKING_BALLOTS, electionId)
 }
 
 /** As the results' release step (TALLY_RESULTS_MIN_CELL_BALLOTS): a contest's public rounds move by 10 ranking ballots or more. */
