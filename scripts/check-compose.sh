@@ -62,8 +62,22 @@ if (grafana.length !== 1 || shared.join() !== 'postgres,postgres-standby') fail(
 if (!s.postgres.command.includes('hba_file=/etc/votestream/pg_hba.conf')) fail('the primary does not read the replication rule')
 if (!s.postgres.volumes.some((v) => v.target === '/etc/votestream/pg_hba.conf' && v.read_only)) fail('pg_hba.conf is not mounted read-only')
 if (!s.migrate.environment.VOTESTREAM_REPLICATION_DB_PASSWORD) fail('the migrate service does not create the replication role')
-console.log('with the standby: the api and grafana read from postgres-standby; grafana sees only the databases')
+// Replication: a network of the two databases alone; the standby reaches the primary by a
+// name only that network knows, so it connects from the one address pg_hba.conf admits.
+const onReplication = Object.keys(s).filter((n) => nets(n).includes('replication')).sort()
+if (onReplication.join() !== 'postgres,postgres-standby') fail(`the replication network holds ${onReplication.join(', ')}`)
+const alias = s.postgres.networks.replication?.aliases ?? []
+const standbyCommand = s['postgres-standby'].command.join(' ')
+for (const [what, host] of [['pg_basebackup', / -h (\S+)/], ['primary_conninfo', /primary_conninfo=host=(\S+)/]]) {
+  const used = standbyCommand.match(host)?.[1]
+  if (!used || !alias.includes(used)) fail(`the standby's ${what} reaches the primary as ${used}, not by its replication-only name (${alias.join(', ')})`)
+}
+const standbyAddress = s['postgres-standby'].networks.replication?.ipv4_address
+if (!standbyAddress) fail('the standby has no fixed address on the replication network')
+const hba = require('node:fs').readFileSync('stack/compose/pg_hba.conf', 'utf8').split('\n').filter((l) => /^host\s+replication\s/.test(l))
+if (hba.length !== 1 || !new RegExp(`^host\\s+replication\\s+votestream_replicator\\s+${standbyAddress.replaceAll('.', '\\.')}/32\\s+scram-sha-256$`).test(hba[0]))
+  fail(`pg_hba.conf's replication rules (${hba.join(' | ')}) are not the one for the standby's address ${standbyAddress}/32 by SCRAM`)
+console.log(`with the standby: the api and grafana read from postgres-standby; grafana sees only the databases; only ${standbyAddress} may replicate`)
 JS
-grep -qE '^host +replication +votestream_replicator +all +scram-sha-256' stack/compose/pg_hba.conf || { echo "pg_hba.conf: no SCRAM replication rule for votestream_replicator" >&2; exit 1; }
 grep -qE '^host +all +votestream_replicator +all +reject' stack/compose/pg_hba.conf || { echo "pg_hba.conf: the replication role may log in to databases" >&2; exit 1; }
 echo "pg_hba.conf: only votestream_replicator replicates (SCRAM), and it logs in to no database"
