@@ -137,6 +137,7 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
           standingCalls: standing.length + contestCalls.standing,
           retractedCalls: await retractedCalls(sql, electionId),
           rankedContests: await heartbeating(rankedContestEvidence(sql, electionId), 'recounting the ranked contests'),
+          minCellBallots: election.minCellBallots,
         },
         new Date(),
       )

@@ -70,6 +70,8 @@ export interface CertificationEvidence {
     elected: string | null
     differences: string[]
   }>
+  /** The election's smallest public cell: a ranked contest with fewer ranking ballots is not named (DEFAULT_MIN_CELL_BALLOTS when absent). */
+  minCellBallots?: number
 }
 
 const MAX_LISTED = 5
@@ -142,6 +144,7 @@ export function checkCertification(e: CertificationEvidence, checkedAt: Date): C
   return { passed: items.every((i) => i.passed), checkedAt: checkedAt.toISOString(), items }
 
   function rankedItem(ranked: NonNullable<CertificationEvidence['rankedContests']>): CertificationItem {
+    const min = e.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS
     const off = ranked.filter((c) => c.differences.length > 0)
     if (ranked.length === 0) return item('ranked_rounds_recounted', true, 'no ranked-choice contest on the ballot')
     if (off.length > 0)
@@ -154,8 +157,8 @@ export function checkCertification(e: CertificationEvidence, checkedAt: Date): C
       'ranked_rounds_recounted',
       true,
       `${ranked.length} ranked contests, rankings equal to the box's and to the first choices counted: ${listed(ranked, (c) =>
-        c.ranking < DEFAULT_MIN_CELL_BALLOTS
-          ? `${c.contestId}: fewer than ${DEFAULT_MIN_CELL_BALLOTS} ballots rank anyone (not shown)`
+        c.ranking < min
+          ? `${c.contestId}: fewer than ${min} ballots rank anyone (not shown)`
           : `${c.contestId}: ${c.ballots} ballots, ${c.rounds} rounds, ${c.elected ?? 'no one'} elected`,
       )}`,
     )

@@ -14,6 +14,13 @@ import { cellBalances } from './tabulation.ts'
 /** Cells with fewer ballots than this are not shown (VotingWorks' default is 10). */
 export const DEFAULT_MIN_CELL_BALLOTS = 10
 
+/**
+ * An election's smallest public cell: fixed when it is created and stored with it
+ * (`elections.min_cell_ballots`, whose check is this range), read by every public output
+ * and by the tallies' release, so that no two of them hide at different sizes.
+ */
+export const minCellBallotsSchema = z.number().int().min(1).max(10_000)
+
 export interface VoteCell {
   regionId: string
   channel: string

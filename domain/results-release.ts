@@ -8,7 +8,7 @@
  * moves by `step` ballots or more, so someone who saw one voter cast and compares the two
  * versions sees the combined marks of at least `step` ballots — the same protection as a
  * cell of `step` ballots, which is the smallest cell shown at all. The step is the minimum
- * cell size (TALLY_RESULTS_MIN_CELL_BALLOTS, 10 by default, as VotingWorks suppresses).
+ * cell size (the election's minCellBallots, 10 by default, as VotingWorks suppresses).
  *
  * A cell whose count went down (a correction) is released at once: the public must not keep
  * showing ballots that are not counted. Once counting has finished, public reads read the

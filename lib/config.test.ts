@@ -99,4 +99,14 @@ describe('refuseDefaultSecrets', () => {
       'API_ADMIN_TOKEN: at least 16 characters',
     ])
   })
+
+  it("refuses the tally's old minimum cell, naming where it went, and keeps the API's default within the election's range", () => {
+    const [problem] = problems(() => loadTallyConfig({ NODE_ENV: 'test', TALLY_RESULTS_MIN_CELL_BALLOTS: '20' }))
+    expect(problem).toMatch(/^TALLY_RESULTS_MIN_CELL_BALLOTS: is no longer read: each election carries its own smallest public cell/)
+    expect(loadApiConfig({ NODE_ENV: 'test', API_RESULTS_MIN_CELL_BALLOTS: '20' }).API_RESULTS_MIN_CELL_BALLOTS).toBe(20)
+    for (const bad of ['0', '10001', '2.5', 'ten'])
+      expect(problems(() => loadApiConfig({ NODE_ENV: 'test', API_RESULTS_MIN_CELL_BALLOTS: bad }))[0]).toMatch(
+        /^API_RESULTS_MIN_CELL_BALLOTS: /,
+      )
+  })
 })

@@ -211,6 +211,8 @@ describe('votestream_api', () => {
       "update elections set status = 'certified' where false",
       'update elections set version = version + 1 where false',
       'update elections set counted_version = 0 where false',
+      // The smallest public cell: written once, at creation; a lower one later would show what was hidden.
+      'update elections set min_cell_ballots = 1 where false',
       "insert into elections (id, name, status) values ('api-role-evil', 'evil', 'certified')",
       'delete from elections where false',
       "select nextval('results_version')",

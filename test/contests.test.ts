@@ -71,8 +71,8 @@ async function createDefined(extra: Record<string, unknown> = {}) {
   return { id, res }
 }
 
-async function openDefined() {
-  const { id, res } = await createDefined()
+async function openDefined(extra: Record<string, unknown> = {}) {
+  const { id, res } = await createDefined(extra)
   expect(res.status, await res.clone().text()).toBe(201)
   await addVoters(
     h.sql,
@@ -98,16 +98,17 @@ const v2 = (electionId: string, voterId: string, regionId: string, marks: Marks,
 let topicSeq = 0
 /**
  * Counts a batch and releases it to the public as the results publisher does with a step of
- * one ballot (TALLY_RESULTS_MIN_CELL_BALLOTS=1): these tests are about the counting rules
- * and the suppression of small cells; releasing in steps has tests of its own below.
+ * one ballot: these tests are about the counting rules and the suppression of small cells;
+ * releasing in steps has tests of its own below. `releaseStep: 'election'`: the step the
+ * results publisher takes, the election's smallest public cell.
  */
-async function count(electionId: string, ballots: object[], options: { releaseStep?: number } = {}) {
+async function count(electionId: string, ballots: object[], options: { releaseStep?: number | 'election' } = {}) {
   const counted = await countBatch(h.sql, {
     groupId: 'contests-test',
     topic: `contests-${electionId}-${topicSeq++}`,
     messages: ballots.map((b, i) => ({ partition: 0, offset: String(i), value: encodeBallot(b as BallotV2) })),
   })
-  await releaseCounts(h.sql, electionId, options.releaseStep ?? 1)
+  await releaseCounts(h.sql, electionId, options.releaseStep === 'election' ? undefined : (options.releaseStep ?? 1))
   return counted
 }
 
@@ -745,5 +746,86 @@ describe('the secret ballot', () => {
     expect(gov.channels).toEqual([expect.objectContaining({ channel: 'election_day', suppressed: true, votes: null })])
     const list = await get(`/elections/${id}/contests`)
     expect(list.contests[0].ballots).toBe(0)
+  })
+
+  it("hides and releases at the election's own smallest cell in every output: the API, the snapshot, the NIST export and Grafana's views", async () => {
+    expect((await createDefined({ minCellBallots: 0 })).res.status).toBe(400)
+    expect((await createDefined({ minCellBallots: 10_001 })).res.status).toBe(400)
+    const bad = await (await createDefined({ minCellBallots: 2.5 })).res.json()
+    expect(JSON.stringify(bad)).toContain('minCellBallots')
+    // Two elections alike but for their smallest cell (20, and the default 10), each with 15
+    // ballots in north: 15 is public in the second and in no output of the first.
+    const wide = await openDefined({ minCellBallots: 20 })
+    const plain = await openDefined()
+    expect(await get(`/elections/${wide}`)).toMatchObject({ minCellBallots: 20 })
+    expect(await get(`/elections/${plain}`)).toMatchObject({ minCellBallots: 10 })
+    for (const id of [wide, plain])
+      await count(
+        id,
+        Array.from({ length: 15 }, (_, i) => v2(id, `north-${i}`, 'north', { gov: [i < 9 ? 'ada' : 'bob'], m1: ['yes'] })),
+        { releaseStep: 'election' },
+      )
+    // The shared documents (results, CDF) are rebuilt once their version is behind: read the current one.
+    const current = async (id: string, path: string, versionOf: (res: Response, body: Awaited<ReturnType<typeof get>>) => number) => {
+      const [row] = await h.sql<{ v: number }[]>`select results_version(${id})::float8 as v`
+      let body: Awaited<ReturnType<typeof get>>
+      const ok = await waitUntil(
+        async () => {
+          const res = await h.request(path)
+          body = await res.json()
+          return versionOf(res, body) >= (row?.v ?? 0)
+        },
+        5_000,
+        50,
+      )
+      expect(ok, `${path} at results version ${row?.v}`).toBe(true)
+      return body
+    }
+    const outputs = async (id: string) => {
+      const gov = await get(`/elections/${id}/contests/gov`)
+      const list = await get(`/elections/${id}/contests`)
+      const results = await current(id, `/elections/${id}/results`, (_, body) => body.version)
+      const cdf = await current(id, `/elections/${id}/results.cdf.json`, (res) =>
+        Number(/cdf-(\d+)/.exec(res.headers.get('etag') ?? '')?.[1]),
+      )
+      const cdfAda = cdf.Election[0].Contest.find((k: { '@id': string }) => k['@id'] === cdfIds.contest('gov'))
+        .ContestSelection.find((s: { '@id': string }) => s['@id'] === cdfIds.selection('gov', 'ada'))
+        .VoteCounts.find((v: { GpUnitId: string; Type: string }) => v.GpUnitId === cdfIds.precinct('north') && v.Type === 'total')
+      const [totals] = await h.sql<{ ballots: number | null; suppressed: boolean }[]>`
+        select ballots::int, suppressed from contest_totals where election_id = ${id} and contest_id = 'gov' and selection_id = 'ada'`
+      const [byRegion] = await h.sql<{ votes: number | null; suppressed: boolean }[]>`
+        select votes::int, suppressed from contest_results
+        where election_id = ${id} and contest_id = 'gov' and selection_id = 'ada' and region_id = 'north'`
+      return {
+        page: gov.totals.votes as number,
+        north: gov.regions.find((r: { id: string }) => r.id === 'north').votes?.ada ?? null,
+        list: list.contests.find((c: { id: string }) => c.id === 'gov').ballots as number,
+        snapshot: results.contests.find((c: { id: string }) => c.id === 'gov').votes?.ada ?? null,
+        cdf: cdfAda.IsSuppressedForPrivacy ? null : cdfAda.Count,
+        grafanaTotals: totals?.suppressed ? null : totals?.ballots,
+        grafanaRegion: byRegion?.suppressed ? null : byRegion?.votes,
+      }
+    }
+    // While counting, public counts move by the election's step: 15 are released in the
+    // default election (10 or more behind), none in the wide one (fewer than 20): its public
+    // copy is still empty.
+    expect(await outputs(plain)).toEqual({ page: 15, north: 9, list: 15, snapshot: 9, cdf: 9, grafanaTotals: 15, grafanaRegion: 9 })
+    expect(await outputs(wide)).toEqual({ page: 0, north: 0, list: 0, snapshot: 0, cdf: 0, grafanaTotals: 0, grafanaRegion: 0 })
+    // Counting finished: the exact counts are public, and 15 is still under the wide election's minimum everywhere.
+    for (const id of [wide, plain]) {
+      await setElectionStatus(h.sql, id, 'closing')
+      await setElectionStatus(h.sql, id, 'closed')
+    }
+    expect(await outputs(plain)).toEqual({ page: 15, north: 9, list: 15, snapshot: 9, cdf: 9, grafanaTotals: 15, grafanaRegion: 9 })
+    expect(await outputs(wide)).toEqual({
+      page: 0,
+      north: null,
+      list: 0,
+      snapshot: null,
+      cdf: null,
+      grafanaTotals: null,
+      grafanaRegion: null,
+    })
+    // The ranked rounds and the Grafana rounds view read the same minimum (test/ranked-choice.test.ts).
   })
 })

@@ -243,7 +243,7 @@ describe('every panel query against the real schema after an election', () => {
     await setElectionStatus(sql, contestElection, 'open')
     await countSimulation(plan)
     // Released to the public as the results publisher does with a step of one ballot
-    // (TALLY_RESULTS_MIN_CELL_BALLOTS=1): the panels read only released counts while counting.
+    // (a step of 1): the panels read only released counts while counting.
     await releaseCounts(sql, contestElection, 1)
     const widest = await sql<{ id: string; kind: 'candidate' | 'measure'; ranked: boolean }[]>`
       select c.id, c.kind, c.rcv is not null as ranked from contests c

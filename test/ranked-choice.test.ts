@@ -57,12 +57,12 @@ const definition = {
   ],
 }
 
-async function openRanked() {
+async function openRanked(options: { minCellBallots?: number } = {}) {
   const id = `rcv-${randomUUID().slice(0, 8)}`
   const res = await h.request('/elections', {
     method: 'POST',
     headers: h.admin,
-    body: JSON.stringify({ id, name: 'Ranked', regions, definition, start: false }),
+    body: JSON.stringify({ id, name: 'Ranked', regions, definition, start: false, ...options }),
   })
   expect(res.status, await res.clone().text()).toBe(201)
   await addVoters(
@@ -281,6 +281,8 @@ describe('a ranked-choice contest', () => {
   it("moves a contest's rankings into the public rounds 10 ballots or more at a time; the close moves the rest", async () => {
     const id = await openRanked()
     const other = await openRanked()
+    // An election created with a smallest public cell of 20 holds its rankings until 20.
+    const wider = await openRanked({ minCellBallots: 20 })
     let voter = 0
     const cast = (electionId: string, n: number) =>
       count(
@@ -324,13 +326,21 @@ describe('a ranked-choice contest', () => {
     const north = await (await h.request(`/elections/${id}/contests/mayor/rounds?region=north`)).json()
     expect(north).toMatchObject({ ballots: 13 })
     expect(await where(other)).toEqual({ released: 0, held: 2, running: 2 })
-    // A final mix (the worker's, which does not know the tallies' step) applies no floor to
-    // other elections: the other's 11 wait for a mix of the tallies'.
+    // A final mix (the worker's) releases another election's rankings only at that
+    // election's own floor: the other's 11 go (10), the wider one's 11 wait (20).
     await cast(other, 9)
+    await cast(wider, 11)
     await mixBallotBox(h.sql, { wait: true, finalElection: id })
-    expect(await where(other)).toEqual({ released: 0, held: 11, running: 11 })
-    await mixBallotBox(h.sql)
     expect(await where(other)).toEqual({ released: 11, held: 0, running: 11 })
+    expect(await where(wider)).toEqual({ released: 0, held: 11, running: 11 })
+    expect((await rounds(wider)).body).toMatchObject({ suppressed: true })
+    await cast(wider, 8)
+    await mixBallotBox(h.sql)
+    expect(await where(wider)).toEqual({ released: 0, held: 19, running: 19 })
+    await cast(wider, 1)
+    await mixBallotBox(h.sql)
+    expect(await where(wider)).toEqual({ released: 20, held: 0, running: 20 })
+    expect((await rounds(wider)).body).toMatchObject({ suppressed: false, ballots: 20 })
   })
 
   it('answers 409 for a contest that is not ranked, 404 for one that does not exist', async () => {

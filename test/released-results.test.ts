@@ -12,7 +12,7 @@ import { startTally, type TallyProcess } from './processes.ts'
 /**
  * The secret ballot across processes: ballots go to Kafka one by one, the real tally counts
  * them and its results publisher releases them; a reader polling the public contest page
- * never sees a precinct move by fewer than ten ballots (TALLY_RESULTS_MIN_CELL_BALLOTS'
+ * never sees a precinct move by fewer than ten ballots (the election's minCellBallots'
  * default) while the election counts, and sees the exact count once counting finished.
  */
 let h: Awaited<ReturnType<typeof startApiHarness>>

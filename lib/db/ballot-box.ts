@@ -65,8 +65,8 @@ export async function countIntoBallotBox(tx: Db, version: string, ballots: Boxed
  * (and the poll book rows) they came from. The same transaction adds the window's rankings
  * of ranked-choice contests to those held back (`rcv_rankings_held`, 0047) and moves a
  * contest's held rankings to `rcv_rankings`, which the public rounds read, once they come
- * from `minRankingBallots` ballots or more (or, for `finalElection`, whatever is held): the
- * rounds never move by one ballot's ranking. Exactly once: the delete and the inserts
+ * from its election's smallest public cell of ballots or more (or, for `finalElection`,
+ * whatever is held): the rounds never move by one ballot's ranking. Exactly once: the delete and the inserts
  * commit together. Returns the ballots moved.
  */
 export async function mixBallotBox(
@@ -78,7 +78,7 @@ export async function mixBallotBox(
     wait?: boolean
     /** An election whose counting has finished: its held rankings all go public now (its certified rounds are exact). */
     finalElection?: string
-    /** The ballots a contest's rankings must come from before they go public (10: the results' step). */
+    /** The ballots a contest's rankings must come from before they go public: each election's minCellBallots unless given (tests). */
     minRankingBallots?: number
   } = {},
 ): Promise<number> {
@@ -94,7 +94,7 @@ export async function mixBallotBox(
       if ((pending?.n ?? 0) < options.atLeast) return 0
     }
     const moved = await moveWindow(tx)
-    await releaseRankings(tx, options.minRankingBallots ?? DEFAULT_MIN_RANKING_BALLOTS, options.finalElection ?? null)
+    await releaseRankings(tx, options.minRankingBallots ?? null, options.finalElection ?? null)
     return moved
   })
 }
@@ -106,12 +106,9 @@ export async function mixBallotBox(
  */
 export async function releaseHeldRankings(tx: Db, electionId: string): Promise<void> {
   await tx`select pg_advisory_xact_lock(hashtextextended('ballot-box-mixer', 0))`
-  // As a final mix of the election releases them (the floor, for others, is not applied then).
-  await releaseRankings(tx, DEFAULT_MIN_RANKING_BALLOTS, electionId)
+  // As a final mix of the election releases them (others' at their own floors).
+  await releaseRankings(tx, null, electionId)
 }
-
-/** As the results' release step (TALLY_RESULTS_MIN_CELL_BALLOTS): a contest's public rounds move by 10 ranking ballots or more. */
-export const DEFAULT_MIN_RANKING_BALLOTS = 10
 
 async function moveWindow(db: Db): Promise<number> {
   const [row] = await db<{ moved: number }[]>`
@@ -140,18 +137,18 @@ async function moveWindow(db: Db): Promise<number> {
 }
 
 /**
- * Moves held rankings to `rcv_rankings`: every contest's whose held ballots reach `min`, and
- * all those of an election whose counting has finished (its public results are exact from
- * then on). A final mix (`finalElection`) applies no floor to other elections: it runs in
- * the worker, which does not know the tallies' step.
+ * Moves held rankings to `rcv_rankings`: every contest's whose held ballots reach its
+ * election's smallest public cell (`min` instead, when given), and all those of
+ * `finalElection` or of an election whose counting has finished (its public results are
+ * exact from then on).
  */
-async function releaseRankings(db: Db, min: number, finalElection: string | null): Promise<void> {
+async function releaseRankings(db: Db, min: number | null, finalElection: string | null): Promise<void> {
   await db`
     with due as (
       -- A ranked ballot adds one ranking to its contest (blank: '[]'), so the held rankings' ballots are the ballots held.
       select h.election_id, h.contest_id from rcv_rankings_held h join elections e on e.id = h.election_id
-      group by 1, 2, e.counted_version
-      having (${finalElection}::text is null and sum(h.ballots) >= ${min})
+      group by 1, 2, e.counted_version, e.min_cell_ballots
+      having sum(h.ballots) >= coalesce(${min}::integer, e.min_cell_ballots)
           or h.election_id = ${finalElection}::text or e.counted_version is not null
     ), released as (
       delete from rcv_rankings_held h using due d

@@ -1,3 +1,4 @@
+import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
 import { type Candidate, canTransition, type ElectionStatus, type Region } from '../../domain/election.ts'
 import { type ElectionSettings, electionSettingsSchema, type SimulationRun } from '../../domain/election-settings.ts'
 import { AppError } from '../../domain/errors.ts'
@@ -16,6 +17,8 @@ export interface NewElection {
   /** A test election (every simulation is one): TEST on every page, IsTest in every export. */
   test?: boolean
   settings?: ElectionSettings
+  /** The smallest public cell (domain/contest-results.ts minCellBallotsSchema); the column's default, 10, when absent. */
+  minCellBallots?: number
 }
 
 export interface ElectionRow {
@@ -27,6 +30,11 @@ export interface ElectionRow {
   test: boolean
   /** Parsed by its schema when the row is read (domain/election-settings.ts). */
   settings: ElectionSettings
+  /**
+   * Public cells with fewer ballots are hidden, and public counts and ranked rounds move by
+   * at least this many ballots: fixed at creation, the one minimum every output reads.
+   */
+  minCellBallots: number
   createdAt: Date
   openedAt: Date | null
   closedAt: Date | null
@@ -42,8 +50,9 @@ export interface ElectionRow {
 export async function createElection(db: Db, e: NewElection): Promise<void> {
   const [existing] = await db`select 1 from elections where id = ${e.id}`
   if (existing) throw new AppError('conflict', `election ${e.id} already exists`)
-  await db`insert into elections (id, name, simulated, test, settings)
-    values (${e.id}, ${e.name}, ${e.simulated ?? false}, ${(e.test ?? false) || (e.simulated ?? false)}, ${db.json(toJson(e.settings ?? {}))})`
+  await db`insert into elections (id, name, simulated, test, settings, min_cell_ballots)
+    values (${e.id}, ${e.name}, ${e.simulated ?? false}, ${(e.test ?? false) || (e.simulated ?? false)}, ${db.json(toJson(e.settings ?? {}))},
+            ${e.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS})`
   await db`
     insert into candidates (election_id, id, name, party, position)
     select ${e.id}, * from unnest(${e.candidates.map((c) => c.id)}::text[], ${e.candidates.map((c) => c.name)}::text[],
@@ -133,9 +142,16 @@ function toJson(v: ElectionSettings) {
 
 /**
  * Creates a simulated election; its voter roll is written when it opens. `extra` joins the
- * stored simulation settings (the API keeps the rate there).
+ * stored simulation settings (the API keeps the rate there); `minCellBallots`, the election's
+ * smallest public cell (the column's default when absent).
  */
-export async function createSimulatedElection(db: Db, plan: SimulationPlan, name: string, extra: SimulationRun = {}): Promise<void> {
+export async function createSimulatedElection(
+  db: Db,
+  plan: SimulationPlan,
+  name: string,
+  extra: SimulationRun = {},
+  options: { minCellBallots?: number } = {},
+): Promise<void> {
   const sim = new Simulation(plan)
   await createElection(db, {
     id: plan.electionId,
@@ -145,6 +161,7 @@ export async function createSimulatedElection(db: Db, plan: SimulationPlan, name
     regions: plan.regions,
     simulated: true,
     settings: { simulation: { ...plan.settings, ...extra } },
+    ...options,
   })
   if (sim.contests) {
     const definition = simulatedDefinition(plan.settings.seed, plan.regions.length, simulatedBallot(plan.settings))

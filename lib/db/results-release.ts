@@ -14,9 +14,15 @@ import { takeResultsVersion } from './versions.ts'
  * version, so a follower of `?since=N` sees the release, and a second publisher (a lease
  * that moved while the first was frozen) never releases a cell in a step smaller than
  * `step`. At most `maxCells` a round (domain/results-release.ts MAX_CELLS_PER_RELEASE):
- * the rest wait for the next.
+ * the rest wait for the next. `step`: the election's smallest public cell
+ * (`elections.min_cell_ballots`) unless given (the tests' one-ballot steps).
  */
-export async function releaseCounts(sql: Sql, electionId: string, step: number, maxCells = MAX_CELLS_PER_RELEASE): Promise<number> {
+export async function releaseCounts(sql: Sql, electionId: string, step?: number, maxCells = MAX_CELLS_PER_RELEASE): Promise<number> {
+  if (step === undefined) {
+    const [election] = await sql<{ min: number }[]>`select min_cell_ballots as min from elections where id = ${electionId}`
+    if (!election) return 0
+    return releaseCounts(sql, electionId, election.min, maxCells)
+  }
   // Counting batches of the election wait for the lock below: scan without it first, and
   // take at most maxCells (the most behind): the lock is held while they are summed.
   const candidates = cellsToRelease(await cellProgress(sql, electionId), step, maxCells)

@@ -1,6 +1,5 @@
 import type { RejectionReason } from '../../domain/ballot.ts'
 import { publicContestCall } from '../../domain/contest-calls.ts'
-import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
 import { contestTotals } from '../../domain/contest-totals.ts'
 import { BALLOTS_KEY } from '../../domain/contests.ts'
 import { reportingStatus } from '../../domain/election.ts'
@@ -17,21 +16,16 @@ import { type Db, readSnapshot, type Sql } from './sql.ts'
  * statement runs in one read-only, repeatable-read transaction: one database snapshot,
  * so the version, totals, candidates, regions, contests and calls agree with each other.
  * Reads never write: race calls are decided elsewhere (activities/race-calls.ts).
- * `minCellBallots`: contests with fewer ballots are suppressed (the caller's configured
- * minimum; default DEFAULT_MIN_CELL_BALLOTS).
+ * Contests with fewer ballots than the election's smallest public cell are suppressed.
  */
-export async function loadResults(
-  sql: Sql,
-  electionId: string,
-  options: { since?: number; minCellBallots?: number } = {},
-): Promise<ResultsSnapshot> {
+export async function loadResults(sql: Sql, electionId: string, options: { since?: number } = {}): Promise<ResultsSnapshot> {
   return readSnapshot(sql, (tx) => readResults(tx, electionId, options))
 }
 
 async function readResults(
   db: Db,
   electionId: string,
-  options: { since?: number; minCellBallots?: number },
+  options: { since?: number },
   shape: { allRegions?: boolean; contests?: boolean } = {},
 ): Promise<ResultsSnapshot> {
   const election = await getElection(db, electionId)
@@ -86,7 +80,7 @@ async function readResults(
           publicContestCall(call, election.countedVersion !== null),
         ),
         finished: election.countedVersion !== null,
-        minCellBallots: options.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS,
+        minCellBallots: election.minCellBallots,
       })
     : null
   // Every counted ballot is one vote of one row: a candidate's, or (an election with

@@ -110,7 +110,6 @@ export function createApp(deps: ApiDeps, feed: ResultsFeed) {
   // One document per election and version, shared by every reader of this process.
   const documents = createResultsDocuments(deps.readSql, {
     primary: deps.sql,
-    minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
     onError: (err) => deps.log.warn({ err }, 'results document refresh failed; the previous one is served'),
   })
   app.route('/elections', resultsRoutes(deps, feed, streams, documents))

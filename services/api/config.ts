@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_MIN_CELL_BALLOTS, minCellBallotsSchema } from '../../domain/contest-results.ts'
 import {
   databaseConfig,
   databaseReadConfig,
@@ -46,8 +47,12 @@ export const apiConfig = refuseDefaultSecrets(
       .min(1024)
       .max(64 * 1024 * 1024)
       .default(4 * 1024 * 1024),
-    /** Public results hide cells (a region, a channel) with fewer ballots than this. */
-    API_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().int().min(1).max(10_000).default(10),
+    /**
+     * The smallest public cell (a region, a channel) of an election created without its own
+     * `minCellBallots`. Each election keeps the minimum it was created with (stored with it):
+     * its results, feed, exports, the tallies' release and Grafana all hide at that one size.
+     */
+    API_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().pipe(minCellBallotsSchema).default(DEFAULT_MIN_CELL_BALLOTS),
     /**
      * The API's database sessions give up instead of waiting without limit (a request is
      * answered 503, to be retried): a lock held by a frozen process, a read gone slow, a

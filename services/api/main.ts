@@ -56,7 +56,7 @@ runMain(bootLog, async () => {
   await Promise.all([producer.connect(), admin.connect()])
   const temporal = await connectTemporal({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE })
   const registry = new Registry()
-  const feed = createResultsFeed(readSql, log, { minCellBallots: config.API_RESULTS_MIN_CELL_BALLOTS })
+  const feed = createResultsFeed(readSql, log)
 
   const health = createHealthCheck({ sql, readSql, admin, temporal: temporal.client })
   const outbox = createOutboxRelay({ sql, producer, log })

@@ -44,8 +44,8 @@ interface Entry<T> {
  * The results snapshot of each election as a shared document (see createVersionedDocuments):
  * `GET /elections/{id}/results` and the first event of every results stream.
  */
-export function createResultsDocuments(sql: Sql, options: DocumentOptions & { minCellBallots?: number; primary?: Sql } = {}) {
-  const load = (db: Sql, electionId: string) => loadResults(db, electionId, { minCellBallots: options.minCellBallots })
+export function createResultsDocuments(sql: Sql, options: DocumentOptions & { primary?: Sql } = {}) {
+  const load = (db: Sql, electionId: string) => loadResults(db, electionId)
   return createVersionedDocuments<ResultsSnapshot>(sql, options, async (electionId) => {
     // An election created a moment ago may not have reached the standby: a miss there is
     // asked of the primary (misses are rare and cheap), so that a stream opened right after

@@ -10,10 +10,9 @@ type Listener = (snapshot: ResultsSnapshot) => void
  * One poller per election in this process, however many clients follow it: a cheap
  * query every interval, and a full snapshot only when something changed, paced by what
  * the last one cost (domain/snapshot-pacing.ts), as the tally's publisher is.
- * `minCellBallots`: API_RESULTS_MIN_CELL_BALLOTS, below which a contest is suppressed.
  */
-export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?: number; minCellBallots?: number } = {}) {
-  const { intervalMs = 200, minCellBallots } = options
+export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?: number } = {}) {
+  const { intervalMs = 200 } = options
   const feeds = new Map<
     string,
     {
@@ -37,7 +36,7 @@ export function createResultsFeed(sql: Sql, log: Logger, options: { intervalMs?:
       const marker = await resultsVersion(sql, electionId)
       if (marker !== null && marker !== feed.marker) {
         const started = Date.now()
-        const snapshot = await loadResults(sql, electionId, { minCellBallots })
+        const snapshot = await loadResults(sql, electionId)
         // Less one interval: the poll's own timer already waits that long.
         feed.nextAt = nextSnapshotAt(Date.now(), Date.now() - started, intervalMs) - intervalMs
         // The marker is the version the snapshot has, not the one the probe saw: behind a

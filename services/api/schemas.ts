@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { CHANNELS, ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../domain/ballot.ts'
+import { minCellBallotsSchema } from '../../domain/contest-results.ts'
 import { electionDefinitionSchema } from '../../domain/contests.ts'
 import { ELECTION_STATUSES } from '../../domain/election.ts'
 import { simulationSettingsSchema } from '../../domain/election-settings.ts'
@@ -79,6 +80,10 @@ export const CreateElection = z
     start: z.boolean().default(true),
     /** A test election (logic and accuracy testing, training): TEST on every page, IsTest in every export. Simulations always are. */
     test: z.boolean().default(false),
+    minCellBallots: minCellBallotsSchema.optional().openapi({
+      description:
+        "The election's smallest public cell: results, feeds, exports and Grafana hide a region or channel with fewer ballots, and public counts and ranked rounds move by at least this many. Fixed at creation; default API_RESULTS_MIN_CELL_BALLOTS (10).",
+    }),
   })
   .refine((e) => e.simulation || ((e.candidates || e.definition) && e.regions), {
     message: 'give either simulation settings or regions with candidates or a definition',
@@ -104,6 +109,8 @@ export const Election = z
     openedAt: z.string().nullable(),
     closedAt: z.string().nullable(),
     certifiedAt: z.string().nullable(),
+    /** The smallest public cell, fixed at creation. */
+    minCellBallots: z.number(),
     progress: Progress.nullable(),
     links: z.record(z.string(), z.string()),
   })

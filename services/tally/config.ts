@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
 import { databaseConfig, kafkaConfig, logConfig, parseConfig, refuseDefaultSecrets } from '../../lib/config.ts'
 import { LOCAL, TOPICS } from '../../lib/local-stack.ts'
 
@@ -59,13 +58,16 @@ export const tallyConfig = z.object({
   TALLY_BALLOT_BOX_MIX_BALLOTS: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
   TALLY_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(10).max(10_000).default(250),
   /**
-   * The snapshots on the results topic suppress a contest with fewer ballots than this (its
-   * counts and outcome null): the tally's counterpart of API_RESULTS_MIN_CELL_BALLOTS, to
-   * be set to the same value. It is also the step in which public counts move while an
-   * election counts: a region × channel's public copy is refreshed once it has this many
-   * ballots more (domain/results-release.ts), so no published change is one ballot's.
+   * No longer read: each election carries its smallest public cell (`minCellBallots`, set
+   * when it is created), which is also the step its public counts and ranked rounds move by.
+   * Refused rather than ignored, so a deployment that set it learns where it went.
    */
-  TALLY_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MIN_CELL_BALLOTS),
+  TALLY_RESULTS_MIN_CELL_BALLOTS: z
+    .never({
+      error:
+        "is no longer read: each election carries its own smallest public cell (POST /elections `minCellBallots`, default the API's API_RESULTS_MIN_CELL_BALLOTS); unset it",
+    })
+    .optional(),
   /**
    * Limits on every session of the counting pool, so that an instance that freezes in the
    * middle of a transaction (SIGSTOP, a long pause, a VM migration, a network cut) loses

@@ -45,7 +45,6 @@ runMain(bootLog, async () => {
     producer,
     log,
     intervalMs: config.TALLY_SNAPSHOT_INTERVAL_MS,
-    minCellBallots: config.TALLY_RESULTS_MIN_CELL_BALLOTS,
     instance: `${hostname()}:${process.pid}`,
   })
   // Before the consumer: its counts pace the mixer.
@@ -54,8 +53,6 @@ runMain(bootLog, async () => {
     log,
     everySeconds: config.TALLY_BALLOT_BOX_MIX_SECONDS,
     everyBallots: config.TALLY_BALLOT_BOX_MIX_BALLOTS,
-    // A ranked contest's public rounds move in the results' steps too.
-    minRankingBallots: config.TALLY_RESULTS_MIN_CELL_BALLOTS,
   })
   const consumer = createTallyConsumer({
     kafka,

@@ -1,5 +1,4 @@
 import type { Producer } from 'kafkajs'
-import { DEFAULT_MIN_CELL_BALLOTS } from '../../domain/contest-results.ts'
 import { AppError } from '../../domain/errors.ts'
 import { nextSnapshotAt } from '../../domain/snapshot-pacing.ts'
 import { loadResults } from '../../lib/db/results.ts'
@@ -45,8 +44,6 @@ export function createResultsPublisher(deps: {
   producer: Producer
   log: Logger
   intervalMs: number
-  /** Contests with fewer ballots are suppressed, and public counts move in steps of this many ballots per region × channel. */
-  minCellBallots?: number
   /** This instance's name in the lease and on each snapshot (`publisher` header). */
   instance: string
 }) {
@@ -109,13 +106,13 @@ export function createResultsPublisher(deps: {
       if (!(await holdsLease().catch(() => false))) return
       const started = performance.now()
       try {
-        // What the public sees moves in steps of the minimum cell (the secret ballot). A
+        // What the public sees moves in steps of the election's minimum cell (the secret ballot). A
         // release that fails (a lock timeout, a deadlock victim) is tried again next round;
         // the snapshot goes out with what was released before, and it is not a failed send.
-        await releaseCounts(deps.sql, id, deps.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS).catch((err) =>
+        await releaseCounts(deps.sql, id).catch((err) =>
           deps.log.warn({ err, electionId: id }, 'counts not released to the public this round; will retry'),
         )
-        const snapshot = await loadResults(deps.sql, id, { minCellBallots: deps.minCellBallots })
+        const snapshot = await loadResults(deps.sql, id)
         await deps.producer.send({
           topic: TOPICS.results.name,
           acks: -1,

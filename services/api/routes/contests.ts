@@ -34,10 +34,10 @@ export function contestRoutes(deps: ApiDeps) {
       }),
       async (c) => {
         const electionId = c.req.valid('param').id
-        const rows = await readSnapshot(sql, async (tx) => {
-          await getElection(tx, electionId)
-          return listContestSummaries(tx, electionId)
-        })
+        const { election, rows } = await readSnapshot(sql, async (tx) => ({
+          election: await getElection(tx, electionId),
+          rows: await listContestSummaries(tx, electionId),
+        }))
         return c.json(
           {
             electionId,
@@ -50,7 +50,7 @@ export function contestRoutes(deps: ApiDeps) {
               ranked: r.ranked,
               regions: r.regions,
               // A contest's ballot count is public once it is not a small cell.
-              ballots: r.ballots < deps.config.API_RESULTS_MIN_CELL_BALLOTS ? 0 : r.ballots,
+              ballots: r.ballots < election.minCellBallots ? 0 : r.ballots,
             })),
           },
           200,
@@ -63,7 +63,7 @@ export function contestRoutes(deps: ApiDeps) {
         path: '/{id}/contests/{contestId}',
         summary: "One contest's results: selections, over- and undervotes, outcome, by region and channel",
         description:
-          'Cells (a region, a channel) with fewer ballots than the configured minimum are suppressed, and so are enough others that the totals do not give them back.',
+          "Cells (a region, a channel) with fewer ballots than the election's minimum (minCellBallots) are suppressed, and so are enough others that the totals do not give them back.",
         request: { params: ElectionIdParam.extend({ contestId: id.openapi({ param: { name: 'contestId', in: 'path' } }) }) },
         responses: {
           200: json(contestResultsSchema.extend({ status: z.string(), version: z.number() }), 'the contest'),
@@ -87,7 +87,7 @@ export function contestRoutes(deps: ApiDeps) {
           regions: counts.regions,
           calls: counts.calls.map((call) => publicContestCall(call, election.countedVersion !== null)),
           finished: election.countedVersion !== null,
-          minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
+          minCellBallots: election.minCellBallots,
         })
         return c.json({ ...results, status: election.status, version: counts.version }, 200)
       },
@@ -136,7 +136,7 @@ export function contestRoutes(deps: ApiDeps) {
           const hidden = hiddenRegionsOf(
             counts.regions.map((r) => r.id),
             counts.ballots,
-            deps.config.API_RESULTS_MIN_CELL_BALLOTS,
+            election.minCellBallots,
           )
           return { election, rules, rows: hidden.has(region) ? [] : await regionRankings(tx, electionId, contestId, region) }
         })
@@ -150,7 +150,7 @@ export function contestRoutes(deps: ApiDeps) {
             certified: election.status === 'certified',
             date: day,
             jurisdiction: election.name,
-            minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS,
+            minCellBallots: election.minCellBallots,
           }),
           200,
         )

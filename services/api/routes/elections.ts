@@ -31,6 +31,7 @@ export function electionRoutes(deps: ApiDeps) {
     openedAt: e.openedAt?.toISOString() ?? null,
     closedAt: e.closedAt?.toISOString() ?? null,
     certifiedAt: e.certifiedAt?.toISOString() ?? null,
+    minCellBallots: e.minCellBallots,
     progress: !withProgress || e.status === 'certified' || e.status === 'draft' ? null : await elections.progress(e.id),
     links: {
       results: `${config.API_PUBLIC_URL}/elections/${e.id}/results`,
@@ -70,12 +71,13 @@ export function electionRoutes(deps: ApiDeps) {
       async (c) => {
         const body = c.req.valid('json')
         const id = body.id ?? `e-${randomUUID().slice(0, 8)}`
+        const minCellBallots = body.minCellBallots ?? config.API_RESULTS_MIN_CELL_BALLOTS
         if (body.simulation) {
           const { candidates, regions, ratePerSecond, ...settings } = body.simulation
           // A long ballot's papers carry imprints under a key of this election's own, drawn now (domain/election-settings.ts).
           const imprintKey = settings.contests ? randomBytes(16).toString('hex') : undefined
           const plan = defaultPlan(id, { ...settings, ...(imprintKey ? { imprintKey } : {}) }, { candidates, regions })
-          await sql.begin((tx) => createSimulatedElection(tx, plan, body.name, { ratePerSecond }))
+          await sql.begin((tx) => createSimulatedElection(tx, plan, body.name, { ratePerSecond }, { minCellBallots }))
         } else {
           const regions = body.regions ?? []
           const resolved = body.definition ? resolveDefinition(body.definition, regions) : null
@@ -84,7 +86,7 @@ export function electionRoutes(deps: ApiDeps) {
             throw new AppError('invalid_input', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors)
           }
           await sql.begin(async (tx) => {
-            await createElection(tx, { id, name: body.name, candidates: body.candidates ?? [], regions, test: body.test })
+            await createElection(tx, { id, name: body.name, candidates: body.candidates ?? [], regions, test: body.test, minCellBallots })
             if (body.definition && resolved?.ok) await saveDefinition(tx, id, body.definition.districts, resolved.resolved)
           })
         }

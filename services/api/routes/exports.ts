@@ -12,7 +12,7 @@ import { validationHook } from '../validation.ts'
 import { matchesEtag } from './results.ts'
 
 /** The facts of an election as NIST's results format takes them (domain/exports/cdf-results.ts). */
-export function cdfInput(f: CdfExportFacts, options: { generatedAt: string; minCellBallots: number }): CdfResultsInput {
+export function cdfInput(f: CdfExportFacts, options: { generatedAt: string }): CdfResultsInput {
   const byContest = <X extends { contestId: string }>(xs: X[]) => {
     const out = new Map<string, X[]>()
     for (const x of xs) out.set(x.contestId, [...(out.get(x.contestId) ?? []), x])
@@ -43,7 +43,7 @@ export function cdfInput(f: CdfExportFacts, options: { generatedAt: string; minC
       ...(rules.rcv ? { rounds: contestRounds(rules, f.rankings.get(rules.id) ?? []) } : {}),
     })),
     turnout: f.turnout,
-    minCellBallots: options.minCellBallots,
+    minCellBallots: e.minCellBallots,
   }
 }
 
@@ -60,9 +60,7 @@ export function exportRoutes(deps: ApiDeps) {
     async (id) => {
       const facts = await readSnapshot(sql, (tx) => readCdfExportFacts(tx, id))
       if (!facts) throw new AppError('conflict', `election ${id} has no contests defined: its results are at /elections/${id}/results`)
-      const report = cdfResultsReport(
-        cdfInput(facts, { generatedAt: new Date().toISOString(), minCellBallots: deps.config.API_RESULTS_MIN_CELL_BALLOTS }),
-      )
+      const report = cdfResultsReport(cdfInput(facts, { generatedAt: new Date().toISOString() }))
       return { version: facts.version, etag: `"cdf-${facts.version}"`, body: JSON.stringify(report), value: null }
     },
   )
