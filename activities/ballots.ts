@@ -2,15 +2,17 @@ import { Context } from '@temporalio/activity'
 import { Simulation } from '../domain/simulation.ts'
 import { sendBallots } from '../lib/ballot-producer.ts'
 import { createSimulatedRoll, getElection, setElectionStatus } from '../lib/db/elections.ts'
+import { recordVotesPartitions } from '../lib/db/polls.ts'
 import { storePlannedBallots } from '../lib/db/race-calls.ts'
 import { runningCounts } from '../lib/db/results.ts'
 import { loadPlan } from '../lib/db/simulation.ts'
+import { TOPICS } from '../lib/local-stack.ts'
 import type { ActivityDeps } from './deps.ts'
 
 /** Sub-batches per second: how smoothly a chunk is paced. */
 const TICKS_PER_SECOND = 10
 
-export function createBallotActivities({ sql, producer }: ActivityDeps) {
+export function createBallotActivities({ sql, producer, admin }: ActivityDeps) {
   const simulations = new Map<string, Simulation>()
   async function simulationOf(electionId: string): Promise<Simulation> {
     let sim = simulations.get(electionId)
@@ -22,7 +24,11 @@ export function createBallotActivities({ sql, producer }: ActivityDeps) {
   }
 
   return {
-    /** Opens the polls; for a simulation, first writes the voter roll it will draw on (minutes for millions: it heartbeats). */
+    /**
+     * Opens the polls; for a simulation, first writes the voter roll it will draw on (minutes
+     * for millions: it heartbeats). Records the partition count of `votes` first, which
+     * certification compares with the close's (one voter's ballots must share a partition).
+     */
     async openElection(electionId: string): Promise<{ ballotCount: number }> {
       const ctx = Context.current()
       const election = await getElection(sql, electionId)
@@ -35,6 +41,7 @@ export function createBallotActivities({ sql, producer }: ActivityDeps) {
         await storePlannedBallots(sql, electionId, sim.plannedPerRegion())
         ballotCount = sim.ballotCount
       }
+      await recordVotesPartitions(sql, electionId, (await admin.fetchTopicOffsets(TOPICS.votes.name)).length)
       await setElectionStatus(sql, electionId, 'open')
       return { ballotCount }
     },

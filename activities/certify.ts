@@ -15,7 +15,7 @@ import { loadDefinitions } from '../lib/db/contests.ts'
 import { messageLedger, storedOffsets } from '../lib/db/counting.ts'
 import { getElection, setElectionStatus } from '../lib/db/elections.ts'
 import { logGapsSince } from '../lib/db/log-gaps.ts'
-import { closeMarks } from '../lib/db/polls.ts'
+import { closeMarks, votersOnTwoPartitions, votesPartitionsAtOpen } from '../lib/db/polls.ts'
 import { latestCalls, raceFacts } from '../lib/db/race-calls.ts'
 import { findDifferences } from '../lib/db/reconciliation.ts'
 import { loadResults } from '../lib/db/results.ts'
@@ -138,6 +138,8 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
           retractedCalls: await retractedCalls(sql, electionId),
           rankedContests: await heartbeating(rankedContestEvidence(sql, electionId), 'recounting the ranked contests'),
           minCellBallots: election.minCellBallots,
+          partitionsAtOpen: await votesPartitionsAtOpen(sql, electionId),
+          votersOnTwoPartitions: await votersOnTwoPartitions(sql, electionId),
         },
         new Date(),
       )

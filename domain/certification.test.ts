@@ -45,6 +45,7 @@ describe('the certification checklist', () => {
       'turnout_within_roll',
       'race_calls_agree',
       'ranked_rounds_recounted',
+      'one_partition_per_voter',
     ])
     expect(check.items[0]?.detail).toBe(
       '1 partitions, 10 messages = 8 counted + 1 rejected + 1 duplicates; 2 transaction markers or aborted records skipped',
@@ -75,6 +76,28 @@ describe('the certification checklist', () => {
     expect(failing({ ...sound, rankedContests: [{ ...ranked, differences: ['[["ada"]]: 5 running, 4 recounted'] }] })).toEqual([
       'ranked_rounds_recounted',
     ])
+    // A voter's ballots on two partitions: which counted was not the log's order. Partitions
+    // added while open are named, and fail the item only with such a voter.
+    const partitions = (e: Partial<CertificationEvidence>) =>
+      checkCertification({ ...sound, ...e }, new Date(0)).items.find((i) => i.id === 'one_partition_per_voter')
+    expect(partitions({ partitionsAtOpen: 1 })).toMatchObject({
+      passed: true,
+      detail: "no voter's ballots on two partitions; 1 partitions from the open to the close",
+    })
+    expect(partitions({ partitionsAtOpen: null })).toMatchObject({
+      passed: true,
+      detail: "no voter's ballots on two partitions; 1 partitions at the close (the count at the open was not recorded)",
+    })
+    expect(partitions({ closeMarks: { '0': '10', '1': '0' }, stored: { '0': '10' }, partitionsAtOpen: 1 })).toMatchObject({
+      passed: true,
+      detail: "no voter's ballots on two partitions; the votes topic had 1 partitions when the polls opened and 2 when they closed",
+    })
+    expect(
+      failing({ ...sound, closeMarks: { '0': '10', '1': '0' }, stored: { '0': '10' }, partitionsAtOpen: 1, votersOnTwoPartitions: 2 }),
+    ).toEqual(['one_partition_per_voter'])
+    expect(partitions({ partitionsAtOpen: 1, votersOnTwoPartitions: 1 })?.detail).toBe(
+      "1 voter's ballots lie on two partitions, so which of them counted was not decided by the log's order; 1 partitions from the open to the close",
+    )
     // A call retracted during the count holds nothing (a retraction is for ever), but is on the record.
     const retracted = checkCertification(
       { ...sound, retractedCalls: [{ call: 'region north: ada', reason: 'alan took the lead' }] },

@@ -17,6 +17,8 @@ export const CERTIFICATION_ITEMS = {
   race_calls_agree: 'Every standing race call (the election, each region, each contest seat and measure) agrees with the final count',
   ranked_rounds_recounted:
     "Every ranked-choice contest's rankings, counted again from the ballot box, equal the rankings its rounds are tabulated from",
+  one_partition_per_voter:
+    "Each voter's ballots lie on one partition of the votes topic, so the first in the log is the one counted (its partition count kept since the polls opened)",
 } as const
 export type CertificationItemId = keyof typeof CERTIFICATION_ITEMS
 
@@ -72,6 +74,10 @@ export interface CertificationEvidence {
   }>
   /** The election's smallest public cell: a ranked contest with fewer ranking ballots is not named (DEFAULT_MIN_CELL_BALLOTS when absent). */
   minCellBallots?: number
+  /** The partition count of `votes` when the polls opened (null: not recorded: opened before 0049 or without the workflow). */
+  partitionsAtOpen?: number | null
+  /** Voters with another ballot on a partition other than their counted one's (lib/db/polls.ts votersOnTwoPartitions). */
+  votersOnTwoPartitions?: number
 }
 
 const MAX_LISTED = 5
@@ -140,8 +146,34 @@ export function checkCertification(e: CertificationEvidence, checkedAt: Date): C
         : `calls the count does not bear out: ${listed(e.wrongCalls, (c) => `${c.call} (${c.reason})`)}`,
     ),
     rankedItem(e.rankedContests ?? []),
+    partitionsItem(),
   ]
   return { passed: items.every((i) => i.passed), checkedAt: checkedAt.toISOString(), items }
+
+  /**
+   * A voter's ballots must share a partition (they are keyed by voter), or "the first in
+   * the log counts" means nothing for them. Partitions added while the polls were open
+   * break that only for voters who then cast again: the change is named, and fails the item
+   * only when such a voter exists (which of their ballots counted is then arbitrary).
+   */
+  function partitionsItem(): CertificationItem {
+    const atClose = e.closeMarks ? Object.keys(e.closeMarks).length : null
+    const atOpen = e.partitionsAtOpen ?? null
+    const split = e.votersOnTwoPartitions ?? 0
+    const shape =
+      atOpen === null
+        ? `${atClose ?? 'no'} partitions at the close (the count at the open was not recorded)`
+        : atClose !== null && atClose !== atOpen
+          ? `the votes topic had ${atOpen} partitions when the polls opened and ${atClose} when they closed`
+          : `${atOpen} partitions from the open to the close`
+    if (split > 0)
+      return item(
+        'one_partition_per_voter',
+        false,
+        `${split} voter${split === 1 ? "'s" : "s'"} ballots lie on two partitions, so which of them counted was not decided by the log's order; ${shape}`,
+      )
+    return item('one_partition_per_voter', true, `no voter's ballots on two partitions; ${shape}`)
+  }
 
   function rankedItem(ranked: NonNullable<CertificationEvidence['rankedContests']>): CertificationItem {
     const min = e.minCellBallots ?? DEFAULT_MIN_CELL_BALLOTS

@@ -231,6 +231,7 @@ describe('a live election through the API', () => {
       'turnout_within_roll',
       'race_calls_agree',
       'ranked_rounds_recounted',
+      'one_partition_per_voter',
     ])
     // The ballot's castAt is the database's clock in the cast transaction, the receipt's too.
     const [clock] = await h.sql<{ same: boolean }[]>`

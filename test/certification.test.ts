@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Client, Connection } from '@temporalio/client'
 import type { Admin, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeBallot } from '../domain/ballot.ts'
 import type { CertificationCheck } from '../domain/certification.ts'
 import { sendBallots } from '../lib/ballot-producer.ts'
 import { latestCertificationCheck } from '../lib/db/certification.ts'
@@ -169,5 +170,44 @@ describe('certification', () => {
     expect(outcome.counted).toBe(12)
     expect(await status(e.id)).toBe('certified')
     expect((await latestCertificationCheck(sql, e.id))?.passed).toBe(true)
+  }, 120_000)
+
+  it("records the partitions at the open, and holds an election where one voter's two ballots lie on two partitions", async () => {
+    const e = await liveElection()
+    const partitions = (await admin.fetchTopicOffsets(topic)).length
+    const [opened] = await sql<{ partitions: number | null }[]>`select votes_partitions as partitions from elections where id = ${e.id}`
+    expect(opened?.partitions).toBe(partitions)
+    // A producer that does not key by voter (or partitions added while the polls are open):
+    // the 13th voter's two ballots, for two candidates, on two partitions. Both are the first
+    // on their partition; whichever the tally reads first counts.
+    const voter = e.voters[12]
+    if (!voter) throw new Error('fixture')
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: (['ada', 'alan'] as const).map((pick, i) => ({
+        key: voter.id,
+        partition: i,
+        value: encodeBallot(ballot(e.id, voter.id, pick, voter.regionId)),
+        headers: { 'election-id': e.id },
+      })),
+    })
+    try {
+      await e.handle.signal(stopSignal)
+      expect(await waitUntil(async () => (await latestCertificationCheck(sql, e.id)) !== null, 60_000)).toBe(true)
+      const check = (await latestCertificationCheck(sql, e.id)) as CertificationCheck
+      expect(check.items.filter((i) => !i.passed).map((i) => i.id)).toEqual(['one_partition_per_voter'])
+      expect(check.items.find((i) => i.id === 'one_partition_per_voter')?.detail).toBe(
+        `1 voter's ballots lie on two partitions, so which of them counted was not decided by the log's order; ${partitions} partitions from the open to the close`,
+      )
+      // Counted once, the other a recorded duplicate: the count is exact, its choice is not the log's.
+      const [counted] = await sql<
+        { n: number }[]
+      >`select count(*)::int as n from ballots where election_id = ${e.id} and voter_id = ${voter.id}`
+      expect(counted?.n).toBe(1)
+      expect(await status(e.id)).toBe('closed')
+    } finally {
+      await e.handle.terminate('test over: the election stays held')
+    }
   }, 120_000)
 })
