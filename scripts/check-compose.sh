@@ -59,8 +59,13 @@ const nets = (name) => Object.keys(s[name]?.networks ?? {})
 const grafana = nets('grafana')
 const shared = Object.keys(s).filter((n) => n !== 'grafana' && nets(n).includes(grafana[0])).sort()
 if (grafana.length !== 1 || shared.join() !== 'postgres,postgres-standby') fail(`grafana's network holds ${shared.join(', ')}`)
-if (!s.postgres.command.includes('hba_file=/etc/votestream/pg_hba.conf')) fail('the primary does not read the replication rule')
-if (!s.postgres.volumes.some((v) => v.target === '/etc/votestream/pg_hba.conf' && v.read_only)) fail('pg_hba.conf is not mounted read-only')
+// Both databases: the standby's data directory is the primary's copy, whose own pg_hba.conf
+// (the image's default) lets any role in from anywhere by password.
+for (const db of ['postgres', 'postgres-standby']) {
+  if (!s[db].volumes.some((v) => v.target === '/etc/votestream/pg_hba.conf' && v.read_only)) fail(`pg_hba.conf is not mounted read-only in ${db}`)
+  const args = [].concat(s[db].command ?? []).join(' ')
+  if (!args.includes('hba_file=/etc/votestream/pg_hba.conf')) fail(`${db} does not read stack/compose/pg_hba.conf (hba_file)`)
+}
 if (!s.migrate.environment.VOTESTREAM_REPLICATION_DB_PASSWORD) fail('the migrate service does not create the replication role')
 // Replication: a network of the two databases alone; the standby reaches the primary by a
 // name only that network knows, so it connects from the one address pg_hba.conf admits.
@@ -74,7 +79,9 @@ for (const [what, host] of [['pg_basebackup', / -h (\S+)/], ['primary_conninfo',
 }
 const standbyAddress = s['postgres-standby'].networks.replication?.ipv4_address
 if (!standbyAddress) fail('the standby has no fixed address on the replication network')
-const hba = require('node:fs').readFileSync('stack/compose/pg_hba.conf', 'utf8').split('\n').filter((l) => /^host\s+replication\s/.test(l))
+const primaryAddress = s.postgres.networks.replication?.ipv4_address
+if (!primaryAddress || primaryAddress === standbyAddress) fail(`the primary's replication address (${primaryAddress}) is not fixed apart from the standby's`)
+const hba = require('node:fs').readFileSync('stack/compose/pg_hba.conf', 'utf8').split('\n').filter((l) => /^host\w*\s+\S*replication/.test(l))
 if (hba.length !== 1 || !new RegExp(`^host\\s+replication\\s+votestream_replicator\\s+${standbyAddress.replaceAll('.', '\\.')}/32\\s+scram-sha-256$`).test(hba[0]))
   fail(`pg_hba.conf's replication rules (${hba.join(' | ')}) are not the one for the standby's address ${standbyAddress}/32 by SCRAM`)
 console.log(`with the standby: the api and grafana read from postgres-standby; grafana sees only the databases; only ${standbyAddress} may replicate`)
