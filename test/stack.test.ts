@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { NativeConnection, Worker } from '@temporalio/worker'
 import { afterAll, describe, expect, it } from 'vitest'
-import { migrate } from '../lib/db/migrate.ts'
+import { migrate, TalliesRunningError } from '../lib/db/migrate.ts'
+import { createSql } from '../lib/db/sql.ts'
+import { LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
 import { createPingActivities } from './fixtures/ping-activities.ts'
 import { runBunJson, testSql } from './helpers.ts'
 
@@ -16,6 +21,33 @@ describe('the local stack, used for real', () => {
     expect(again.alreadyApplied).toContain('0001_init.sql')
     const [row] = await sql<{ ok: number }[]>`select 1 as ok from information_schema.tables where table_name = 'ballots'`
     expect(row?.ok).toBe(1)
+  })
+
+  it('refuses a migration that needs the tallies stopped while a tally counts, and applies it once none does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'votestream-migrations-'))
+    const file = `9990_needs_stopped_${randomUUID().slice(0, 8)}.sql`
+    await writeFile(join(dir, file), '-- votestream: stop the tallies\nselect 1;\n')
+    // A tally's counting session, as services/tally/main.ts names them.
+    const tally = createSql(process.env.DATABASE_URL ?? LOCAL_DATABASE_URL, { max: 1, applicationName: 'votestream-tally 4242' })
+    try {
+      await tally`select 1`
+      const refused = await migrate(sql, dir).then(
+        () => null,
+        (err: unknown) => err,
+      )
+      expect(refused).toBeInstanceOf(TalliesRunningError)
+      expect(String(refused)).toMatch(
+        new RegExp(`migration ${file} needs every tally stopped, and \\d+ tally counting sessions are connected`),
+      )
+      const [recorded] = await sql<{ n: number }[]>`select count(*)::int as n from schema_migrations where name = ${file}`
+      expect(recorded?.n).toBe(0)
+      await tally.end({ timeout: 5 })
+      expect((await migrate(sql, dir)).applied).toEqual([file])
+    } finally {
+      await tally.end({ timeout: 5 })
+      await sql`delete from schema_migrations where name = ${file}`
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('produces and consumes a Kafka message with kafkajs from Bun', async () => {

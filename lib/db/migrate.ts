@@ -7,6 +7,26 @@ export const MIGRATIONS_DIR = join(import.meta.dirname, '..', '..', 'db', 'migra
 /** An arbitrary constant: every process that migrates takes this lock, so they queue. */
 const MIGRATION_LOCK = 727_001
 
+/**
+ * Migrations that change what a running tally writes or reads, or lock what it writes for
+ * the length of an index build: applied while a tally of an older release counts, they
+ * stall its batches or leave its writes short (each file's header says how). New ones say
+ * so on a line of their own: `-- votestream: stop the tallies`.
+ */
+const STOP_THE_TALLIES_MARK = /^-- votestream: stop the tallies\s*$/m
+const WITH_TALLIES_STOPPED = new Set([
+  '0034_results_version_per_partition.sql',
+  '0037_cascade_indexes.sql',
+  '0038_style_totals.sql',
+  '0041_results_version_bounded.sql',
+  '0042_released_cells_version.sql',
+])
+/** A tally's counting sessions (services/tally/main.ts); its migrating session is `votestream-tally-migrate`. */
+const TALLY_SESSION = 'votestream-tally %'
+
+/** Refused: a migration that needs the tallies stopped, while some still count. */
+export class TalliesRunningError extends Error {}
+
 export interface MigrationResult {
   applied: string[]
   alreadyApplied: string[]
@@ -15,6 +35,9 @@ export interface MigrationResult {
 /**
  * Applies the numbered `.sql` files in order, each in its own transaction, recording
  * each in `schema_migrations`. Safe to call from several processes at once and twice.
+ * Refuses (TalliesRunningError, nothing applied) when a pending migration needs the
+ * tallies stopped and a tally's counting sessions are connected: a rolling upgrade across
+ * such a migration stops every tally first (docs/deploying.md).
  */
 export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
   const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort()
@@ -30,6 +53,21 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<Migration
       )`
     }
     const done = new Set((await tx<{ name: string }[]>`select name from schema_migrations`).map((r) => r.name))
+    const pending = await Promise.all(
+      files.filter((f) => !done.has(f)).map(async (file) => ({ file, text: await readFile(join(dir, file), 'utf8') })),
+    )
+    const needStopped = pending.filter((m) => WITH_TALLIES_STOPPED.has(m.file) || STOP_THE_TALLIES_MARK.test(m.text)).map((m) => m.file)
+    if (needStopped.length > 0) {
+      // application_name is visible to every role in pg_stat_activity (the rest is not, nor needed).
+      const [running] = await tx<{ sessions: number }[]>`
+        select count(*)::int as sessions from pg_stat_activity where application_name like ${TALLY_SESSION} and pid <> pg_backend_pid()`
+      if ((running?.sessions ?? 0) > 0)
+        throw new TalliesRunningError(
+          `migration ${needStopped.join(', ')} needs every tally stopped, and ${running?.sessions} tally counting sessions are connected ` +
+            `(application_name 'votestream-tally <pid>'): stop the tallies, migrate, then start them again (docs/deploying.md, "Upgrading")`,
+        )
+    }
+    const texts = new Map(pending.map((m) => [m.file, m.text]))
     const result: MigrationResult = { applied: [], alreadyApplied: [] }
     for (const file of files) {
       if (done.has(file)) {
@@ -37,7 +75,7 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<Migration
         continue
       }
       await tx.savepoint(async (sp) => {
-        await sp.unsafe(await readFile(join(dir, file), 'utf8'))
+        await sp.unsafe(texts.get(file) ?? '')
         await sp`insert into schema_migrations (name) values (${file})`
       })
       result.applied.push(file)
