@@ -334,7 +334,7 @@ export function suppressed(cells: Array<[string, number]>, min: number): Set<str
  *   no fewer will do).
  *
  * Every region shown then has only empty cells or cells of `min` ballots or more to work
- * out. Grafana's `contest_results` view (db/migrations/0046) applies the same rule.
+ * out. Grafana's `contest_results` view (db/migrations/0048, at the election's minimum) applies the same rule.
  */
 export function hiddenRegionsOf(regionIds: readonly string[], ballots: readonly BallotCell[], min: number): Set<string> {
   const channels = [...new Set(ballots.map((b) => b.channel))]

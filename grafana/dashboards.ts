@@ -180,13 +180,14 @@ const everyValue = () => new common.ReduceDataOptionsBuilder().values(true).calc
 const everyField = () => new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']).fields('/.*/')
 
 /**
- * The contest panels read `contest_totals` and `contest_results` (db/migrations/0018), which
- * suppress small cells themselves: a panel cannot show what the view does not give.
+ * The contest panels read `contest_totals` and `contest_results` (db/migrations/0048), which
+ * suppress small cells themselves, at the election's own minimum: a panel cannot show what
+ * the view does not give.
  */
 const CONTEST_NOTE =
-  'Elections with a ballot definition: the contest chosen above (empty for an election of one contest). A region with fewer than 10 ballots in the contest, or fewer than 10 (but some) in one voting channel, is suppressed (shown empty, not zero), and so are the next smallest regions until the suppressed ones are two or more adding up to 10 ballots or more, with 0 or 10 or more in each channel, so that the totals minus the regions shown do not give one back; a contest with fewer than 10 ballots in all shows no counts.'
+  "Elections with a ballot definition: the contest chosen above (empty for an election of one contest). N below is the election's smallest public cell (10 unless it was created with another). A region with fewer than N ballots in the contest, or fewer than N (but some) in one voting channel, is suppressed (shown empty, not zero), and so are the next smallest regions until the suppressed ones are two or more adding up to N ballots or more, with 0 or N or more in each channel, so that the totals minus the regions shown do not give one back; a contest with fewer than N ballots in all shows no counts."
 /** What a contest panel shows without a value: no contest chosen, or a suppressed count. */
-const NO_CONTEST_VALUE = '– (no contest, or fewer than 10 ballots)'
+const NO_CONTEST_VALUE = "– (no contest, or fewer ballots than the election's minimum)"
 
 const candidateVotes = `select c.name as candidate, coalesce(t.votes, 0)::bigint as votes
 from candidates c left join tallies t on t.election_id = c.election_id and t.candidate_id = c.id
@@ -340,12 +341,12 @@ from (
             .colorMode(common.BigValueColorMode.None)
             .unit('percentunit')
             .decimals(1)
-            .noValue('– (not a measure, or fewer than 10 ballots)'),
+            .noValue("– (not a measure, or fewer ballots than the election's minimum)"),
         format: 'table',
         sql: `select case when yes + no > 0 then yes::float8 / (yes + no) end as "yes share",
        num::float8 / den as threshold,
        case when num * 2 = den then 'more than ' else 'at least ' end || num || '/' || den as rule,
-       case when suppressed then 'suppressed: fewer than 10 ballots'
+       case when suppressed then 'suppressed: fewer than ' || (select min_cell_ballots from elections where id = ${ELECTION}) || ' ballots'
             when yes + no = 0 then 'no votes yet'
             when (num * 2 = den and yes * den > (yes + no) * num) or (num * 2 <> den and yes * den >= (yes + no) * num) then 'passing'
             else 'failing' end as outcome
@@ -387,8 +388,8 @@ group by state, selection, selection_position order by state, selection_position
       {
         title: 'Ranked choice: the rounds (unofficial until certified)',
         description:
-          "A ranked contest's instant-runoff rounds, as the API serves them (GET /elections/{id}/contests/{contestId}/rounds): each round's continuing candidates, their votes and share of the round's continuing votes, and who was eliminated or elected. Stored by the election workflow when it decides the contests' calls (every few seconds while a simulation produces; at the close and the final count for every election), from the ballots mixed into the ballot box: between those moments the API's rounds are fresher; nothing for a contest with fewer than 10 ballots ranking anyone. Other contests: nothing to show.",
-        panel: () => new table.PanelBuilder().noValue('– (not a ranked contest, or fewer than 10 ranking ballots)'),
+          "A ranked contest's instant-runoff rounds, as the API serves them (GET /elections/{id}/contests/{contestId}/rounds): each round's continuing candidates, their votes and share of the round's continuing votes, and who was eliminated or elected. Stored by the election workflow when it decides the contests' calls (every few seconds while a simulation produces; at the close and the final count for every election), from the ballots mixed into the ballot box: between those moments the API's rounds are fresher; nothing for a contest with fewer ballots ranking anyone than the election's smallest public cell (10 unless it was created with another). Other contests: nothing to show.",
+        panel: () => new table.PanelBuilder().noValue("– (not a ranked contest, or fewer ranking ballots than the election's minimum)"),
         format: 'table',
         sql: `select round, candidate, votes,
        round(100.0 * votes / nullif(sum(votes) over (partition by round), 0), 2)::float8 as "share %",

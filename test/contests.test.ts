@@ -751,6 +751,10 @@ describe('the secret ballot', () => {
   it("hides and releases at the election's own smallest cell in every output: the API, the snapshot, the NIST export and Grafana's views", async () => {
     expect((await createDefined({ minCellBallots: 0 })).res.status).toBe(400)
     expect((await createDefined({ minCellBallots: 10_001 })).res.status).toBe(400)
+    // Below the deployment's floor (API_RESULTS_MIN_CELL_BALLOTS, 10 here): suppression is not the admin's to switch off.
+    const low = (await createDefined({ minCellBallots: 9 })).res
+    expect(low.status).toBe(400)
+    expect(await low.text()).toMatch(/minCellBallots: at least 10, this deployment's smallest public cell/)
     const bad = await (await createDefined({ minCellBallots: 2.5 })).res.json()
     expect(JSON.stringify(bad)).toContain('minCellBallots')
     // Two elections alike but for their smallest cell (20, and the default 10), each with 15
@@ -826,6 +830,21 @@ describe('the secret ballot', () => {
       grafanaTotals: null,
       grafanaRegion: null,
     })
-    // The ranked rounds and the Grafana rounds view read the same minimum (test/ranked-choice.test.ts).
+    // Raised (hiding more) it may be; lowered (showing what was hidden) never, by any role.
+    const lower = await h.sql`update elections set min_cell_ballots = 10 where id = ${wide}`.then(
+      () => null,
+      (err: { code?: string; message?: string }) => err,
+    )
+    expect(lower).toMatchObject({ code: '23514', message: expect.stringContaining('may not be lowered') })
+    await h.sql`update elections set min_cell_ballots = 25 where id = ${plain}`
+    expect(await outputs(plain)).toEqual({
+      page: 0,
+      north: null,
+      list: 0,
+      snapshot: null,
+      cdf: null,
+      grafanaTotals: null,
+      grafanaRegion: null,
+    })
   })
 })

@@ -26,11 +26,14 @@ import { type ConsumedMessage, countBatch } from '../lib/counting/count-batch.ts
 import { mixBallotBox } from '../lib/db/ballot-box.ts'
 import { readContestCounts } from '../lib/db/contest-results.ts'
 import { loadDefinitions } from '../lib/db/contests.ts'
-import { createSimulatedElection, createSimulatedRoll, setElectionStatus } from '../lib/db/elections.ts'
+import { createSimulatedElection, createSimulatedRoll, getElection, setElectionStatus } from '../lib/db/elections.ts'
 import { releaseCounts } from '../lib/db/results-release.ts'
 import { GRAFANA_ROLE } from '../lib/db/roles.ts'
 import { LOCAL } from '../lib/local-stack.ts'
 import { ROOT, testSql } from './helpers.ts'
+
+/** The long-ballot election's smallest public cell: not the default 10 (see where it is created). */
+const CONTEST_MIN_CELL = 12
 
 const sql = testSql()
 afterAll(() => sql.end({ timeout: 5 }))
@@ -238,7 +241,10 @@ describe('every panel query against the real schema after an election', () => {
       { regions: 20 },
     )
     contestElection = plan.electionId
-    await createSimulatedElection(sql, plan, 'Grafana check, long ballot')
+    // At a smallest public cell other than the default, so that the view's rule is checked
+    // at the election's own minimum, not at a 10 it might still hard-code.
+    await createSimulatedElection(sql, plan, 'Grafana check, long ballot', {}, { minCellBallots: CONTEST_MIN_CELL })
+    expect((await getElection(sql, plan.electionId)).minCellBallots).toBe(CONTEST_MIN_CELL)
     await createSimulatedRoll(sql, plan)
     await setElectionStatus(sql, contestElection, 'open')
     await countSimulation(plan)
@@ -388,6 +394,8 @@ describe('every panel query against the real schema after an election', () => {
         regions: counts.regions,
         calls: counts.calls,
         finished: false,
+        // As the API reads it: the election's own.
+        minCellBallots: (await getElection(sql, contestElection)).minCellBallots,
       })
       const { cells, totals } = await asGrafana(async (tx) => ({
         cells: await tx`select region_id, region, state, selection_id, votes::float8, ballots::float8, undervotes::float8,
@@ -417,33 +425,34 @@ describe('every panel query against the real schema after an election', () => {
       })
       expect(byRegion, rules.id).toEqual(api.regions)
       expect(cells, rules.id).toHaveLength(regions.length * api.selections.length)
-      // What suppression protects: the public totals minus the regions shown give back no cell of 1 to 9 ballots.
-      const small = api.totals.ballots > 0 && api.totals.ballots < 10
+      // What suppression protects: the public totals minus the regions shown give back no cell of 1 to CONTEST_MIN_CELL - 1 ballots.
+      const small = api.totals.ballots > 0 && api.totals.ballots < CONTEST_MIN_CELL
       const hiddenBallots = api.totals.ballots - api.regions.filter((r) => !r.suppressed).reduce((n, r) => n + (r.ballots ?? 0), 0)
-      if (!small) expect(hiddenBallots === 0 || hiddenBallots >= 10, `${rules.id}: ${hiddenBallots} ballots hidden`).toBe(true)
+      if (!small)
+        expect(hiddenBallots === 0 || hiddenBallots >= CONTEST_MIN_CELL, `${rules.id}: ${hiddenBallots} ballots hidden`).toBe(true)
       const ballotsOf = new Map(counts.regions.map((r) => [r.id, 0]))
       for (const b of counts.ballots) ballotsOf.set(b.regionId, (ballotsOf.get(b.regionId) ?? 0) + b.ballots)
       const cellOf = new Map<string, number>()
       for (const b of counts.ballots) cellOf.set(`${b.regionId}|${b.channel}`, (cellOf.get(`${b.regionId}|${b.channel}`) ?? 0) + b.ballots)
-      const holdsSmallCell = (id: string) => CHANNELS.some((ch) => isSmallCell(cellOf.get(`${id}|${ch}`) ?? 0, 10))
+      const holdsSmallCell = (id: string) => CHANNELS.some((ch) => isSmallCell(cellOf.get(`${id}|${ch}`) ?? 0, CONTEST_MIN_CELL))
       listed += api.regions.length
       for (const r of api.regions.filter((r) => r.suppressed)) {
         suppressed++
         if (holdsSmallCell(r.id)) forSmallCell++
         else partners++
       }
-      // Every region shown has only empty cells or cells of 10 ballots or more, and a
-      // channel's total minus its shown regions' cells (the hidden regions' cells together) is 0 or 10 or more.
+      // Every region shown has only empty cells or cells of CONTEST_MIN_CELL ballots or more, and a
+      // channel's total minus its shown regions' cells (the hidden regions' cells together) is 0 or CONTEST_MIN_CELL or more.
       expect(
         api.regions.filter((r) => !r.suppressed && holdsSmallCell(r.id)).map((r) => r.id),
         rules.id,
       ).toEqual([])
       for (const ch of CHANNELS) {
         const hiddenInChannel = api.regions.filter((r) => r.suppressed).reduce((n, r) => n + (cellOf.get(`${r.id}|${ch}`) ?? 0), 0)
-        // (All of a channel's ballots hidden and fewer than 10: the page hides that channel's total itself.)
+        // (All of a channel's ballots hidden and fewer than CONTEST_MIN_CELL: the page hides that channel's total itself.)
         const channelShown = api.channels.some((c) => c.channel === ch && !c.suppressed)
         if (!small && channelShown)
-          expect(isSmallCell(hiddenInChannel, 10), `${rules.id} ${ch}: ${hiddenInChannel} ballots hidden`).toBe(false)
+          expect(isSmallCell(hiddenInChannel, CONTEST_MIN_CELL), `${rules.id} ${ch}: ${hiddenInChannel} ballots hidden`).toBe(false)
       }
       // The totals: public as the API's, NULL where the API hides them (a contest of 1 to 9 ballots).
       if (small) smallContests++
@@ -465,7 +474,7 @@ describe('every panel query against the real schema after an election', () => {
     expect(forSmallCell).toBeGreaterThan(0)
     expect(partners).toBeGreaterThan(0)
     console.log(
-      `grafana contest views: ${suppressed} of ${listed} contest regions suppressed (${forSmallCell} for a small channel cell, ${partners} as partners), ${smallContests} contests under 10 ballots`,
+      `grafana contest views: ${suppressed} of ${listed} contest regions suppressed (${forSmallCell} for a small channel cell, ${partners} as partners), ${smallContests} contests under ${CONTEST_MIN_CELL} ballots`,
     )
   })
 })

@@ -326,11 +326,15 @@ describe('a ranked-choice contest', () => {
     const north = await (await h.request(`/elections/${id}/contests/mayor/rounds?region=north`)).json()
     expect(north).toMatchObject({ ballots: 13 })
     expect(await where(other)).toEqual({ released: 0, held: 2, running: 2 })
-    // A final mix (the worker's) releases another election's rankings only at that
-    // election's own floor: the other's 11 go (10), the wider one's 11 wait (20).
+    // A final mix (the worker's) releases its own election's only; the tallies' next mix
+    // releases each other election's at its own floor: the other's 11 go (10), the wider
+    // one's 11 wait (20).
     await cast(other, 9)
     await cast(wider, 11)
     await mixBallotBox(h.sql, { wait: true, finalElection: id })
+    expect(await where(other)).toEqual({ released: 0, held: 11, running: 11 })
+    expect(await where(wider)).toEqual({ released: 0, held: 11, running: 11 })
+    await mixBallotBox(h.sql)
     expect(await where(other)).toEqual({ released: 11, held: 0, running: 11 })
     expect(await where(wider)).toEqual({ released: 0, held: 11, running: 11 })
     expect((await rounds(wider)).body).toMatchObject({ suppressed: true })

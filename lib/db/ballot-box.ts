@@ -106,7 +106,7 @@ export async function mixBallotBox(
  */
 export async function releaseHeldRankings(tx: Db, electionId: string): Promise<void> {
   await tx`select pg_advisory_xact_lock(hashtextextended('ballot-box-mixer', 0))`
-  // As a final mix of the election releases them (others' at their own floors).
+  // As a final mix of the election releases them (no other election's).
   await releaseRankings(tx, null, electionId)
 }
 
@@ -137,10 +137,12 @@ async function moveWindow(db: Db): Promise<number> {
 }
 
 /**
- * Moves held rankings to `rcv_rankings`: every contest's whose held ballots reach its
- * election's smallest public cell (`min` instead, when given), and all those of
- * `finalElection` or of an election whose counting has finished (its public results are
- * exact from then on).
+ * Moves held rankings to `rcv_rankings`: all those of `finalElection` or of an election
+ * whose counting has finished (its public results are exact from then on), and, unless
+ * `finalElection` is given, every contest's whose held ballots reach its election's
+ * smallest public cell (`min` instead, when given: the tests' one-ballot moves). The close
+ * and the worker's final mix release their election's only: the tallies' mixes release
+ * the others, and the close's transaction stays its election's.
  */
 async function releaseRankings(db: Db, min: number | null, finalElection: string | null): Promise<void> {
   await db`
@@ -148,7 +150,7 @@ async function releaseRankings(db: Db, min: number | null, finalElection: string
       -- A ranked ballot adds one ranking to its contest (blank: '[]'), so the held rankings' ballots are the ballots held.
       select h.election_id, h.contest_id from rcv_rankings_held h join elections e on e.id = h.election_id
       group by 1, 2, e.counted_version, e.min_cell_ballots
-      having sum(h.ballots) >= coalesce(${min}::integer, e.min_cell_ballots)
+      having (${finalElection}::text is null and sum(h.ballots) >= coalesce(${min}::integer, e.min_cell_ballots))
           or h.election_id = ${finalElection}::text or e.counted_version is not null
     ), released as (
       delete from rcv_rankings_held h using due d
@@ -170,9 +172,10 @@ export interface RankingCount {
 /**
  * The rankings of one ranked contest mixed into the box so far and released: what public
  * outputs (the rounds served, the results export) are tabulated from. They move a mixing
- * window at a time, never a counting batch at a time, and by 10 ranking ballots or more
- * (mixBallotBox), so consecutive reads never differ by one voter's ranking (at most a
- * window and 9 ballots behind the count; exact once the election's final mix ran).
+ * window at a time, never a counting batch at a time, and by the election's smallest public
+ * cell of ranking ballots or more (mixBallotBox), so consecutive reads never differ by one
+ * voter's ranking (at most a window and that minimum less one behind the count; exact once
+ * the election's final mix ran).
  */
 export async function mixedRankings(db: Db, electionId: string, contestId: string): Promise<RankingCount[]> {
   return db<RankingCount[]>`

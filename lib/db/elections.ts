@@ -202,3 +202,14 @@ export async function createSimulatedRoll(
 export async function settleRoll(sql: Db): Promise<void> {
   await sql`vacuum (analyze) voters`
 }
+
+/**
+ * Elections whose smallest public cell is below `min` (the API's floor): those created
+ * before migration 0048 carry 10, whatever the deployment ran with. Read at the API's start
+ * to say so; raising theirs is the operator's (docs/deploying.md).
+ */
+export async function electionsBelowMinCell(db: Db, min: number): Promise<{ count: number; ids: string[] }> {
+  const rows = await db<{ id: string }[]>`select id from elections where min_cell_ballots < ${min} order by created_at desc limit 21`
+  const [all] = await db<{ n: number }[]>`select count(*)::int as n from elections where min_cell_ballots < ${min}`
+  return { count: all?.n ?? 0, ids: rows.slice(0, 20).map((r) => r.id) }
+}

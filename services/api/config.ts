@@ -48,9 +48,10 @@ export const apiConfig = refuseDefaultSecrets(
       .max(64 * 1024 * 1024)
       .default(4 * 1024 * 1024),
     /**
-     * The smallest public cell (a region, a channel) of an election created without its own
-     * `minCellBallots`. Each election keeps the minimum it was created with (stored with it):
-     * its results, feed, exports, the tallies' release and Grafana all hide at that one size.
+     * This deployment's smallest public cell (a region, a channel): the `minCellBallots` of an
+     * election created without one, and the least one may be created with (a larger one
+     * hides more). Each election keeps the minimum it was created with (stored with it): its
+     * results, feed, exports, the tallies' release and Grafana all hide at that one size.
      */
     API_RESULTS_MIN_CELL_BALLOTS: z.coerce.number().pipe(minCellBallotsSchema).default(DEFAULT_MIN_CELL_BALLOTS),
     /**

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client'
 import { configOrExit, parseConfig } from '../../lib/config.ts'
+import { electionsBelowMinCell } from '../../lib/db/elections.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 import { createSql } from '../../lib/db/sql.ts'
 import { currentWalLsn, replayedUpTo } from '../../lib/db/standby.ts'
@@ -43,6 +44,13 @@ runMain(bootLog, async () => {
   const migrator = createSql(config.DATABASE_URL, { max: 1, applicationName: 'votestream-api-migrate' })
   await migrate(migrator)
   await migrator.end({ timeout: 5 })
+  // Elections made before each kept its own minimum (0048) carry 10: loud, once, at start.
+  const below = await electionsBelowMinCell(sql, config.API_RESULTS_MIN_CELL_BALLOTS)
+  if (below.count > 0)
+    log.warn(
+      { elections: below.count, some: below.ids, floor: config.API_RESULTS_MIN_CELL_BALLOTS },
+      "elections hide cells below this deployment's API_RESULTS_MIN_CELL_BALLOTS: raise theirs (docs/deploying.md, the smallest public cell)",
+    )
   if (readSql !== sql) {
     // Public reads start once the standby has the schema the migrations just wrote: a column
     // it has not replayed yet would be a failed read, not a late one.

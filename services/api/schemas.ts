@@ -82,7 +82,7 @@ export const CreateElection = z
     test: z.boolean().default(false),
     minCellBallots: minCellBallotsSchema.optional().openapi({
       description:
-        "The election's smallest public cell: results, feeds, exports and Grafana hide a region or channel with fewer ballots, and public counts and ranked rounds move by at least this many. Fixed at creation; default API_RESULTS_MIN_CELL_BALLOTS (10).",
+        "The election's smallest public cell: results, feeds, exports and Grafana hide a region or channel with fewer ballots, and public counts and ranked rounds move by at least this many. Fixed at creation; at least, and by default, API_RESULTS_MIN_CELL_BALLOTS (10).",
     }),
   })
   .refine((e) => e.simulation || ((e.candidates || e.definition) && e.regions), {

@@ -71,7 +71,12 @@ export function electionRoutes(deps: ApiDeps) {
       async (c) => {
         const body = c.req.valid('json')
         const id = body.id ?? `e-${randomUUID().slice(0, 8)}`
+        // The deployment's floor: an election may hide more, never less (suppression is not the admin's to switch off).
         const minCellBallots = body.minCellBallots ?? config.API_RESULTS_MIN_CELL_BALLOTS
+        if (minCellBallots < config.API_RESULTS_MIN_CELL_BALLOTS) {
+          const message = `at least ${config.API_RESULTS_MIN_CELL_BALLOTS}, this deployment's smallest public cell (API_RESULTS_MIN_CELL_BALLOTS)`
+          throw new AppError('invalid_input', `minCellBallots: ${message}`, [{ path: 'minCellBallots', message }])
+        }
         if (body.simulation) {
           const { candidates, regions, ratePerSecond, ...settings } = body.simulation
           // A long ballot's papers carry imprints under a key of this election's own, drawn now (domain/election-settings.ts).
