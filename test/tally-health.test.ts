@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeBallot } from '../domain/ballot.ts'
+import { recordVotesPartitions } from '../lib/db/polls.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { waitUntil } from '../lib/wait.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
@@ -18,7 +21,11 @@ let tally: TallyProcess
 beforeAll(async () => {
   await Promise.all([producer.connect(), admin.connect()])
   await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true })
-  tally = startTally({ name: 'tally-health', group, env: { TALLY_TOPIC: topic, TALLY_STALL_AFTER_MS: '2000' } })
+  tally = startTally({
+    name: 'tally-health',
+    group,
+    env: { TALLY_TOPIC: topic, TALLY_STALL_AFTER_MS: '2000', TALLY_METADATA_MAX_AGE_MS: '1000' },
+  })
   await tally.waitHealthy()
 })
 afterAll(async () => {
@@ -68,5 +75,25 @@ describe("the tally's health", () => {
     }
     expect(await waitUntil(() => counted(second.ballotId), 15_000, 100)).toBe(true)
     expect(await waitUntil(async () => (await health()).status === 200, 10_000, 250)).toBe(true)
+  }, 60_000)
+
+  it('counts from a partition added while polls are open within seconds, and says the election is exposed', async () => {
+    const e = await openTestElection(sql)
+    // Opened when the topic had one partition (as the workflow's open records it).
+    await recordVotesPartitions(sql, e.id, 1)
+    const gauge = async () => Number(/^votestream_elections_partitions_added_while_open (\d+)/m.exec(await tally.metrics())?.[1] ?? 'NaN')
+    expect(await gauge()).toBe(0)
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
+    // A ballot on the new partition: counted once the tally's metadata refresh (1 s here,
+    // 30 s by default, kafkajs's 5 minutes before) brings the partition into its assignment.
+    const onNew = ballot(e.id, 'north-2', 'ada', 'north')
+    await producer.send({ topic, messages: [{ key: 'north-2', partition: 1, value: encodeBallot(onNew) }] })
+    expect(await waitUntil(() => counted(onNew.ballotId), 20_000, 100)).toBe(true)
+    expect(await waitUntil(async () => (await gauge()) >= 1, 10_000, 250)).toBe(true)
+    const log = await readFile(join('test-results', 'tally-health.log'), 'utf8')
+    expect(log).toMatch(
+      new RegExp(`partitions were added to the topic while these elections' polls are open.*${e.id}|${e.id}.*partitions were added`),
+    )
+    expect((await health()).status).toBe(200)
   }, 60_000)
 })

@@ -55,3 +55,10 @@ export async function votersOnTwoPartitions(db: Db, electionId: string): Promise
       and (r.kafka_partition <> b.kafka_partition or r.topic <> b.kafka_topic)`
   return row?.n ?? 0
 }
+
+/** Elections open (or closing) whose partition count at the open is below `partitions`: their ids and that count. */
+export async function electionsOpenedWithFewerPartitions(db: Db, partitions: number): Promise<Array<{ id: string; atOpen: number }>> {
+  return db<Array<{ id: string; atOpen: number }>>`
+    select id, votes_partitions as at_open from elections
+    where status in ('open', 'closing') and votes_partitions < ${partitions} order by id limit 50`
+}

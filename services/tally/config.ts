@@ -35,6 +35,12 @@ export const tallyConfig = z.object({
   TALLY_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(5000),
   /** How far ahead of the database's clock a ballot's castAt may be before it is rejected. */
   TALLY_MAX_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(86_400_000).default(120_000),
+  /**
+   * How often the consumer refreshes the topic's metadata: partitions added to it are
+   * counted from their first ballot at most this long after (kafkajs's default is 5
+   * minutes, during which ballots sent there wait, and the close waits for them).
+   */
+  TALLY_METADATA_MAX_AGE_MS: z.coerce.number().int().min(1000).max(300_000).default(30_000),
   /** A partition with lag and no progress for this long makes /healthz answer 503. */
   TALLY_STALL_AFTER_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** Where /healthz and /metrics listen: the loopback unless a deployment opens it. */

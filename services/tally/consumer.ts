@@ -5,6 +5,7 @@ import { accountBatch, isDatabaseFault } from '../../lib/counting/account-batch.
 import type { ConsumedMessage, Rejection } from '../../lib/counting/count-batch.ts'
 import { storedOffsets } from '../../lib/db/counting.ts'
 import { recordLogGaps } from '../../lib/db/log-gaps.ts'
+import { electionsOpenedWithFewerPartitions } from '../../lib/db/polls.ts'
 import type { Sql } from '../../lib/db/sql.ts'
 import { TOPICS } from '../../lib/local-stack.ts'
 import type { Logger } from '../../lib/log.ts'
@@ -72,6 +73,7 @@ export function createTallyConsumer(deps: {
     | 'TALLY_MAX_BATCH'
     | 'TALLY_MAX_CLOCK_SKEW_MS'
     | 'TALLY_STALL_AFTER_MS'
+    | 'TALLY_METADATA_MAX_AGE_MS'
   >
   /** After each fetch's batches commit: the elections they changed, and the ballots they put into the (pending) ballot box. */
   onCounted: (electionIds: Set<string>, boxed: number) => void
@@ -89,6 +91,8 @@ export function createTallyConsumer(deps: {
     // A killed instance's partitions move to the others after this long.
     sessionTimeout: 10_000,
     heartbeatInterval: 1_000,
+    // Partitions added to the topic join the group's assignment at the next refresh.
+    metadataMaxAge: config.TALLY_METADATA_MAX_AGE_MS,
     retry: { retries: 10 },
   })
   const progress = createProgressWatch(config.TALLY_STALL_AFTER_MS)
@@ -156,6 +160,7 @@ export function createTallyConsumer(deps: {
       if (at !== undefined && held.has(o.partition))
         metrics.lag.set({ partition: o.partition }, Math.max(0, Number(BigInt(o.high) - BigInt(at))))
     }
+    await checkPartitionCount(offsets.length)
     const gaps = gapsAgainstLog(stored, mine)
     if (gaps.length === 0) return
     await recordLogGaps(sql, groupId, topic, gaps)
@@ -163,6 +168,22 @@ export function createTallyConsumer(deps: {
       if (g.kind === 'log_truncated') truncated.set(g.partition, g.detail)
       log.error({ partition: g.partition, from: g.from, to: g.to, kind: g.kind }, `gap in the log: ${g.detail}`)
     }
+  }
+
+  /**
+   * Partitions added while an election's polls are open put a voter's later ballot on
+   * another partition than their first (ballots are keyed by voter), where it may be read
+   * first. Counting goes on (certification names any voter it touched); this says so while
+   * it happens, from every instance that joins the group after the change.
+   */
+  async function checkPartitionCount(partitions: number) {
+    const grown = await electionsOpenedWithFewerPartitions(sql, partitions)
+    metrics.partitionsAddedWhileOpen.set(grown.length)
+    if (grown.length > 0)
+      log.error(
+        { topic, partitions, elections: grown },
+        "partitions were added to the topic while these elections' polls are open: a voter's later ballot may lie on another partition than their first (certification checks each voter)",
+      )
   }
 
   /**

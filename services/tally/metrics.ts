@@ -62,6 +62,11 @@ export function createTallyMetrics() {
       labelNames: ['partition'],
       registers,
     }),
+    partitionsAddedWhileOpen: new Gauge({
+      name: 'votestream_elections_partitions_added_while_open',
+      help: "Open elections whose votes topic has more partitions than when their polls opened (as of this instance's last group join): alert on it",
+      registers,
+    }),
     lag: new Gauge({
       name: 'votestream_consumer_lag',
       help: 'Messages not yet counted, by partition',
