@@ -24,7 +24,7 @@ import { electionDefinitionSchema, resolveDefinition } from '../domain/contests.
 import { canonicalRanking } from '../domain/rcv/ballot.ts'
 import { contestRounds } from '../domain/rcv/contest-rounds.ts'
 import { configOrExit, databaseConfig, parseConfig } from '../lib/config.ts'
-import { countIntoBallotBox, mixBallotBox, mixedRankings } from '../lib/db/ballot-box.ts'
+import { boxBallots, mixBallotBox, mixedRankings } from '../lib/db/ballot-box.ts'
 import { purgeBenchmarkData } from '../lib/db/benchmark.ts'
 import { saveDefinition } from '../lib/db/contests.ts'
 import { createElection } from '../lib/db/elections.ts'
@@ -86,9 +86,8 @@ async function box(marks: Marks[]): Promise<void> {
   const CHUNK = 20_000
   for (let i = 0; i < marks.length; i += CHUNK)
     await sql.begin((tx) =>
-      countIntoBallotBox(
+      boxBallots(
         tx,
-        '0',
         marks
           .slice(i, i + CHUNK)
           .map((m) => ({ electionId: id, regionId: 'nyc', channel: 'election_day', styleId: 'style-1', marks: m, imprint: null })),

@@ -1,7 +1,7 @@
 import { decodeBallot, type Marks, type RejectionReason, safeId } from '../../domain/ballot.ts'
 import { sumVectors } from '../../domain/count-vector.ts'
 import { type ContestOutcome, tabulateBallot } from '../../domain/tabulation.ts'
-import { type BoxedBallot, countIntoBallotBox } from '../db/ballot-box.ts'
+import { addCountVectors, boxBallots } from '../db/ballot-box.ts'
 import {
   type Accounted,
   type BallotRow,
@@ -196,6 +196,27 @@ export async function countBatch(
       }
     }
 
+    // The counted ballots of elections with contests: into the pending box, and their
+    // styles' totals, before the results lock (lib/db/ballot-box.ts boxBallots); their
+    // count vectors after it, with the version.
+    const judgedInserted = inserted.flatMap((b) => {
+      const judged = boxed.get(b.idx)
+      return judged ? [{ electionId: b.electionId, partition: b.partition, regionId: b.regionId, channel: b.channel, ...judged }] : []
+    })
+    const vectors = judgedInserted.length > 0 ? sumVectors(judgedInserted, (id) => (defs.get(id) as CountingIndex).vector) : []
+    await boxBallots(
+      tx,
+      judgedInserted.map((b) => ({
+        electionId: b.electionId,
+        regionId: b.regionId,
+        channel: b.channel,
+        styleId: b.styleId,
+        marks: b.marks,
+        imprint: b.imprint,
+      })),
+      vectors,
+    )
+
     // Duplicates change an election's expected ballots: they take a version too.
     const changed = new Set([
       ...inserted.map((b) => b.electionId),
@@ -211,22 +232,7 @@ export async function countBatch(
       accounted,
     })
     await recordDuplicates(tx, topic, duplicates, version ?? '0')
-    const judgedInserted = inserted.flatMap((b) => {
-      const judged = boxed.get(b.idx)
-      return judged ? [{ electionId: b.electionId, partition: b.partition, regionId: b.regionId, channel: b.channel, ...judged }] : []
-    })
-    if (judgedInserted.length > 0) {
-      const vectors = sumVectors(judgedInserted, (id) => (defs.get(id) as CountingIndex).vector)
-      const intoBox: BoxedBallot[] = judgedInserted.map((b) => ({
-        electionId: b.electionId,
-        regionId: b.regionId,
-        channel: b.channel,
-        styleId: b.styleId,
-        marks: b.marks,
-        imprint: b.imprint,
-      }))
-      await countIntoBallotBox(tx, version ?? '0', intoBox, vectors)
-    }
+    await addCountVectors(tx, version ?? '0', vectors)
     if (beforeCommit && rejections.length > 0) await beforeCommit(rejections)
     return { inserted, rejections, duplicates: duplicates.length, redelivered, changed, boxed: judgedInserted.length }
   })

@@ -15,15 +15,16 @@ export interface BoxedBallot {
 }
 
 /**
- * In the counting transaction (after finishBatch took the version): the ballots' marks go
- * into the pending ballot box in an order unrelated to arrival (a uniform shuffle from the
- * system's CSPRNG), and each region × channel × partition's count vector grows by the sum
- * of the batch's ballots there (domain/count-vector.ts; one row per region, not one per
- * contest × selection), and each style × partition's total by the same sums (`style_totals`,
- * what snapshots read: db/migrations/0038). Nothing written here names a voter, a log
- * position or a time.
+ * In the counting transaction, before finishBatch takes the results version (nothing here
+ * carries one, so the election's results lock need not be held while it is written; the
+ * transaction still commits under that lock, so no reader sees it before its version): the
+ * ballots' marks go into the pending ballot box in an order unrelated to arrival (a uniform
+ * shuffle from the system's CSPRNG), and each style × partition's total grows by the
+ * batch's sums (`style_totals`, what snapshots read: db/migrations/0038). The rows are
+ * keyed by partition, and a partition is in one counting transaction at a time: no row lock
+ * is waited for here. Nothing written here names a voter, a log position or a time.
  */
-export async function countIntoBallotBox(tx: Db, version: string, ballots: BoxedBallot[], vectors: VectorRow[]): Promise<void> {
+export async function boxBallots(tx: Db, ballots: BoxedBallot[], vectors: VectorRow[]): Promise<void> {
   if (ballots.length === 0) return
   const shuffled = [...ballots]
   for (let i = shuffled.length - 1; i > 0; i--) {
@@ -49,6 +50,18 @@ export async function countIntoBallotBox(tx: Db, version: string, ballots: Boxed
       order by n
       returning 1
     )
+    select (select count(*) from totals) + (select count(*) from pending) as written`
+}
+
+/**
+ * In the counting transaction, after finishBatch took the version: each region × channel ×
+ * partition's count vector grows by the sum of the batch's ballots there
+ * (domain/count-vector.ts; one row per region, not one per contest × selection), stamped
+ * with the batch's version.
+ */
+export async function addCountVectors(tx: Db, version: string, vectors: VectorRow[]): Promise<void> {
+  if (vectors.length === 0) return
+  await tx`
     insert into style_counts (election_id, region_id, channel, kafka_partition, style_id, counts, version)
     select e, r, c, p, s, v::int[], ${version}::bigint
     from unnest(${vectors.map((v) => v.electionId)}::text[], ${vectors.map((v) => v.regionId)}::text[],
