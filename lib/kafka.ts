@@ -31,10 +31,18 @@ function pinoLogCreator(log: Logger): logCreator {
     }
 }
 
+/**
+ * How often producers refresh the topics' partition counts (kafkajs's default: 5 minutes).
+ * A voter's ballots go to the partition their key hashes to among the partitions a producer
+ * knows: partitions added to `votes` change that for a producer only at its next refresh,
+ * so the window in which two producers place one voter's ballots apart is this long.
+ */
+export const PRODUCER_METADATA_MAX_AGE_MS = 30_000
+
 /** A kafkajs client whose producers partition like kafkajs's default, faster (see kafka-partitioner.ts). */
 class VoteStreamKafka extends Kafka {
   override producer(config: ProducerConfig = {}): Producer {
-    return super.producer({ createPartitioner: defaultPartitioner, ...config })
+    return super.producer({ createPartitioner: defaultPartitioner, metadataMaxAge: PRODUCER_METADATA_MAX_AGE_MS, ...config })
   }
 }
 

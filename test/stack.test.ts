@@ -27,10 +27,13 @@ describe('the local stack, used for real', () => {
     const dir = await mkdtemp(join(tmpdir(), 'votestream-migrations-'))
     const file = `9990_needs_stopped_${randomUUID().slice(0, 8)}.sql`
     await writeFile(join(dir, file), '-- votestream: stop the tallies\nselect 1;\n')
-    // A tally's counting session, as services/tally/main.ts names them.
+    // A tally's counting session, as services/tally/main.ts names them, and one of a release
+    // before e887a82 (no pid in the name).
     const tally = createSql(process.env.DATABASE_URL ?? LOCAL_DATABASE_URL, { max: 1, applicationName: 'votestream-tally 4242' })
+    const older = createSql(process.env.DATABASE_URL ?? LOCAL_DATABASE_URL, { max: 1, applicationName: 'votestream-tally' })
     try {
       await tally`select 1`
+      await older`select 1`
       const refused = await migrate(sql, dir).then(
         () => null,
         (err: unknown) => err,
@@ -39,12 +42,19 @@ describe('the local stack, used for real', () => {
       expect(String(refused)).toMatch(
         new RegExp(`migration ${file} needs every tally stopped, and \\d+ tally counting sessions are connected`),
       )
+      expect(String(refused)).toContain(`'votestream-tally 4242' pid`)
+      expect(String(refused)).toContain(`'votestream-tally' pid`)
       const [recorded] = await sql<{ n: number }[]>`select count(*)::int as n from schema_migrations where name = ${file}`
       expect(recorded?.n).toBe(0)
       await tally.end({ timeout: 5 })
+      expect(await migrate(sql, dir).catch((err: unknown) => String(err))).toMatch(
+        /1 tally counting sessions are connected \('votestream-tally' pid/,
+      )
+      await older.end({ timeout: 5 })
       expect((await migrate(sql, dir)).applied).toEqual([file])
     } finally {
       await tally.end({ timeout: 5 })
+      await older.end({ timeout: 5 })
       await sql`delete from schema_migrations where name = ${file}`
       await rm(dir, { recursive: true, force: true })
     }

@@ -21,8 +21,12 @@ const WITH_TALLIES_STOPPED = new Set([
   '0041_results_version_bounded.sql',
   '0042_released_cells_version.sql',
 ])
-/** A tally's counting sessions (services/tally/main.ts); its migrating session is `votestream-tally-migrate`. */
-const TALLY_SESSION = 'votestream-tally %'
+/**
+ * A tally's counting sessions (services/tally/main.ts: `votestream-tally <pid>`; before
+ * e887a82, `votestream-tally` alone); its migrating session is `votestream-tally-migrate`.
+ * A DATABASE_URL with its own `application_name` renames them: the guard does not see those.
+ */
+const TALLY_SESSION = { exact: 'votestream-tally', prefix: 'votestream-tally %' }
 
 /** Refused: a migration that needs the tallies stopped, while some still count. */
 export class TalliesRunningError extends Error {}
@@ -57,14 +61,24 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<Migration
       files.filter((f) => !done.has(f)).map(async (file) => ({ file, text: await readFile(join(dir, file), 'utf8') })),
     )
     const needStopped = pending.filter((m) => WITH_TALLIES_STOPPED.has(m.file) || STOP_THE_TALLIES_MARK.test(m.text)).map((m) => m.file)
-    if (needStopped.length > 0) {
-      // application_name is visible to every role in pg_stat_activity (the rest is not, nor needed).
-      const [running] = await tx<{ sessions: number }[]>`
-        select count(*)::int as sessions from pg_stat_activity where application_name like ${TALLY_SESSION} and pid <> pg_backend_pid()`
-      if ((running?.sessions ?? 0) > 0)
+    // A database never migrated has no tally of an older release counting into it.
+    if (needStopped.length > 0 && done.size > 0) {
+      // application_name is visible to every role in pg_stat_activity (the rest is not, nor
+      // needed); this database's sessions only (a server holds others).
+      const running = await tx<{ applicationName: string; pid: number }[]>`
+        select application_name, pid from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid()
+          and (application_name = ${TALLY_SESSION.exact} or application_name like ${TALLY_SESSION.prefix})
+        order by pid`
+      if (running.length > 0)
         throw new TalliesRunningError(
-          `migration ${needStopped.join(', ')} needs every tally stopped, and ${running?.sessions} tally counting sessions are connected ` +
-            `(application_name 'votestream-tally <pid>'): stop the tallies, migrate, then start them again (docs/deploying.md, "Upgrading")`,
+          `migration ${needStopped.join(', ')} needs every tally stopped, and ${running.length} tally counting sessions are connected ` +
+            `(${running
+              .slice(0, 5)
+              .map((r) => `'${r.applicationName}' pid ${r.pid}`)
+              .join(
+                ', ',
+              )}${running.length > 5 ? ', …' : ''}): stop the tallies, migrate, then start them again (docs/deploying.md, "Upgrading")`,
         )
     }
     const texts = new Map(pending.map((m) => [m.file, m.text]))
