@@ -7,7 +7,7 @@ import { contestRounds, firstChoiceDifferences, firstChoicesOf, rankingDifferenc
 import { finalCountDisagreement, votesByScope } from '../domain/results.ts'
 import { Simulation } from '../domain/simulation.ts'
 import { mixedRankings, recountedRankings, runningRankings } from '../lib/db/ballot-box.ts'
-import { recordCertificationCheck, retractedCalls, turnoutOverRoll } from '../lib/db/certification.ts'
+import { adjudications, recordCertificationCheck, retractedCalls, turnoutOverRoll } from '../lib/db/certification.ts'
 import { latestContestCalls } from '../lib/db/contest-calls.ts'
 import { recountContests } from '../lib/db/contest-recount.ts'
 import { readContestTotalsInput } from '../lib/db/contest-totals.ts'
@@ -140,6 +140,7 @@ export function createCertifyActivities({ sql, producer, tallyGroupId }: Activit
           minCellBallots: election.minCellBallots,
           partitionsAtOpen: await votesPartitionsAtOpen(sql, electionId),
           votersOnTwoPartitions: await votersOnTwoPartitions(sql, electionId),
+          adjudications: await adjudications(sql, electionId),
         },
         new Date(),
       )

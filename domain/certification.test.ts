@@ -96,8 +96,21 @@ describe('the certification checklist', () => {
       failing({ ...sound, closeMarks: { '0': '10', '1': '0' }, stored: { '0': '10' }, partitionsAtOpen: 1, votersOnTwoPartitions: 2 }),
     ).toEqual(['one_partition_per_voter'])
     expect(partitions({ partitionsAtOpen: 1, votersOnTwoPartitions: 1 })?.detail).toBe(
-      "1 voter's ballots lie on two partitions, so which of them counted was not decided by the log's order; 1 partitions from the open to the close",
+      "1 voter's ballots lie on two partitions, so which of them counted was not decided by the log's order; 1 partitions from the open to the close; a board may adjudicate it (POST /elections/{id}/certification/adjudications), then check again",
     )
+    // Adjudicated by a board: passes, the decision and its reason on the record.
+    const adjudicated = partitions({
+      partitionsAtOpen: 1,
+      votersOnTwoPartitions: 1,
+      adjudications: [
+        { item: 'one_partition_per_voter', reason: 'the board accepts the ballot counted', adjudicatedAt: '2026-11-04T02:00:00.000Z' },
+      ],
+    })
+    expect(adjudicated).toMatchObject({
+      passed: true,
+      detail:
+        "1 voter's ballots lie on two partitions (which counted was not decided by the log's order): adjudicated 2026-11-04T02:00:00.000Z: the board accepts the ballot counted; 1 partitions from the open to the close",
+    })
     // A call retracted during the count holds nothing (a retraction is for ever), but is on the record.
     const retracted = checkCertification(
       { ...sound, retractedCalls: [{ call: 'region north: ada', reason: 'alan took the lead' }] },

@@ -22,6 +22,19 @@ export const CERTIFICATION_ITEMS = {
 } as const
 export type CertificationItemId = keyof typeof CERTIFICATION_ITEMS
 
+/**
+ * Items a board may adjudicate: what the count is exact about but the system cannot decide
+ * (which of a voter's two ballots counts, when the log's order does not say). Items the
+ * system proves or disproves from its own evidence are never adjudicated.
+ */
+export const ADJUDICABLE_ITEMS = ['one_partition_per_voter'] as const satisfies readonly CertificationItemId[]
+export const adjudicationSchema = z.object({
+  item: z.enum(ADJUDICABLE_ITEMS),
+  /** Why the board accepts the count as it stands: public, in the certification check. Never a voter's id. */
+  reason: z.string().trim().min(10).max(2000),
+})
+export type AdjudicationInput = z.infer<typeof adjudicationSchema>
+
 export const certificationItemSchema = z.object({
   id: z.enum(Object.keys(CERTIFICATION_ITEMS) as [CertificationItemId, ...CertificationItemId[]]),
   title: z.string(),
@@ -78,6 +91,8 @@ export interface CertificationEvidence {
   partitionsAtOpen?: number | null
   /** Voters with another ballot on a partition other than their counted one's (lib/db/polls.ts votersOnTwoPartitions). */
   votersOnTwoPartitions?: number
+  /** The board's decisions on adjudicable items (db/migrations/0051), oldest first. */
+  adjudications?: Array<AdjudicationInput & { adjudicatedAt: string }>
 }
 
 const MAX_LISTED = 5
@@ -166,11 +181,18 @@ export function checkCertification(e: CertificationEvidence, checkedAt: Date): C
         : atClose !== null && atClose !== atOpen
           ? `the votes topic had ${atOpen} partitions when the polls opened and ${atClose} when they closed`
           : `${atOpen} partitions from the open to the close`
+    const decided = (e.adjudications ?? []).filter((a) => a.item === 'one_partition_per_voter').at(-1)
+    if (split > 0 && decided)
+      return item(
+        'one_partition_per_voter',
+        true,
+        `${split} voter${split === 1 ? "'s" : "s'"} ballots lie on two partitions (which counted was not decided by the log's order): adjudicated ${decided.adjudicatedAt}: ${decided.reason}; ${shape}`,
+      )
     if (split > 0)
       return item(
         'one_partition_per_voter',
         false,
-        `${split} voter${split === 1 ? "'s" : "s'"} ballots lie on two partitions, so which of them counted was not decided by the log's order; ${shape}`,
+        `${split} voter${split === 1 ? "'s" : "s'"} ballots lie on two partitions, so which of them counted was not decided by the log's order; ${shape}; a board may adjudicate it (POST /elections/{id}/certification/adjudications), then check again`,
       )
     return item('one_partition_per_voter', true, `no voter's ballots on two partitions; ${shape}`)
   }

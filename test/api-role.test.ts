@@ -154,7 +154,7 @@ describe('votestream_api', () => {
     const definition = ['candidates', 'districts', 'contests', 'contest_selections', 'contest_regions', 'ballot_styles', 'style_contests']
     expect(granted).toEqual({
       ...Object.fromEntries(reads.map((t) => [t, 'select'])),
-      ...Object.fromEntries([...definition, 'voters', 'cast_receipts'].map((t) => [t, 'select insert'])),
+      ...Object.fromEntries([...definition, 'voters', 'cast_receipts', 'certification_adjudications'].map((t) => [t, 'select insert'])),
       // update: regions.style_id; elections.name and ballot_outbox.created_at only for row locks.
       elections: 'select insert update',
       regions: 'select insert update',
@@ -213,6 +213,9 @@ describe('votestream_api', () => {
       'update elections set counted_version = 0 where false',
       // The smallest public cell: written once, at creation; a lower one later would show what was hidden.
       'update elections set min_cell_ballots = 1 where false',
+      // A board's adjudication: added, never changed or removed.
+      "update certification_adjudications set reason = 'changed later' where false",
+      'delete from certification_adjudications where false',
       "insert into elections (id, name, status) values ('api-role-evil', 'evil', 'certified')",
       'delete from elections where false',
       "select nextval('results_version')",
@@ -425,6 +428,18 @@ describe('the API process connected as votestream_api', () => {
       values (${defined}, now(), 100, 0, ${owner.json(files.map((name) => ({ name, sha256: '0', bytes: 0 })))}, '', '0')`
     await call(`/elections/${defined}/audit`, 200)
     for (const file of files) await call(`/elections/${defined}/audit/${file}`, 200, { headers: admin })
+
+    // A board's adjudication of a failing item, on an election held at closed as the workflow leaves it.
+    await owner`update elections set status = 'closed' where id = ${defined}`
+    await owner`
+      insert into certification_checks (election_id, checked_at, passed, items)
+      values (${defined}, now(), false, ${owner.json([{ id: 'one_partition_per_voter', title: 't', passed: false, detail: 'd' }])})`
+    const adjudication = { item: 'one_partition_per_voter', reason: 'the board accepts the ballot counted' }
+    await call(`/elections/${defined}/certification/adjudications`, 201, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify(adjudication),
+    })
 
     // /metrics reads the race calls at each scrape.
     const metrics = await fetch(`http://127.0.0.1:${PORT + 1000}/metrics`)

@@ -12,6 +12,7 @@ import { createKafka } from '../lib/kafka.ts'
 import { TOPICS } from '../lib/local-stack.ts'
 import { waitUntil } from '../lib/wait.ts'
 import type { electionWorkflow } from '../workflows/election.ts'
+import { startApiHarness } from './api-harness.ts'
 import { ballot, openTestElection } from './fixtures/elections.ts'
 import { testSql } from './helpers.ts'
 import { buildWorker, startTally, startWorker, type TallyProcess, type WorkerProcess } from './processes.ts'
@@ -172,7 +173,7 @@ describe('certification', () => {
     expect((await latestCertificationCheck(sql, e.id))?.passed).toBe(true)
   }, 120_000)
 
-  it("records the partitions at the open, and holds an election where one voter's two ballots lie on two partitions", async () => {
+  it("records the partitions at the open, holds an election where one voter's two ballots lie on two partitions, and certifies it once a board adjudicates", async () => {
     const e = await liveElection()
     const partitions = (await admin.fetchTopicOffsets(topic)).length
     const [opened] = await sql<{ partitions: number | null }[]>`select votes_partitions as partitions from elections where id = ${e.id}`
@@ -198,7 +199,7 @@ describe('certification', () => {
       const check = (await latestCertificationCheck(sql, e.id)) as CertificationCheck
       expect(check.items.filter((i) => !i.passed).map((i) => i.id)).toEqual(['one_partition_per_voter'])
       expect(check.items.find((i) => i.id === 'one_partition_per_voter')?.detail).toBe(
-        `1 voter's ballots lie on two partitions, so which of them counted was not decided by the log's order; ${partitions} partitions from the open to the close`,
+        `1 voter's ballots lie on two partitions, so which of them counted was not decided by the log's order; ${partitions} partitions from the open to the close; a board may adjudicate it (POST /elections/{id}/certification/adjudications), then check again`,
       )
       // Counted once, the other a recorded duplicate: the count is exact, its choice is not the log's.
       const [counted] = await sql<
@@ -206,8 +207,41 @@ describe('certification', () => {
       >`select count(*)::int as n from ballots where election_id = ${e.id} and voter_id = ${voter.id}`
       expect(counted?.n).toBe(1)
       expect(await status(e.id)).toBe('closed')
+
+      // The way out is a board's recorded decision, through the API: refused for an item the
+      // system proves, without a reason, or for another election; then recorded, and the check asked again.
+      const api = await startApiHarness()
+      try {
+        const adjudicate = (id: string, body: unknown, headers: Record<string, string> = api.admin) =>
+          api.request(`/elections/${id}/certification/adjudications`, { method: 'POST', headers, body: JSON.stringify(body) })
+        const reason = 'The county board accepts the ballot counted for the voter.'
+        expect((await adjudicate(e.id, { item: 'one_partition_per_voter', reason }, { 'content-type': 'application/json' })).status).toBe(
+          401,
+        )
+        const proven = await adjudicate(e.id, { item: 'ledger_balanced', reason })
+        expect(proven.status).toBe(400)
+        expect(await proven.text()).toMatch(/item/)
+        expect((await adjudicate(e.id, { item: 'one_partition_per_voter', reason: 'ok' })).status).toBe(400)
+        const other = await openTestElection(sql)
+        expect((await adjudicate(other.id, { item: 'one_partition_per_voter', reason })).status).toBe(409)
+        const recorded = await adjudicate(e.id, { item: 'one_partition_per_voter', reason })
+        expect(recorded.status, await recorded.clone().text()).toBe(201)
+        expect((await api.request(`/elections/${e.id}/certification/check`, { method: 'POST', headers: api.admin })).status).toBe(202)
+        const outcome = await e.handle.result()
+        expect(outcome.counted).toBe(13)
+        expect(await status(e.id)).toBe('certified')
+        const check = (await latestCertificationCheck(sql, e.id)) as CertificationCheck
+        expect(check.passed).toBe(true)
+        expect(check.items.find((i) => i.id === 'one_partition_per_voter')?.detail).toMatch(
+          new RegExp(
+            `^1 voter's ballots lie on two partitions \\(which counted was not decided by the log's order\\): adjudicated \\S+: ${reason}`,
+          ),
+        )
+      } finally {
+        await api.close()
+      }
     } finally {
-      await e.handle.terminate('test over: the election stays held')
+      if ((await status(e.id)) !== 'certified') await e.handle.terminate('test over: the election stays held')
     }
   }, 120_000)
 })

@@ -1,4 +1,4 @@
-import type { CertificationCheck } from '../../domain/certification.ts'
+import type { AdjudicationInput, CertificationCheck } from '../../domain/certification.ts'
 import type { Db } from './sql.ts'
 
 /**
@@ -44,4 +44,19 @@ export async function retractedCalls(db: Db, electionId: string): Promise<Array<
     select 'contest ' || contest_id || ': ' || coalesce(selection_id || ' elected', outcome), coalesce(retraction_reason, '')
     from contest_calls where election_id = ${electionId} and retracted_at is not null
     order by 1, 2`
+}
+
+/** Records a board's adjudication of a failing item (db/migrations/0051): added, never changed. */
+export async function recordAdjudication(db: Db, electionId: string, a: AdjudicationInput): Promise<{ adjudicatedAt: string }> {
+  const [row] = await db<{ adjudicatedAt: Date }[]>`
+    insert into certification_adjudications (election_id, item, reason) values (${electionId}, ${a.item}, ${a.reason})
+    returning adjudicated_at`
+  return { adjudicatedAt: (row?.adjudicatedAt ?? new Date()).toISOString() }
+}
+
+/** An election's adjudications, oldest first: evidence for the checklist. */
+export async function adjudications(db: Db, electionId: string): Promise<Array<AdjudicationInput & { adjudicatedAt: string }>> {
+  const rows = await db<Array<AdjudicationInput & { adjudicatedAt: Date }>>`
+    select item, reason, adjudicated_at from certification_adjudications where election_id = ${electionId} order by id`
+  return rows.map((r) => ({ item: r.item, reason: r.reason, adjudicatedAt: r.adjudicatedAt.toISOString() }))
 }

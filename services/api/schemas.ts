@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { CHANNELS, ID_MAX_LENGTH, ID_PATTERN, ID_RULE } from '../../domain/ballot.ts'
+import { adjudicationSchema } from '../../domain/certification.ts'
 import { minCellBallotsSchema } from '../../domain/contest-results.ts'
 import { electionDefinitionSchema } from '../../domain/contests.ts'
 import { ELECTION_STATUSES } from '../../domain/election.ts'
@@ -117,6 +118,9 @@ export const Election = z
   .openapi('Election')
 
 export const SetRate = z.object({ ratePerSecond: rate }).openapi('SetRate')
+
+/** A board's adjudication of a certification item: its one definition lives in the domain. */
+export const Adjudication = z.object(adjudicationSchema.shape).openapi('Adjudication')
 
 /** The results snapshot: its one definition lives in the domain. */
 export const Snapshot = z.object(resultsSnapshotSchema.shape).openapi('ResultsSnapshot')

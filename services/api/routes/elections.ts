@@ -4,11 +4,12 @@ import type { MiddlewareHandler } from 'hono'
 import { resolveDefinition } from '../../../domain/contests.ts'
 import { AppError } from '../../../domain/errors.ts'
 import { defaultPlan } from '../../../domain/simulation.ts'
+import { latestCertificationCheck, recordAdjudication } from '../../../lib/db/certification.ts'
 import { saveDefinition } from '../../../lib/db/contests.ts'
 import { createElection, createSimulatedElection, type ElectionRow, getElection, listElections } from '../../../lib/db/elections.ts'
 import { requireAdmin } from '../auth.ts'
 import type { ApiDeps } from '../deps.ts'
-import { CreateElection, Election, ElectionIdParam, json, problemResponses, SetRate } from '../schemas.ts'
+import { Adjudication, CreateElection, Election, ElectionIdParam, json, problemResponses, SetRate } from '../schemas.ts'
 import { validationHook } from '../validation.ts'
 
 const admin = [{ bearer: [] }]
@@ -174,6 +175,37 @@ export function electionRoutes(deps: ApiDeps) {
           throw new AppError('conflict', `election ${id} is ${e.status}: only a closed election awaits certification`)
         await elections.recheckCertification(id)
         return c.json({ electionId: id, requested: 'certification check' }, 202)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/{id}/certification/adjudications',
+        summary: "Record a board's adjudication of a failing certification item it may decide (then ask for the check again)",
+        description:
+          "Only items the count is exact about but the system cannot decide (one_partition_per_voter: which of a voter's two ballots counted, when they lay on two partitions). Only for a closed election whose latest check failed that item. The reason is public, in the certification check: never a voter's id. Added, never changed.",
+        security: admin,
+        middleware: [adminOnly] as const,
+        request: { params: ElectionIdParam, body: { content: { 'application/json': { schema: Adjudication } }, required: true } },
+        responses: {
+          201: json(z.object({ electionId: z.string(), item: z.string(), adjudicatedAt: z.string() }), 'recorded'),
+          ...problemResponses(400, 401, 404, 409),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param')
+        const body = c.req.valid('json')
+        const e = await getElection(sql, id)
+        if (e.status !== 'closed')
+          throw new AppError('conflict', `election ${id} is ${e.status}: only a closed election awaits certification`)
+        const latest = await latestCertificationCheck(sql, id)
+        if (!latest?.items.some((i) => i.id === body.item && !i.passed))
+          throw new AppError(
+            'conflict',
+            `the latest certification check of election ${id} did not fail ${body.item}: nothing to adjudicate`,
+          )
+        const { adjudicatedAt } = await recordAdjudication(sql, id, body)
+        return c.json({ electionId: id, item: body.item, adjudicatedAt }, 201)
       },
     )
     .openapi(
