@@ -5,7 +5,8 @@
  *
  * One election of `--regions` precincts with `--ballots` counted. The API process is
  * started with its read limits opened (one loopback client stands for many readers), and
- * autocannon (a load generator from npm) asks for the results document:
+ * autocannon (a load generator from npm, run as its own command in a process of its own) asks
+ * for the results document:
  * - `GET /results`, the document every reader shares (one serialisation per version);
  * - `GET /results?since=0` in the same run: a follower far behind, answered from the same
  *   shared document plus what changed since its version, read per request (until
@@ -24,7 +25,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
+import type autocannon from 'autocannon'
 import { z } from 'zod'
 import { encodeBallot } from '../domain/ballot.ts'
 import { defaultPlan, Simulation } from '../domain/simulation.ts'
@@ -82,18 +83,38 @@ interface ReadFigures {
   errors: number
 }
 
+/**
+ * autocannon's own command, in a process of its own: run in this one, its response handling
+ * shared the event loop with the counter and lengthened the counter's measured batches (as
+ * parsing the SSE streams here once did; bench/sse-streams.ts).
+ */
 function readLoad(url: string, connections: number, seconds: number): Promise<ReadFigures> {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration: seconds, headers: { accept: 'application/json' } }, (err, r) => {
-      if (err) return reject(err)
-      resolve({
-        path: new URL(url).pathname + new URL(url).search,
-        readsPerSecond: Math.round(r.requests.average),
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        kib: Math.round(r.throughput.average / Math.max(1, r.requests.average) / 1024),
-        errors: r.errors + r.timeouts + r.non2xx,
-      })
+    const args = ['--json', '-c', String(connections), '-d', String(seconds), '-H', 'accept=application/json', url]
+    const child = spawn(join(ROOT, 'node_modules', '.bin', 'autocannon'), args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    let out = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8')
+    })
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}`))
+      try {
+        const r = JSON.parse(out) as autocannon.Result
+        resolve({
+          path: new URL(url).pathname + new URL(url).search,
+          readsPerSecond: Math.round(r.requests.average),
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          kib: Math.round(r.throughput.average / Math.max(1, r.requests.average) / 1024),
+          errors: r.errors + r.timeouts + r.non2xx,
+        })
+      } catch (err) {
+        reject(err)
+      }
     })
   })
 }
@@ -142,7 +163,10 @@ function counter(sql: Sql, sim: Simulation, rate: number, voters: { from: number
 /** Runs bench/sse-streams.ts with `args`: `onReady` once its streams are open, then its figures. */
 function holdStreamsElsewhere(args: string[], onReady: () => void): Promise<StreamFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bench/sse-streams.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['bench/sse-streams.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     let out = ''
     child.stdout.on('data', (d) => {
       out += String(d)
