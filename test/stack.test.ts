@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NativeConnection, Worker } from '@temporalio/worker'
 import { afterAll, describe, expect, it } from 'vitest'
-import { migrate, TalliesRunningError } from '../lib/db/migrate.ts'
+import { migrate, TalliesRunningError, takeTallyPresence } from '../lib/db/migrate.ts'
 import { createSql } from '../lib/db/sql.ts'
 import { LOCAL_DATABASE_URL } from '../lib/local-stack.ts'
 import { createPingActivities } from './fixtures/ping-activities.ts'
@@ -51,6 +51,16 @@ describe('the local stack, used for real', () => {
         /1 tally counting sessions are connected \('votestream-tally' pid/,
       )
       await older.end({ timeout: 5 })
+      // A tally whose sessions a DATABASE_URL renamed: seen by the presence lock it holds.
+      const renamed = createSql(process.env.DATABASE_URL ?? LOCAL_DATABASE_URL, { max: 1, applicationName: 'renamed-by-url' })
+      try {
+        await takeTallyPresence(renamed)
+        expect(await migrate(sql, dir).catch((err: unknown) => String(err))).toMatch(
+          /1 tally counting sessions are connected \('renamed-by-url' pid/,
+        )
+      } finally {
+        await renamed.end({ timeout: 5 })
+      }
       expect((await migrate(sql, dir)).applied).toEqual([file])
     } finally {
       await tally.end({ timeout: 5 })

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeBallot } from '../domain/ballot.ts'
+import { TALLY_PRESENCE_LOCK } from '../lib/db/migrate.ts'
 import { recordVotesPartitions } from '../lib/db/polls.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { waitUntil } from '../lib/wait.ts'
@@ -96,4 +97,12 @@ describe("the tally's health", () => {
     )
     expect((await health()).status).toBe(200)
   }, 60_000)
+
+  it("holds its share of the tallies' presence lock, which a migration that needs the tallies stopped looks for", async () => {
+    const holders = await sql<{ applicationName: string; mode: string }[]>`
+      select a.application_name, l.mode from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'advisory' and l.classid = 0 and l.objid = ${TALLY_PRESENCE_LOCK} and l.objsubid = 1 and l.granted
+        and a.application_name = ${`votestream-tally ${tally.proc.pid} presence`}`
+    expect(holders).toEqual([{ applicationName: `votestream-tally ${tally.proc.pid} presence`, mode: 'ShareLock' }])
+  })
 })

@@ -28,6 +28,24 @@ const WITH_TALLIES_STOPPED = new Set([
  */
 const TALLY_SESSION = { exact: 'votestream-tally', prefix: 'votestream-tally %' }
 
+/**
+ * Every running tally holds this advisory lock shared, on a session of its own, for its
+ * life (services/tally/presence.ts); a migration that needs the tallies stopped takes it
+ * exclusively for its transaction. That sees a tally whatever its sessions are named (a
+ * DATABASE_URL with its own application_name), and a tally that starts while such a
+ * migration runs waits for it instead of slipping in after the check.
+ */
+export const TALLY_PRESENCE_LOCK = 727_002
+
+/** Takes this session's share of the tallies' presence lock, unless it holds one already (so a reconnected session takes it again). */
+export async function takeTallyPresence(db: Sql): Promise<void> {
+  await db`
+    select count(pg_advisory_lock_shared(${TALLY_PRESENCE_LOCK}::bigint))
+    from (select 1 where not exists (
+      select from pg_locks where pid = pg_backend_pid() and locktype = 'advisory' and classid = 0 and objid = ${TALLY_PRESENCE_LOCK} and objsubid = 1
+    )) missing`
+}
+
 /** Refused: a migration that needs the tallies stopped, while some still count. */
 export class TalliesRunningError extends Error {}
 
@@ -65,11 +83,20 @@ export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<Migration
     if (needStopped.length > 0 && done.size > 0) {
       // application_name is visible to every role in pg_stat_activity (the rest is not, nor
       // needed); this database's sessions only (a server holds others).
+      // Exclusive until this transaction ends: refused while a tally holds its share, and a
+      // tally starting meanwhile waits for the migration to commit.
+      const [presence] = await tx<{ free: boolean }[]>`select pg_try_advisory_xact_lock(${TALLY_PRESENCE_LOCK}::bigint) as free`
       const running = await tx<{ applicationName: string; pid: number }[]>`
         select application_name, pid from pg_stat_activity
         where datname = current_database() and pid <> pg_backend_pid()
-          and (application_name = ${TALLY_SESSION.exact} or application_name like ${TALLY_SESSION.prefix})
+          and (application_name = ${TALLY_SESSION.exact} or application_name like ${TALLY_SESSION.prefix}
+               or pid in (select pid from pg_locks where locktype = 'advisory' and classid = 0 and objid = ${TALLY_PRESENCE_LOCK}
+                            and objsubid = 1 and granted))
         order by pid`
+      if (running.length === 0 && !presence?.free)
+        throw new TalliesRunningError(
+          `migration ${needStopped.join(', ')} needs every tally stopped, and the tallies' presence lock is held: stop the tallies, migrate, then start them again (docs/deploying.md, "Upgrading")`,
+        )
       if (running.length > 0)
         throw new TalliesRunningError(
           `migration ${needStopped.join(', ')} needs every tally stopped, and ${running.length} tally counting sessions are connected ` +

@@ -10,6 +10,7 @@ import { startBallotBoxMixer } from './ballot-box-mixer.ts'
 import { countingSessionSettings, loadTallyConfig } from './config.ts'
 import { createTallyConsumer } from './consumer.ts'
 import { createTallyMetrics } from './metrics.ts'
+import { holdTallyPresence } from './presence.ts'
 import { startRawRetention } from './raw-retention.ts'
 import { createResultsPublisher } from './results-publisher.ts'
 
@@ -24,6 +25,8 @@ runMain(bootLog, async () => {
   const migrator = createSql(config.DATABASE_URL, { max: 1, applicationName: 'votestream-tally-migrate' })
   await migrate(migrator)
   await migrator.end({ timeout: 5 })
+  // Held before anything is counted: a migration that needs the tallies stopped sees this one.
+  const presence = await holdTallyPresence(config.DATABASE_URL, log)
   const sql = createSql(config.DATABASE_URL, {
     max: config.DATABASE_POOL_MAX,
     // The pid names the instance in pg_stat_activity and pg_locks: which one holds a lock.
@@ -92,6 +95,7 @@ runMain(bootLog, async () => {
     await admin.disconnect()
     log.debug('producer and admin disconnected')
     await sql.end({ timeout: 5 })
+    await presence.stop()
     server.stop(true)
   })
 
