@@ -125,6 +125,29 @@ const get = async (path: string) => {
   return res.json()
 }
 
+type Document = Awaited<ReturnType<typeof get>>
+/**
+ * A shared document (results, CDF) at the election's current results version: they are
+ * rebuilt once their version is behind, so the test waits for the current one.
+ */
+async function currentDocument(electionId: string, path: string, versionOf: (res: Response, body: Document) => number): Promise<Document> {
+  const [row] = await h.sql<{ v: number }[]>`select results_version(${electionId})::float8 as v`
+  let body: Document
+  const ok = await waitUntil(
+    async () => {
+      const res = await h.request(path)
+      body = await res.json()
+      return versionOf(res, body) >= (row?.v ?? 0)
+    },
+    5_000,
+    50,
+  )
+  expect(ok, `${path} at results version ${row?.v}`).toBe(true)
+  return body
+}
+const resultsVersionOf = (_: Response, body: Document) => body.version as number
+const cdfVersionOf = (res: Response) => Number(/cdf-(\d+)/.exec(res.headers.get('etag') ?? '')?.[1])
+
 describe('an election defined by contests', () => {
   it('refuses bad definitions with a 400 naming the field', async () => {
     const bad = async (def: unknown, regionsGiven = regions) => {
@@ -520,27 +543,10 @@ describe('the secret ballot', () => {
         Array.from({ length: n }, () => v2(id, `north-${voter++}`, 'north', { gov: [pick], m1: ['yes'] })),
         { releaseStep: 10 },
       )
-    // The shared documents (results, CDF) are rebuilt once their version is behind: wait for the current one.
-    type Body = Awaited<ReturnType<typeof get>>
-    const current = async (path: string, versionOf: (res: Response, body: Body) => number): Promise<Body> => {
-      const [row] = await h.sql<{ v: number }[]>`select results_version(${id})::float8 as v`
-      let body: Body
-      const ok = await waitUntil(
-        async () => {
-          const res = await h.request(path)
-          body = await res.json()
-          return versionOf(res, body) >= (row?.v ?? 0)
-        },
-        5_000,
-        50,
-      )
-      expect(ok, `${path} at results version ${row?.v}`).toBe(true)
-      return body
-    }
     const publicGov = async () => {
       const gov = await get(`/elections/${id}/contests/gov`)
-      const cdf = await current(`/elections/${id}/results.cdf.json`, (res) => Number(/cdf-(\d+)/.exec(res.headers.get('etag') ?? '')?.[1]))
-      const results = await current(`/elections/${id}/results`, (_, body) => body.version)
+      const cdf = await currentDocument(id, `/elections/${id}/results.cdf.json`, cdfVersionOf)
+      const results = await currentDocument(id, `/elections/${id}/results`, resultsVersionOf)
       const [grafana] = await h.sql<{ ballots: number | null }[]>`
         select ballots::int from contest_totals where election_id = ${id} and contest_id = 'gov' and selection_id = 'ada'`
       const north = gov.regions.find((r: { id: string }) => r.id === 'north')
@@ -769,29 +775,11 @@ describe('the secret ballot', () => {
         Array.from({ length: 15 }, (_, i) => v2(id, `north-${i}`, 'north', { gov: [i < 9 ? 'ada' : 'bob'], m1: ['yes'] })),
         { releaseStep: 'election' },
       )
-    // The shared documents (results, CDF) are rebuilt once their version is behind: read the current one.
-    const current = async (id: string, path: string, versionOf: (res: Response, body: Awaited<ReturnType<typeof get>>) => number) => {
-      const [row] = await h.sql<{ v: number }[]>`select results_version(${id})::float8 as v`
-      let body: Awaited<ReturnType<typeof get>>
-      const ok = await waitUntil(
-        async () => {
-          const res = await h.request(path)
-          body = await res.json()
-          return versionOf(res, body) >= (row?.v ?? 0)
-        },
-        5_000,
-        50,
-      )
-      expect(ok, `${path} at results version ${row?.v}`).toBe(true)
-      return body
-    }
     const outputs = async (id: string) => {
       const gov = await get(`/elections/${id}/contests/gov`)
       const list = await get(`/elections/${id}/contests`)
-      const results = await current(id, `/elections/${id}/results`, (_, body) => body.version)
-      const cdf = await current(id, `/elections/${id}/results.cdf.json`, (res) =>
-        Number(/cdf-(\d+)/.exec(res.headers.get('etag') ?? '')?.[1]),
-      )
+      const results = await currentDocument(id, `/elections/${id}/results`, resultsVersionOf)
+      const cdf = await currentDocument(id, `/elections/${id}/results.cdf.json`, cdfVersionOf)
       const cdfAda = cdf.Election[0].Contest.find((k: { '@id': string }) => k['@id'] === cdfIds.contest('gov'))
         .ContestSelection.find((s: { '@id': string }) => s['@id'] === cdfIds.selection('gov', 'ada'))
         .VoteCounts.find((v: { GpUnitId: string; Type: string }) => v.GpUnitId === cdfIds.precinct('north') && v.Type === 'total')

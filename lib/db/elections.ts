@@ -209,7 +209,7 @@ export async function settleRoll(sql: Db): Promise<void> {
  * to say so; raising theirs is the operator's (docs/deploying.md).
  */
 export async function electionsBelowMinCell(db: Db, min: number): Promise<{ count: number; ids: string[] }> {
-  const rows = await db<{ id: string }[]>`select id from elections where min_cell_ballots < ${min} order by created_at desc limit 21`
-  const [all] = await db<{ n: number }[]>`select count(*)::int as n from elections where min_cell_ballots < ${min}`
-  return { count: all?.n ?? 0, ids: rows.slice(0, 20).map((r) => r.id) }
+  const rows = await db<{ id: string; n: number }[]>`
+    select id, (count(*) over ())::int as n from elections where min_cell_ballots < ${min} order by created_at desc limit 20`
+  return { count: rows[0]?.n ?? 0, ids: rows.map((r) => r.id) }
 }
